@@ -1,0 +1,159 @@
+//! Character-level rules of XML 1.0 and Namespaces in XML 1.0.
+
+/// XML 1.0 `Char` production (section 2.2).
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c,
+        '\u{9}' | '\u{A}' | '\u{D}'
+        | '\u{20}'..='\u{D7FF}'
+        | '\u{E000}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Returns the first character of `s` that is not an XML 1.0 `Char`.
+pub(crate) fn first_illegal_char(s: &str) -> Option<char> {
+    // Fast path: printable ASCII and the three allowed controls are the common case.
+    if s.bytes()
+        .all(|b| (0x20..0x80).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        return None;
+    }
+    s.chars().find(|&c| !is_xml_char(c))
+}
+
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z'
+        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
+        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
+        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// Namespaces in XML `NCName`: an XML `Name` without any colon.
+pub fn is_ncname(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    if bytes.is_ascii() {
+        return match bytes.split_first() {
+            Some((first, rest)) => {
+                (first.is_ascii_alphabetic() || *first == b'_')
+                    && rest
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            }
+            None => false,
+        };
+    }
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if is_name_start_char(c) => chars.all(is_name_char),
+        _ => false,
+    }
+}
+
+/// Splits a `QName` into (prefix, local part), or `None` when it is not a valid QName.
+pub(crate) fn split_qname(s: &str) -> Option<(Option<&str>, &str)> {
+    match s.as_bytes().iter().position(|&b| b == b':') {
+        None => is_ncname(s).then_some((None, s)),
+        Some(i) => {
+            let (p, l) = (s.get(..i)?, s.get(i + 1..)?);
+            (is_ncname(p) && is_ncname(l)).then_some((Some(p), l))
+        }
+    }
+}
+
+/// XML whitespace (`S` production).
+pub(crate) fn is_xml_whitespace(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// Resolves a character or predefined entity reference name (without `&` and `;`).
+pub(crate) fn resolve_reference(name: &str) -> Option<char> {
+    match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "apos" => Some('\''),
+        "quot" => Some('"'),
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let code = if let Some(hex) = num.strip_prefix('x') {
+                if hex.is_empty() || hex.len() > 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                u32::from_str_radix(hex, 16).ok()?
+            } else {
+                if num.is_empty() || num.len() > 10 || !num.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                num.parse::<u32>().ok()?
+            };
+            char::from_u32(code).filter(|&c| is_xml_char(c))
+        }
+    }
+}
+
+/// Appends `raw` to `out` with XML 1.0 line-end normalization (section 2.11):
+/// `CR LF` and a lone `CR` become `LF`.
+pub(crate) fn push_normalized_line_ends(out: &mut String, raw: &str) {
+    if !raw.contains('\r') {
+        out.push_str(raw);
+        return;
+    }
+    let mut rest = raw;
+    while let Some(pos) = rest.find('\r') {
+        let (before, after) = rest.split_at(pos);
+        out.push_str(before);
+        out.push('\n');
+        let after = after.strip_prefix('\r').unwrap_or(after);
+        rest = after.strip_prefix('\n').unwrap_or(after);
+    }
+    out.push_str(rest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(is_ncname("Assertion"));
+        assert!(is_ncname("_a-1.b"));
+        assert!(!is_ncname("1abc"));
+        assert!(!is_ncname(""));
+        assert!(!is_ncname("a b"));
+        assert!(!is_ncname("a:b"));
+        assert_eq!(
+            split_qname("saml:Assertion"),
+            Some((Some("saml"), "Assertion"))
+        );
+        assert_eq!(split_qname(":Assertion"), None);
+        assert_eq!(split_qname("saml:x:Assertion"), None);
+        assert_eq!(split_qname("a:"), None);
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(resolve_reference("amp"), Some('&'));
+        assert_eq!(resolve_reference("#46"), Some('.'));
+        assert_eq!(resolve_reference("#x2E"), Some('.'));
+        assert_eq!(resolve_reference("#0"), None);
+        assert_eq!(resolve_reference("#x1"), None);
+        assert_eq!(resolve_reference("#xD800"), None);
+        assert_eq!(resolve_reference("#xFFFE"), None);
+        assert_eq!(resolve_reference("#x"), None);
+        assert_eq!(resolve_reference("#99999999999"), None);
+        assert_eq!(resolve_reference("foo"), None);
+    }
+
+    #[test]
+    fn line_ends() {
+        let mut s = String::new();
+        push_normalized_line_ends(&mut s, "a\r\nb\rc\n\r\r\nd\r");
+        assert_eq!(s, "a\nb\nc\n\n\nd\n");
+    }
+}

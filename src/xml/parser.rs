@@ -1,0 +1,725 @@
+//! The event loop that builds a [`Document`] from quick-xml events, iteratively.
+
+use std::collections::HashMap;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use super::chars::{
+    first_illegal_char, is_xml_whitespace, push_normalized_line_ends, resolve_reference,
+    split_qname,
+};
+use super::fast_map::FastMap;
+use super::{
+    AttrData, DeclData, Document, ElementData, NodeData, NodeId, NodeKind, ParseOptions, Range,
+    Span, XML_NS, XMLNS_NS, XmlError,
+};
+
+fn malformed(offset: usize, reason: impl Into<String>) -> XmlError {
+    XmlError::Malformed {
+        offset,
+        reason: reason.into(),
+    }
+}
+
+fn forbidden(offset: usize, what: impl Into<String>) -> XmlError {
+    XmlError::Forbidden {
+        offset,
+        what: what.into(),
+    }
+}
+
+fn check_chars(s: &str, offset: usize, what: &str) -> Result<(), XmlError> {
+    match first_illegal_char(s) {
+        None => Ok(()),
+        Some(c) => Err(malformed(
+            offset,
+            format!("character U+{:04X} is not allowed in {what}", c as u32),
+        )),
+    }
+}
+
+/// Namespace bindings in scope, with O(1) look-up and undo on element end.
+#[derive(Default)]
+struct Scope {
+    /// Prefix ("" = default namespace) -> index into `bindings`.
+    prefixes: FastMap<Box<str>, usize>,
+    /// Per prefix, the stack of bound namespaces (`None` = undeclared default namespace).
+    bindings: Vec<Vec<Option<u32>>>,
+    /// Prefix indexes bound by open elements, flattened; `undo_counts` says how many each.
+    undo: Vec<usize>,
+    undo_counts: Vec<usize>,
+}
+
+impl Scope {
+    fn lookup(&self, prefix: &str) -> Option<Option<u32>> {
+        let i = *self.prefixes.get(prefix)?;
+        self.bindings.get(i).and_then(|v| v.last().copied())
+    }
+
+    fn bind(&mut self, prefix: &str, ns: Option<u32>) {
+        let i = match self.prefixes.get(prefix) {
+            Some(&i) => i,
+            None => {
+                let i = self.bindings.len();
+                self.prefixes.insert(prefix.into(), i);
+                self.bindings.push(Vec::new());
+                i
+            }
+        };
+        if let Some(v) = self.bindings.get_mut(i) {
+            v.push(ns);
+        }
+        self.undo.push(i);
+    }
+
+    fn unbind_element(&mut self) {
+        let n = self.undo_counts.pop().unwrap_or(0);
+        for _ in 0..n {
+            if let Some(i) = self.undo.pop()
+                && let Some(v) = self.bindings.get_mut(i) {
+                    v.pop();
+                }
+        }
+    }
+}
+
+struct Builder<'o> {
+    opts: &'o ParseOptions,
+    strings: String,
+    nodes: Vec<NodeData>,
+    attrs: Vec<AttrData>,
+    decls: Vec<DeclData>,
+    namespaces: Vec<Box<str>>,
+    ns_index: FastMap<Box<str>, u32>,
+    ids: HashMap<Box<str>, NodeId>,
+    stack: Vec<NodeId>,
+    top: Vec<NodeId>,
+    root: Option<NodeId>,
+    root_closed: bool,
+    scope: Scope,
+    text: String,
+    text_offset: usize,
+    text_pending: bool,
+    scratch_value: String,
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl Builder<'_> {
+    /// Appends `s` to the string arena.
+    fn span(&mut self, s: &str) -> Span {
+        let start = to_u32(self.strings.len());
+        self.strings.push_str(s);
+        Span {
+            start,
+            len: to_u32(s.len()),
+        }
+    }
+
+    fn intern_ns(&mut self, uri: &str) -> u32 {
+        // Documents redeclare the same few namespaces over and over: check the last one first.
+        if let Some(last) = self.namespaces.len().checked_sub(1)
+            && self.namespaces.get(last).is_some_and(|u| &**u == uri) {
+                return to_u32(last);
+            }
+        if let Some(&i) = self.ns_index.get(uri) {
+            return i;
+        }
+        let i = to_u32(self.namespaces.len());
+        self.namespaces.push(uri.into());
+        self.ns_index.insert(uri.into(), i);
+        i
+    }
+
+    fn push_node(&mut self, kind: NodeKind, offset: usize) -> Result<NodeId, XmlError> {
+        let max = self.opts.limits.max_nodes;
+        if self.nodes.len() >= max || self.nodes.len() >= u32::MAX as usize {
+            return Err(XmlError::LimitExceeded {
+                limit: "max_nodes",
+                max,
+                found: self.nodes.len() + 1,
+            });
+        }
+        let id = NodeId(to_u32(self.nodes.len()));
+        let parent = self.stack.last().copied();
+        self.nodes.push(NodeData {
+            kind,
+            parent,
+            next_sibling: None,
+            offset,
+        });
+        match parent {
+            Some(p) => {
+                let prev = match self.nodes.get_mut(p.index()).map(|n| &mut n.kind) {
+                    Some(NodeKind::Element(e)) => {
+                        let prev = e.last_child.replace(id);
+                        if prev.is_none() {
+                            e.first_child = Some(id);
+                        }
+                        prev
+                    }
+                    _ => None,
+                };
+                if let Some(prev) = prev.and_then(|p| self.nodes.get_mut(p.index())) {
+                    prev.next_sibling = Some(id);
+                }
+            }
+            None => self.top.push(id),
+        }
+        Ok(id)
+    }
+
+    fn flush_text(&mut self) -> Result<(), XmlError> {
+        if !self.text_pending {
+            return Ok(());
+        }
+        self.text_pending = false;
+        if self.stack.is_empty() {
+            // Outside the document element only white space may appear.
+            if !is_xml_whitespace(&self.text) {
+                return Err(malformed(
+                    self.text_offset,
+                    "text outside the document element",
+                ));
+            }
+            self.text.clear();
+            return Ok(());
+        }
+        let text = std::mem::take(&mut self.text);
+        let span = self.span(&text);
+        self.text = text;
+        self.text.clear();
+        self.push_node(NodeKind::Text(span), self.text_offset)?;
+        Ok(())
+    }
+
+    fn start_text(&mut self, offset: usize) {
+        if !self.text_pending {
+            self.text_pending = true;
+            self.text_offset = offset;
+        }
+    }
+
+    fn start_element(
+        &mut self,
+        e: &BytesStart<'_>,
+        offset: usize,
+        empty: bool,
+    ) -> Result<(), XmlError> {
+        self.flush_text()?;
+        let limits = self.opts.limits;
+        if self.root_closed {
+            return Err(malformed(offset, "content after the document element"));
+        }
+        let depth = self.stack.len() + 1;
+        if depth > limits.max_depth {
+            return Err(XmlError::LimitExceeded {
+                limit: "max_depth",
+                max: limits.max_depth,
+                found: depth,
+            });
+        }
+        let qname: &str = e.name().0;
+        let (prefix, _local) = split_qname(qname)
+            .ok_or_else(|| malformed(offset, format!("invalid element name {qname:?}")))?;
+
+        // First pass: namespace declarations, bound at once; attributes decoded into the arena
+        // (their names are resolved once every declaration of this element is known).
+        let decls_start = self.decls.len();
+        let attrs_start = self.attrs.len();
+        let mut attributes = e.attributes();
+        attributes.with_checks(false);
+        for attr in attributes {
+            let attr = attr.map_err(|err| malformed(offset, format!("bad attribute: {err}")))?;
+            let name: &str = attr.key.0;
+            let mut value = std::mem::take(&mut self.scratch_value);
+            decode_attribute_value(&attr.value, offset, &mut value)?;
+            if name == "xmlns" || name.starts_with("xmlns:") {
+                let count = self.decls.len() - decls_start;
+                if count >= limits.max_namespace_declarations {
+                    return Err(XmlError::LimitExceeded {
+                        limit: "max_namespace_declarations",
+                        max: limits.max_namespace_declarations,
+                        found: count + 1,
+                    });
+                }
+                let declared = name.strip_prefix("xmlns:");
+                check_namespace_declaration(declared, &value, offset)?;
+                let dup = self
+                    .decls
+                    .get(decls_start..)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|d| {
+                        d.prefix.map(|p| {
+                            self.strings
+                                .get(p.start as usize..(p.start + p.len) as usize)
+                        }) == declared.map(Some)
+                    });
+                if dup {
+                    return Err(malformed(
+                        offset,
+                        format!("duplicate namespace declaration {name:?}"),
+                    ));
+                }
+                let prefix_span = declared.map(|p| self.span(p));
+                let uri = self.span(&value);
+                let bound = if value.is_empty() {
+                    None
+                } else {
+                    Some(self.intern_ns(&value))
+                };
+                self.scope.bind(declared.unwrap_or(""), bound);
+                self.decls.push(DeclData {
+                    prefix: prefix_span,
+                    uri,
+                });
+            } else {
+                let count = self.attrs.len() - attrs_start;
+                if count >= limits.max_attributes {
+                    return Err(XmlError::LimitExceeded {
+                        limit: "max_attributes",
+                        max: limits.max_attributes,
+                        found: count + 1,
+                    });
+                }
+                let (aprefix, _) = split_qname(name)
+                    .ok_or_else(|| malformed(offset, format!("invalid attribute name {name:?}")))?;
+                let qname = self.span(name);
+                let value_span = self.span(&value);
+                self.attrs.push(AttrData {
+                    qname,
+                    prefix_len: to_u32(aprefix.map_or(0, str::len)),
+                    ns: None,
+                    value: value_span,
+                });
+            }
+            self.scratch_value = value;
+        }
+        self.scope.undo_counts.push(self.decls.len() - decls_start);
+
+        // Resolve the element name.
+        let ns = match prefix {
+            None => self.scope.lookup("").flatten(),
+            Some("xml") => Some(self.intern_ns(XML_NS)),
+            Some("xmlns") => {
+                return Err(malformed(offset, "the xmlns prefix cannot name an element"));
+            }
+            Some(p) => match self.scope.lookup(p) {
+                Some(Some(i)) => Some(i),
+                _ => {
+                    return Err(malformed(
+                        offset,
+                        format!("undeclared namespace prefix {p:?}"),
+                    ));
+                }
+            },
+        };
+
+        // Resolve attribute names.
+        let mut id_value: Option<Span> = None;
+        for i in attrs_start..self.attrs.len() {
+            let Some(a) = self.attrs.get(i) else { break };
+            let (qname, prefix_len, value) = (a.qname, a.prefix_len, a.value);
+            let ns = if prefix_len == 0 {
+                None
+            } else {
+                let p = self
+                    .strings
+                    .get(qname.start as usize..(qname.start + prefix_len) as usize)
+                    .unwrap_or("");
+                if p == "xml" {
+                    Some(self.intern_ns(XML_NS))
+                } else {
+                    match self.scope.lookup(p) {
+                        Some(Some(i)) => Some(i),
+                        _ => {
+                            return Err(malformed(
+                                offset,
+                                format!("undeclared namespace prefix {p:?}"),
+                            ));
+                        }
+                    }
+                }
+            };
+            if let Some(a) = self.attrs.get_mut(i) {
+                a.ns = ns;
+            }
+            if prefix_len == 0
+                && self
+                    .strings
+                    .get(qname.start as usize..(qname.start + qname.len) as usize)
+                    == Some("ID")
+            {
+                id_value = Some(value);
+            }
+        }
+        // Reject duplicate attributes (also the same expanded name through two prefixes).
+        let new_attrs = self.attrs.get(attrs_start..).unwrap_or_default();
+        let local = |a: &AttrData| {
+            let q = self
+                .strings
+                .get(a.qname.start as usize..(a.qname.start + a.qname.len) as usize)
+                .unwrap_or("");
+            if a.prefix_len > 0 {
+                q.get(a.prefix_len as usize + 1..).unwrap_or("")
+            } else {
+                q
+            }
+        };
+        if new_attrs.len() <= 8 {
+            for (i, a) in new_attrs.iter().enumerate() {
+                if new_attrs
+                    .iter()
+                    .skip(i + 1)
+                    .any(|b| b.ns == a.ns && local(b) == local(a))
+                {
+                    return Err(malformed(
+                        offset,
+                        format!("duplicate attribute {:?}", local(a)),
+                    ));
+                }
+            }
+        } else {
+            let mut keys: Vec<(Option<u32>, &str)> =
+                new_attrs.iter().map(|a| (a.ns, local(a))).collect();
+            keys.sort_unstable();
+            if let Some(w) = keys.windows(2).find(|w| w.first() == w.get(1)) {
+                let name = w.first().map_or("", |k| k.1);
+                return Err(malformed(offset, format!("duplicate attribute {name:?}")));
+            }
+        }
+
+        let data = ElementData {
+            qname: self.span(qname),
+            prefix_len: to_u32(prefix.map_or(0, str::len)),
+            ns,
+            attrs: Range {
+                start: to_u32(attrs_start),
+                len: to_u32(self.attrs.len() - attrs_start),
+            },
+            decls: Range {
+                start: to_u32(decls_start),
+                len: to_u32(self.decls.len() - decls_start),
+            },
+            first_child: None,
+            last_child: None,
+        };
+        let id = self.push_node(NodeKind::Element(data), offset)?;
+        if let Some(v) = id_value {
+            let v: Box<str> = self
+                .strings
+                .get(v.start as usize..(v.start + v.len) as usize)
+                .unwrap_or("")
+                .into();
+            if self.ids.contains_key(&v) {
+                return Err(XmlError::DuplicateId {
+                    id: v.into(),
+                    offset,
+                });
+            }
+            self.ids.insert(v, id);
+        }
+        if self.stack.is_empty() {
+            if self.root.is_some() {
+                return Err(malformed(offset, "more than one document element"));
+            }
+            self.root = Some(id);
+        }
+        self.stack.push(id);
+        if empty {
+            self.end_element();
+        }
+        Ok(())
+    }
+
+    fn end_element(&mut self) {
+        self.scope.unbind_element();
+        self.stack.pop();
+        if self.stack.is_empty() {
+            self.root_closed = true;
+        }
+    }
+}
+
+fn check_namespace_declaration(
+    prefix: Option<&str>,
+    uri: &str,
+    offset: usize,
+) -> Result<(), XmlError> {
+    if let Some(c) = uri
+        .chars()
+        .find(|c| c.is_control())
+        .filter(|_| !uri.bytes().all(|b| (0x20..0x7f).contains(&b)))
+    {
+        return Err(forbidden(
+            offset,
+            format!("control character U+{:04X} in a namespace URI", c as u32),
+        ));
+    }
+    match prefix {
+        Some("xmlns") => Err(malformed(offset, "the xmlns prefix cannot be declared")),
+        Some("xml") if uri != XML_NS => Err(malformed(offset, "the xml prefix cannot be rebound")),
+        Some("xml") => Ok(()),
+        Some(p) if !super::is_ncname(p) => Err(malformed(offset, format!("invalid prefix {p:?}"))),
+        Some(p) if uri.is_empty() => Err(malformed(
+            offset,
+            format!("prefix {p:?} cannot be undeclared in XML 1.0 namespaces"),
+        )),
+        _ if uri == XML_NS || uri == XMLNS_NS => Err(malformed(
+            offset,
+            format!("namespace {uri:?} cannot be bound to another prefix"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Decodes a raw attribute value: resolves references and applies attribute-value normalization
+/// (XML 1.0 section 3.3.3, CDATA type: every literal white-space character becomes a space, a
+/// literal CR LF pair a single space; white space produced by character references is kept).
+fn decode_attribute_value(raw: &str, offset: usize, out: &mut String) -> Result<(), XmlError> {
+    out.clear();
+    check_chars(raw, offset, "an attribute value")?;
+    if !raw
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\n' | b'\r'))
+    {
+        out.push_str(raw);
+        return Ok(());
+    }
+    let mut chars = raw.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '<' => return Err(malformed(offset, "'<' in an attribute value")),
+            '\r' => {
+                if let Some(&(_, '\n')) = chars.peek() {
+                    chars.next();
+                }
+                out.push(' ');
+            }
+            '\t' | '\n' => out.push(' '),
+            '&' => {
+                let rest = raw.get(i + 1..).unwrap_or("");
+                let end = rest
+                    .find(';')
+                    .ok_or_else(|| malformed(offset, "unterminated reference"))?;
+                let name = rest.get(..end).unwrap_or("");
+                match resolve_reference(name) {
+                    Some(ch) => out.push(ch),
+                    None if name.starts_with('#') => {
+                        return Err(malformed(
+                            offset,
+                            format!("illegal character reference &{name};"),
+                        ));
+                    }
+                    None => return Err(forbidden(offset, format!("entity reference &{name};"))),
+                }
+                // Skip the reference's name and the ';'.
+                for _ in 0..name.chars().count() + 1 {
+                    chars.next();
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(())
+}
+
+fn map_quick_error(err: quick_xml::Error, offset: usize) -> XmlError {
+    malformed(offset, err.to_string())
+}
+
+pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlError> {
+    let limits = &opts.limits;
+    if input.len() > limits.max_input_bytes {
+        return Err(XmlError::LimitExceeded {
+            limit: "max_input_bytes",
+            max: limits.max_input_bytes,
+            found: input.len(),
+        });
+    }
+    let text = std::str::from_utf8(input).map_err(|e| {
+        forbidden(
+            e.valid_up_to(),
+            "input that is not UTF-8 (saml-sp accepts UTF-8 only)",
+        )
+    })?;
+    let (text, bom) = match text.strip_prefix('\u{FEFF}') {
+        Some(rest) => (rest, 3),
+        None => (text, 0),
+    };
+    let mut reader = Reader::from_str(text);
+    {
+        let cfg = reader.config_mut();
+        cfg.check_end_names = true;
+        cfg.check_comments = true;
+        cfg.expand_empty_elements = false;
+        cfg.trim_text(false);
+        cfg.allow_dangling_amp = false;
+        cfg.allow_unmatched_ends = false;
+    }
+    let mut b = Builder {
+        opts,
+        strings: String::with_capacity(text.len()),
+        nodes: Vec::with_capacity(text.len() / 64),
+        attrs: Vec::new(),
+        decls: Vec::new(),
+        namespaces: Vec::new(),
+        ns_index: FastMap::default(),
+        ids: HashMap::new(),
+        scratch_value: String::new(),
+        stack: Vec::new(),
+        top: Vec::new(),
+        root: None,
+        root_closed: false,
+        scope: Scope::default(),
+        text: String::new(),
+        text_offset: 0,
+        text_pending: false,
+    };
+    let mut first = true;
+    loop {
+        let pos = usize::try_from(reader.buffer_position())
+            .unwrap_or(usize::MAX)
+            .saturating_add(bom);
+        let event = reader.read_event().map_err(|e| {
+            let at = usize::try_from(reader.error_position())
+                .unwrap_or(usize::MAX)
+                .saturating_add(bom);
+            map_quick_error(e, at)
+        })?;
+        let was_first = std::mem::replace(&mut first, false);
+        match event {
+            Event::Decl(d) => {
+                if !was_first {
+                    return Err(malformed(
+                        pos,
+                        "XML declaration not at the start of the document",
+                    ));
+                }
+                let version = d.version().map_err(|e| map_quick_error(e, pos))?;
+                if &*version != "1.0" {
+                    return Err(forbidden(
+                        pos,
+                        format!("XML version {version:?} (only 1.0 is accepted)"),
+                    ));
+                }
+                if let Some(enc) = d.encoding() {
+                    let enc = enc.map_err(|e| malformed(pos, e.to_string()))?;
+                    if !enc.eq_ignore_ascii_case("utf-8") {
+                        return Err(forbidden(
+                            pos,
+                            format!("declared encoding {enc:?} (UTF-8 only)"),
+                        ));
+                    }
+                }
+            }
+            Event::DocType(_) => return Err(forbidden(pos, "a document type declaration (DTD)")),
+            Event::Start(e) => b.start_element(&e, pos, false)?,
+            Event::Empty(e) => b.start_element(&e, pos, true)?,
+            Event::End(_) => {
+                b.flush_text()?;
+                b.end_element();
+            }
+            Event::Text(t) => {
+                let raw = t.into_inner();
+                check_chars(&raw, pos, "text")?;
+                if raw.contains("]]>") {
+                    return Err(malformed(pos, "']]>' in text"));
+                }
+                b.start_text(pos);
+                push_normalized_line_ends(&mut b.text, &raw);
+            }
+            Event::CData(t) => {
+                if b.stack.is_empty() {
+                    return Err(malformed(pos, "CDATA section outside the document element"));
+                }
+                let raw = t.into_inner();
+                check_chars(&raw, pos, "a CDATA section")?;
+                b.start_text(pos);
+                push_normalized_line_ends(&mut b.text, &raw);
+            }
+            Event::GeneralRef(r) => {
+                let name = r.into_inner();
+                if b.stack.is_empty() {
+                    return Err(malformed(pos, "reference outside the document element"));
+                }
+                match resolve_reference(&name) {
+                    Some(c) => {
+                        b.start_text(pos);
+                        b.text.push(c);
+                    }
+                    None if name.starts_with('#') => {
+                        return Err(malformed(
+                            pos,
+                            format!("illegal character reference &{name};"),
+                        ));
+                    }
+                    None => return Err(forbidden(pos, format!("entity reference &{name};"))),
+                }
+            }
+            Event::Comment(c) => {
+                b.flush_text()?;
+                let raw = c.into_inner();
+                check_chars(&raw, pos, "a comment")?;
+                if raw.ends_with('-') {
+                    return Err(malformed(pos, "comment ending in '-'"));
+                }
+                let mut s = String::with_capacity(raw.len());
+                push_normalized_line_ends(&mut s, &raw);
+                let span = b.span(&s);
+                b.push_node(NodeKind::Comment(span), pos)?;
+            }
+            Event::PI(pi) => {
+                b.flush_text()?;
+                if opts.forbid_processing_instructions {
+                    return Err(forbidden(pos, "a processing instruction"));
+                }
+                let target = pi.target();
+                if target.eq_ignore_ascii_case("xml") {
+                    return Err(malformed(
+                        pos,
+                        "XML declaration not at the start of the document",
+                    ));
+                }
+                if super::is_ncname(target).then_some(()).is_none() {
+                    return Err(malformed(
+                        pos,
+                        format!("invalid processing-instruction target {target:?}"),
+                    ));
+                }
+                let content = pi.content();
+                check_chars(content, pos, "a processing instruction")?;
+                let mut data = String::with_capacity(content.len());
+                push_normalized_line_ends(
+                    &mut data,
+                    content.trim_start_matches([' ', '\t', '\r', '\n']),
+                );
+                let target = b.span(target);
+                let data = b.span(&data);
+                b.push_node(NodeKind::Pi { target, data }, pos)?;
+            }
+            Event::Eof => {
+                b.flush_text()?;
+                if !b.stack.is_empty() {
+                    return Err(malformed(pos, "unexpected end of input: unclosed element"));
+                }
+                break;
+            }
+        }
+    }
+    let root = b.root.ok_or_else(|| malformed(0, "no document element"))?;
+    Ok(Document {
+        strings: b.strings,
+        nodes: b.nodes,
+        attrs: b.attrs,
+        decls: b.decls,
+        namespaces: b.namespaces,
+        root,
+        top: b.top,
+        ids: b.ids,
+    })
+}
