@@ -3,7 +3,12 @@
 //! Targets (2-core machine): at least 150 MB/s on the 100 KB input, and the 1 MB input's per-byte
 //! time within 1.3x of the 8 KB input's (linear cost).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use saml_sp::c14n::{Algorithm, Subset, canonicalize};

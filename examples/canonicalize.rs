@@ -40,7 +40,10 @@ fn main() -> ExitCode {
         },
         None => doc.root(),
     };
-    let subset = Subset::Element { apex: apex.id(), exclude: None };
+    let subset = Subset::Element {
+        apex: apex.id(),
+        exclude: None,
+    };
     match canonicalize_to_vec(&doc, subset, Algorithm::Exclusive, &[]) {
         Ok(out) => {
             println!("{}", String::from_utf8_lossy(&out));

@@ -18,7 +18,8 @@
 //! let apex = doc.element_by_id("i").unwrap();
 //! let mut out = Vec::new();
 //! canonicalize(&doc, Subset::Element { apex: apex.id(), exclude: None }, Algorithm::Exclusive, &[], &mut out)?;
-//! assert_eq!(out, br#"<a:x xmlns:a="urn:a" ID="i" a:y="2" z="1"></a:x>"#);
+//! // Namespace declarations first, then unqualified attributes, then by namespace URI.
+//! assert_eq!(out, br#"<a:x xmlns:a="urn:a" ID="i" z="1" a:y="2"></a:x>"#);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -242,9 +243,10 @@ impl<'d> Canonicalizer<'d> {
                     find_prefix(doc, p)
                 };
                 if let Some(f) = found
-                    && !inclusive_prefixes.contains(&f) {
-                        inclusive_prefixes.push(f);
-                    }
+                    && !inclusive_prefixes.contains(&f)
+                {
+                    inclusive_prefixes.push(f);
+                }
             }
         }
         Canonicalizer {
@@ -531,9 +533,10 @@ impl<'d> Canonicalizer<'d> {
         }
         for _ in 0..rendered_pushed {
             if let Some(p) = self.rendered_order.pop()
-                && let Some(v) = self.rendered.get_mut(p) {
-                    v.pop();
-                }
+                && let Some(v) = self.rendered.get_mut(p)
+            {
+                v.pop();
+            }
         }
     }
 }

@@ -1,6 +1,21 @@
-#![doc = "saml-sp: a pure-Rust SAML 2.0 Service Provider."]
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod assertion;
+pub mod binding;
 pub mod c14n;
+pub mod config;
+pub mod crypto;
+pub mod dsig;
+pub mod error;
+mod flow;
+pub mod store;
+pub mod time;
+pub mod validate;
 pub mod xml;
+
+pub use assertion::{Attribute, NameId, Signed, VerifiedAssertion};
+pub use config::{IdentityProvider, ServiceProvider, ServiceProviderBuilder, SignaturePolicy};
+pub use error::{Error, Result};
+pub use validate::{Check, CheckResult, Report};

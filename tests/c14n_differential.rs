@@ -11,7 +11,12 @@
 //! installs them). Without them the test fails when `SAML_SP_REQUIRE_ORACLES=1` (as in CI) and is
 //! reported as skipped otherwise.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
@@ -214,10 +219,7 @@ impl Gen {
                         out.push_str(&t);
                     }
                     7 => {
-                        let t = self
-                            .text()
-                            .replace("]]&gt;", "x")
-                            .replace(['&', '<'], "");
+                        let t = self.text().replace("]]&gt;", "x").replace(['&', '<'], "");
                         out.push_str(&format!("<![CDATA[{t}<&>]]>"));
                     }
                     8 => out.push_str(&format!("<!-- c{} -\t- -->", self.rng.below(9))),

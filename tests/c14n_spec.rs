@@ -4,7 +4,12 @@
 //! Examples that depend on a DTD (default attributes, entity declarations) are given without it:
 //! saml-sp refuses every DTD, so those inputs cannot occur.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use saml_sp::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use saml_sp::xml::Document;

@@ -1,6 +1,11 @@
 //! The hardened XML parser: every refusal, every limit, and the whole-text accessor.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use saml_sp::xml::{Document, Limits, Node, ParseOptions, XmlError};
 

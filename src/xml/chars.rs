@@ -55,6 +55,12 @@ pub fn is_ncname(s: &str) -> bool {
     }
 }
 
+/// Whether `s` is usable as a SAML `ID`: non-empty XML name characters without a colon. This is
+/// `xs:ID` (an NCName) relaxed to allow a leading digit or hyphen, which real IdPs emit (UUIDs).
+pub fn is_id_like(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(is_name_char)
+}
+
 /// Splits a `QName` into (prefix, local part), or `None` when it is not a valid QName.
 pub(crate) fn split_qname(s: &str) -> Option<(Option<&str>, &str)> {
     match s.as_bytes().iter().position(|&b| b == b':') {

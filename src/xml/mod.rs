@@ -23,7 +23,7 @@ mod chars;
 pub(crate) mod fast_map;
 mod parser;
 
-pub use chars::is_ncname;
+pub use chars::{is_id_like, is_ncname};
 
 use std::collections::HashMap;
 
@@ -543,7 +543,7 @@ impl<'a> Element<'a> {
         self.doc.element(p)
     }
     /// The attributes, namespace declarations excluded, in document order.
-    pub fn attributes(&self) -> impl Iterator<Item = Attribute<'a>> + 'a {
+    pub fn attributes(&self) -> impl Iterator<Item = Attribute<'a>> + use<'a> {
         let doc = self.doc;
         doc.attrs_of(self.data())
             .iter()
@@ -568,7 +568,7 @@ impl<'a> Element<'a> {
             .map(|a| a.value())
     }
     /// The namespace declarations exactly as written on this element, in document order.
-    pub fn namespace_declarations(&self) -> impl Iterator<Item = NamespaceDecl<'a>> + 'a {
+    pub fn namespace_declarations(&self) -> impl Iterator<Item = NamespaceDecl<'a>> + use<'a> {
         let doc = self.doc;
         doc.decls_of(self.data())
             .iter()
@@ -578,12 +578,12 @@ impl<'a> Element<'a> {
             })
     }
     /// All child nodes in document order.
-    pub fn children(&self) -> impl Iterator<Item = Node<'a>> + 'a {
+    pub fn children(&self) -> impl Iterator<Item = Node<'a>> + use<'a> {
         let doc = self.doc;
         doc.child_ids(self.id).filter_map(move |id| doc.node(id))
     }
     /// The child elements in document order.
-    pub fn child_elements(&self) -> impl Iterator<Item = Element<'a>> + 'a {
+    pub fn child_elements(&self) -> impl Iterator<Item = Element<'a>> + use<'a> {
         let doc = self.doc;
         doc.child_ids(self.id).filter_map(move |id| doc.element(id))
     }

@@ -77,9 +77,10 @@ impl Scope {
         let n = self.undo_counts.pop().unwrap_or(0);
         for _ in 0..n {
             if let Some(i) = self.undo.pop()
-                && let Some(v) = self.bindings.get_mut(i) {
-                    v.pop();
-                }
+                && let Some(v) = self.bindings.get_mut(i)
+            {
+                v.pop();
+            }
         }
     }
 }
@@ -122,9 +123,10 @@ impl Builder<'_> {
     fn intern_ns(&mut self, uri: &str) -> u32 {
         // Documents redeclare the same few namespaces over and over: check the last one first.
         if let Some(last) = self.namespaces.len().checked_sub(1)
-            && self.namespaces.get(last).is_some_and(|u| &**u == uri) {
-                return to_u32(last);
-            }
+            && self.namespaces.get(last).is_some_and(|u| &**u == uri)
+        {
+            return to_u32(last);
+        }
         if let Some(&i) = self.ns_index.get(uri) {
             return i;
         }

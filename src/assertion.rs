@@ -1,0 +1,135 @@
+//! The typed result of validation. A [`VerifiedAssertion`] has no public constructor: the only way
+//! to obtain one is [`crate::ServiceProvider::validate_response`] (or the async ACS flow), and
+//! every value in it was read from an element covered by a verified signature.
+
+use chrono::{DateTime, Utc};
+
+/// The `NameID` of the assertion's Subject, exactly as sent (never trimmed or case-folded).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NameId {
+    /// The whole text content.
+    pub value: String,
+    /// `Format`, if present.
+    pub format: Option<String>,
+    /// `NameQualifier`, if present.
+    pub name_qualifier: Option<String>,
+    /// `SPNameQualifier`, if present.
+    pub sp_name_qualifier: Option<String>,
+    /// `SPProvidedID`, if present.
+    pub sp_provided_id: Option<String>,
+}
+
+impl std::fmt::Debug for NameId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NameId")
+            .field("value", &self.value)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One SAML attribute: all values with the same `Name` merged in document order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attribute {
+    /// `Name`.
+    pub name: String,
+    /// `NameFormat`, if present.
+    pub name_format: Option<String>,
+    /// `FriendlyName`, if present.
+    pub friendly_name: Option<String>,
+    /// Every `AttributeValue`'s whole text, in document order.
+    pub values: Vec<String>,
+}
+
+/// Which elements carried a verified signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Signed {
+    /// The Response's own signature verified.
+    pub response: bool,
+    /// The Assertion's own signature verified.
+    pub assertion: bool,
+}
+
+/// A validated assertion: the identity the IdP vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAssertion {
+    pub(crate) issuer: String,
+    pub(crate) name_id: Option<NameId>,
+    pub(crate) session_index: Option<String>,
+    pub(crate) authn_instant: Option<DateTime<Utc>>,
+    pub(crate) authn_context_class_ref: Option<String>,
+    pub(crate) session_not_on_or_after: Option<DateTime<Utc>>,
+    pub(crate) attributes: Vec<Attribute>,
+    pub(crate) not_on_or_after: DateTime<Utc>,
+    pub(crate) assertion_id: String,
+    pub(crate) response_id: String,
+    pub(crate) in_response_to: Option<String>,
+    pub(crate) signed: Signed,
+    pub(crate) one_time_use: bool,
+}
+
+impl VerifiedAssertion {
+    /// The IdP entity ID (the Assertion's Issuer).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+    /// The Subject's NameID, if the assertion has one.
+    pub fn name_id(&self) -> Option<&NameId> {
+        self.name_id.as_ref()
+    }
+    /// `AuthnStatement/@SessionIndex`.
+    pub fn session_index(&self) -> Option<&str> {
+        self.session_index.as_deref()
+    }
+    /// `AuthnStatement/@AuthnInstant`.
+    pub fn authn_instant(&self) -> Option<DateTime<Utc>> {
+        self.authn_instant
+    }
+    /// `AuthnContextClassRef`.
+    pub fn authn_context_class_ref(&self) -> Option<&str> {
+        self.authn_context_class_ref.as_deref()
+    }
+    /// `AuthnStatement/@SessionNotOnOrAfter`.
+    pub fn session_not_on_or_after(&self) -> Option<DateTime<Utc>> {
+        self.session_not_on_or_after
+    }
+    /// All attributes, in document order.
+    pub fn attributes(&self) -> &[Attribute] {
+        &self.attributes
+    }
+    /// The values of the attribute named `name` (empty when absent).
+    pub fn attribute(&self, name: &str) -> &[String] {
+        self.attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map_or(&[], |a| &a.values)
+    }
+    /// The earliest end of the assertion's validity (Conditions and bearer confirmation): the
+    /// replay cache keeps the assertion ID until then.
+    pub fn not_on_or_after(&self) -> DateTime<Utc> {
+        self.not_on_or_after
+    }
+    /// The Assertion's ID.
+    pub fn assertion_id(&self) -> &str {
+        &self.assertion_id
+    }
+    /// The Response's ID.
+    pub fn response_id(&self) -> &str {
+        &self.response_id
+    }
+    /// The request this answers (`None` for an unsolicited response).
+    pub fn in_response_to(&self) -> Option<&str> {
+        self.in_response_to.as_deref()
+    }
+    /// Which elements were signed.
+    pub fn signed(&self) -> Signed {
+        self.signed
+    }
+    /// Whether the assertion carries a `OneTimeUse` condition.
+    pub fn one_time_use(&self) -> bool {
+        self.one_time_use
+    }
+}

@@ -1,0 +1,308 @@
+//! Typed configuration, built once and validated early.
+//!
+//! ```
+//! use saml_sp::{IdentityProvider, ServiceProvider, SignaturePolicy};
+//! use saml_sp::crypto::Certificate;
+//!
+//! let pem = std::fs::read("../shared/bench/idp.crt")?;
+//! let idp = IdentityProvider::new("http://www.okta.com/exk1bench0idp0okta0x7", Certificate::parse_all(&pem)?)?;
+//! let sp = ServiceProvider::builder("https://sp.example.com/saml/metadata", "https://sp.example.com/saml/acs")
+//!     .idp(idp)
+//!     .require_signed(SignaturePolicy::Either)
+//!     .build()?;
+//! assert_eq!(sp.acs_url(), "https://sp.example.com/saml/acs");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use chrono::Duration;
+
+use crate::crypto::Certificate;
+use crate::error::Error;
+use crate::xml::Limits;
+
+/// Which elements must carry a verified signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SignaturePolicy {
+    /// The Assertion must be signed itself.
+    Assertion,
+    /// The Response must be signed (it covers the Assertion inside it).
+    Response,
+    /// Both must be signed.
+    Both,
+    /// The Assertion must be covered by a verified signature: its own or the Response's.
+    #[default]
+    Either,
+}
+
+impl std::str::FromStr for SignaturePolicy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "assertion" => Ok(SignaturePolicy::Assertion),
+            "response" => Ok(SignaturePolicy::Response),
+            "both" => Ok(SignaturePolicy::Both),
+            "either" => Ok(SignaturePolicy::Either),
+            other => Err(Error::Config {
+                field: "require_signed",
+                reason: format!("expected assertion, response, both or either, found {other:?}"),
+            }),
+        }
+    }
+}
+
+/// A trusted identity provider: its entity ID and signing certificates (several for rotation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityProvider {
+    pub(crate) entity_id: String,
+    pub(crate) certificates: Vec<Certificate>,
+    pub(crate) sso_url: Option<String>,
+}
+
+impl IdentityProvider {
+    /// An IdP with its entity ID (the Issuer of its messages) and signing certificates.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the entity ID is empty or there is no certificate.
+    pub fn new(
+        entity_id: impl Into<String>,
+        certificates: Vec<Certificate>,
+    ) -> Result<Self, Error> {
+        let entity_id = entity_id.into();
+        if entity_id.is_empty() {
+            return Err(Error::Config {
+                field: "idp_entity_id",
+                reason: "must not be empty".into(),
+            });
+        }
+        if certificates.is_empty() {
+            return Err(Error::Config {
+                field: "idp_certificate",
+                reason: "at least one signing certificate is required".into(),
+            });
+        }
+        Ok(IdentityProvider {
+            entity_id,
+            certificates,
+            sso_url: None,
+        })
+    }
+
+    /// Sets the IdP's single sign-on URL (for SP-initiated login).
+    pub fn with_sso_url(mut self, url: impl Into<String>) -> Self {
+        self.sso_url = Some(url.into());
+        self
+    }
+
+    /// The IdP entity ID.
+    pub fn entity_id(&self) -> &str {
+        &self.entity_id
+    }
+
+    /// The trusted signing certificates.
+    pub fn certificates(&self) -> &[Certificate] {
+        &self.certificates
+    }
+
+    /// The SSO URL, when known.
+    pub fn sso_url(&self) -> Option<&str> {
+        self.sso_url.as_deref()
+    }
+}
+
+/// A configured Service Provider: validates Responses from one IdP.
+///
+/// Cheap to clone and share across threads.
+#[derive(Debug, Clone)]
+pub struct ServiceProvider {
+    pub(crate) inner: std::sync::Arc<SpInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct SpInner {
+    pub(crate) entity_id: String,
+    pub(crate) acs_url: String,
+    pub(crate) idp: IdentityProvider,
+    pub(crate) signature_policy: SignaturePolicy,
+    pub(crate) clock_skew: Duration,
+    pub(crate) max_response_age: Duration,
+    pub(crate) allow_unsolicited: bool,
+    pub(crate) allow_legacy_crypto: bool,
+    pub(crate) limits: Limits,
+    pub(crate) extra_destinations: Vec<String>,
+}
+
+/// Builder for [`ServiceProvider`]. Every weaker option is named `dangerous_*`.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ServiceProviderBuilder {
+    entity_id: String,
+    acs_url: String,
+    idp: Option<IdentityProvider>,
+    signature_policy: SignaturePolicy,
+    clock_skew: Duration,
+    max_response_age: Duration,
+    allow_unsolicited: bool,
+    allow_legacy_crypto: bool,
+    limits: Limits,
+    extra_destinations: Vec<String>,
+}
+
+impl ServiceProvider {
+    /// Starts a configuration with the SP entity ID (the audience) and ACS URL.
+    pub fn builder(
+        entity_id: impl Into<String>,
+        acs_url: impl Into<String>,
+    ) -> ServiceProviderBuilder {
+        ServiceProviderBuilder {
+            entity_id: entity_id.into(),
+            acs_url: acs_url.into(),
+            idp: None,
+            signature_policy: SignaturePolicy::Either,
+            clock_skew: Duration::seconds(180),
+            max_response_age: Duration::minutes(10),
+            allow_unsolicited: false,
+            allow_legacy_crypto: false,
+            limits: Limits::default(),
+            extra_destinations: Vec::new(),
+        }
+    }
+
+    /// The SP entity ID.
+    pub fn entity_id(&self) -> &str {
+        &self.inner.entity_id
+    }
+    /// The ACS URL.
+    pub fn acs_url(&self) -> &str {
+        &self.inner.acs_url
+    }
+    /// The trusted IdP.
+    pub fn idp(&self) -> &IdentityProvider {
+        &self.inner.idp
+    }
+    /// The signature policy.
+    pub fn signature_policy(&self) -> SignaturePolicy {
+        self.inner.signature_policy
+    }
+    /// The allowed clock skew.
+    pub fn clock_skew(&self) -> Duration {
+        self.inner.clock_skew
+    }
+    /// Whether unsolicited (IdP-initiated) responses are accepted.
+    pub fn allows_unsolicited(&self) -> bool {
+        self.inner.allow_unsolicited
+    }
+    /// The XML limits applied to responses.
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+}
+
+/// The ACS URL is compared byte for byte with Recipient and Destination, so any non-empty value
+/// without white space works; real IdP configurations carry placeholders such as `ForNodeJS`.
+fn check_url(field: &'static str, url: &str) -> Result<(), Error> {
+    let ok = !url.is_empty() && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config {
+            field,
+            reason: format!("expected a URL without white space, found {url:?}"),
+        })
+    }
+}
+
+impl ServiceProviderBuilder {
+    /// The trusted IdP (required).
+    pub fn idp(mut self, idp: IdentityProvider) -> Self {
+        self.idp = Some(idp);
+        self
+    }
+    /// Which elements must be signed (default [`SignaturePolicy::Either`]).
+    pub fn require_signed(mut self, policy: SignaturePolicy) -> Self {
+        self.signature_policy = policy;
+        self
+    }
+    /// Allowed clock skew for every time check (default 180 s).
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+    /// How old a Response's IssueInstant may be (default 10 minutes, plus the skew).
+    pub fn max_response_age(mut self, age: Duration) -> Self {
+        self.max_response_age = age;
+        self
+    }
+    /// XML limits for responses (defaults: [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    /// Accept a Response `Destination` other than the ACS URL (for example the same endpoint under
+    /// a second host name). The Recipient check is unaffected.
+    pub fn also_accept_destination(mut self, url: impl Into<String>) -> Self {
+        self.extra_destinations.push(url.into());
+        self
+    }
+    /// **Dangerous:** accept unsolicited (IdP-initiated) responses, which have no InResponseTo.
+    /// Any response that does carry InResponseTo must still match an outstanding request, and
+    /// replay protection stays on.
+    pub fn dangerous_allow_unsolicited_responses(mut self) -> Self {
+        self.allow_unsolicited = true;
+        self
+    }
+    /// **Dangerous:** accept RSA-SHA1 signatures, SHA-1 digests and RSA keys of 1024-2047 bits,
+    /// which old IdPs still use. SHA-1 collisions are practical; prefer asking the IdP for SHA-256.
+    pub fn dangerous_allow_legacy_crypto(mut self) -> Self {
+        self.allow_legacy_crypto = true;
+        self
+    }
+
+    /// Validates the configuration.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the field: empty entity ID, a non-http(s) ACS URL, no IdP, a
+    /// negative skew.
+    pub fn build(self) -> Result<ServiceProvider, Error> {
+        if self.entity_id.is_empty() {
+            return Err(Error::Config {
+                field: "sp_entity_id",
+                reason: "must not be empty".into(),
+            });
+        }
+        check_url("acs_url", &self.acs_url)?;
+        for d in &self.extra_destinations {
+            check_url("also_accept_destination", d)?;
+        }
+        let idp = self.idp.ok_or(Error::Config {
+            field: "idp",
+            reason: "an identity provider is required".into(),
+        })?;
+        if self.clock_skew < Duration::zero() || self.clock_skew > Duration::hours(1) {
+            return Err(Error::Config {
+                field: "clock_skew",
+                reason: "must be between 0 and 1 hour".into(),
+            });
+        }
+        if self.max_response_age <= Duration::zero() {
+            return Err(Error::Config {
+                field: "max_response_age",
+                reason: "must be positive".into(),
+            });
+        }
+        Ok(ServiceProvider {
+            inner: std::sync::Arc::new(SpInner {
+                entity_id: self.entity_id,
+                acs_url: self.acs_url,
+                idp,
+                signature_policy: self.signature_policy,
+                clock_skew: self.clock_skew,
+                max_response_age: self.max_response_age,
+                allow_unsolicited: self.allow_unsolicited,
+                allow_legacy_crypto: self.allow_legacy_crypto,
+                limits: self.limits,
+                extra_destinations: self.extra_destinations,
+            }),
+        })
+    }
+}

@@ -1,0 +1,452 @@
+//! The cryptography saml-sp uses, behind one small module: digests, certificate parsing, and
+//! signature verification (RSA PKCS#1 v1.5 and ECDSA P-256/P-384, RustCrypto).
+//!
+//! Keys are parsed once, when an IdP certificate is configured, never per response.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use rsa::pkcs8::DecodePublicKey;
+use rsa::traits::PublicKeyParts;
+use sha2::Digest as _;
+use subtle::ConstantTimeEq;
+
+use crate::c14n::Sink;
+use crate::error::Error;
+
+/// A signature algorithm of the allow-list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignatureAlgorithm {
+    /// RSA PKCS#1 v1.5 with SHA-1 (legacy option only).
+    RsaSha1,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    RsaSha256,
+    /// RSA PKCS#1 v1.5 with SHA-384.
+    RsaSha384,
+    /// RSA PKCS#1 v1.5 with SHA-512.
+    RsaSha512,
+    /// ECDSA with SHA-256 (P-256 or P-384 key).
+    EcdsaSha256,
+    /// ECDSA with SHA-384 (P-256 or P-384 key).
+    EcdsaSha384,
+}
+
+impl SignatureAlgorithm {
+    /// Maps an XML-DSig `SignatureMethod` URI onto the allow-list.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedAlgorithm`] for HMAC, DSA, MD5, unknown or empty URIs;
+    /// [`Error::Unsupported`] (`rsa-pss`) for RSA-PSS, which is recognized but not implemented.
+    pub fn from_uri(uri: &str) -> Result<SignatureAlgorithm, Error> {
+        Ok(match uri {
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1" => SignatureAlgorithm::RsaSha1,
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => SignatureAlgorithm::RsaSha256,
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384" => SignatureAlgorithm::RsaSha384,
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => SignatureAlgorithm::RsaSha512,
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256" => {
+                SignatureAlgorithm::EcdsaSha256
+            }
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384" => {
+                SignatureAlgorithm::EcdsaSha384
+            }
+            u if u.contains("rsa-pss") || u.contains("MGF1") => {
+                return Err(Error::Unsupported {
+                    feature: "rsa-pss",
+                    detail: format!("SignatureMethod {u}"),
+                });
+            }
+            u => {
+                let reason = if u.contains("hmac") {
+                    "HMAC signatures are never accepted: the verification key would be public"
+                } else if u.is_empty() {
+                    "empty algorithm URI"
+                } else {
+                    "not an allowed SignatureMethod (RSA-SHA256/384/512, ECDSA-SHA256/384)"
+                };
+                return Err(Error::UnsupportedAlgorithm {
+                    found: u.chars().take(200).collect(),
+                    reason: reason.into(),
+                });
+            }
+        })
+    }
+
+    /// The algorithm's URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            SignatureAlgorithm::RsaSha1 => "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            SignatureAlgorithm::RsaSha256 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            SignatureAlgorithm::RsaSha384 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+            SignatureAlgorithm::RsaSha512 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+            SignatureAlgorithm::EcdsaSha256 => {
+                "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+            }
+            SignatureAlgorithm::EcdsaSha384 => {
+                "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
+            }
+        }
+    }
+
+    /// The digest the signature is computed over.
+    pub fn digest(self) -> DigestAlgorithm {
+        match self {
+            SignatureAlgorithm::RsaSha1 => DigestAlgorithm::Sha1,
+            SignatureAlgorithm::RsaSha256 | SignatureAlgorithm::EcdsaSha256 => {
+                DigestAlgorithm::Sha256
+            }
+            SignatureAlgorithm::RsaSha384 | SignatureAlgorithm::EcdsaSha384 => {
+                DigestAlgorithm::Sha384
+            }
+            SignatureAlgorithm::RsaSha512 => DigestAlgorithm::Sha512,
+        }
+    }
+
+    /// Short name (`rsa-sha256`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureAlgorithm::RsaSha1 => "rsa-sha1",
+            SignatureAlgorithm::RsaSha256 => "rsa-sha256",
+            SignatureAlgorithm::RsaSha384 => "rsa-sha384",
+            SignatureAlgorithm::RsaSha512 => "rsa-sha512",
+            SignatureAlgorithm::EcdsaSha256 => "ecdsa-sha256",
+            SignatureAlgorithm::EcdsaSha384 => "ecdsa-sha384",
+        }
+    }
+}
+
+/// A digest algorithm of the allow-list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DigestAlgorithm {
+    /// SHA-1 (legacy option only).
+    Sha1,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl DigestAlgorithm {
+    /// Maps an XML-DSig `DigestMethod` URI onto the allow-list.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedAlgorithm`] for anything else.
+    pub fn from_uri(uri: &str) -> Result<DigestAlgorithm, Error> {
+        Ok(match uri {
+            "http://www.w3.org/2000/09/xmldsig#sha1" => DigestAlgorithm::Sha1,
+            "http://www.w3.org/2001/04/xmlenc#sha256" => DigestAlgorithm::Sha256,
+            "http://www.w3.org/2001/04/xmldsig-more#sha384" => DigestAlgorithm::Sha384,
+            "http://www.w3.org/2001/04/xmlenc#sha512" => DigestAlgorithm::Sha512,
+            u => {
+                return Err(Error::UnsupportedAlgorithm {
+                    found: u.chars().take(200).collect(),
+                    reason: "not an allowed DigestMethod (SHA-256/384/512)".into(),
+                });
+            }
+        })
+    }
+
+    /// The algorithm's URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Sha1 => "http://www.w3.org/2000/09/xmldsig#sha1",
+            DigestAlgorithm::Sha256 => "http://www.w3.org/2001/04/xmlenc#sha256",
+            DigestAlgorithm::Sha384 => "http://www.w3.org/2001/04/xmldsig-more#sha384",
+            DigestAlgorithm::Sha512 => "http://www.w3.org/2001/04/xmlenc#sha512",
+        }
+    }
+
+    /// Short name (`sha256`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Sha1 => "sha1",
+            DigestAlgorithm::Sha256 => "sha256",
+            DigestAlgorithm::Sha384 => "sha384",
+            DigestAlgorithm::Sha512 => "sha512",
+        }
+    }
+
+    pub(crate) fn hasher(self) -> Hasher {
+        match self {
+            DigestAlgorithm::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
+            DigestAlgorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            DigestAlgorithm::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
+            DigestAlgorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+        }
+    }
+}
+
+/// A running digest that canonical bytes stream into.
+#[derive(Debug, Clone)]
+pub(crate) enum Hasher {
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+}
+
+impl Sink for Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Sha1(h) => h.update(bytes),
+            Hasher::Sha256(h) => h.update(bytes),
+            Hasher::Sha384(h) => h.update(bytes),
+            Hasher::Sha512(h) => h.update(bytes),
+        }
+    }
+}
+
+impl Hasher {
+    pub(crate) fn finish(self) -> Vec<u8> {
+        match self {
+            Hasher::Sha1(h) => h.finalize().to_vec(),
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+            Hasher::Sha384(h) => h.finalize().to_vec(),
+            Hasher::Sha512(h) => h.finalize().to_vec(),
+        }
+    }
+}
+
+/// Constant-time equality of two byte strings (false when the lengths differ).
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Decodes XML Schema `base64Binary`: white space anywhere is ignored, padding and trailing bits
+/// must be canonical.
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\t' | '\r' | '\n'))
+        .collect();
+    STANDARD.decode(compact.as_bytes()).ok()
+}
+
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[derive(Clone)]
+enum Key {
+    Rsa(Box<rsa::PublicKey>),
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+}
+
+/// A trusted IdP signing certificate, parsed once.
+#[derive(Clone)]
+pub struct Certificate {
+    der: Vec<u8>,
+    fingerprint: [u8; 32],
+    key: Key,
+    subject: String,
+}
+
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Certificate")
+            .field("subject", &self.subject)
+            .field("sha256", &self.fingerprint_hex())
+            .field("key", &self.key_description())
+            .finish()
+    }
+}
+
+impl PartialEq for Certificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+impl Eq for Certificate {}
+
+/// Why a signature did not verify with one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum VerifyFailure {
+    /// The key cannot be used with this algorithm, or is too weak without the legacy option.
+    Unusable(String),
+    /// The signature is wrong for this key.
+    Bad,
+}
+
+impl Certificate {
+    /// Parses one certificate from DER.
+    ///
+    /// # Errors
+    /// [`Error::Config`] (`idp_certificate`) when it is not an X.509 certificate with an RSA,
+    /// P-256 or P-384 key.
+    pub fn from_der(der: &[u8]) -> Result<Certificate, Error> {
+        let bad = |reason: String| Error::Config {
+            field: "idp_certificate",
+            reason,
+        };
+        let (rest, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| bad(format!("not a DER X.509 certificate: {e}")))?;
+        if !rest.is_empty() {
+            return Err(bad("trailing bytes after the certificate".into()));
+        }
+        let spki = cert.public_key().raw;
+        let key = if let Ok(k) = rsa::PublicKey::from_public_key_der(spki) {
+            Key::Rsa(Box::new(k))
+        } else if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(spki) {
+            Key::P256(k)
+        } else if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_der(spki) {
+            Key::P384(k)
+        } else {
+            return Err(bad(
+                "the certificate's key is not RSA (1024-8192 bits), P-256 or P-384".into(),
+            ));
+        };
+        let fingerprint: [u8; 32] = sha2::Sha256::digest(der).into();
+        Ok(Certificate {
+            der: der.to_vec(),
+            fingerprint,
+            key,
+            subject: cert.subject().to_string(),
+        })
+    }
+
+    /// Parses every certificate in `text` as an IdP console hands them out: PEM (one or more
+    /// blocks, with or without line breaks), bare base64 with or without white space, or DER bytes.
+    ///
+    /// # Errors
+    /// [`Error::Config`] (`idp_certificate`) when nothing parses.
+    pub fn parse_all(input: &[u8]) -> Result<Vec<Certificate>, Error> {
+        let bad = |reason: &str| Error::Config {
+            field: "idp_certificate",
+            reason: reason.into(),
+        };
+        if input.first() == Some(&0x30) {
+            return Ok(vec![Certificate::from_der(input)?]);
+        }
+        let text = std::str::from_utf8(input).map_err(|_| bad("neither PEM, base64 nor DER"))?;
+        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+        const END: &str = "-----END CERTIFICATE-----";
+        let mut certs = Vec::new();
+        if text.contains("-----BEGIN") {
+            let mut rest = text;
+            while let Some(start) = rest.find(BEGIN) {
+                let after = rest.get(start + BEGIN.len()..).unwrap_or("");
+                let end = after
+                    .find(END)
+                    .ok_or_else(|| bad("PEM block without END line"))?;
+                let body = after.get(..end).unwrap_or("");
+                let der = decode_base64(body).ok_or_else(|| bad("PEM body is not valid base64"))?;
+                certs.push(Certificate::from_der(&der)?);
+                rest = after.get(end + END.len()..).unwrap_or("");
+            }
+            if certs.is_empty() {
+                return Err(bad("no CERTIFICATE PEM block"));
+            }
+        } else {
+            let der =
+                decode_base64(text.trim()).ok_or_else(|| bad("neither PEM nor valid base64"))?;
+            certs.push(Certificate::from_der(&der)?);
+        }
+        Ok(certs)
+    }
+
+    /// Parses exactly one certificate (see [`Certificate::parse_all`]).
+    ///
+    /// # Errors
+    /// As [`Certificate::parse_all`], or when the input holds more than one certificate.
+    pub fn parse(input: &[u8]) -> Result<Certificate, Error> {
+        let mut all = Certificate::parse_all(input)?;
+        if all.len() != 1 {
+            return Err(Error::Config {
+                field: "idp_certificate",
+                reason: format!("expected one certificate, found {}", all.len()),
+            });
+        }
+        all.pop().ok_or(Error::Config {
+            field: "idp_certificate",
+            reason: "no certificate".into(),
+        })
+    }
+
+    /// The DER encoding.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// SHA-256 fingerprint of the DER encoding, lower-case hex.
+    pub fn fingerprint_hex(&self) -> String {
+        hex(&self.fingerprint)
+    }
+
+    /// The subject distinguished name (information only; trust never depends on it).
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// `RSA-2048`, `P-256`, ...
+    pub fn key_description(&self) -> String {
+        match &self.key {
+            Key::Rsa(k) => format!("RSA-{}", k.size() * 8),
+            Key::P256(_) => "P-256".into(),
+            Key::P384(_) => "P-384".into(),
+        }
+    }
+
+    /// Verifies `signature` over a message whose digest (with `algorithm`'s hash) is `hash`.
+    pub(crate) fn verify_prehashed(
+        &self,
+        algorithm: SignatureAlgorithm,
+        hash: &[u8],
+        signature: &[u8],
+        allow_legacy: bool,
+    ) -> Result<(), VerifyFailure> {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        match (&self.key, algorithm) {
+            (
+                Key::Rsa(k),
+                SignatureAlgorithm::RsaSha1
+                | SignatureAlgorithm::RsaSha256
+                | SignatureAlgorithm::RsaSha384
+                | SignatureAlgorithm::RsaSha512,
+            ) => {
+                let bits = k.size() * 8;
+                if bits < 2048 && !allow_legacy {
+                    return Err(VerifyFailure::Unusable(format!(
+                        "RSA-{bits} key: keys under 2048 bits need the legacy-crypto option"
+                    )));
+                }
+                if signature.len() != k.size() {
+                    return Err(VerifyFailure::Bad);
+                }
+                let scheme = match algorithm {
+                    SignatureAlgorithm::RsaSha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
+                    SignatureAlgorithm::RsaSha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+                    SignatureAlgorithm::RsaSha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+                    _ => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                };
+                k.verify(scheme, hash, signature)
+                    .map_err(|_| VerifyFailure::Bad)
+            }
+            (Key::P256(k), SignatureAlgorithm::EcdsaSha256 | SignatureAlgorithm::EcdsaSha384) => {
+                // XML-DSig ECDSA signatures are r || s (RFC 4051), never DER.
+                let sig = p256::ecdsa::Signature::from_slice(signature)
+                    .map_err(|_| VerifyFailure::Bad)?;
+                k.verify_prehash(hash, &sig).map_err(|_| VerifyFailure::Bad)
+            }
+            (Key::P384(k), SignatureAlgorithm::EcdsaSha256 | SignatureAlgorithm::EcdsaSha384) => {
+                let sig = p384::ecdsa::Signature::from_slice(signature)
+                    .map_err(|_| VerifyFailure::Bad)?;
+                k.verify_prehash(hash, &sig).map_err(|_| VerifyFailure::Bad)
+            }
+            (_, alg) => Err(VerifyFailure::Unusable(format!(
+                "{} key cannot verify a {} signature",
+                self.key_description(),
+                alg.name()
+            ))),
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! Verification of an enveloped XML signature, profiled as SAML Core 5.4 requires.
+//!
+//! [`verify_enveloped`] checks the `ds:Signature` child of one element and, when it verifies,
+//! returns a [`VerifiedSignature`] that names that element: callers read identity data from that
+//! element only, never by searching the document again (the defence against signature wrapping).
+//!
+//! What is accepted:
+//! - exactly one `ds:Signature` child, right after the element's `Issuer` (or first when there is
+//!   no Issuer); children `SignedInfo`, `SignatureValue`, optional `KeyInfo`, nothing else;
+//! - `SignedInfo` = `CanonicalizationMethod`, `SignatureMethod`, exactly one `Reference`;
+//! - the Reference's URI is `#` + the element's `ID` (resolved through the document's ID index),
+//!   or empty only when the element is the document element;
+//! - transforms: enveloped-signature (required) and at most one C14N 1.0 / exclusive C14N (with or
+//!   without comments, PrefixList honoured);
+//! - algorithms from the allow-list in [`crate::crypto`]; SHA-1 and RSA keys under 2048 bits only
+//!   with the legacy option;
+//! - keys: only configured certificates. `KeyInfo` is a hint for choosing among them, never trust.
+
+use crate::c14n::{self, Algorithm, Subset};
+use crate::crypto::{self, Certificate, DigestAlgorithm, SignatureAlgorithm, VerifyFailure};
+use crate::error::Error;
+use crate::xml::{Element, Node};
+
+/// The XML-DSig namespace.
+pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const EXC_C14N_NS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+
+/// What a verified signature used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedSignature {
+    /// The SignatureMethod.
+    pub algorithm: SignatureAlgorithm,
+    /// The Reference's DigestMethod.
+    pub digest: DigestAlgorithm,
+    /// The CanonicalizationMethod of SignedInfo.
+    pub canonicalization: Algorithm,
+    /// SHA-256 fingerprint of the configured certificate that verified it.
+    pub certificate_sha256: String,
+}
+
+/// Options for [`verify_enveloped`].
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyOptions<'a> {
+    /// The trusted certificates.
+    pub certificates: &'a [Certificate],
+    /// Accept SHA-1 and RSA keys of 1024-2047 bits.
+    pub allow_legacy_crypto: bool,
+}
+
+fn is_ds<'a>(e: &Element<'a>, local: &str) -> bool {
+    e.is(DSIG_NS, local)
+}
+
+/// Refuses non-whitespace text, comments-as-structure are fine, processing instructions are not.
+fn element_only_children<'a>(e: Element<'a>, what: &str) -> Result<Vec<Element<'a>>, Error> {
+    let mut out = Vec::new();
+    for child in e.children() {
+        match child {
+            Node::Element(c) => out.push(c),
+            Node::Text(t) if t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) => {}
+            Node::Comment(_) => {}
+            Node::Text(_) => {
+                return Err(Error::profile(
+                    format!("only elements inside {what}"),
+                    "text",
+                ));
+            }
+            _ => {
+                return Err(Error::profile(
+                    format!("only elements inside {what}"),
+                    "other content",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn algorithm_attr<'a>(e: &Element<'a>) -> Result<&'a str, Error> {
+    e.attribute("Algorithm").ok_or_else(|| {
+        Error::profile(
+            format!("an Algorithm attribute on ds:{}", e.local_name()),
+            "none",
+        )
+    })
+}
+
+/// The `ec:InclusiveNamespaces/@PrefixList` under a transform or CanonicalizationMethod.
+fn prefix_list<'a>(method: Element<'a>, alg: Algorithm) -> Result<Vec<&'a str>, Error> {
+    let mut prefixes = Vec::new();
+    for child in element_only_children(method, "a canonicalization method")? {
+        if child.is(EXC_C14N_NS, "InclusiveNamespaces") && alg.is_exclusive() && prefixes.is_empty()
+        {
+            prefixes.extend(
+                child
+                    .attribute("PrefixList")
+                    .unwrap_or("")
+                    .split_ascii_whitespace(),
+            );
+        } else {
+            return Err(Error::profile(
+                "no content in a canonicalization method but one ec:InclusiveNamespaces",
+                child.qname(),
+            ));
+        }
+    }
+    Ok(prefixes)
+}
+
+fn c14n_algorithm(uri: &str) -> Result<Algorithm, Error> {
+    if let Some(a) = Algorithm::from_uri(uri) {
+        return Ok(a);
+    }
+    if uri == c14n::C14N11 || uri == c14n::C14N11_WITH_COMMENTS {
+        return Err(Error::Unsupported {
+            feature: "c14n-1.1",
+            detail: format!("canonicalization {uri}"),
+        });
+    }
+    Err(Error::UnsupportedAlgorithm {
+        found: uri.chars().take(200).collect(),
+        reason: "not an allowed canonicalization or transform (enveloped-signature, C14N 1.0, exclusive C14N)".into(),
+    })
+}
+
+/// Finds the `ds:Signature` children of `element` and checks their placement.
+///
+/// Returns `None` when the element has no signature.
+pub(crate) fn signature_of<'a>(element: Element<'a>) -> Result<Option<Element<'a>>, Error> {
+    let children: Vec<Element<'a>> = element.child_elements().collect();
+    let mut sig = None;
+    for (index, child) in children.iter().enumerate() {
+        if !is_ds(child, "Signature") {
+            continue;
+        }
+        if sig.is_some() {
+            return Err(Error::profile(
+                format!("at most one ds:Signature in {}", element.local_name()),
+                "two",
+            ));
+        }
+        // SAML's schema puts the signature right after the Issuer (first when there is none);
+        // some IdPs (Auth0, the XML-DSig examples) append it as the last child instead. Anywhere
+        // else it is refused.
+        let after_issuer =
+            usize::from(children.first().is_some_and(|c| c.local_name() == "Issuer"));
+        if index != after_issuer && index + 1 != children.len() {
+            return Err(Error::profile(
+                format!(
+                    "ds:Signature right after the Issuer of {} (or as its last child)",
+                    element.local_name()
+                ),
+                format!("ds:Signature at child position {}", index + 1),
+            ));
+        }
+        sig = Some(*child);
+    }
+    Ok(sig)
+}
+
+/// Refuses, by name, a signature that needs a feature saml-sp does not implement (RSA-PSS,
+/// Canonical XML 1.1), wherever it appears, before any structural check hides the reason.
+pub(crate) fn refuse_unsupported_features(doc: &crate::xml::Document) -> Result<(), Error> {
+    let mut stack: Vec<Element<'_>> = vec![doc.root()];
+    while let Some(e) = stack.pop() {
+        if e.namespace() == Some(DSIG_NS) {
+            match e.local_name() {
+                "SignatureMethod" => {
+                    if let Err(err @ Error::Unsupported { .. }) =
+                        SignatureAlgorithm::from_uri(e.attribute("Algorithm").unwrap_or(""))
+                    {
+                        return Err(err);
+                    }
+                }
+                "CanonicalizationMethod" | "Transform" => {
+                    if let Err(err @ Error::Unsupported { .. }) =
+                        c14n_algorithm(e.attribute("Algorithm").unwrap_or(""))
+                    {
+                        return Err(err);
+                    }
+                }
+                _ => {}
+            }
+        }
+        stack.extend(e.child_elements());
+    }
+    Ok(())
+}
+
+/// Verifies the enveloped signature of `element`. Returns `Ok(None)` when it has none.
+///
+/// # Errors
+/// Any violation of the profile, an algorithm outside the allow-list, a digest mismatch, or a
+/// signature that no configured key verifies.
+pub fn verify_enveloped(
+    element: Element<'_>,
+    element_name: &'static str,
+    opts: &VerifyOptions<'_>,
+) -> Result<Option<VerifiedSignature>, Error> {
+    let Some(sig) = signature_of(element)? else {
+        return Ok(None);
+    };
+    let doc = element.document();
+
+    // ds:Signature = SignedInfo, SignatureValue, KeyInfo?  (no Object, nothing else)
+    let children = element_only_children(sig, "ds:Signature")?;
+    let mut it = children.iter().copied();
+    let signed_info = it
+        .next()
+        .filter(|c| is_ds(c, "SignedInfo"))
+        .ok_or_else(|| {
+            Error::profile(
+                "ds:SignedInfo as the first child of ds:Signature",
+                "something else",
+            )
+        })?;
+    let sig_value = it
+        .next()
+        .filter(|c| is_ds(c, "SignatureValue"))
+        .ok_or_else(|| {
+            Error::profile(
+                "ds:SignatureValue as the second child of ds:Signature",
+                "something else",
+            )
+        })?;
+    let key_info = match it.next() {
+        None => None,
+        Some(k) if is_ds(&k, "KeyInfo") => Some(k),
+        Some(k) => {
+            return Err(Error::profile(
+                "only SignedInfo, SignatureValue and KeyInfo in ds:Signature",
+                k.qname(),
+            ));
+        }
+    };
+    if let Some(extra) = it.next() {
+        return Err(Error::profile(
+            "only SignedInfo, SignatureValue and KeyInfo in ds:Signature",
+            extra.qname(),
+        ));
+    }
+
+    // SignedInfo = CanonicalizationMethod, SignatureMethod, Reference (exactly one)
+    let si = element_only_children(signed_info, "ds:SignedInfo")?;
+    let [cm, sm, reference] = si.as_slice() else {
+        return Err(Error::profile(
+            "ds:SignedInfo with CanonicalizationMethod, SignatureMethod and exactly one Reference",
+            format!("{} children", si.len()),
+        ));
+    };
+    if !is_ds(cm, "CanonicalizationMethod")
+        || !is_ds(sm, "SignatureMethod")
+        || !is_ds(reference, "Reference")
+    {
+        return Err(Error::profile(
+            "ds:SignedInfo with CanonicalizationMethod, SignatureMethod and exactly one Reference",
+            format!("{}, {}, {}", cm.qname(), sm.qname(), reference.qname()),
+        ));
+    }
+    let si_c14n = c14n_algorithm(algorithm_attr(cm)?)?;
+    let si_prefixes = prefix_list(*cm, si_c14n)?;
+    if let Some(child) = element_only_children(*sm, "ds:SignatureMethod")?.first() {
+        return Err(Error::UnsupportedAlgorithm {
+            found: format!("SignatureMethod with {}", child.local_name()),
+            reason: "parameters such as HMACOutputLength are never accepted".into(),
+        });
+    }
+    let algorithm = SignatureAlgorithm::from_uri(algorithm_attr(sm)?)?;
+    if algorithm == SignatureAlgorithm::RsaSha1 && !opts.allow_legacy_crypto {
+        return Err(Error::UnsupportedAlgorithm {
+            found: algorithm.uri().into(),
+            reason: "SHA-1 signatures need the legacy-crypto option".into(),
+        });
+    }
+
+    // Reference: URI = "#" + the element's ID (or "" for the document element).
+    if reference.attribute("Type").is_some_and(|t| !t.is_empty()) {
+        return Err(Error::profile(
+            "a Reference without Type (no Manifest/Object indirection)",
+            "a Type attribute",
+        ));
+    }
+    let uri = reference.attribute("URI").ok_or_else(|| {
+        Error::profile(
+            "a Reference URI naming the signed element",
+            "no URI attribute",
+        )
+    })?;
+    if uri.is_empty() {
+        if element != doc.root() {
+            return Err(Error::profile(
+                format!(
+                    "Reference URI \"#ID\" on the signature of {element_name} (URI=\"\" only for the document element)"
+                ),
+                "URI=\"\"",
+            ));
+        }
+    } else {
+        let id = uri.strip_prefix('#').ok_or_else(|| {
+            Error::profile(
+                "a same-document Reference URI \"#ID\"",
+                uri.chars().take(100).collect::<String>(),
+            )
+        })?;
+        if !crate::xml::is_id_like(id) {
+            return Err(Error::profile(
+                "a Reference URI \"#ID\" with an NCName ID",
+                uri.chars().take(100).collect::<String>(),
+            ));
+        }
+        let own_id = element.attribute("ID");
+        let target = doc.element_by_id(id);
+        if own_id != Some(id) || target != Some(element) {
+            return Err(Error::profile(
+                format!(
+                    "Reference URI \"#{}\" (the ID of the signature's parent {element_name})",
+                    own_id.unwrap_or("")
+                ),
+                uri.chars().take(100).collect::<String>(),
+            ));
+        }
+    }
+
+    // Reference children: Transforms?, DigestMethod, DigestValue
+    let rc = element_only_children(*reference, "ds:Reference")?;
+    let (transforms, dm, dv) = match rc.as_slice() {
+        [t, dm, dv] if is_ds(t, "Transforms") => (Some(*t), *dm, *dv),
+        [dm, dv] => (None, *dm, *dv),
+        _ => {
+            return Err(Error::profile(
+                "ds:Reference with Transforms, DigestMethod and DigestValue",
+                format!("{} children", rc.len()),
+            ));
+        }
+    };
+    if !is_ds(&dm, "DigestMethod") || !is_ds(&dv, "DigestValue") {
+        return Err(Error::profile(
+            "ds:Reference with Transforms, DigestMethod and DigestValue",
+            format!("{}, {}", dm.qname(), dv.qname()),
+        ));
+    }
+    let mut enveloped = false;
+    let mut ref_c14n: Option<(Algorithm, Vec<&str>)> = None;
+    if let Some(t) = transforms {
+        let list = element_only_children(t, "ds:Transforms")?;
+        if list.len() > 2 {
+            return Err(Error::profile(
+                "at most two transforms",
+                format!("{}", list.len()),
+            ));
+        }
+        for tr in list {
+            if !is_ds(&tr, "Transform") {
+                return Err(Error::profile("ds:Transform", tr.qname()));
+            }
+            let a = algorithm_attr(&tr)?;
+            if a == ENVELOPED && !enveloped {
+                if !element_only_children(tr, "ds:Transform")?.is_empty() {
+                    return Err(Error::profile(
+                        "an empty enveloped-signature transform",
+                        "content",
+                    ));
+                }
+                enveloped = true;
+            } else if ref_c14n.is_none() && a != ENVELOPED {
+                let alg = c14n_algorithm(a)?;
+                ref_c14n = Some((alg, prefix_list(tr, alg)?));
+            } else {
+                return Err(Error::profile(
+                    "each allowed transform at most once",
+                    a.chars().take(100).collect::<String>(),
+                ));
+            }
+        }
+    }
+    if !enveloped {
+        return Err(Error::profile("the enveloped-signature transform", "none"));
+    }
+    let digest = DigestAlgorithm::from_uri(algorithm_attr(&dm)?)?;
+    if digest == DigestAlgorithm::Sha1 && !opts.allow_legacy_crypto {
+        return Err(Error::UnsupportedAlgorithm {
+            found: digest.uri().into(),
+            reason: "SHA-1 digests need the legacy-crypto option".into(),
+        });
+    }
+    if dv.has_child_elements() {
+        return Err(Error::profile("DigestValue as text", "child elements"));
+    }
+    let expected_digest =
+        crypto::decode_base64(&dv.text()).ok_or_else(|| Error::SignatureInvalid {
+            element: element_name,
+            reason: "DigestValue is not valid base64".into(),
+        })?;
+
+    // 1. The signature over the canonical SignedInfo, with configured keys only.
+    let mut h = algorithm.digest().hasher();
+    c14n::canonicalize(
+        doc,
+        Subset::Element {
+            apex: signed_info.id(),
+            exclude: None,
+        },
+        si_c14n,
+        &si_prefixes,
+        &mut h,
+    )
+    .map_err(|e| Error::SignatureInvalid {
+        element: element_name,
+        reason: e.to_string(),
+    })?;
+    let si_hash = h.finish();
+    if sig_value.has_child_elements() {
+        return Err(Error::profile("SignatureValue as text", "child elements"));
+    }
+    let signature =
+        crypto::decode_base64(&sig_value.text()).ok_or_else(|| Error::SignatureInvalid {
+            element: element_name,
+            reason: "SignatureValue is not valid base64".into(),
+        })?;
+    let hinted = key_info.map(key_info_certificates).unwrap_or_default();
+    let mut order: Vec<&Certificate> = Vec::with_capacity(opts.certificates.len());
+    // KeyInfo only chooses the order in which configured keys are tried.
+    order.extend(
+        opts.certificates
+            .iter()
+            .filter(|c| hinted.iter().any(|h| h.as_slice() == c.der())),
+    );
+    order.extend(
+        opts.certificates
+            .iter()
+            .filter(|c| !hinted.iter().any(|h| h.as_slice() == c.der())),
+    );
+    let mut unusable = None;
+    let mut verified_by = None;
+    for cert in order {
+        match cert.verify_prehashed(algorithm, &si_hash, &signature, opts.allow_legacy_crypto) {
+            Ok(()) => {
+                verified_by = Some(cert);
+                break;
+            }
+            Err(VerifyFailure::Unusable(why)) => unusable = Some(why),
+            Err(VerifyFailure::Bad) => {}
+        }
+    }
+    let Some(cert) = verified_by else {
+        if let Some(why) = unusable {
+            return Err(Error::UnsupportedAlgorithm {
+                found: algorithm.uri().into(),
+                reason: why,
+            });
+        }
+        if let Some(first) = hinted.first()
+            && !opts
+                .certificates
+                .iter()
+                .any(|c| hinted.iter().any(|h| h.as_slice() == c.der()))
+        {
+            return Err(Error::UntrustedKey {
+                found: crypto::hex(&sha256(first)),
+            });
+        }
+        return Err(Error::SignatureInvalid {
+            element: element_name,
+            reason: format!(
+                "no configured certificate verifies the {} signature",
+                algorithm.name()
+            ),
+        });
+    };
+
+    // 2. The digest of the element without its signature. A same-document reference ("#ID" or
+    //    "") selects a node-set without comments (XML-DSig 4.3.3.3), whatever the C14N variant.
+    let (ref_alg, ref_prefixes) = ref_c14n.unwrap_or((Algorithm::Inclusive, Vec::new()));
+    let ref_alg = match ref_alg {
+        Algorithm::ExclusiveWithComments => Algorithm::Exclusive,
+        Algorithm::InclusiveWithComments => Algorithm::Inclusive,
+        a => a,
+    };
+    let mut h = digest.hasher();
+    c14n::canonicalize(
+        doc,
+        Subset::Element {
+            apex: element.id(),
+            exclude: Some(sig.id()),
+        },
+        ref_alg,
+        &ref_prefixes,
+        &mut h,
+    )
+    .map_err(|e| Error::SignatureInvalid {
+        element: element_name,
+        reason: e.to_string(),
+    })?;
+    if !crypto::ct_eq(&h.finish(), &expected_digest) {
+        return Err(Error::DigestMismatch {
+            element: element_name,
+        });
+    }
+    Ok(Some(VerifiedSignature {
+        algorithm,
+        digest,
+        canonicalization: si_c14n,
+        certificate_sha256: cert.fingerprint_hex(),
+    }))
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).to_vec()
+}
+
+/// DER of every `KeyInfo/X509Data/X509Certificate`, as hints.
+fn key_info_certificates(key_info: Element<'_>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for data in key_info.child_elements().filter(|e| is_ds(e, "X509Data")) {
+        for c in data
+            .child_elements()
+            .filter(|e| is_ds(e, "X509Certificate"))
+        {
+            if let Some(der) = crypto::decode_base64(&c.text()) {
+                out.push(der);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,277 @@
+//! Errors. Every variant has a stable, machine-readable [`Error::code`] and a message that says
+//! what was expected and what was found. Messages never include assertion XML.
+
+use crate::xml::XmlError;
+
+/// Why a SAML message was refused, or why a configuration was invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The XML itself was refused (malformed, forbidden construct, limit, duplicate ID).
+    #[error(transparent)]
+    Xml(#[from] XmlError),
+    /// The message is well-formed XML but not the SAML structure expected.
+    #[error("malformed SAML message: expected {expected}, found {found}")]
+    Malformed {
+        /// What the profile requires.
+        expected: String,
+        /// What the message has.
+        found: String,
+    },
+    /// The element that must be signed carries no signature.
+    #[error("signature missing: expected {expected} to be signed, found no verified signature")]
+    SignatureMissing {
+        /// Which element(s) the policy requires to be signed.
+        expected: String,
+    },
+    /// The signature does not verify with any configured key.
+    #[error("signature invalid on {element}: {reason}")]
+    SignatureInvalid {
+        /// The signed element (`Response` or `Assertion`).
+        element: &'static str,
+        /// What failed.
+        reason: String,
+    },
+    /// The reference digest does not match the signed element.
+    #[error("digest mismatch on {element}: the signed content was changed after signing")]
+    DigestMismatch {
+        /// The signed element.
+        element: &'static str,
+    },
+    /// The signature names a certificate that is not configured, and no configured key verifies it.
+    #[error(
+        "untrusted key: the signature's KeyInfo certificate (SHA-256 {found}) is not a configured IdP certificate, and no configured key verifies the signature"
+    )]
+    UntrustedKey {
+        /// SHA-256 fingerprint of the certificate found in KeyInfo.
+        found: String,
+    },
+    /// An algorithm outside the allow-list, or one that needs the legacy option.
+    #[error("unsupported algorithm: {found} ({reason})")]
+    UnsupportedAlgorithm {
+        /// The algorithm URI (or key description) found.
+        found: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A feature the message needs that saml-sp does not implement yet.
+    #[error("unsupported feature {feature}: {detail}")]
+    Unsupported {
+        /// `decryption`, `c14n-1.1`, `rsa-pss`, ...
+        feature: &'static str,
+        /// What was found.
+        detail: String,
+    },
+    /// An EncryptedAssertion: decryption is not implemented yet.
+    #[error(
+        "encrypted assertion unsupported: the Response carries an EncryptedAssertion and saml-sp cannot decrypt yet (feature `decryption`)"
+    )]
+    EncryptedAssertionUnsupported,
+    /// The XML-DSig structure is not what SAML Core 5.4 allows.
+    #[error("signature profile violated: expected {expected}, found {found}")]
+    SignatureProfile {
+        /// What SAML Core 5.4 requires.
+        expected: String,
+        /// What the signature has.
+        found: String,
+    },
+    /// An `ID` value is used twice (from the signature layer's view).
+    #[error("duplicate ID {0:?}")]
+    DuplicateId(String),
+    /// `Audience` does not contain the SP entity ID.
+    #[error(
+        "audience mismatch: expected {expected:?} in every AudienceRestriction, found {found:?}"
+    )]
+    AudienceMismatch {
+        /// The SP entity ID.
+        expected: String,
+        /// The audiences of the failing restriction.
+        found: Vec<String>,
+    },
+    /// No bearer confirmation's `Recipient` equals the ACS URL.
+    #[error("recipient mismatch: expected {expected:?}, found {found:?}")]
+    RecipientMismatch {
+        /// The ACS URL.
+        expected: String,
+        /// The Recipient found (empty when missing).
+        found: String,
+    },
+    /// `Response/@Destination` is not the ACS URL.
+    #[error("destination mismatch: expected {expected:?}, found {found:?}")]
+    DestinationMismatch {
+        /// The ACS URL.
+        expected: String,
+        /// The Destination found (`<missing>` when absent).
+        found: String,
+    },
+    /// An Issuer is not the configured IdP.
+    #[error("issuer mismatch on {element}: expected {expected:?}, found {found:?}")]
+    IssuerMismatch {
+        /// `Response` or `Assertion`.
+        element: &'static str,
+        /// The configured IdP entity ID.
+        expected: String,
+        /// The Issuer found (`<missing>` when absent).
+        found: String,
+    },
+    /// A validity window has ended.
+    #[error(
+        "expired: {what} ended at {not_on_or_after}, now is {now} (clock skew {skew_seconds} s)"
+    )]
+    Expired {
+        /// Which window.
+        what: &'static str,
+        /// Its end.
+        not_on_or_after: String,
+        /// The clock's time.
+        now: String,
+        /// The allowed skew.
+        skew_seconds: i64,
+    },
+    /// A validity window has not started.
+    #[error(
+        "not yet valid: {what} starts at {not_before}, now is {now} (clock skew {skew_seconds} s)"
+    )]
+    NotYetValid {
+        /// Which window.
+        what: &'static str,
+        /// Its start.
+        not_before: String,
+        /// The clock's time.
+        now: String,
+        /// The allowed skew.
+        skew_seconds: i64,
+    },
+    /// A timestamp is not a valid UTC `xs:dateTime`.
+    #[error("invalid time in {what}: expected an xs:dateTime in UTC ending in Z, found {found:?}")]
+    InvalidTime {
+        /// The attribute.
+        what: &'static str,
+        /// The value.
+        found: String,
+    },
+    /// `InResponseTo` does not match the outstanding request.
+    #[error("InResponseTo mismatch: expected {expected:?}, found {found:?}")]
+    InResponseToMismatch {
+        /// The outstanding request ID.
+        expected: String,
+        /// The value in the response.
+        found: String,
+    },
+    /// `InResponseTo` names a request that is not outstanding (unknown, expired, or consumed).
+    #[error(
+        "unknown InResponseTo: {found:?} is not an outstanding request (unknown, expired or already used)"
+    )]
+    UnknownInResponseTo {
+        /// The value in the response.
+        found: String,
+    },
+    /// No `InResponseTo` and unsolicited responses are not enabled.
+    #[error(
+        "unsolicited response: expected InResponseTo naming an outstanding request, found none (IdP-initiated login is disabled)"
+    )]
+    UnsolicitedResponse,
+    /// The assertion was already consumed.
+    #[error("replayed assertion: assertion {assertion_id:?} from {issuer:?} was already used")]
+    ReplayedAssertion {
+        /// The IdP.
+        issuer: String,
+        /// The assertion ID.
+        assertion_id: String,
+    },
+    /// Status is not Success.
+    #[error("status not success: expected urn:oasis:names:tc:SAML:2.0:status:Success, found {code}{}{}",
+        sub_code.as_ref().map(|s| format!(" / {s}")).unwrap_or_default(),
+        message.as_ref().map(|m| format!(" ({m:?})")).unwrap_or_default())]
+    StatusNotSuccess {
+        /// Top-level StatusCode.
+        code: String,
+        /// Nested StatusCode, if any.
+        sub_code: Option<String>,
+        /// StatusMessage, if any.
+        message: Option<String>,
+    },
+    /// No usable bearer SubjectConfirmation.
+    #[error(
+        "no bearer confirmation: expected a bearer SubjectConfirmation with SubjectConfirmationData (Recipient, NotOnOrAfter), found {found}"
+    )]
+    NoBearerConfirmation {
+        /// What was found instead.
+        found: String,
+    },
+    /// A request or replay store failed; the login is refused rather than accepted unprotected.
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
+    /// The configuration is invalid.
+    #[error("invalid configuration: {field}: {reason}")]
+    Config {
+        /// The field.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Base64 or binding-level encoding problem.
+    #[error("binding error: {0}")]
+    Binding(String),
+    /// The IdP's authentication context does not satisfy the request.
+    #[error("authn context mismatch: expected one of {expected:?}, found {found:?}")]
+    AuthnContextMismatch {
+        /// The requested class references.
+        expected: Vec<String>,
+        /// The class reference found.
+        found: String,
+    },
+}
+
+impl Error {
+    /// A stable snake_case code for this error, for logs, metrics and APIs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Xml(e) => e.code(),
+            Error::Malformed { .. } => "malformed",
+            Error::SignatureMissing { .. } => "signature_missing",
+            Error::SignatureInvalid { .. } => "signature_invalid",
+            Error::DigestMismatch { .. } => "digest_mismatch",
+            Error::UntrustedKey { .. } => "untrusted_key",
+            Error::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
+            Error::Unsupported { .. } => "unsupported_feature",
+            Error::EncryptedAssertionUnsupported => "encrypted_assertion_unsupported",
+            Error::SignatureProfile { .. } => "signature_profile",
+            Error::DuplicateId(_) => "duplicate_id",
+            Error::AudienceMismatch { .. } => "audience_mismatch",
+            Error::RecipientMismatch { .. } => "recipient_mismatch",
+            Error::DestinationMismatch { .. } => "destination_mismatch",
+            Error::IssuerMismatch { .. } => "issuer_mismatch",
+            Error::Expired { .. } => "expired",
+            Error::NotYetValid { .. } => "not_yet_valid",
+            Error::InvalidTime { .. } => "invalid_time",
+            Error::InResponseToMismatch { .. } => "in_response_to_mismatch",
+            Error::UnknownInResponseTo { .. } => "unknown_in_response_to",
+            Error::UnsolicitedResponse => "unsolicited_response",
+            Error::ReplayedAssertion { .. } => "replayed_assertion",
+            Error::StatusNotSuccess { .. } => "status_not_success",
+            Error::NoBearerConfirmation { .. } => "no_bearer_confirmation",
+            Error::StoreUnavailable(_) => "store_unavailable",
+            Error::Config { .. } => "config_invalid",
+            Error::Binding(_) => "binding",
+            Error::AuthnContextMismatch { .. } => "authn_context_mismatch",
+        }
+    }
+
+    pub(crate) fn malformed(expected: impl Into<String>, found: impl Into<String>) -> Error {
+        Error::Malformed {
+            expected: expected.into(),
+            found: found.into(),
+        }
+    }
+
+    pub(crate) fn profile(expected: impl Into<String>, found: impl Into<String>) -> Error {
+        Error::SignatureProfile {
+            expected: expected.into(),
+            found: found.into(),
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,169 @@
+//! Injected time: a [`Clock`] trait, and the strict `xs:dateTime` parser SAML needs.
+//!
+//! Nothing in saml-sp reads the system clock except [`SystemClock`], which an application passes
+//! in explicitly.
+//!
+//! ```
+//! use saml_sp::time::{parse_instant, Clock, FixedClock};
+//!
+//! let t = parse_instant("2024-05-01T10:00:00.123Z", "IssueInstant")?;
+//! assert_eq!(FixedClock(t).now(), t);
+//! assert!(parse_instant("2024-05-01T10:00:00+02:00", "IssueInstant").is_err());
+//! # Ok::<(), saml_sp::Error>(())
+//! ```
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
+use crate::error::Error;
+
+/// A source of the current time.
+pub trait Clock: std::fmt::Debug + Send + Sync {
+    /// The current instant.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock pinned to one instant (tests, replaying captured responses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+fn digits(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Parses an `xs:dateTime` in UTC as SAML Core 1.3.3 requires: `YYYY-MM-DDThh:mm:ss[.f]Z`, with
+/// one to nine fractional digits, no offset other than `Z`, no leap second, a four-digit year.
+///
+/// # Errors
+/// [`Error::InvalidTime`] naming `what` and the value.
+pub fn parse_instant(value: &str, what: &'static str) -> Result<DateTime<Utc>, Error> {
+    let bad = || Error::InvalidTime {
+        what,
+        found: value.chars().take(64).collect(),
+    };
+    let body = value.strip_suffix('Z').ok_or_else(bad)?;
+    let (date, time) = body.split_once('T').ok_or_else(bad)?;
+    let mut d = date.split('-');
+    let (y, m, day) = (
+        d.next().ok_or_else(bad)?,
+        d.next().ok_or_else(bad)?,
+        d.next().ok_or_else(bad)?,
+    );
+    if d.next().is_some() || y.len() != 4 || m.len() != 2 || day.len() != 2 {
+        return Err(bad());
+    }
+    let (hms, frac) = match time.split_once('.') {
+        Some((hms, frac)) => (hms, Some(frac)),
+        None => (time, None),
+    };
+    let mut t = hms.split(':');
+    let (h, mi, s) = (
+        t.next().ok_or_else(bad)?,
+        t.next().ok_or_else(bad)?,
+        t.next().ok_or_else(bad)?,
+    );
+    if t.next().is_some() || h.len() != 2 || mi.len() != 2 || s.len() != 2 {
+        return Err(bad());
+    }
+    let nanos = match frac {
+        None => 0,
+        Some(f) if (1..=9).contains(&f.len()) => {
+            let n = digits(f).ok_or_else(bad)?;
+            n * 10u32.pow(9 - u32::try_from(f.len()).map_err(|_| bad())?)
+        }
+        Some(_) => return Err(bad()),
+    };
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(digits(y).ok_or_else(bad)?).map_err(|_| bad())?,
+        digits(m).ok_or_else(bad)?,
+        digits(day).ok_or_else(bad)?,
+    )
+    .ok_or_else(bad)?;
+    let (h, mi, s) = (
+        digits(h).ok_or_else(bad)?,
+        digits(mi).ok_or_else(bad)?,
+        digits(s).ok_or_else(bad)?,
+    );
+    if s > 59 {
+        return Err(bad());
+    }
+    let time = NaiveTime::from_hms_nano_opt(h, mi, s, nanos).ok_or_else(bad)?;
+    Ok(date.and_time(time).and_utc())
+}
+
+/// Formats an instant as SAML writes it (`2024-05-01T10:00:00Z`, milliseconds when non-zero).
+pub fn format_instant(t: DateTime<Utc>) -> String {
+    if t.timestamp_subsec_millis() == 0 {
+        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_saml_instants() {
+        for ok in [
+            "2024-02-29T23:59:59Z",
+            "2013-08-03T21:54:44.1234567Z",
+            "2030-01-01T00:00:00.5Z",
+            "0001-01-01T00:00:00Z",
+        ] {
+            assert!(parse_instant(ok, "t").is_ok(), "{ok}");
+        }
+        let t = parse_instant("2013-08-03T21:54:44.1234567Z", "t").unwrap();
+        assert_eq!(t.timestamp_subsec_nanos(), 123_456_700);
+    }
+
+    #[test]
+    fn refuses_everything_else() {
+        for bad in [
+            "2030-01-01T00:00:00",
+            "2030-01-01T00:00:00+02:00",
+            "2030-01-01T00:00:00+14:00",
+            "2030-01-01T00:00:00z",
+            "2030-01-01T00:00:00.1234567890Z",
+            "2030-01-01T00:00:00.Z",
+            "2016-12-31T23:59:60Z",
+            "2030-01-01T24:00:00Z",
+            "10000-01-01T00:00:00Z",
+            "-0001-01-01T00:00:00Z",
+            "2024-02-30T00:00:00Z",
+            "2030-1-01T00:00:00Z",
+            "garbage",
+            "",
+            "2030-01-01T00:00:0aZ",
+            "2030-01-01T+0:00:00Z",
+        ] {
+            let e = parse_instant(bad, "NotOnOrAfter").unwrap_err();
+            assert_eq!(e.code(), "invalid_time", "{bad}");
+        }
+    }
+
+    #[test]
+    fn formats() {
+        let t = parse_instant("2024-05-01T10:00:00Z", "t").unwrap();
+        assert_eq!(format_instant(t), "2024-05-01T10:00:00Z");
+    }
+}

@@ -1,0 +1,966 @@
+//! The Web Browser SSO profile's checks on a Response (SAML Profiles 4.1.4.2-4.1.4.3, Core
+//! 2.5, 3.2, 5.4), reading identity data only from elements a verified signature covers.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::assertion::{Attribute, NameId, Signed, VerifiedAssertion};
+use crate::config::{ServiceProvider, SignaturePolicy};
+use crate::dsig::{self, DSIG_NS, VerifiedSignature, VerifyOptions};
+use crate::error::Error;
+use crate::time::{format_instant, parse_instant};
+use crate::xml::{Document, Element, Node, ParseOptions};
+
+/// The SAML 2.0 assertion namespace.
+pub const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+/// The SAML 2.0 protocol namespace.
+pub const SAMLP_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+const ENTITY_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
+
+/// The outcome of one check, for troubleshooting reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckResult {
+    /// The check passed.
+    Passed,
+    /// The check failed (validation stopped here).
+    Failed,
+    /// The check did not apply.
+    Skipped,
+}
+
+impl CheckResult {
+    /// `passed`, `failed` or `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckResult::Passed => "passed",
+            CheckResult::Failed => "failed",
+            CheckResult::Skipped => "skipped",
+        }
+    }
+}
+
+/// One check made while validating, with what was expected and found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Check {
+    /// Name of the check (`signature`, `issuer`, `audience`, ...).
+    pub check: &'static str,
+    /// Its outcome.
+    pub result: CheckResult,
+    /// What the configuration expects.
+    pub expected: String,
+    /// What the message has.
+    pub found: String,
+}
+
+/// Checks made during one validation, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The checks.
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    fn add(
+        &mut self,
+        check: &'static str,
+        result: CheckResult,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) {
+        self.checks.push(Check {
+            check,
+            result,
+            expected: expected.into(),
+            found: found.into(),
+        });
+    }
+    fn pass(&mut self, check: &'static str, expected: impl Into<String>, found: impl Into<String>) {
+        self.add(check, CheckResult::Passed, expected, found);
+    }
+    fn skip(&mut self, check: &'static str, why: impl Into<String>) {
+        self.add(check, CheckResult::Skipped, "", why);
+    }
+    /// Records `err` as the failure of `check` and returns it.
+    fn fail(&mut self, check: &'static str, err: Error) -> Error {
+        self.add(check, CheckResult::Failed, "", err.to_string());
+        err
+    }
+}
+
+/// How the InResponseTo of a response is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestCheck<'a> {
+    /// This request ID is outstanding (or none is, for `None`).
+    Known(Option<&'a str>),
+    /// The caller looks the InResponseTo up in its store after validation.
+    Deferred,
+}
+
+fn saml_children<'a>(
+    e: Element<'a>,
+    ns: &str,
+    local: &str,
+) -> impl Iterator<Item = Element<'a>> + 'a {
+    let ns = ns.to_owned();
+    let local = local.to_owned();
+    e.child_elements().filter(move |c| c.is(&ns, &local))
+}
+
+fn only_child<'a>(
+    e: Element<'a>,
+    ns: &str,
+    local: &str,
+    parent: &str,
+) -> Result<Option<Element<'a>>, Error> {
+    let mut it = saml_children(e, ns, local);
+    let first = it.next();
+    if it.next().is_some() {
+        return Err(Error::malformed(
+            format!("at most one {local} in {parent}"),
+            format!("several {local} elements"),
+        ));
+    }
+    Ok(first)
+}
+
+/// The text of a simple-content element: no child elements allowed.
+fn simple_text(e: Element<'_>) -> Result<String, Error> {
+    if e.has_child_elements() {
+        return Err(Error::malformed(
+            format!("{} with text content only", e.local_name()),
+            "child elements",
+        ));
+    }
+    Ok(e.text())
+}
+
+fn instant(e: Element<'_>, attr: &'static str) -> Result<Option<DateTime<Utc>>, Error> {
+    e.attribute(attr)
+        .map(|v| parse_instant(v, attr))
+        .transpose()
+}
+
+fn check_id(e: Element<'_>, what: &str) -> Result<String, Error> {
+    let id = e
+        .attribute("ID")
+        .ok_or_else(|| Error::malformed(format!("an ID on the {what}"), "none"))?;
+    if !crate::xml::is_id_like(id) {
+        return Err(Error::malformed(
+            format!("the {what} ID to be an xs:ID"),
+            id.chars().take(80).collect::<String>(),
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+fn check_version(e: Element<'_>, what: &str) -> Result<(), Error> {
+    match e.attribute("Version") {
+        Some("2.0") => Ok(()),
+        other => Err(Error::malformed(
+            format!("Version=\"2.0\" on the {what}"),
+            format!("{other:?}"),
+        )),
+    }
+}
+
+fn check_issuer(
+    issuer: Option<Element<'_>>,
+    element: &'static str,
+    expected: &str,
+) -> Result<(), Error> {
+    let Some(issuer) = issuer else {
+        return Err(Error::IssuerMismatch {
+            element,
+            expected: expected.into(),
+            found: "<missing>".into(),
+        });
+    };
+    let value = simple_text(issuer)?;
+    if value != expected {
+        return Err(Error::IssuerMismatch {
+            element,
+            expected: expected.into(),
+            found: value,
+        });
+    }
+    if let Some(f) = issuer.attribute("Format")
+        && f != ENTITY_FORMAT
+    {
+        return Err(Error::IssuerMismatch {
+            element,
+            expected: format!("Format {ENTITY_FORMAT}"),
+            found: f.into(),
+        });
+    }
+    Ok(())
+}
+
+struct Window {
+    now: DateTime<Utc>,
+    skew: Duration,
+}
+
+impl Window {
+    fn not_before(&self, what: &'static str, t: DateTime<Utc>) -> Result<(), Error> {
+        if self.now + self.skew < t {
+            return Err(Error::NotYetValid {
+                what,
+                not_before: format_instant(t),
+                now: format_instant(self.now),
+                skew_seconds: self.skew.num_seconds(),
+            });
+        }
+        Ok(())
+    }
+    fn not_on_or_after(&self, what: &'static str, t: DateTime<Utc>) -> Result<(), Error> {
+        if self.now - self.skew >= t {
+            return Err(Error::Expired {
+                what,
+                not_on_or_after: format_instant(t),
+                now: format_instant(self.now),
+                skew_seconds: self.skew.num_seconds(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl ServiceProvider {
+    /// Validates a Response (raw XML) as the ACS receives it.
+    ///
+    /// `outstanding_request` is the ID of the AuthnRequest this browser session is waiting for,
+    /// or `None` when none is outstanding. This sans-IO entry point does not remember assertion
+    /// IDs: use [`ServiceProvider::consume`] (or call a [`crate::store::ReplayCache`] yourself) to
+    /// refuse replays.
+    ///
+    /// # Errors
+    /// The first failed check, as an [`Error`] with a stable code.
+    pub fn validate_response(
+        &self,
+        xml: &[u8],
+        outstanding_request: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedAssertion, Error> {
+        self.validate_with_report(xml, outstanding_request, now, &mut Report::default())
+    }
+
+    /// As [`ServiceProvider::validate_response`], recording every check in `report`.
+    ///
+    /// # Errors
+    /// As [`ServiceProvider::validate_response`].
+    pub fn validate_with_report(
+        &self,
+        xml: &[u8],
+        outstanding_request: Option<&str>,
+        now: DateTime<Utc>,
+        report: &mut Report,
+    ) -> Result<VerifiedAssertion, Error> {
+        self.validate_inner(xml, RequestCheck::Known(outstanding_request), now, report)
+    }
+
+    /// Decodes the `SAMLResponse` form field of the HTTP-POST binding (base64, line breaks
+    /// allowed), refusing oversized input before decoding.
+    ///
+    /// # Errors
+    /// [`Error::Xml`] (limit) for oversized input, [`Error::Binding`] for invalid base64.
+    pub fn decode_post(&self, saml_response: &str) -> Result<Vec<u8>, Error> {
+        crate::binding::decode_post(saml_response, &self.inner.limits)
+    }
+
+    pub(crate) fn validate_inner(
+        &self,
+        xml: &[u8],
+        request: RequestCheck<'_>,
+        now: DateTime<Utc>,
+        report: &mut Report,
+    ) -> Result<VerifiedAssertion, Error> {
+        let cfg = &*self.inner;
+        let opts = ParseOptions::default()
+            .with_limits(cfg.limits)
+            .forbidding_processing_instructions();
+        let doc = Document::parse_with(xml, &opts).map_err(|e| report.fail("xml", e.into()))?;
+        report.pass("xml", "well-formed XML within limits, no DTD", "ok");
+        dsig::refuse_unsupported_features(&doc).map_err(|e| report.fail("algorithms", e))?;
+        let w = Window {
+            now,
+            skew: cfg.clock_skew,
+        };
+        let verify_opts = VerifyOptions {
+            certificates: &cfg.idp.certificates,
+            allow_legacy_crypto: cfg.allow_legacy_crypto,
+        };
+        validate_document(self, &doc, request, &w, &verify_opts, report)
+    }
+}
+
+fn sig_found(s: &Option<VerifiedSignature>) -> String {
+    match s {
+        Some(v) => format!(
+            "{} / {} / {}",
+            v.algorithm.name(),
+            v.digest.name(),
+            v.canonicalization.uri()
+        ),
+        None => "unsigned".into(),
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+fn validate_document(
+    sp: &ServiceProvider,
+    doc: &Document,
+    request: RequestCheck<'_>,
+    w: &Window,
+    verify_opts: &VerifyOptions<'_>,
+    report: &mut Report,
+) -> Result<VerifiedAssertion, Error> {
+    let cfg = &*sp.inner;
+    let idp = cfg.idp.entity_id.as_str();
+
+    // The document element is a SAML 2.0 protocol Response.
+    let response = doc.root();
+    if !response.is(SAMLP_NS, "Response") {
+        return Err(report.fail(
+            "structure",
+            Error::malformed(
+                "a samlp:Response document element",
+                format!(
+                    "{{{}}}{}",
+                    response.namespace().unwrap_or(""),
+                    response.local_name()
+                ),
+            ),
+        ));
+    }
+    let structure = (|| {
+        check_version(response, "Response")?;
+        let id = check_id(response, "Response")?;
+        let issue = instant(response, "IssueInstant")?
+            .ok_or_else(|| Error::malformed("an IssueInstant on the Response", "none"))?;
+        // Response children: Issuer?, Signature?, Extensions?, Status, (Assertion|EncryptedAssertion)*
+        let mut assertions = Vec::new();
+        let mut encrypted = 0;
+        let mut status = None;
+        for (i, c) in response.child_elements().enumerate() {
+            match (c.namespace(), c.local_name()) {
+                (Some(SAML_NS), "Issuer") if i == 0 => {}
+                (Some(DSIG_NS), "Signature") => {}
+                (Some(SAMLP_NS), "Extensions") => {}
+                (Some(SAMLP_NS), "Status") if status.is_none() => status = Some(c),
+                (Some(SAML_NS), "Assertion") => assertions.push(c),
+                (Some(SAML_NS), "EncryptedAssertion") => encrypted += 1,
+                (ns, local) => {
+                    return Err(Error::malformed(
+                        "only Issuer, Signature, Extensions, Status and the Assertion in a Response",
+                        format!("{{{}}}{local}", ns.unwrap_or("")),
+                    ));
+                }
+            }
+        }
+        for t in response.children() {
+            if let Node::Text(t) = t
+                && !t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                return Err(Error::malformed(
+                    "element-only content in the Response",
+                    "text",
+                ));
+            }
+        }
+        let status =
+            status.ok_or_else(|| Error::malformed("a samlp:Status in the Response", "none"))?;
+        Ok((id, issue, assertions, encrypted, status))
+    })();
+    let (response_id, response_issue, assertions, encrypted, status) =
+        structure.map_err(|e| report.fail("structure", e))?;
+
+    // Response Issuer, when present, is the IdP (Profiles 4.1.4.2).
+    let response_issuer = response
+        .child_elements()
+        .next()
+        .filter(|c| c.is(SAML_NS, "Issuer"));
+    match response_issuer {
+        Some(i) => {
+            check_issuer(Some(i), "Response", idp)
+                .map_err(|e| report.fail("response_issuer", e))?;
+            report.pass("response_issuer", idp, idp);
+        }
+        None => report.skip("response_issuer", "no Issuer on the Response"),
+    }
+
+    // The Response's own signature (every signature present must verify).
+    let response_sig = dsig::verify_enveloped(response, "Response", verify_opts)
+        .map_err(|e| report.fail("response_signature", e))?;
+    report.add(
+        "response_signature",
+        if response_sig.is_some() {
+            CheckResult::Passed
+        } else {
+            CheckResult::Skipped
+        },
+        "valid if present",
+        sig_found(&response_sig),
+    );
+
+    // Status.
+    let status_result = (|| {
+        let code = only_child(status, SAMLP_NS, "StatusCode", "Status")?
+            .ok_or_else(|| Error::malformed("a StatusCode in Status", "none"))?;
+        let value = code.attribute("Value").unwrap_or("");
+        if value != STATUS_SUCCESS {
+            let sub = saml_children(code, SAMLP_NS, "StatusCode")
+                .next()
+                .and_then(|s| s.attribute("Value"))
+                .map(str::to_owned);
+            let message = saml_children(status, SAMLP_NS, "StatusMessage")
+                .next()
+                .map(|m| m.text());
+            return Err(Error::StatusNotSuccess {
+                code: value.into(),
+                sub_code: sub,
+                message,
+            });
+        }
+        Ok(())
+    })();
+    status_result.map_err(|e| report.fail("status", e))?;
+    report.pass("status", STATUS_SUCCESS, STATUS_SUCCESS);
+
+    // Exactly one Assertion, a direct child.
+    if encrypted > 0 {
+        let e = if assertions.is_empty() {
+            Error::EncryptedAssertionUnsupported
+        } else {
+            Error::malformed(
+                "exactly one Assertion",
+                "both an Assertion and an EncryptedAssertion",
+            )
+        };
+        return Err(report.fail("assertion", e));
+    }
+    let [assertion] = assertions.as_slice() else {
+        return Err(report.fail(
+            "assertion",
+            Error::malformed(
+                "exactly one Assertion in the Response",
+                format!("{}", assertions.len()),
+            ),
+        ));
+    };
+    let assertion = *assertion;
+
+    // The Assertion's own signature.
+    let assertion_sig = dsig::verify_enveloped(assertion, "Assertion", verify_opts)
+        .map_err(|e| report.fail("assertion_signature", e))?;
+    report.add(
+        "assertion_signature",
+        if assertion_sig.is_some() {
+            CheckResult::Passed
+        } else {
+            CheckResult::Skipped
+        },
+        "valid if present",
+        sig_found(&assertion_sig),
+    );
+    let signed = Signed {
+        response: response_sig.is_some(),
+        assertion: assertion_sig.is_some(),
+    };
+    let covered = match cfg.signature_policy {
+        SignaturePolicy::Assertion => signed.assertion,
+        SignaturePolicy::Response => signed.response,
+        SignaturePolicy::Both => signed.assertion && signed.response,
+        SignaturePolicy::Either => signed.assertion || signed.response,
+    };
+    let policy_name = match cfg.signature_policy {
+        SignaturePolicy::Assertion => "the Assertion",
+        SignaturePolicy::Response => "the Response",
+        SignaturePolicy::Both => "the Response and the Assertion",
+        SignaturePolicy::Either => "the Assertion or the Response enclosing it",
+    };
+    if !covered {
+        return Err(report.fail(
+            "signature_policy",
+            Error::SignatureMissing {
+                expected: policy_name.into(),
+            },
+        ));
+    }
+    report.pass(
+        "signature_policy",
+        policy_name,
+        format!(
+            "response signed: {}, assertion signed: {}",
+            signed.response, signed.assertion
+        ),
+    );
+
+    // From here on, every value is read from `assertion` (a verified element or the direct child
+    // of the verified Response) or from the verified Response itself.
+    let a = read_assertion(sp, assertion, w, report)?;
+
+    // Destination: required when the Response is signed (Bindings 3.5.5.2), and exact.
+    let destination = response.attribute("Destination");
+    let dest_ok = |d: &str| d == cfg.acs_url || cfg.extra_destinations.iter().any(|x| x == d);
+    match destination {
+        Some(d) if dest_ok(d) => report.pass("destination", &cfg.acs_url, d),
+        Some(d) => {
+            return Err(report.fail(
+                "destination",
+                Error::DestinationMismatch {
+                    expected: cfg.acs_url.clone(),
+                    found: d.into(),
+                },
+            ));
+        }
+        None if response_sig.is_some() => {
+            return Err(report.fail(
+                "destination",
+                Error::DestinationMismatch {
+                    expected: cfg.acs_url.clone(),
+                    found: "<missing>".into(),
+                },
+            ));
+        }
+        None => report.skip("destination", "no Destination on an unsigned Response"),
+    }
+
+    // Response IssueInstant: not in the future, not too old.
+    let age = (|| {
+        w.not_before("Response IssueInstant", response_issue)?;
+        w.not_on_or_after(
+            "Response IssueInstant + max_response_age",
+            response_issue + cfg.max_response_age,
+        )
+    })();
+    age.map_err(|e| report.fail("issue_instant", e))?;
+    report.pass(
+        "issue_instant",
+        "within max_response_age",
+        format_instant(response_issue),
+    );
+
+    // InResponseTo: Response and SubjectConfirmationData must agree.
+    let response_irt = response.attribute("InResponseTo");
+    let irt = match (response_irt, a.confirmation_irt.as_deref()) {
+        (Some(r), Some(c)) if r != c => {
+            return Err(report.fail(
+                "in_response_to",
+                Error::InResponseToMismatch {
+                    expected: r.into(),
+                    found: c.into(),
+                },
+            ));
+        }
+        (Some(r), _) => Some(r.to_owned()),
+        (None, c) => c.map(str::to_owned),
+    };
+    match (&irt, request) {
+        (None, _) if !cfg.allow_unsolicited => {
+            return Err(report.fail("in_response_to", Error::UnsolicitedResponse));
+        }
+        (None, _) => report.pass(
+            "in_response_to",
+            "none (unsolicited responses allowed)",
+            "none",
+        ),
+        (Some(found), RequestCheck::Known(Some(expected))) => {
+            if !crate::crypto::ct_eq(found.as_bytes(), expected.as_bytes()) {
+                return Err(report.fail(
+                    "in_response_to",
+                    Error::InResponseToMismatch {
+                        expected: expected.into(),
+                        found: found.clone(),
+                    },
+                ));
+            }
+            report.pass("in_response_to", expected, found.as_str());
+        }
+        (Some(found), RequestCheck::Known(None)) => {
+            return Err(report.fail(
+                "in_response_to",
+                Error::UnknownInResponseTo {
+                    found: found.clone(),
+                },
+            ));
+        }
+        (Some(found), RequestCheck::Deferred) => {
+            report.pass(
+                "in_response_to",
+                "an outstanding request (checked against the store)",
+                found.as_str(),
+            );
+        }
+    }
+
+    Ok(VerifiedAssertion {
+        issuer: a.issuer,
+        name_id: a.name_id,
+        session_index: a.session_index,
+        authn_instant: a.authn_instant,
+        authn_context_class_ref: a.authn_context_class_ref,
+        session_not_on_or_after: a.session_not_on_or_after,
+        attributes: a.attributes,
+        not_on_or_after: a.not_on_or_after,
+        assertion_id: a.id,
+        response_id,
+        in_response_to: irt,
+        signed,
+        one_time_use: a.one_time_use,
+    })
+}
+
+struct AssertionData {
+    id: String,
+    issuer: String,
+    name_id: Option<NameId>,
+    confirmation_irt: Option<String>,
+    session_index: Option<String>,
+    authn_instant: Option<DateTime<Utc>>,
+    authn_context_class_ref: Option<String>,
+    session_not_on_or_after: Option<DateTime<Utc>>,
+    attributes: Vec<Attribute>,
+    not_on_or_after: DateTime<Utc>,
+    one_time_use: bool,
+}
+
+#[allow(clippy::too_many_lines)]
+fn read_assertion(
+    sp: &ServiceProvider,
+    assertion: Element<'_>,
+    w: &Window,
+    report: &mut Report,
+) -> Result<AssertionData, Error> {
+    let cfg = &*sp.inner;
+    let idp = cfg.idp.entity_id.as_str();
+
+    let (id, issue) = (|| {
+        check_version(assertion, "Assertion")?;
+        let id = check_id(assertion, "Assertion")?;
+        let issue = instant(assertion, "IssueInstant")?
+            .ok_or_else(|| Error::malformed("an IssueInstant on the Assertion", "none"))?;
+        // Assertion children: Issuer, Signature?, Subject?, Conditions?, Advice?, Statements*
+        for c in assertion.child_elements() {
+            let ok = matches!(
+                (c.namespace(), c.local_name()),
+                (
+                    Some(SAML_NS),
+                    "Issuer"
+                        | "Subject"
+                        | "Conditions"
+                        | "Advice"
+                        | "AuthnStatement"
+                        | "AttributeStatement"
+                        | "AuthzDecisionStatement"
+                ) | (Some(DSIG_NS), "Signature")
+            );
+            if !ok {
+                return Err(Error::malformed(
+                    "only Issuer, Signature, Subject, Conditions, Advice and statements in an Assertion",
+                    format!("{{{}}}{}", c.namespace().unwrap_or(""), c.local_name()),
+                ));
+            }
+        }
+        Ok((id, issue))
+    })()
+    .map_err(|e| report.fail("structure", e))?;
+
+    // Issuer (required, first child) = the IdP.
+    let first = assertion
+        .child_elements()
+        .next()
+        .filter(|c| c.is(SAML_NS, "Issuer"));
+    check_issuer(first, "Assertion", idp).map_err(|e| report.fail("assertion_issuer", e))?;
+    if saml_children(assertion, SAML_NS, "Issuer").count() > 1 {
+        return Err(report.fail(
+            "assertion_issuer",
+            Error::malformed("one Issuer in the Assertion", "several"),
+        ));
+    }
+    report.pass("assertion_issuer", idp, idp);
+    (|| {
+        w.not_before("Assertion IssueInstant", issue)?;
+        w.not_on_or_after(
+            "Assertion IssueInstant + max_response_age",
+            issue + cfg.max_response_age,
+        )
+    })()
+    .map_err(|e| report.fail("issue_instant", e))?;
+
+    // Subject: NameID (optional) and a bearer confirmation.
+    let subject = only_child(assertion, SAML_NS, "Subject", "Assertion")
+        .and_then(|s| s.ok_or_else(|| Error::malformed("a Subject in the Assertion", "none")))
+        .map_err(|e| report.fail("subject", e))?;
+    let name_id = (|| {
+        for c in subject.child_elements() {
+            match (c.namespace(), c.local_name()) {
+                (Some(SAML_NS), "NameID" | "SubjectConfirmation") => {}
+                (Some(SAML_NS), "EncryptedID") => {
+                    return Err(Error::Unsupported {
+                        feature: "decryption",
+                        detail: "EncryptedID in the Subject".into(),
+                    });
+                }
+                (ns, local) => {
+                    return Err(Error::malformed(
+                        "NameID and SubjectConfirmation in the Subject",
+                        format!("{{{}}}{local}", ns.unwrap_or("")),
+                    ));
+                }
+            }
+        }
+        let Some(n) = only_child(subject, SAML_NS, "NameID", "Subject")? else {
+            return Ok(None);
+        };
+        let value = simple_text(n)?;
+        if value.is_empty() {
+            return Err(Error::malformed("a non-empty NameID", "an empty NameID"));
+        }
+        let attr = |k: &str| n.attribute(k).map(str::to_owned);
+        Ok(Some(NameId {
+            value,
+            format: attr("Format"),
+            name_qualifier: attr("NameQualifier"),
+            sp_name_qualifier: attr("SPNameQualifier"),
+            sp_provided_id: attr("SPProvidedID"),
+        }))
+    })()
+    .map_err(|e| report.fail("subject", e))?;
+    // SPNameQualifier is reported, not enforced: real IdPs (samling) send a value other than the
+    // SP's entity ID while the audience is right.
+    report.pass(
+        "name_id",
+        "a NameID (optional)",
+        name_id
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |n| n.value.clone()),
+    );
+
+    // Bearer confirmation: at least one fully valid (Profiles 4.1.4.2-3).
+    let mut last_err = None;
+    let mut confirmed: Option<(DateTime<Utc>, Option<String>)> = None;
+    let mut bearer_count = 0;
+    for sc in saml_children(subject, SAML_NS, "SubjectConfirmation") {
+        if sc.attribute("Method") != Some(BEARER) {
+            continue;
+        }
+        bearer_count += 1;
+        let result = (|| {
+            let data = only_child(
+                sc,
+                SAML_NS,
+                "SubjectConfirmationData",
+                "SubjectConfirmation",
+            )?
+            .ok_or_else(|| Error::NoBearerConfirmation {
+                found: "a bearer SubjectConfirmation without SubjectConfirmationData".into(),
+            })?;
+            let recipient = data.attribute("Recipient").unwrap_or("");
+            if recipient != cfg.acs_url {
+                return Err(Error::RecipientMismatch {
+                    expected: cfg.acs_url.clone(),
+                    found: recipient.into(),
+                });
+            }
+            // The bearer profile says NotBefore MUST NOT be present, but real IdPs (SecureWorks)
+            // send it: honour it as the start of the window instead of refusing the login.
+            if let Some(nb) = instant(data, "NotBefore")? {
+                w.not_before("SubjectConfirmationData", nb)?;
+            }
+            let noa =
+                instant(data, "NotOnOrAfter")?.ok_or_else(|| Error::NoBearerConfirmation {
+                    found: "SubjectConfirmationData without NotOnOrAfter".into(),
+                })?;
+            w.not_on_or_after("SubjectConfirmationData", noa)?;
+            Ok((noa, data.attribute("InResponseTo").map(str::to_owned)))
+        })();
+        match result {
+            Ok(c) => {
+                confirmed = Some(c);
+                break;
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    let (confirmation_noa, confirmation_irt) = match confirmed {
+        Some(c) => c,
+        None => {
+            let e = last_err.unwrap_or_else(|| Error::NoBearerConfirmation {
+                found: if bearer_count == 0 {
+                    "no bearer SubjectConfirmation".into()
+                } else {
+                    "none valid".into()
+                },
+            });
+            let check = match e {
+                Error::RecipientMismatch { .. } => "recipient",
+                Error::Expired { .. } | Error::InvalidTime { .. } => "subject_confirmation_time",
+                _ => "bearer_confirmation",
+            };
+            return Err(report.fail(check, e));
+        }
+    };
+    report.pass("recipient", &cfg.acs_url, &cfg.acs_url);
+    report.pass(
+        "bearer_confirmation",
+        "a valid bearer SubjectConfirmation",
+        format_instant(confirmation_noa),
+    );
+
+    // Conditions: time window, every AudienceRestriction contains us, no unknown condition.
+    let conditions = only_child(assertion, SAML_NS, "Conditions", "Assertion")
+        .and_then(|c| {
+            c.ok_or_else(|| {
+                Error::malformed("Conditions with an AudienceRestriction", "no Conditions")
+            })
+        })
+        .map_err(|e| report.fail("conditions", e))?;
+    let mut not_on_or_after = confirmation_noa;
+    let mut one_time_use = false;
+    let time = (|| {
+        if let Some(nb) = instant(conditions, "NotBefore")? {
+            w.not_before("Conditions", nb)?;
+        }
+        if let Some(noa) = instant(conditions, "NotOnOrAfter")? {
+            w.not_on_or_after("Conditions", noa)?;
+            not_on_or_after = not_on_or_after.min(noa);
+        }
+        Ok(())
+    })();
+    time.map_err(|e| report.fail("conditions_time", e))?;
+    report.pass(
+        "conditions_time",
+        "now within NotBefore..NotOnOrAfter (with skew)",
+        format_instant(w.now),
+    );
+    let mut restrictions = 0;
+    for c in conditions.child_elements() {
+        match (c.namespace(), c.local_name()) {
+            (Some(SAML_NS), "AudienceRestriction") => {
+                restrictions += 1;
+                let audiences: Vec<String> = saml_children(c, SAML_NS, "Audience")
+                    .map(|a| a.text())
+                    .collect();
+                if !audiences.contains(&cfg.entity_id) {
+                    return Err(report.fail(
+                        "audience",
+                        Error::AudienceMismatch {
+                            expected: cfg.entity_id.clone(),
+                            found: audiences,
+                        },
+                    ));
+                }
+            }
+            (Some(SAML_NS), "OneTimeUse") if !one_time_use => one_time_use = true,
+            (Some(SAML_NS), "ProxyRestriction") => {}
+            (ns, local) => {
+                return Err(report.fail(
+                    "conditions",
+                    Error::malformed(
+                        "only AudienceRestriction, OneTimeUse (once) and ProxyRestriction conditions",
+                        format!("{{{}}}{local}", ns.unwrap_or("")),
+                    ),
+                ));
+            }
+        }
+    }
+    if restrictions == 0 {
+        return Err(report.fail(
+            "audience",
+            Error::AudienceMismatch {
+                expected: cfg.entity_id.clone(),
+                found: Vec::new(),
+            },
+        ));
+    }
+    report.pass("audience", &cfg.entity_id, &cfg.entity_id);
+
+    // AuthnStatement: exactly one.
+    let authn = (|| {
+        let mut it = saml_children(assertion, SAML_NS, "AuthnStatement");
+        let s = it
+            .next()
+            .ok_or_else(|| Error::malformed("an AuthnStatement", "none"))?;
+        if it.next().is_some() {
+            return Err(Error::malformed("exactly one AuthnStatement", "several"));
+        }
+        let instant_v = instant(s, "AuthnInstant")?;
+        let session_noa = instant(s, "SessionNotOnOrAfter")?;
+        if let Some(t) = session_noa {
+            w.not_on_or_after("AuthnStatement SessionNotOnOrAfter", t)?;
+        }
+        let class_ref = only_child(s, SAML_NS, "AuthnContext", "AuthnStatement")?
+            .map(|c| only_child(c, SAML_NS, "AuthnContextClassRef", "AuthnContext"))
+            .transpose()?
+            .flatten()
+            .map(simple_text)
+            .transpose()?;
+        Ok((
+            s.attribute("SessionIndex").map(str::to_owned),
+            instant_v,
+            session_noa,
+            class_ref,
+        ))
+    })();
+    let (session_index, authn_instant, session_not_on_or_after, authn_context_class_ref) =
+        authn.map_err(|e| report.fail("authn_statement", e))?;
+    report.pass(
+        "authn_statement",
+        "one AuthnStatement",
+        authn_context_class_ref.clone().unwrap_or_default(),
+    );
+
+    // Attributes, merged by Name in document order.
+    let mut attributes: Vec<Attribute> = Vec::new();
+    for st in saml_children(assertion, SAML_NS, "AttributeStatement") {
+        for a in st.child_elements() {
+            if a.is(SAML_NS, "EncryptedAttribute") {
+                return Err(report.fail(
+                    "attributes",
+                    Error::Unsupported {
+                        feature: "decryption",
+                        detail: "EncryptedAttribute".into(),
+                    },
+                ));
+            }
+            if !a.is(SAML_NS, "Attribute") {
+                continue;
+            }
+            let Some(name) = a.attribute("Name") else {
+                return Err(report.fail(
+                    "attributes",
+                    Error::malformed("a Name on every Attribute", "none"),
+                ));
+            };
+            let values: Vec<String> = saml_children(a, SAML_NS, "AttributeValue")
+                .map(|v| v.text())
+                .collect();
+            match attributes.iter_mut().find(|x| x.name == name) {
+                Some(existing) => existing.values.extend(values),
+                None => attributes.push(Attribute {
+                    name: name.to_owned(),
+                    name_format: a.attribute("NameFormat").map(str::to_owned),
+                    friendly_name: a.attribute("FriendlyName").map(str::to_owned),
+                    values,
+                }),
+            }
+        }
+    }
+
+    Ok(AssertionData {
+        id,
+        issuer: idp.to_owned(),
+        name_id,
+        confirmation_irt,
+        session_index,
+        authn_instant,
+        authn_context_class_ref,
+        session_not_on_or_after,
+        attributes,
+        not_on_or_after,
+        one_time_use,
+    })
+}
