@@ -271,8 +271,10 @@ impl Eq for Certificate {}
 /// Why a signature did not verify with one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum VerifyFailure {
-    /// The key cannot be used with this algorithm, or is too weak without the legacy option.
-    Unusable(String),
+    /// The key is of another type than the algorithm needs (RSA key, ECDSA signature, ...).
+    WrongType,
+    /// The key is too weak without the legacy option.
+    Weak(String),
     /// The signature is wrong for this key.
     Bad,
 }
@@ -415,7 +417,7 @@ impl Certificate {
             ) => {
                 let bits = k.size() * 8;
                 if bits < 2048 && !allow_legacy {
-                    return Err(VerifyFailure::Unusable(format!(
+                    return Err(VerifyFailure::Weak(format!(
                         "RSA-{bits} key: keys under 2048 bits need the legacy-crypto option"
                     )));
                 }
@@ -442,11 +444,7 @@ impl Certificate {
                     .map_err(|_| VerifyFailure::Bad)?;
                 k.verify_prehash(hash, &sig).map_err(|_| VerifyFailure::Bad)
             }
-            (_, alg) => Err(VerifyFailure::Unusable(format!(
-                "{} key cannot verify a {} signature",
-                self.key_description(),
-                alg.name()
-            ))),
+            _ => Err(VerifyFailure::WrongType),
         }
     }
 }

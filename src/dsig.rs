@@ -433,6 +433,7 @@ pub fn verify_enveloped(
             .filter(|c| !hinted.iter().any(|h| h.as_slice() == c.der())),
     );
     let mut unusable = None;
+    let mut usable_type = false;
     let mut verified_by = None;
     for cert in order {
         match cert.verify_prehashed(algorithm, &si_hash, &signature, opts.allow_legacy_crypto) {
@@ -440,11 +441,22 @@ pub fn verify_enveloped(
                 verified_by = Some(cert);
                 break;
             }
-            Err(VerifyFailure::Unusable(why)) => unusable = Some(why),
-            Err(VerifyFailure::Bad) => {}
+            Err(VerifyFailure::Weak(why)) => {
+                usable_type = true;
+                unusable = Some(why);
+            }
+            Err(VerifyFailure::WrongType) => {}
+            Err(VerifyFailure::Bad) => usable_type = true,
         }
     }
     let Some(cert) = verified_by else {
+        if !usable_type {
+            return Err(Error::UnsupportedAlgorithm {
+                found: algorithm.uri().into(),
+                reason: "no configured certificate has a key of the type this algorithm needs"
+                    .into(),
+            });
+        }
         if let Some(why) = unusable {
             return Err(Error::UnsupportedAlgorithm {
                 found: algorithm.uri().into(),
