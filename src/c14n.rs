@@ -221,13 +221,10 @@ struct Frame {
 
 /// The document's own string for a declared prefix, if any element declares it.
 fn find_prefix<'d>(doc: &'d Document, prefix: &str) -> Option<&'d str> {
-    doc.nodes.iter().find_map(|n| match &n.kind {
-        NodeKind::Element(e) => doc
-            .decls_of(e)
-            .iter()
-            .find_map(|d| d.prefix.map(|p| doc.s(p)).filter(|p| *p == prefix)),
-        _ => None,
-    })
+    doc.declared_prefixes
+        .iter()
+        .find(|p| &***p == prefix)
+        .map(|p| &**p)
 }
 
 impl<'d> Canonicalizer<'d> {

@@ -130,6 +130,7 @@ pub(crate) struct SpInner {
     pub(crate) allow_legacy_crypto: bool,
     pub(crate) limits: Limits,
     pub(crate) extra_destinations: Vec<String>,
+    pub(crate) required_authn_contexts: Vec<String>,
 }
 
 /// Builder for [`ServiceProvider`]. Every weaker option is named `dangerous_*`.
@@ -146,6 +147,7 @@ pub struct ServiceProviderBuilder {
     allow_legacy_crypto: bool,
     limits: Limits,
     extra_destinations: Vec<String>,
+    required_authn_contexts: Vec<String>,
 }
 
 impl ServiceProvider {
@@ -165,6 +167,7 @@ impl ServiceProvider {
             allow_legacy_crypto: false,
             limits: Limits::default(),
             extra_destinations: Vec::new(),
+            required_authn_contexts: Vec::new(),
         }
     }
 
@@ -244,6 +247,16 @@ impl ServiceProviderBuilder {
         self.extra_destinations.push(url.into());
         self
     }
+    /// Require the assertion's `AuthnContextClassRef` to be one of `class_refs` (the values an
+    /// AuthnRequest asked for with comparison `exact`), refusing with `authn_context_mismatch`.
+    pub fn require_authn_context<I, S>(mut self, class_refs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_authn_contexts = class_refs.into_iter().map(Into::into).collect();
+        self
+    }
     /// **Dangerous:** accept unsolicited (IdP-initiated) responses, which have no InResponseTo.
     /// Any response that does carry InResponseTo must still match an outstanding request, and
     /// replay protection stays on.
@@ -302,6 +315,7 @@ impl ServiceProviderBuilder {
                 allow_legacy_crypto: self.allow_legacy_crypto,
                 limits: self.limits,
                 extra_destinations: self.extra_destinations,
+                required_authn_contexts: self.required_authn_contexts,
             }),
         })
     }

@@ -198,6 +198,43 @@ impl Sink for Hasher {
     }
 }
 
+/// A [`Hasher`] behind a buffer: canonicalization writes many tiny pieces, and one digest
+/// update per 8 KiB is much cheaper than one per piece.
+pub(crate) struct BufferedHasher {
+    hasher: Hasher,
+    buf: Vec<u8>,
+}
+
+impl BufferedHasher {
+    const CAPACITY: usize = 8192;
+
+    pub(crate) fn new(alg: DigestAlgorithm) -> Self {
+        BufferedHasher {
+            hasher: alg.hasher(),
+            buf: Vec::with_capacity(Self::CAPACITY),
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.hasher.write(&self.buf);
+        self.hasher.finish()
+    }
+}
+
+impl Sink for BufferedHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        if self.buf.len() + bytes.len() > Self::CAPACITY {
+            self.hasher.write(&self.buf);
+            self.buf.clear();
+            if bytes.len() > Self::CAPACITY {
+                self.hasher.write(bytes);
+                return;
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+}
+
 impl Hasher {
     pub(crate) fn finish(self) -> Vec<u8> {
         match self {
@@ -217,11 +254,12 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// Decodes XML Schema `base64Binary`: white space anywhere is ignored, padding and trailing bits
 /// must be canonical.
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let compact: String = text
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\t' | '\r' | '\n'))
-        .collect();
-    STANDARD.decode(compact.as_bytes()).ok()
+    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    if !text.as_bytes().iter().any(is_ws) {
+        return STANDARD.decode(text.as_bytes()).ok();
+    }
+    let compact: Vec<u8> = text.bytes().filter(|b| !is_ws(b)).collect();
+    STANDARD.decode(&compact).ok()
 }
 
 /// Lower-case hex.

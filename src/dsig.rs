@@ -395,7 +395,7 @@ pub fn verify_enveloped(
         })?;
 
     // 1. The signature over the canonical SignedInfo, with configured keys only.
-    let mut h = algorithm.digest().hasher();
+    let mut h = crypto::BufferedHasher::new(algorithm.digest());
     c14n::canonicalize(
         doc,
         Subset::Element {
@@ -490,7 +490,7 @@ pub fn verify_enveloped(
         Algorithm::InclusiveWithComments => Algorithm::Inclusive,
         a => a,
     };
-    let mut h = digest.hasher();
+    let mut h = crypto::BufferedHasher::new(digest);
     c14n::canonicalize(
         doc,
         Subset::Element {

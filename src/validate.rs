@@ -99,14 +99,12 @@ pub(crate) enum RequestCheck<'a> {
     Deferred,
 }
 
-fn saml_children<'a>(
+fn saml_children<'a, 's>(
     e: Element<'a>,
-    ns: &str,
-    local: &str,
-) -> impl Iterator<Item = Element<'a>> + 'a {
-    let ns = ns.to_owned();
-    let local = local.to_owned();
-    e.child_elements().filter(move |c| c.is(&ns, &local))
+    ns: &'s str,
+    local: &'s str,
+) -> impl Iterator<Item = Element<'a>> + use<'a, 's> {
+    e.child_elements().filter(move |c| c.is(ns, local))
 }
 
 fn only_child<'a>(
@@ -907,6 +905,23 @@ fn read_assertion(
     })();
     let (session_index, authn_instant, session_not_on_or_after, authn_context_class_ref) =
         authn.map_err(|e| report.fail("authn_statement", e))?;
+    if !cfg.required_authn_contexts.is_empty() {
+        let found = authn_context_class_ref.clone().unwrap_or_default();
+        if !cfg.required_authn_contexts.contains(&found) {
+            return Err(report.fail(
+                "authn_context",
+                Error::AuthnContextMismatch {
+                    expected: cfg.required_authn_contexts.clone(),
+                    found,
+                },
+            ));
+        }
+        report.pass(
+            "authn_context",
+            cfg.required_authn_contexts.join(" | "),
+            found,
+        );
+    }
     report.pass(
         "authn_statement",
         "one AuthnStatement",

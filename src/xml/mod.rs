@@ -269,6 +269,8 @@ pub struct Document {
     /// Top-level nodes in document order (comments and PIs around the document element, and it).
     pub(crate) top: Vec<NodeId>,
     pub(crate) ids: HashMap<Box<str>, NodeId>,
+    /// Every distinct prefix some element declares.
+    pub(crate) declared_prefixes: Vec<Box<str>>,
 }
 
 /// Iterator over the children of an element, following sibling links.

@@ -714,7 +714,14 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
         }
     }
     let root = b.root.ok_or_else(|| malformed(0, "no document element"))?;
+    let declared_prefixes = b
+        .scope
+        .prefixes
+        .into_keys()
+        .filter(|p| !p.is_empty())
+        .collect();
     Ok(Document {
+        declared_prefixes,
         strings: b.strings,
         nodes: b.nodes,
         attrs: b.attrs,
