@@ -1,4 +1,7 @@
-//! Message encodings of the SAML bindings. For now: the HTTP-POST binding's `SAMLResponse` field.
+//! Message encodings of the SAML bindings: the HTTP-POST form field, and the HTTP-Redirect
+//! binding's raw DEFLATE + base64 + URL encoding, with hard caps on inflated size.
+
+use std::io::Read;
 
 use crate::error::Error;
 use crate::xml::{Limits, XmlError};
@@ -22,4 +25,264 @@ pub fn decode_post(saml_response: &str, limits: &Limits) -> Result<Vec<u8>, Erro
     }
     crate::crypto::decode_base64(saml_response)
         .ok_or_else(|| Error::Binding("SAMLResponse is not valid base64".into()))
+}
+
+/// Options for [`inflate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InflateOptions {
+    /// Largest inflated output accepted (default 256 KiB).
+    pub max_output: usize,
+    /// Largest inflated/compressed ratio accepted (default 100; real SAML messages compress 3-10x).
+    pub max_ratio: usize,
+    /// Accept zlib (RFC 1950) or gzip framing around the DEFLATE data. The binding requires raw
+    /// DEFLATE (RFC 1951); some old SPs/IdPs send zlib. Off by default.
+    pub allow_zlib_or_gzip: bool,
+}
+
+impl Default for InflateOptions {
+    fn default() -> Self {
+        InflateOptions {
+            max_output: 256 * 1024,
+            max_ratio: 100,
+            allow_zlib_or_gzip: false,
+        }
+    }
+}
+
+fn looks_like_zlib(data: &[u8]) -> bool {
+    match data {
+        [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0,
+        _ => false,
+    }
+}
+
+fn looks_like_gzip(data: &[u8]) -> bool {
+    data.starts_with(&[0x1f, 0x8b])
+}
+
+/// Inflates raw DEFLATE data (the HTTP-Redirect binding), streaming, and stops with a limit
+/// error as soon as the output passes `max_output` or `max_ratio` times the input: a deflate bomb
+/// costs at most the cap.
+///
+/// # Errors
+/// [`Error::Xml`] (limit) past a cap; [`Error::Binding`] for corrupt data, trailing bytes, or zlib
+/// / gzip framing when not allowed.
+pub fn inflate(data: &[u8], opts: &InflateOptions) -> Result<Vec<u8>, Error> {
+    let cap = opts
+        .max_output
+        .min(data.len().saturating_mul(opts.max_ratio).max(4096));
+    let framed = looks_like_gzip(data) || looks_like_zlib(data);
+    let mut out = Vec::with_capacity(cap.min(64 * 1024));
+    let result = if framed && opts.allow_zlib_or_gzip {
+        if looks_like_gzip(data) {
+            read_capped(flate2::read::GzDecoder::new(data), cap, &mut out)
+        } else {
+            read_capped(flate2::read::ZlibDecoder::new(data), cap, &mut out)
+        }
+    } else {
+        let mut decoder = flate2::read::DeflateDecoder::new(data);
+        let r = read_capped(&mut decoder, cap, &mut out);
+        if r.is_ok() && decoder.total_in() != data.len() as u64 {
+            return Err(Error::Binding(
+                "trailing bytes after the DEFLATE stream".into(),
+            ));
+        }
+        r
+    };
+    match result {
+        Ok(()) => Ok(out),
+        Err(ReadCapped::TooLarge) => Err(Error::Xml(XmlError::LimitExceeded {
+            limit: "max inflated size",
+            max: cap,
+            found: cap.saturating_add(1),
+        })),
+        Err(ReadCapped::Corrupt(_)) if framed && !opts.allow_zlib_or_gzip => Err(Error::Binding(
+            "zlib or gzip framing around the DEFLATE data; the Redirect binding requires raw DEFLATE (RFC 1951)".into(),
+        )),
+        Err(ReadCapped::Corrupt(e)) => Err(Error::Binding(format!("invalid DEFLATE data: {e}"))),
+    }
+}
+
+enum ReadCapped {
+    TooLarge,
+    Corrupt(std::io::Error),
+}
+
+fn read_capped<R: Read>(mut r: R, cap: usize, out: &mut Vec<u8>) -> Result<(), ReadCapped> {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = r.read(&mut buf).map_err(ReadCapped::Corrupt)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if out.len() + n > cap {
+            return Err(ReadCapped::TooLarge);
+        }
+        out.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+}
+
+/// Deflates with raw DEFLATE (RFC 1951), as the HTTP-Redirect binding requires.
+pub fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = e.write_all(data);
+    e.finish().unwrap_or_default()
+}
+
+/// Percent-decodes one `application/x-www-form-urlencoded` component (`+` is a space).
+///
+/// # Errors
+/// [`Error::Binding`] for a malformed escape or non-UTF-8 result.
+pub fn form_decode(s: &str) -> Result<String, Error> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .ok_or_else(|| Error::Binding("truncated %-escape".into()))?;
+                let hex =
+                    std::str::from_utf8(hex).map_err(|_| Error::Binding("bad %-escape".into()))?;
+                out.push(
+                    u8::from_str_radix(hex, 16)
+                        .map_err(|_| Error::Binding("bad %-escape".into()))?,
+                );
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| Error::Binding("parameter is not UTF-8".into()))
+}
+
+/// Percent-encodes for a URL query component (RFC 3986 unreserved characters kept).
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3 / 2);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One parameter of a query string or form body, with its raw (still encoded) value as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawParam<'a> {
+    /// Decoded name.
+    pub name: String,
+    /// The value exactly as received (needed to verify Redirect-binding signatures).
+    pub raw_value: &'a str,
+    /// Decoded value.
+    pub value: String,
+}
+
+/// Splits a query string or form body (`a=1&b=2`, an optional leading `?` or a whole URL are
+/// accepted) into parameters. Duplicate names are refused: the binding never repeats one.
+///
+/// # Errors
+/// [`Error::Binding`] for malformed escapes or a repeated parameter.
+pub fn parse_params(input: &str) -> Result<Vec<RawParam<'_>>, Error> {
+    let query = match input.split_once('?') {
+        Some((_, q)) => q,
+        None => input,
+    };
+    let query = query.split('#').next().unwrap_or("");
+    let mut params: Vec<RawParam<'_>> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = form_decode(name)?;
+        if params.iter().any(|p| p.name == name) {
+            return Err(Error::Binding(format!(
+                "parameter {name} appears more than once"
+            )));
+        }
+        let value = form_decode(raw_value)?;
+        params.push(RawParam {
+            name,
+            raw_value,
+            value,
+        });
+    }
+    Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inflate_round_trip_and_caps() {
+        let msg = b"<samlp:AuthnRequest/>".repeat(10);
+        assert_eq!(
+            inflate(&deflate(&msg), &InflateOptions::default()).unwrap(),
+            msg
+        );
+        let bomb = deflate(&vec![b' '; 10 << 20]);
+        assert_eq!(
+            inflate(&bomb, &InflateOptions::default())
+                .unwrap_err()
+                .code(),
+            "xml_limit_exceeded"
+        );
+    }
+
+    #[test]
+    fn zlib_and_gzip_framing_refused_unless_allowed() {
+        use std::io::Write;
+        let msg = b"<samlp:AuthnRequest ID=\"x\"/>";
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(msg).unwrap();
+        let z = z.finish().unwrap();
+        assert_eq!(
+            inflate(&z, &InflateOptions::default()).unwrap_err().code(),
+            "binding"
+        );
+        let lenient = InflateOptions {
+            allow_zlib_or_gzip: true,
+            ..InflateOptions::default()
+        };
+        assert_eq!(inflate(&z, &lenient).unwrap(), msg);
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        g.write_all(msg).unwrap();
+        let g = g.finish().unwrap();
+        assert_eq!(
+            inflate(&g, &InflateOptions::default()).unwrap_err().code(),
+            "binding"
+        );
+        assert_eq!(inflate(&g, &lenient).unwrap(), msg);
+    }
+
+    #[test]
+    fn truncated_and_trailing() {
+        let d = deflate(b"<a>hello hello hello</a>");
+        assert!(inflate(&d[..d.len() - 3], &InflateOptions::default()).is_err());
+        let mut t = d.clone();
+        t.extend_from_slice(b"junk");
+        assert_eq!(
+            inflate(&t, &InflateOptions::default()).unwrap_err().code(),
+            "binding"
+        );
+    }
+
+    #[test]
+    fn params() {
+        let p = parse_params("https://x/sso?SAMLRequest=a%2Bb&RelayState=r+s").unwrap();
+        assert_eq!(p[0].name, "SAMLRequest");
+        assert_eq!(p[0].value, "a+b");
+        assert_eq!(p[0].raw_value, "a%2Bb");
+        assert_eq!(p[1].value, "r s");
+        assert!(parse_params("a=1&a=2").is_err());
+        assert!(parse_params("a=%zz").is_err());
+        assert_eq!(url_encode("a b/+="), "a%20b%2F%2B%3D");
+    }
 }

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod dsig;
 pub mod error;
 mod flow;
+pub mod metadata;
 pub mod store;
 pub mod time;
 pub mod validate;

@@ -1,0 +1,577 @@
+//! `saml-sp`: verify, explain and inspect SAML messages from the command line.
+//!
+//! Exit status: 0 accepted, 1 rejected, 2 usage or I/O error.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use saml_sp::binding::{InflateOptions, inflate, parse_params};
+use saml_sp::c14n::{Algorithm, Subset, canonicalize_to_vec};
+use saml_sp::crypto::Certificate;
+use saml_sp::metadata::IdpMetadata;
+use saml_sp::time::format_instant;
+use saml_sp::xml::{Document, Element, Node, ParseOptions};
+use saml_sp::{
+    CheckResult, Error, IdentityProvider, Report, ServiceProvider, SignaturePolicy,
+    VerifiedAssertion,
+};
+
+/// `println!` that ignores a closed standard output (`saml-sp ... | head`) instead of panicking.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// Largest input read from a file or standard input; the library's own limits apply after.
+const MAX_READ: u64 = 64 << 20;
+
+#[derive(Parser)]
+#[command(
+    name = "saml-sp",
+    version,
+    about = "Verify, explain and inspect SAML 2.0 messages"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a SAML Response with the library's real code path and explain every check.
+    Verify(VerifyArgs),
+    /// Decode any SAML message as it travels (POST base64, Redirect URL, raw XML) and summarize it.
+    Inspect {
+        /// A file, a Redirect URL or query string, or `-` for standard input.
+        input: String,
+    },
+    /// Print the canonical bytes of an element, exactly as the signature code canonicalizes it.
+    C14n {
+        /// The canonicalization algorithm.
+        #[arg(long, value_enum, default_value = "exc")]
+        algorithm: C14nAlg,
+        /// InclusiveNamespaces PrefixList (exclusive modes), e.g. "xs xsi".
+        #[arg(long, default_value = "")]
+        prefixes: String,
+        /// The `ID` of the element to canonicalize (default: the document element).
+        #[arg(long)]
+        id: Option<String>,
+        /// The XML file, or `-`.
+        file: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum C14nAlg {
+    Exc,
+    ExcWithComments,
+    C14n,
+    C14nWithComments,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RequireSigned {
+    Assertion,
+    Response,
+    Both,
+    Either,
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// The SP entity ID (the audience).
+    #[arg(long)]
+    sp_entity_id: String,
+    /// The ACS URL (Recipient and Destination).
+    #[arg(long)]
+    acs_url: String,
+    /// The IdP entity ID (Issuer).
+    #[arg(long, conflicts_with = "idp_metadata", requires = "idp_cert")]
+    idp_issuer: Option<String>,
+    /// An IdP signing certificate: PEM, PEM without line breaks, bare base64, or DER. Repeatable.
+    #[arg(long, conflicts_with = "idp_metadata", requires = "idp_issuer")]
+    idp_cert: Vec<String>,
+    /// IdP metadata XML instead of --idp-issuer and --idp-cert.
+    #[arg(long)]
+    idp_metadata: Option<String>,
+    /// The outstanding AuthnRequest ID (absent: no request outstanding).
+    #[arg(long)]
+    request_id: Option<String>,
+    /// Accept IdP-initiated responses (no InResponseTo).
+    #[arg(long)]
+    allow_unsolicited: bool,
+    /// Legacy option: accept RSA-SHA1/SHA-1 and RSA keys of 1024-2047 bits.
+    #[arg(long)]
+    allow_sha1: bool,
+    /// Which elements must be signed.
+    #[arg(long, value_enum, default_value = "either")]
+    require_signed: RequireSigned,
+    /// Pin the clock (RFC 3339), e.g. 2024-05-01T10:00:00Z.
+    #[arg(long)]
+    now: Option<String>,
+    /// Allowed clock skew in seconds.
+    #[arg(long, default_value_t = 180)]
+    clock_skew: i64,
+    /// Print one JSON object instead of the human report.
+    #[arg(long)]
+    json: bool,
+    /// The Response: raw XML, base64 as POSTed, or a form body `SAMLResponse=...`; `-` for stdin.
+    input: String,
+}
+
+struct UsageError(String);
+
+impl From<std::io::Error> for UsageError {
+    fn from(e: std::io::Error) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+fn read_input(path: &str) -> Result<Vec<u8>, UsageError> {
+    let mut buf = Vec::new();
+    if path == "-" {
+        std::io::stdin().take(MAX_READ).read_to_end(&mut buf)?;
+    } else {
+        std::fs::File::open(path)
+            .map_err(|e| UsageError(format!("cannot read {path}: {e}")))?
+            .take(MAX_READ)
+            .read_to_end(&mut buf)?;
+    }
+    Ok(buf)
+}
+
+/// How a message arrived.
+enum Decoded {
+    Xml(Vec<u8>),
+}
+
+/// Auto-detects raw XML, POST base64 (line breaks allowed) or a URL-encoded form body.
+fn decode_response_input(bytes: &[u8], sp_limits: &saml_sp::xml::Limits) -> Result<Decoded, Error> {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let rest = bytes.get(start..).unwrap_or_default();
+    if rest.starts_with(b"<") || rest.starts_with("\u{feff}".as_bytes()) {
+        return Ok(Decoded::Xml(bytes.to_vec()));
+    }
+    let text = std::str::from_utf8(rest)
+        .map_err(|_| Error::Binding("input is neither XML, base64 nor a form body".into()))?;
+    let text = text.trim();
+    if text.contains("SAMLResponse=") {
+        let params = parse_params(text)?;
+        let value = params
+            .iter()
+            .find(|p| p.name == "SAMLResponse")
+            .ok_or_else(|| Error::Binding("no SAMLResponse parameter".into()))?;
+        return Ok(Decoded::Xml(saml_sp::binding::decode_post(
+            &value.value,
+            sp_limits,
+        )?));
+    }
+    Ok(Decoded::Xml(saml_sp::binding::decode_post(
+        text, sp_limits,
+    )?))
+}
+
+fn parse_now(s: Option<&str>) -> Result<DateTime<Utc>, UsageError> {
+    match s {
+        None => Ok(Utc::now()),
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|e| UsageError(format!("--now {s:?}: {e}"))),
+    }
+}
+
+fn build_sp(a: &VerifyArgs) -> Result<ServiceProvider, UsageError> {
+    let idp = if let Some(path) = &a.idp_metadata {
+        let xml = read_input(path)?;
+        IdpMetadata::parse(&xml, None)
+            .and_then(|m| m.identity_provider())
+            .map_err(|e| UsageError(format!("--idp-metadata {path}: {e}")))?
+    } else {
+        let issuer = a.idp_issuer.clone().ok_or_else(|| {
+            UsageError("--idp-issuer and --idp-cert, or --idp-metadata, are required".into())
+        })?;
+        let mut certs = Vec::new();
+        for path in &a.idp_cert {
+            let bytes = read_input(path)?;
+            certs.extend(
+                Certificate::parse_all(&bytes)
+                    .map_err(|e| UsageError(format!("--idp-cert {path}: {e}")))?,
+            );
+        }
+        IdentityProvider::new(issuer, certs).map_err(|e| UsageError(e.to_string()))?
+    };
+    let policy = match a.require_signed {
+        RequireSigned::Assertion => SignaturePolicy::Assertion,
+        RequireSigned::Response => SignaturePolicy::Response,
+        RequireSigned::Both => SignaturePolicy::Both,
+        RequireSigned::Either => SignaturePolicy::Either,
+    };
+    let mut b = ServiceProvider::builder(&a.sp_entity_id, &a.acs_url)
+        .idp(idp)
+        .require_signed(policy)
+        .clock_skew(chrono::Duration::seconds(a.clock_skew));
+    if a.allow_unsolicited {
+        b = b.dangerous_allow_unsolicited_responses();
+    }
+    if a.allow_sha1 {
+        b = b.dangerous_allow_legacy_crypto();
+    }
+    b.build().map_err(|e| UsageError(e.to_string()))
+}
+
+fn checks_json(report: &Report) -> Value {
+    Value::Array(
+        report
+            .checks
+            .iter()
+            .map(|c| json!({"check": c.check, "result": c.result.as_str(), "expected": c.expected, "found": c.found}))
+            .collect(),
+    )
+}
+
+fn identity_json(a: &VerifiedAssertion, report: &Report) -> Value {
+    let mut attributes = serde_json::Map::new();
+    for attr in a.attributes() {
+        attributes.insert(attr.name.clone(), json!(attr.values));
+    }
+    json!({
+        "valid": true,
+        "issuer": a.issuer(),
+        "name_id": a.name_id().map(|n| n.value.clone()),
+        "name_id_format": a.name_id().and_then(|n| n.format.clone()),
+        "session_index": a.session_index(),
+        "assertion_id": a.assertion_id(),
+        "in_response_to": a.in_response_to(),
+        "not_on_or_after": format_instant(a.not_on_or_after()),
+        "attributes": attributes,
+        "signed": {"response": a.signed().response, "assertion": a.signed().assertion},
+        "checks": checks_json(report),
+    })
+}
+
+fn print_report(report: &Report) {
+    for c in &report.checks {
+        let mark = match c.result {
+            CheckResult::Passed => "passed ",
+            CheckResult::Failed => "FAILED ",
+            CheckResult::Skipped => "skipped",
+            _ => "other  ",
+        };
+        if c.result == CheckResult::Failed || c.expected.is_empty() {
+            say!("  {mark} {:<26} {}", c.check, c.found);
+        } else {
+            say!(
+                "  {mark} {:<26} expected {:?}, found {:?}",
+                c.check,
+                c.expected,
+                c.found
+            );
+        }
+    }
+}
+
+fn verify(a: &VerifyArgs) -> Result<bool, UsageError> {
+    let sp = build_sp(a)?;
+    let now = parse_now(a.now.as_deref())?;
+    let bytes = read_input(&a.input)?;
+    let mut report = Report::default();
+    let result = decode_response_input(&bytes, &sp.limits()).and_then(|Decoded::Xml(xml)| {
+        sp.validate_with_report(&xml, a.request_id.as_deref(), now, &mut report)
+    });
+    match (&result, a.json) {
+        (Ok(v), true) => say!("{}", identity_json(v, &report)),
+        (Err(e), true) => say!(
+            "{}",
+            json!({"valid": false, "error": {"code": e.code(), "message": e.to_string()}, "checks": checks_json(&report)})
+        ),
+        (Ok(v), false) => {
+            say!("ACCEPTED: the Response is valid for {}", sp.entity_id());
+            print_report(&report);
+            say!("identity:");
+            say!("  issuer      {}", v.issuer());
+            match v.name_id() {
+                Some(n) => say!(
+                    "  NameID      {:?} (format {})",
+                    n.value,
+                    n.format.as_deref().unwrap_or("unspecified")
+                ),
+                None => say!("  NameID      none (identity comes from attributes)"),
+            }
+            if let Some(s) = v.session_index() {
+                say!("  session     {s}");
+            }
+            for attr in v.attributes() {
+                say!("  attribute   {} = {:?}", attr.name, attr.values);
+            }
+        }
+        (Err(e), false) => {
+            say!("REJECTED ({}): {e}", e.code());
+            print_report(&report);
+        }
+    }
+    Ok(result.is_ok())
+}
+
+/// Decodes a message for `inspect`: raw XML, POST base64, a form body, or a Redirect URL/query
+/// (base64 of raw DEFLATE).
+fn decode_any(input: &str) -> Result<(String, Vec<u8>), UsageError> {
+    let from_url = input.starts_with("http://")
+        || input.starts_with("https://")
+        || input.contains("SAMLRequest=")
+        || input.contains("SAMLResponse=");
+    let bytes = if from_url && !std::path::Path::new(input).exists() {
+        input.as_bytes().to_vec()
+    } else {
+        read_input(input)?
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let trimmed = text.trim();
+    if trimmed.starts_with('<') {
+        return Ok(("raw XML".into(), trimmed.as_bytes().to_vec()));
+    }
+    let limits = saml_sp::xml::Limits::default();
+    let bad = |e: Error| UsageError(e.to_string());
+    if trimmed.contains("SAMLRequest=") || trimmed.contains("SAMLResponse=") {
+        let params = parse_params(trimmed).map_err(bad)?;
+        let p = params
+            .iter()
+            .find(|p| p.name == "SAMLRequest" || p.name == "SAMLResponse")
+            .ok_or_else(|| UsageError("no SAMLRequest or SAMLResponse parameter".into()))?;
+        let raw = saml_sp::binding::decode_post(&p.value, &limits).map_err(bad)?;
+        return match inflate(&raw, &InflateOptions::default()) {
+            Ok(xml) => Ok((format!("HTTP-Redirect ({}, raw DEFLATE)", p.name), xml)),
+            Err(_) if raw.first() == Some(&b'<') => Ok((format!("HTTP-POST ({})", p.name), raw)),
+            Err(e) => Err(bad(e)),
+        };
+    }
+    let raw = saml_sp::binding::decode_post(trimmed, &limits).map_err(bad)?;
+    if raw.first() == Some(&b'<') || raw.starts_with("\u{feff}".as_bytes()) {
+        return Ok(("HTTP-POST base64".into(), raw));
+    }
+    inflate(&raw, &InflateOptions::default())
+        .map(|x| ("base64 of raw DEFLATE".into(), x))
+        .map_err(bad)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn pretty(root: Element<'_>, out: &mut String) {
+    // Iterative: (node, depth, closing?)
+    enum Step<'a> {
+        Open(Element<'a>, usize),
+        Close(Element<'a>, usize),
+    }
+    let mut stack = vec![Step::Open(root, 0)];
+    while let Some(step) = stack.pop() {
+        match step {
+            Step::Open(e, depth) => {
+                let pad = "  ".repeat(depth);
+                out.push_str(&format!("{pad}<{}", e.qname()));
+                for d in e.namespace_declarations() {
+                    match d.prefix {
+                        Some(p) => out.push_str(&format!(" xmlns:{p}=\"{}\"", escape(d.uri))),
+                        None => out.push_str(&format!(" xmlns=\"{}\"", escape(d.uri))),
+                    }
+                }
+                for a in e.attributes() {
+                    out.push_str(&format!(" {}=\"{}\"", a.qname(), escape(a.value())));
+                }
+                let children: Vec<Node<'_>> = e.children().collect();
+                let has_elements = children.iter().any(|c| matches!(c, Node::Element(_)));
+                let text = e.text();
+                if !has_elements {
+                    if text.is_empty() {
+                        out.push_str("/>\n");
+                    } else {
+                        out.push_str(&format!(">{}</{}>\n", escape(&text), e.qname()));
+                    }
+                    continue;
+                }
+                out.push_str(">\n");
+                stack.push(Step::Close(e, depth));
+                for c in children.iter().rev() {
+                    match c {
+                        Node::Element(ce) => stack.push(Step::Open(*ce, depth + 1)),
+                        Node::Text(t) if !t.trim().is_empty() => {
+                            out.push_str(&format!("{}  {}\n", pad, escape(t.trim())));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Step::Close(e, depth) => {
+                out.push_str(&format!("{}</{}>\n", "  ".repeat(depth), e.qname()))
+            }
+        }
+    }
+}
+
+fn find_all<'a>(root: Element<'a>, local: &str) -> Vec<Element<'a>> {
+    let mut found = Vec::new();
+    let mut stack = vec![root];
+    while let Some(e) = stack.pop() {
+        if e.local_name() == local {
+            found.push(e);
+        }
+        let mut kids: Vec<Element<'a>> = e.child_elements().collect();
+        kids.reverse();
+        stack.extend(kids);
+    }
+    found
+}
+
+fn inspect(input: &str) -> Result<(), UsageError> {
+    let (how, xml) = decode_any(input)?;
+    let doc = Document::parse_with(&xml, &ParseOptions::default())
+        .map_err(|e| UsageError(format!("refused ({}): {e}", e.code())))?;
+    let root = doc.root();
+    let mut out = String::new();
+    pretty(root, &mut out);
+    say!("{out}");
+    say!("summary (not validated):");
+    say!("  encoding      {how}");
+    say!(
+        "  type          {} ({})",
+        root.local_name(),
+        root.namespace().unwrap_or("no namespace")
+    );
+    for (label, attr) in [
+        ("ID", "ID"),
+        ("InResponseTo", "InResponseTo"),
+        ("Destination", "Destination"),
+        ("IssueInstant", "IssueInstant"),
+        ("ACS URL", "AssertionConsumerServiceURL"),
+    ] {
+        if let Some(v) = root.attribute(attr) {
+            say!("  {label:<13} {v}");
+        }
+    }
+    for i in find_all(root, "Issuer") {
+        say!(
+            "  Issuer        {} (in {})",
+            i.text(),
+            i.parent().map_or("", |p| p.local_name())
+        );
+    }
+    for c in find_all(root, "Conditions")
+        .into_iter()
+        .chain(find_all(root, "SubjectConfirmationData"))
+    {
+        for attr in ["NotBefore", "NotOnOrAfter", "Recipient"] {
+            if let Some(v) = c.attribute(attr) {
+                say!("  {:<13} {v} ({})", attr, c.local_name());
+            }
+        }
+    }
+    for n in find_all(root, "NameID") {
+        say!(
+            "  NameID        {:?} (format {})",
+            n.text(),
+            n.attribute("Format").unwrap_or("unspecified")
+        );
+    }
+    for a in find_all(root, "Attribute") {
+        let values: Vec<String> = a.child_elements().map(|v| v.text()).collect();
+        say!(
+            "  attribute     {} = {:?}",
+            a.attribute("Name").unwrap_or(""),
+            values
+        );
+    }
+    let sigs = find_all(root, "Signature");
+    if sigs.is_empty() {
+        say!("  signatures    none");
+    }
+    for s in sigs {
+        let parent = s.parent().map_or("?".to_owned(), |p| {
+            format!("{} ID={}", p.local_name(), p.attribute("ID").unwrap_or("-"))
+        });
+        let alg = find_all(s, "SignatureMethod")
+            .first()
+            .and_then(|m| m.attribute("Algorithm"))
+            .unwrap_or("?")
+            .to_owned();
+        say!("  signature     on {parent} ({alg})");
+    }
+    Ok(())
+}
+
+fn c14n(
+    algorithm: C14nAlg,
+    prefixes: &str,
+    id: Option<&str>,
+    file: &str,
+) -> Result<bool, UsageError> {
+    let bytes = read_input(file)?;
+    let doc = match Document::parse(&bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("refused ({}): {e}", e.code());
+            return Ok(false);
+        }
+    };
+    let apex = match id {
+        Some(id) => match doc.element_by_id(id) {
+            Some(e) => e,
+            None => {
+                eprintln!("no element with ID {id:?}");
+                return Ok(false);
+            }
+        },
+        None => doc.root(),
+    };
+    let alg = match algorithm {
+        C14nAlg::Exc => Algorithm::Exclusive,
+        C14nAlg::ExcWithComments => Algorithm::ExclusiveWithComments,
+        C14nAlg::C14n => Algorithm::Inclusive,
+        C14nAlg::C14nWithComments => Algorithm::InclusiveWithComments,
+    };
+    let prefixes: Vec<&str> = prefixes.split_ascii_whitespace().collect();
+    let out = canonicalize_to_vec(
+        &doc,
+        Subset::Element {
+            apex: apex.id(),
+            exclude: None,
+        },
+        alg,
+        &prefixes,
+    )
+    .map_err(|e| UsageError(e.to_string()))?;
+    std::io::stdout().write_all(&out)?;
+    Ok(true)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Verify(a) => verify(a),
+        Command::Inspect { input } => inspect(input).map(|()| true),
+        Command::C14n {
+            algorithm,
+            prefixes,
+            id,
+            file,
+        } => c14n(*algorithm, prefixes, id.as_deref(), file),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(UsageError(msg)) => {
+            eprintln!("saml-sp: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}

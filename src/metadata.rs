@@ -1,0 +1,260 @@
+//! SAML metadata: reading an IdP's (`EntityDescriptor` / `EntitiesDescriptor`).
+//!
+//! ```
+//! use saml_sp::metadata::IdpMetadata;
+//!
+//! let xml = std::fs::read("../shared/bench/idp_metadata.xml")?;
+//! let md = IdpMetadata::parse(&xml, None)?;
+//! assert_eq!(md.entity_id(), "http://www.okta.com/exk1bench0idp0okta0x7");
+//! assert!(!md.signing_certificates().is_empty());
+//! let idp = md.identity_provider()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use chrono::{DateTime, Utc};
+
+use crate::config::IdentityProvider;
+use crate::crypto::Certificate;
+use crate::dsig::DSIG_NS;
+use crate::error::Error;
+use crate::time::parse_instant;
+use crate::xml::{Document, Element, Limits, ParseOptions};
+
+/// The SAML 2.0 metadata namespace.
+pub const MD_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+/// The HTTP-Redirect binding URI.
+pub const HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+/// The HTTP-POST binding URI.
+pub const HTTP_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+const PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+
+/// Limits for metadata documents: larger than for responses (Entra ID's is ~80 KB, aggregates
+/// more), still bounded.
+pub fn default_metadata_limits() -> Limits {
+    Limits::default()
+        .with_max_input_bytes(8 << 20)
+        .with_max_nodes(1_000_000)
+}
+
+/// One `SingleSignOnService` endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Endpoint {
+    /// The binding URI.
+    pub binding: String,
+    /// The location (always http or https).
+    pub location: String,
+}
+
+/// What an IdP's metadata says.
+#[derive(Debug, Clone)]
+pub struct IdpMetadata {
+    entity_id: String,
+    sso: Vec<Endpoint>,
+    certificates: Vec<Certificate>,
+    name_id_formats: Vec<String>,
+    valid_until: Option<DateTime<Utc>>,
+    signed: bool,
+    want_authn_requests_signed: bool,
+}
+
+fn md_children<'a>(
+    e: Element<'a>,
+    local: &'static str,
+) -> impl Iterator<Item = Element<'a>> + use<'a> {
+    e.child_elements().filter(move |c| c.is(MD_NS, local))
+}
+
+fn cfg(field: &'static str, reason: impl Into<String>) -> Error {
+    Error::Config {
+        field,
+        reason: reason.into(),
+    }
+}
+
+impl IdpMetadata {
+    /// Parses IdP metadata. `entity_id` selects the entity in an `EntitiesDescriptor` (and, when
+    /// given, must match an `EntityDescriptor`); without it an aggregate must hold exactly one IdP.
+    ///
+    /// # Errors
+    /// [`Error::Xml`] for hostile or malformed XML; [`Error::Config`] (`idp_metadata`) when there
+    /// is no IDPSSODescriptor supporting SAML 2.0, no signing certificate, or an endpoint that is
+    /// not http(s).
+    pub fn parse(xml: &[u8], entity_id: Option<&str>) -> Result<IdpMetadata, Error> {
+        let opts = ParseOptions::default()
+            .with_limits(default_metadata_limits())
+            .forbidding_processing_instructions();
+        let doc = Document::parse_with(xml, &opts)?;
+        let root = doc.root();
+        let mut candidates = Vec::new();
+        let mut stack = vec![root];
+        while let Some(e) = stack.pop() {
+            if e.is(MD_NS, "EntitiesDescriptor") {
+                stack.extend(e.child_elements());
+            } else if e.is(MD_NS, "EntityDescriptor") {
+                candidates.push(e);
+            }
+        }
+        candidates.retain(|e| md_children(*e, "IDPSSODescriptor").next().is_some());
+        let entity = match entity_id {
+            Some(id) => candidates
+                .into_iter()
+                .find(|e| e.attribute("entityID") == Some(id))
+                .ok_or_else(|| {
+                    cfg(
+                        "idp_metadata",
+                        format!("no IdP EntityDescriptor with entityID {id:?}"),
+                    )
+                })?,
+            None => {
+                if candidates.len() > 1 {
+                    return Err(cfg(
+                        "idp_metadata",
+                        format!(
+                            "{} IdPs in this aggregate; name one by entity ID",
+                            candidates.len()
+                        ),
+                    ));
+                }
+                candidates.pop().ok_or_else(|| {
+                    cfg(
+                        "idp_metadata",
+                        "no EntityDescriptor with an IDPSSODescriptor",
+                    )
+                })?
+            }
+        };
+        let entity_id = entity
+            .attribute("entityID")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| cfg("idp_metadata", "EntityDescriptor without entityID"))?
+            .to_owned();
+        let mut valid_until = entity
+            .attribute("validUntil")
+            .map(|v| parse_instant(v, "validUntil"))
+            .transpose()?;
+        if let Some(v) = root.attribute("validUntil").filter(|_| root != entity) {
+            let outer = parse_instant(v, "validUntil")?;
+            valid_until = Some(valid_until.map_or(outer, |inner| inner.min(outer)));
+        }
+        let signed = entity.child_elements().any(|c| c.is(DSIG_NS, "Signature"))
+            || root.child_elements().any(|c| c.is(DSIG_NS, "Signature"));
+
+        let mut sso = Vec::new();
+        let mut certificates: Vec<Certificate> = Vec::new();
+        let mut name_id_formats = Vec::new();
+        let mut want_authn_requests_signed = false;
+        for d in md_children(entity, "IDPSSODescriptor") {
+            let protocols = d.attribute("protocolSupportEnumeration").unwrap_or("");
+            if !protocols.split_ascii_whitespace().any(|p| p == PROTOCOL) {
+                continue;
+            }
+            want_authn_requests_signed |= d.attribute("WantAuthnRequestsSigned") == Some("true");
+            for s in md_children(d, "SingleSignOnService") {
+                let binding = s.attribute("Binding").unwrap_or("").to_owned();
+                let location = s.attribute("Location").unwrap_or("").to_owned();
+                if !(location.starts_with("https://") || location.starts_with("http://")) {
+                    return Err(cfg(
+                        "idp_metadata",
+                        format!("SingleSignOnService Location must be http(s), found {location:?}"),
+                    ));
+                }
+                sso.push(Endpoint { binding, location });
+            }
+            for k in md_children(d, "KeyDescriptor") {
+                if !matches!(k.attribute("use"), None | Some("signing")) {
+                    continue;
+                }
+                for ki in k.child_elements().filter(|c| c.is(DSIG_NS, "KeyInfo")) {
+                    for x in ki.child_elements().filter(|c| c.is(DSIG_NS, "X509Data")) {
+                        for c in x
+                            .child_elements()
+                            .filter(|c| c.is(DSIG_NS, "X509Certificate"))
+                        {
+                            let cert = Certificate::parse(c.text().as_bytes())?;
+                            if !certificates.contains(&cert) {
+                                certificates.push(cert);
+                            }
+                        }
+                    }
+                }
+            }
+            for f in md_children(d, "NameIDFormat") {
+                name_id_formats.push(f.text().trim().to_owned());
+            }
+        }
+        if sso.is_empty() && certificates.is_empty() {
+            return Err(cfg(
+                "idp_metadata",
+                "no IDPSSODescriptor supporting SAML 2.0",
+            ));
+        }
+        if certificates.is_empty() {
+            return Err(cfg(
+                "idp_metadata",
+                "no signing certificate (KeyDescriptor use=\"signing\" or without use)",
+            ));
+        }
+        Ok(IdpMetadata {
+            entity_id,
+            sso,
+            certificates,
+            name_id_formats,
+            valid_until,
+            signed,
+            want_authn_requests_signed,
+        })
+    }
+
+    /// The IdP entity ID.
+    pub fn entity_id(&self) -> &str {
+        &self.entity_id
+    }
+    /// All SingleSignOnService endpoints, in document order.
+    pub fn sso_endpoints(&self) -> &[Endpoint] {
+        &self.sso
+    }
+    /// The first SSO location for `binding`.
+    pub fn sso_url(&self, binding: &str) -> Option<&str> {
+        self.sso
+            .iter()
+            .find(|e| e.binding == binding)
+            .map(|e| e.location.as_str())
+    }
+    /// Signing certificates (all of them, for rotation).
+    pub fn signing_certificates(&self) -> &[Certificate] {
+        &self.certificates
+    }
+    /// NameIDFormats the IdP supports.
+    pub fn name_id_formats(&self) -> &[String] {
+        &self.name_id_formats
+    }
+    /// `validUntil`, if any (the earliest of the entity's and an enclosing aggregate's).
+    pub fn valid_until(&self) -> Option<DateTime<Utc>> {
+        self.valid_until
+    }
+    /// Whether the document carries an XML signature (not verified by `parse`).
+    pub fn has_signature(&self) -> bool {
+        self.signed
+    }
+    /// `WantAuthnRequestsSigned="true"` on the IDPSSODescriptor.
+    pub fn wants_authn_requests_signed(&self) -> bool {
+        self.want_authn_requests_signed
+    }
+    /// An [`IdentityProvider`] with this entity ID, certificates and (Redirect, else POST) SSO URL.
+    ///
+    /// # Errors
+    /// As [`IdentityProvider::new`].
+    pub fn identity_provider(&self) -> Result<IdentityProvider, Error> {
+        let idp = IdentityProvider::new(self.entity_id.clone(), self.certificates.clone())?;
+        Ok(
+            match self
+                .sso_url(HTTP_REDIRECT)
+                .or_else(|| self.sso_url(HTTP_POST))
+            {
+                Some(u) => idp.with_sso_url(u),
+                None => idp,
+            },
+        )
+    }
+}

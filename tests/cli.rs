@@ -1,0 +1,367 @@
+//! The `saml-sp` binary on accepted and rejected inputs in every input format: exit codes, JSON
+//! fields and the human report's failing line.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use base64::Engine as _;
+
+const BIN: &str = env!("CARGO_BIN_EXE_saml-sp");
+const BENCH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench/");
+const REQ: &str = "ONELOGIN_4fee3b046395c4e751011e97f8900b5273d56685";
+
+fn verify(extra: &[&str], input: &str, stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "verify",
+        "--sp-entity-id",
+        "https://sp.example.com/saml/metadata",
+        "--acs-url",
+        "https://sp.example.com/saml/acs",
+        "--now",
+        "2026-11-23T07:28:58Z",
+    ]);
+    cmd.args(extra).arg(input);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(data) = stdin {
+        pipe.write_all(data).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn idp_args() -> Vec<String> {
+    vec![
+        "--idp-issuer".into(),
+        "http://www.okta.com/exk1bench0idp0okta0x7".into(),
+        "--idp-cert".into(),
+        format!("{BENCH}idp.crt"),
+        "--request-id".into(),
+        REQ.into(),
+    ]
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn small_xml() -> Vec<u8> {
+    std::fs::read(format!("{BENCH}response_small.xml")).unwrap()
+}
+
+fn tmp(name: &str, data: &[u8]) -> String {
+    let p = std::env::temp_dir().join(format!("saml-sp-cli-{}-{name}", std::process::id()));
+    std::fs::write(&p, data).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn accepts_raw_xml_with_json_identity() {
+    let args = idp_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = verify(
+        &[&args[..], &["--json"]].concat(),
+        &format!("{BENCH}response_small.xml"),
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v = json(&out);
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["issuer"], "http://www.okta.com/exk1bench0idp0okta0x7");
+    assert_eq!(v["name_id"], "alice.johnson@example.com");
+    assert_eq!(
+        v["name_id_format"],
+        "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    );
+    assert_eq!(v["in_response_to"], REQ);
+    assert_eq!(v["signed"]["response"], true);
+    assert_eq!(v["signed"]["assertion"], true);
+    assert_eq!(v["attributes"]["firstName"][0], "Alice");
+    assert_eq!(v["attributes"]["groups"].as_array().unwrap().len(), 3);
+    let checks = v["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "audience" && c["result"] == "passed")
+    );
+}
+
+#[test]
+fn accepts_base64_with_line_breaks_form_body_and_stdin() {
+    let args = idp_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(small_xml());
+    let wrapped: String = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect();
+    let out = verify(&args, &tmp("b64", wrapped.as_bytes()), None);
+    assert_eq!(out.status.code(), Some(0));
+    let form = format!(
+        "SAMLResponse={}&RelayState=%2Fdashboard",
+        saml_sp::binding::url_encode(&b64)
+    );
+    let out = verify(&args, &tmp("form", form.as_bytes()), None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = verify(&args, "-", Some(&small_xml()));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ACCEPTED"));
+}
+
+#[test]
+fn idp_metadata_instead_of_issuer_and_cert() {
+    let out = verify(
+        &[
+            "--idp-metadata",
+            &format!("{BENCH}idp_metadata.xml"),
+            "--request-id",
+            REQ,
+        ],
+        &format!("{BENCH}response_small.xml"),
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn rejection_names_the_failing_check_in_both_outputs() {
+    let mut cmd = Command::new(BIN);
+    let out = cmd
+        .args([
+            "verify",
+            "--sp-entity-id",
+            "https://app.example.com/saml",
+            "--acs-url",
+            "https://sp.example.com/saml/acs",
+        ])
+        .args(idp_args())
+        .args([
+            "--now",
+            "2026-11-23T07:28:58Z",
+            &format!("{BENCH}response_small.xml"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("REJECTED (audience_mismatch)"), "{text}");
+    let failing = text.lines().find(|l| l.contains("FAILED")).unwrap();
+    assert!(
+        failing.contains("audience") && failing.contains("https://app.example.com/saml"),
+        "{failing}"
+    );
+
+    let out = Command::new(BIN)
+        .args([
+            "verify",
+            "--json",
+            "--sp-entity-id",
+            "https://app.example.com/saml",
+            "--acs-url",
+            "https://sp.example.com/saml/acs",
+        ])
+        .args(idp_args())
+        .args([
+            "--now",
+            "2026-11-23T07:28:58Z",
+            &format!("{BENCH}response_small.xml"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["error"]["code"], "audience_mismatch");
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["check"] == "audience" && c["result"] == "failed")
+    );
+}
+
+#[test]
+fn no_request_id_means_none_outstanding_and_clock_matters() {
+    let out = verify(
+        &[
+            "--json",
+            "--idp-metadata",
+            &format!("{BENCH}idp_metadata.xml"),
+        ],
+        &format!("{BENCH}response_small.xml"),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["error"]["code"], "unknown_in_response_to");
+}
+
+#[test]
+fn hostile_inputs_are_rejected_with_json_never_a_panic() {
+    let args = idp_args();
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.push("--json");
+    let deep = "<a>".repeat(100_000) + &"</a>".repeat(100_000);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("garbage", b"\x00\x01\x02garbage".to_vec(), "binding"),
+        (
+            "dtd",
+            b"<!DOCTYPE r [<!ENTITY x \"y\">]><r>&x;</r>".to_vec(),
+            "xml_forbidden",
+        ),
+        ("deep", deep.into_bytes(), "xml_limit_exceeded"),
+        ("huge", vec![b'A'; 20 << 20], "xml_limit_exceeded"),
+        (
+            "notxml",
+            b"PGhlbGxvPldvcmxkITwvaGVsbG8+".to_vec(),
+            "malformed",
+        ),
+    ];
+    for (name, data, code) in cases {
+        let out = verify(&args, &tmp(name, &data), None);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(json(&out)["error"]["code"], code, "{name}");
+    }
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let out = Command::new(BIN)
+        .args(["verify", "--sp-entity-id", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let args = idp_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = verify(&args, "/nonexistent/file.xml", None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = verify(
+        &[&args[..], &["--now", "yesterday"]].concat(),
+        &format!("{BENCH}response_small.xml"),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn c14n_prints_the_bytes_the_signature_code_digests() {
+    let xml = String::from_utf8(small_xml()).unwrap();
+    let start = xml.find("<saml2:Assertion").unwrap();
+    let id_at = xml[start..].find(" ID=\"").unwrap() + start + 5;
+    let id = &xml[id_at..id_at + xml[id_at..].find('"').unwrap()];
+    let out2 = Command::new(BIN)
+        .args(["c14n", "--algorithm", "exc", "--prefixes", "xs", "--id", id])
+        .arg(format!("{BENCH}response_small.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(out2.status.code(), Some(0));
+    let doc = saml_sp::xml::Document::parse(&small_xml()).unwrap();
+    let apex = doc.element_by_id(id).unwrap().id();
+    let want = saml_sp::c14n::canonicalize_to_vec(
+        &doc,
+        saml_sp::c14n::Subset::Element {
+            apex,
+            exclude: None,
+        },
+        saml_sp::c14n::Algorithm::Exclusive,
+        &["xs"],
+    )
+    .unwrap();
+    assert_eq!(out2.stdout, want);
+    assert!(out2.stdout.starts_with(b"<saml2:Assertion xmlns:saml2="));
+    let out = Command::new(BIN)
+        .args(["c14n", "--id", "no-such-id"])
+        .arg(format!("{BENCH}response_small.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unknown ID is a rejection, not a usage error"
+    );
+}
+
+#[test]
+fn inspect_decodes_post_redirect_and_raw() {
+    let xml = small_xml();
+    let out = Command::new(BIN)
+        .args(["inspect", &format!("{BENCH}response_small.xml")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("type          Response"));
+    assert!(text.contains("alice.johnson@example.com"));
+    assert!(text.contains("signature     on Assertion"));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&xml);
+    let out = Command::new(BIN)
+        .args(["inspect", &tmp("inspect-b64", b64.as_bytes())])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("HTTP-POST base64"));
+    let req = br#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_abc" Version="2.0" IssueInstant="2026-01-01T00:00:00Z" AssertionConsumerServiceURL="https://sp.example.com/saml/acs"/>"#;
+    let deflated = base64::engine::general_purpose::STANDARD.encode(saml_sp::binding::deflate(req));
+    let url = format!(
+        "https://idp.example.com/sso?SAMLRequest={}&RelayState=abc",
+        saml_sp::binding::url_encode(&deflated)
+    );
+    let out = Command::new(BIN).args(["inspect", &url]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("HTTP-Redirect (SAMLRequest, raw DEFLATE)") && text.contains("AuthnRequest"),
+        "{text}"
+    );
+    // Inflation is capped.
+    let bomb = base64::engine::general_purpose::STANDARD
+        .encode(saml_sp::binding::deflate(&vec![b' '; 50 << 20]));
+    let out = Command::new(BIN)
+        .args([
+            "inspect",
+            &tmp(
+                "bomb",
+                format!("SAMLRequest={}", saml_sp::binding::url_encode(&bomb)).as_bytes(),
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
