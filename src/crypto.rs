@@ -275,7 +275,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 #[derive(Clone)]
 enum Key {
-    Rsa(Box<rsa::PublicKey>),
+    Rsa {
+        key: Box<rsa::PublicKey>,
+        /// PKCS#1 RSAPublicKey DER, for the aws-lc-rs backend.
+        #[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
+        pkcs1: Vec<u8>,
+    },
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
 }
@@ -335,7 +340,10 @@ impl Certificate {
         }
         let spki = cert.public_key().raw;
         let key = if let Ok(k) = rsa::PublicKey::from_public_key_der(spki) {
-            Key::Rsa(Box::new(k))
+            Key::Rsa {
+                key: Box::new(k),
+                pkcs1: cert.public_key().subject_public_key.data.to_vec(),
+            }
         } else if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(spki) {
             Key::P256(k)
         } else if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_der(spki) {
@@ -430,10 +438,36 @@ impl Certificate {
     /// `RSA-2048`, `P-256`, ...
     pub fn key_description(&self) -> String {
         match &self.key {
-            Key::Rsa(k) => format!("RSA-{}", k.size() * 8),
+            Key::Rsa { key, .. } => format!("RSA-{}", key.size() * 8),
             Key::P256(_) => "P-256".into(),
             Key::P384(_) => "P-384".into(),
         }
+    }
+
+    /// Verifies `signature` over `message` (the canonical SignedInfo).
+    pub(crate) fn verify(
+        &self,
+        algorithm: SignatureAlgorithm,
+        message: &[u8],
+        signature: &[u8],
+        allow_legacy: bool,
+    ) -> Result<(), VerifyFailure> {
+        #[cfg(feature = "aws-lc-rs")]
+        if let Key::Rsa { key, pkcs1 } = &self.key {
+            if let Some(result) = aws::verify_rsa(
+                algorithm,
+                key.size() * 8,
+                pkcs1,
+                message,
+                signature,
+                allow_legacy,
+            ) {
+                return result;
+            }
+        }
+        let mut h = algorithm.digest().hasher();
+        h.write(message);
+        self.verify_prehashed(algorithm, &h.finish(), signature, allow_legacy)
     }
 
     /// Verifies `signature` over a message whose digest (with `algorithm`'s hash) is `hash`.
@@ -447,7 +481,7 @@ impl Certificate {
         use p256::ecdsa::signature::hazmat::PrehashVerifier;
         match (&self.key, algorithm) {
             (
-                Key::Rsa(k),
+                Key::Rsa { key: k, .. },
                 SignatureAlgorithm::RsaSha1
                 | SignatureAlgorithm::RsaSha256
                 | SignatureAlgorithm::RsaSha384
@@ -484,5 +518,53 @@ impl Certificate {
             }
             _ => Err(VerifyFailure::WrongType),
         }
+    }
+}
+
+#[cfg(feature = "aws-lc-rs")]
+mod aws {
+    //! RSA PKCS#1 v1.5 verification with aws-lc-rs.
+
+    use aws_lc_rs::signature::{self, UnparsedPublicKey};
+
+    use super::{SignatureAlgorithm, VerifyFailure};
+
+    /// `None` when aws-lc-rs has no matching algorithm (the caller falls back to RustCrypto).
+    pub(super) fn verify_rsa(
+        algorithm: SignatureAlgorithm,
+        bits: usize,
+        pkcs1: &[u8],
+        message: &[u8],
+        sig: &[u8],
+        allow_legacy: bool,
+    ) -> Option<Result<(), VerifyFailure>> {
+        if bits < 2048 && !allow_legacy {
+            return Some(Err(VerifyFailure::Weak(format!(
+                "RSA-{bits} key: keys under 2048 bits need the legacy-crypto option"
+            ))));
+        }
+        let alg: &'static signature::RsaParameters = match (algorithm, bits >= 2048) {
+            (SignatureAlgorithm::RsaSha1, true) => {
+                &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY
+            }
+            (SignatureAlgorithm::RsaSha1, false) => {
+                &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
+            }
+            (SignatureAlgorithm::RsaSha256, true) => &signature::RSA_PKCS1_2048_8192_SHA256,
+            (SignatureAlgorithm::RsaSha256, false) => {
+                &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+            }
+            (SignatureAlgorithm::RsaSha384, true) => &signature::RSA_PKCS1_2048_8192_SHA384,
+            (SignatureAlgorithm::RsaSha512, true) => &signature::RSA_PKCS1_2048_8192_SHA512,
+            (SignatureAlgorithm::RsaSha512, false) => {
+                &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
+            }
+            _ => return None,
+        };
+        Some(
+            UnparsedPublicKey::new(alg, pkcs1)
+                .verify(message, sig)
+                .map_err(|_| VerifyFailure::Bad),
+        )
     }
 }

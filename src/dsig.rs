@@ -395,8 +395,8 @@ pub fn verify_enveloped(
         })?;
 
     // 1. The signature over the canonical SignedInfo, with configured keys only.
-    let mut h = crypto::BufferedHasher::new(algorithm.digest());
-    c14n::canonicalize(
+    // SignedInfo is small: canonicalize it into a buffer, so either crypto backend can take it.
+    let si_bytes = c14n::canonicalize_to_vec(
         doc,
         Subset::Element {
             apex: signed_info.id(),
@@ -404,13 +404,11 @@ pub fn verify_enveloped(
         },
         si_c14n,
         &si_prefixes,
-        &mut h,
     )
     .map_err(|e| Error::SignatureInvalid {
         element: element_name,
         reason: e.to_string(),
     })?;
-    let si_hash = h.finish();
     if sig_value.has_child_elements() {
         return Err(Error::profile("SignatureValue as text", "child elements"));
     }
@@ -436,7 +434,7 @@ pub fn verify_enveloped(
     let mut usable_type = false;
     let mut verified_by = None;
     for cert in order {
-        match cert.verify_prehashed(algorithm, &si_hash, &signature, opts.allow_legacy_crypto) {
+        match cert.verify(algorithm, &si_bytes, &signature, opts.allow_legacy_crypto) {
             Ok(()) => {
                 verified_by = Some(cert);
                 break;
