@@ -453,17 +453,17 @@ impl Certificate {
         allow_legacy: bool,
     ) -> Result<(), VerifyFailure> {
         #[cfg(feature = "aws-lc-rs")]
-        if let Key::Rsa { key, pkcs1 } = &self.key {
-            if let Some(result) = aws::verify_rsa(
+        if let Key::Rsa { key, pkcs1 } = &self.key
+            && let Some(result) = aws::verify_rsa(
                 algorithm,
                 key.size() * 8,
                 pkcs1,
                 message,
                 signature,
                 allow_legacy,
-            ) {
-                return result;
-            }
+            )
+        {
+            return result;
         }
         let mut h = algorithm.digest().hasher();
         h.write(message);
