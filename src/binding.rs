@@ -50,6 +50,24 @@ impl Default for InflateOptions {
     }
 }
 
+impl InflateOptions {
+    /// With a different output cap.
+    pub fn with_max_output(mut self, bytes: usize) -> Self {
+        self.max_output = bytes;
+        self
+    }
+    /// With a different ratio cap.
+    pub fn with_max_ratio(mut self, ratio: usize) -> Self {
+        self.max_ratio = ratio;
+        self
+    }
+    /// Accepting zlib or gzip framing.
+    pub fn allowing_zlib_or_gzip(mut self) -> Self {
+        self.allow_zlib_or_gzip = true;
+        self
+    }
+}
+
 fn looks_like_zlib(data: &[u8]) -> bool {
     match data {
         [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0,
@@ -284,5 +302,115 @@ mod tests {
         assert!(parse_params("a=1&a=2").is_err());
         assert!(parse_params("a=%zz").is_err());
         assert_eq!(url_encode("a b/+="), "a%20b%2F%2B%3D");
+    }
+}
+
+/// A decoded HTTP-Redirect message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedirectMessage {
+    /// `SAMLRequest` or `SAMLResponse`.
+    pub param: &'static str,
+    /// The inflated XML.
+    pub xml: Vec<u8>,
+    /// RelayState, decoded.
+    pub relay_state: Option<String>,
+    /// The detached signature: algorithm URI, signature bytes, and the exact signed octets
+    /// (`SAMLRequest=...&RelayState=...&SigAlg=...` as received).
+    pub signature: Option<(String, Vec<u8>, String)>,
+}
+
+/// Decodes an HTTP-Redirect message from a query string (or a whole URL), inflating with caps.
+///
+/// # Errors
+/// [`Error::Binding`] for both or neither of SAMLRequest/SAMLResponse, a repeated parameter, a
+/// Signature without SigAlg, bad base64; inflate errors.
+pub fn decode_redirect(query: &str, opts: &InflateOptions) -> Result<RedirectMessage, Error> {
+    let params = parse_params(query)?;
+    let get = |n: &str| params.iter().find(|p| p.name == n);
+    let (param, msg) = match (get("SAMLRequest"), get("SAMLResponse")) {
+        (Some(m), None) => ("SAMLRequest", m),
+        (None, Some(m)) => ("SAMLResponse", m),
+        (Some(_), Some(_)) => {
+            return Err(Error::Binding("both SAMLRequest and SAMLResponse".into()));
+        }
+        (None, None) => {
+            return Err(Error::Binding(
+                "no SAMLRequest or SAMLResponse parameter".into(),
+            ));
+        }
+    };
+    let max_encoded = opts.max_output;
+    if msg.value.len() > max_encoded {
+        return Err(Error::Xml(XmlError::LimitExceeded {
+            limit: "encoded Redirect message",
+            max: max_encoded,
+            found: msg.value.len(),
+        }));
+    }
+    let raw = crate::crypto::decode_base64(&msg.value)
+        .ok_or_else(|| Error::Binding(format!("{param} is not valid base64")))?;
+    let xml = inflate(&raw, opts)?;
+    let relay = get("RelayState");
+    let signature = match (get("SigAlg"), get("Signature")) {
+        (None, None) => None,
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(Error::Binding(
+                "SigAlg and Signature must come together".into(),
+            ));
+        }
+        (Some(alg), Some(sig)) => {
+            let bytes = crate::crypto::decode_base64(&sig.value)
+                .ok_or_else(|| Error::Binding("Signature is not valid base64".into()))?;
+            // The signed octets are the parameters as received, in the binding's fixed order.
+            let mut octets = format!("{param}={}", msg.raw_value);
+            if let Some(r) = relay {
+                octets.push_str(&format!("&RelayState={}", r.raw_value));
+            }
+            octets.push_str(&format!("&SigAlg={}", alg.raw_value));
+            Some((alg.value.clone(), bytes, octets))
+        }
+    };
+    Ok(RedirectMessage {
+        param,
+        xml,
+        relay_state: relay.map(|r| r.value.clone()),
+        signature,
+    })
+}
+
+impl RedirectMessage {
+    /// Verifies the detached signature with the configured certificates only. `Ok(false)` when
+    /// the message is unsigned.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedAlgorithm`] for a SigAlg outside the allow-list (SHA-1 only with
+    /// `allow_legacy`); [`Error::SignatureInvalid`] when no configured key verifies it.
+    pub fn verify_signature(
+        &self,
+        certificates: &[crate::crypto::Certificate],
+        allow_legacy: bool,
+    ) -> Result<bool, Error> {
+        let Some((alg, sig, octets)) = &self.signature else {
+            return Ok(false);
+        };
+        let alg = crate::crypto::SignatureAlgorithm::from_uri(alg)?;
+        if alg == crate::crypto::SignatureAlgorithm::RsaSha1 && !allow_legacy {
+            return Err(Error::UnsupportedAlgorithm {
+                found: alg.uri().into(),
+                reason: "SHA-1 needs the legacy-crypto option".into(),
+            });
+        }
+        if certificates
+            .iter()
+            .any(|c| c.verify(alg, octets.as_bytes(), sig, allow_legacy).is_ok())
+        {
+            Ok(true)
+        } else {
+            Err(Error::SignatureInvalid {
+                element: "Redirect query",
+                reason: "no configured certificate verifies the query signature".into(),
+            })
+        }
     }
 }

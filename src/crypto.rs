@@ -568,3 +568,95 @@ mod aws {
         )
     }
 }
+
+/// The SP's own RSA signing key (for signed AuthnRequests), with its certificate for metadata.
+#[derive(Clone)]
+pub struct SigningKey {
+    key: rsa::PrivateKey,
+    certificate: Option<Certificate>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("key", &"[redacted]")
+            .field("certificate", &self.certificate)
+            .finish()
+    }
+}
+
+impl SigningKey {
+    /// Loads an RSA private key from PEM (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`), with
+    /// the matching certificate when one is given.
+    ///
+    /// # Errors
+    /// [`Error::Config`] (`sp_signing_key`) when the key does not parse, is under 2048 bits, or does
+    /// not match the certificate.
+    pub fn from_pem(key_pem: &str, certificate: Option<Certificate>) -> Result<SigningKey, Error> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        let bad = |reason: String| Error::Config {
+            field: "sp_signing_key",
+            reason,
+        };
+        let key = rsa::PrivateKey::from_pkcs8_pem(key_pem)
+            .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(key_pem))
+            .map_err(|e| bad(format!("not an RSA private key in PEM: {e}")))?;
+        if key.size() * 8 < 2048 {
+            return Err(bad(format!(
+                "RSA-{} is too small; use at least 2048 bits",
+                key.size() * 8
+            )));
+        }
+        if let Some(cert) = &certificate {
+            let matches = matches!(&cert.key, Key::Rsa { key: public, .. } if public.n() == key.n() && public.e() == key.e());
+            if !matches {
+                return Err(bad("the private key does not match the certificate".into()));
+            }
+        }
+        Ok(SigningKey { key, certificate })
+    }
+
+    /// The certificate published in SP metadata, if configured.
+    pub fn certificate(&self) -> Option<&Certificate> {
+        self.certificate.as_ref()
+    }
+
+    /// Signs `message` with RSA PKCS#1 v1.5 and `algorithm` (RSA algorithms only).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedAlgorithm`] for a non-RSA algorithm.
+    pub fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
+        use rsa::signature::{SignatureEncoding, Signer};
+        let key = self.key.clone();
+        let sig = match algorithm {
+            SignatureAlgorithm::RsaSha256 => {
+                rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key).try_sign(message)
+            }
+            SignatureAlgorithm::RsaSha384 => {
+                rsa::pkcs1v15::SigningKey::<sha2::Sha384>::new(key).try_sign(message)
+            }
+            SignatureAlgorithm::RsaSha512 => {
+                rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(key).try_sign(message)
+            }
+            other => {
+                return Err(Error::UnsupportedAlgorithm {
+                    found: other.uri().into(),
+                    reason: "the SP signs with RSA-SHA256, -384 or -512".into(),
+                });
+            }
+        };
+        sig.map(|s| s.to_vec()).map_err(|e| Error::Config {
+            field: "sp_signing_key",
+            reason: format!("signing failed: {e}"),
+        })
+    }
+}
+
+/// Fills `buf` from the operating system's random source.
+pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<(), Error> {
+    getrandom::fill(buf).map_err(|e| Error::Config {
+        field: "random",
+        reason: format!("no OS randomness: {e}"),
+    })
+}

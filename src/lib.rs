@@ -3,6 +3,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod assertion;
+pub mod authn_request;
 pub mod binding;
 pub mod c14n;
 pub mod config;

@@ -365,3 +365,73 @@ fn inspect_decodes_post_redirect_and_raw() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn metadata_and_authn_request_subcommands() {
+    let out = Command::new(BIN)
+        .args([
+            "metadata",
+            "--entity-id",
+            "https://sp.example.com/saml/metadata",
+            "--acs-url",
+            "https://sp.example.com/saml/acs",
+        ])
+        .args([
+            "--cert",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/sp.crt"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let doc = saml_sp::xml::Document::parse(xml.as_bytes()).unwrap();
+    assert_eq!(
+        doc.root().attribute("entityID"),
+        Some("https://sp.example.com/saml/metadata")
+    );
+    assert!(xml.contains("<md:KeyDescriptor use=\"signing\">"));
+
+    let out = Command::new(BIN)
+        .args([
+            "authn-request",
+            "--json",
+            "--idp-sso-url",
+            "https://idp.example.com/sso",
+            "--entity-id",
+            "https://sp.example.com/saml/metadata",
+        ])
+        .args([
+            "--acs-url",
+            "https://sp.example.com/saml/acs",
+            "--relay-state",
+            "abc",
+        ])
+        .args([
+            "--sign-key",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/sp.key"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    let url = v["url"].as_str().unwrap();
+    let msg = saml_sp::binding::decode_redirect(url, &saml_sp::binding::InflateOptions::default())
+        .unwrap();
+    let doc = saml_sp::xml::Document::parse(&msg.xml).unwrap();
+    assert_eq!(doc.root().attribute("ID"), v["request_id"].as_str());
+    assert_eq!(msg.relay_state.as_deref(), Some("abc"));
+    let cert = saml_sp::crypto::Certificate::parse(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/keys/sp.crt"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(msg.verify_signature(&[cert], false).unwrap());
+}

@@ -50,6 +50,45 @@ enum Command {
         /// A file, a Redirect URL or query string, or `-` for standard input.
         input: String,
     },
+    /// Print SP metadata (EntityDescriptor/SPSSODescriptor) for the IdP administrator.
+    Metadata {
+        /// The SP entity ID.
+        #[arg(long)]
+        entity_id: String,
+        /// The ACS URL.
+        #[arg(long)]
+        acs_url: String,
+        /// SP signing certificate(s) to publish (current, then next for a rollover).
+        #[arg(long)]
+        cert: Vec<String>,
+        /// Declare AuthnRequestsSigned="true".
+        #[arg(long)]
+        authn_requests_signed: bool,
+    },
+    /// Print an HTTP-Redirect URL carrying a new AuthnRequest, and its ID.
+    AuthnRequest {
+        /// The IdP's SSO URL.
+        #[arg(long)]
+        idp_sso_url: String,
+        /// The SP entity ID (Issuer).
+        #[arg(long)]
+        entity_id: String,
+        /// The ACS URL.
+        #[arg(long)]
+        acs_url: String,
+        /// Opaque RelayState (at most 80 bytes).
+        #[arg(long)]
+        relay_state: Option<String>,
+        /// Ask the IdP to re-authenticate.
+        #[arg(long)]
+        force_authn: bool,
+        /// Sign the query with this RSA private key (PEM).
+        #[arg(long)]
+        sign_key: Option<String>,
+        /// Print JSON (`url`, `request_id`).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the canonical bytes of an element, exactly as the signature code canonicalizes it.
     C14n {
         /// The canonicalization algorithm.
@@ -554,6 +593,65 @@ fn c14n(
     Ok(true)
 }
 
+fn sp_metadata(
+    entity_id: &str,
+    acs_url: &str,
+    certs: &[String],
+    signed: bool,
+) -> Result<(), UsageError> {
+    let mut md =
+        saml_sp::metadata::SpMetadata::new(entity_id, acs_url).authn_requests_signed(signed);
+    for path in certs {
+        for c in Certificate::parse_all(&read_input(path)?)
+            .map_err(|e| UsageError(format!("--cert {path}: {e}")))?
+        {
+            md = md.signing_certificate(c);
+        }
+    }
+    let _ = std::io::stdout().write_all(md.to_xml().as_bytes());
+    Ok(())
+}
+
+fn authn_request(
+    sso: &str,
+    entity_id: &str,
+    acs_url: &str,
+    relay_state: Option<&str>,
+    force_authn: bool,
+    sign_key: Option<&str>,
+    json: bool,
+) -> Result<(), UsageError> {
+    let key = match sign_key {
+        Some(path) => {
+            let pem = String::from_utf8(read_input(path)?)
+                .map_err(|_| UsageError(format!("{path}: not PEM")))?;
+            Some(
+                saml_sp::crypto::SigningKey::from_pem(&pem, None)
+                    .map_err(|e| UsageError(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let req = saml_sp::authn_request::AuthnRequest::new(entity_id, acs_url)
+        .destination(sso)
+        .force_authn(force_authn)
+        .build(Utc::now())
+        .map_err(|e| UsageError(e.to_string()))?;
+    let signing = key
+        .as_ref()
+        .map(|k| (k, saml_sp::crypto::SignatureAlgorithm::RsaSha256));
+    let url = req
+        .redirect_url(relay_state, signing)
+        .map_err(|e| UsageError(e.to_string()))?;
+    if json {
+        say!("{}", json!({"url": url, "request_id": req.id()}));
+    } else {
+        say!("{url}");
+        say!("request ID: {}", req.id());
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -565,6 +663,30 @@ fn main() -> ExitCode {
             id,
             file,
         } => c14n(*algorithm, prefixes, id.as_deref(), file),
+        Command::Metadata {
+            entity_id,
+            acs_url,
+            cert,
+            authn_requests_signed,
+        } => sp_metadata(entity_id, acs_url, cert, *authn_requests_signed).map(|()| true),
+        Command::AuthnRequest {
+            idp_sso_url,
+            entity_id,
+            acs_url,
+            relay_state,
+            force_authn,
+            sign_key,
+            json,
+        } => authn_request(
+            idp_sso_url,
+            entity_id,
+            acs_url,
+            relay_state.as_deref(),
+            *force_authn,
+            sign_key.as_deref(),
+            *json,
+        )
+        .map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -21,6 +21,8 @@
 
 mod chars;
 pub(crate) mod fast_map;
+mod write;
+pub use write::{escape_attr, escape_text};
 mod parser;
 
 pub use chars::{is_id_like, is_ncname};
