@@ -662,6 +662,9 @@ fn read_assertion(
                 ));
             }
         }
+        if assertion.children().any(|n| matches!(n, Node::Text(t) if !t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')))) {
+            return Err(Error::malformed("element-only content in the Assertion", "text"));
+        }
         Ok((id, issue))
     })()
     .map_err(|e| report.fail("structure", e))?;

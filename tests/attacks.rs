@@ -1492,3 +1492,11 @@ fn every_error_names_expected_and_found() {
         .unwrap_err();
     assert!(e.to_string().contains(ACS) && e.to_string().contains("https://evil.example.com/acs"));
 }
+
+#[test]
+fn text_directly_inside_assertion_or_response_is_refused() {
+    // Re-signing is not needed: the Response is unsigned here and text in it is refused first.
+    let xml =
+        fixture("assertion_signed").replacen("<samlp:Status>", "forged text<samlp:Status>", 1);
+    reject(&xml, "malformed");
+}
