@@ -121,11 +121,12 @@ impl Builder<'_> {
     }
 
     fn intern_ns(&mut self, uri: &str) -> u32 {
-        // Documents redeclare the same few namespaces over and over: check the last one first.
-        if let Some(last) = self.namespaces.len().checked_sub(1)
-            && self.namespaces.get(last).is_some_and(|u| &**u == uri)
-        {
-            return to_u32(last);
+        // Documents use a handful of namespaces and redeclare them often: a short linear scan
+        // beats hashing the URI.
+        if self.namespaces.len() <= 16 {
+            if let Some(i) = self.namespaces.iter().position(|u| &**u == uri) {
+                return to_u32(i);
+            }
         }
         if let Some(&i) = self.ns_index.get(uri) {
             return i;
@@ -452,10 +453,9 @@ fn check_namespace_declaration(
     uri: &str,
     offset: usize,
 ) -> Result<(), XmlError> {
-    if let Some(c) = uri
-        .chars()
-        .find(|c| c.is_control())
-        .filter(|_| !uri.bytes().all(|b| (0x20..0x7f).contains(&b)))
+    if let Some(c) = Some(uri)
+        .filter(|u| !u.bytes().all(|b| (0x20..0x7f).contains(&b)))
+        .and_then(|u| u.chars().find(|c| c.is_control()))
     {
         return Err(forbidden(
             offset,
@@ -484,14 +484,15 @@ fn check_namespace_declaration(
 /// literal CR LF pair a single space; white space produced by character references is kept).
 fn decode_attribute_value(raw: &str, offset: usize, out: &mut String) -> Result<(), XmlError> {
     out.clear();
-    check_chars(raw, offset, "an attribute value")?;
-    if !raw
+    // Fast path, one pass: printable ASCII without references or white space to normalize.
+    if raw
         .bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\n' | b'\r'))
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'&' && b != b'<')
     {
         out.push_str(raw);
         return Ok(());
     }
+    check_chars(raw, offset, "an attribute value")?;
     let mut chars = raw.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match c {
@@ -628,12 +629,20 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
             }
             Event::Text(t) => {
                 let raw = t.into_inner();
-                check_chars(&raw, pos, "text")?;
-                if raw.contains("]]>") {
-                    return Err(malformed(pos, "']]>' in text"));
-                }
                 b.start_text(pos);
-                push_normalized_line_ends(&mut b.text, &raw);
+                // Fast path, one pass: printable ASCII, tabs and line feeds, no CR, no ']'.
+                if raw
+                    .bytes()
+                    .all(|c| (0x20..0x7f).contains(&c) && c != b']' || c == b'\n' || c == b'\t')
+                {
+                    b.text.push_str(&raw);
+                } else {
+                    check_chars(&raw, pos, "text")?;
+                    if raw.contains("]]>") {
+                        return Err(malformed(pos, "']]>' in text"));
+                    }
+                    push_normalized_line_ends(&mut b.text, &raw);
+                }
             }
             Event::CData(t) => {
                 if b.stack.is_empty() {
