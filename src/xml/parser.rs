@@ -123,10 +123,10 @@ impl Builder<'_> {
     fn intern_ns(&mut self, uri: &str) -> u32 {
         // Documents use a handful of namespaces and redeclare them often: a short linear scan
         // beats hashing the URI.
-        if self.namespaces.len() <= 16 {
-            if let Some(i) = self.namespaces.iter().position(|u| &**u == uri) {
-                return to_u32(i);
-            }
+        if self.namespaces.len() <= 16
+            && let Some(i) = self.namespaces.iter().position(|u| &**u == uri)
+        {
+            return to_u32(i);
         }
         if let Some(&i) = self.ns_index.get(uri) {
             return i;
