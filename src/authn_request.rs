@@ -19,11 +19,10 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 
 use crate::binding::{deflate, url_encode};
-use crate::c14n::{self, Algorithm, Subset};
-use crate::crypto::{self, Certificate, DigestAlgorithm, SignatureAlgorithm, SigningKey};
+use crate::crypto::{self, SignatureAlgorithm, SigningKey};
 use crate::error::Error;
 use crate::time::format_instant;
-use crate::xml::{Document, escape_attr, escape_text};
+use crate::xml::{escape_attr, escape_text};
 
 /// NameID format `emailAddress` (the default NameIDPolicy).
 pub const EMAIL_ADDRESS: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
@@ -250,7 +249,7 @@ impl BuiltAuthnRequest {
         key: &SigningKey,
         algorithm: SignatureAlgorithm,
     ) -> Result<String, Error> {
-        sign_enveloped(&self.xml, &self.id, key, algorithm)
+        crate::dsig::sign_enveloped(&self.xml, &self.id, key, algorithm)
     }
 
     /// An auto-submitting HTML page for the HTTP-POST binding (every value HTML-escaped, with a
@@ -340,69 +339,4 @@ pub fn post_form(action: &str, param: &str, value_b64: &str, relay_state: Option
     html.push_str("<noscript><p>JavaScript is disabled. Press Continue to sign in.</p><button type=\"submit\">Continue</button></noscript>");
     html.push_str("</form></body></html>\n");
     html
-}
-
-const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
-
-/// Signs the element with ID `id` (the document element of `xml`) with an enveloped signature
-/// placed after its Issuer.
-fn sign_enveloped(
-    xml: &str,
-    id: &str,
-    key: &SigningKey,
-    algorithm: SignatureAlgorithm,
-) -> Result<String, Error> {
-    let doc = Document::parse(xml.as_bytes())?;
-    let digest_alg = DigestAlgorithm::Sha256;
-    let mut h = digest_alg.hasher();
-    let root = doc.root();
-    c14n::canonicalize(
-        &doc,
-        Subset::Element {
-            apex: root.id(),
-            exclude: None,
-        },
-        Algorithm::Exclusive,
-        &[],
-        &mut h,
-    )
-    .map_err(|e| Error::Binding(e.to_string()))?;
-    let digest = STANDARD.encode(h.finish());
-    let signed_info = format!(
-        "<ds:SignedInfo xmlns:ds=\"{DS}\"><ds:CanonicalizationMethod Algorithm=\"{exc}\"/><ds:SignatureMethod Algorithm=\"{alg}\"/><ds:Reference URI=\"#{id}\"><ds:Transforms><ds:Transform Algorithm=\"{DS}enveloped-signature\"/><ds:Transform Algorithm=\"{exc}\"/></ds:Transforms><ds:DigestMethod Algorithm=\"{dm}\"/><ds:DigestValue>{digest}</ds:DigestValue></ds:Reference></ds:SignedInfo>",
-        exc = c14n::EXC_C14N,
-        alg = algorithm.uri(),
-        dm = digest_alg.uri(),
-    );
-    // Exclusive C14N of SignedInfo depends only on the ds prefix it uses, so its canonical form
-    // standalone equals its canonical form inside the Signature.
-    let si_doc = Document::parse(signed_info.as_bytes())?;
-    let si_c14n = c14n::canonicalize_to_vec(
-        &si_doc,
-        Subset::Element {
-            apex: si_doc.root().id(),
-            exclude: None,
-        },
-        Algorithm::Exclusive,
-        &[],
-    )
-    .map_err(|e| Error::Binding(e.to_string()))?;
-    let sig = STANDARD.encode(key.sign(algorithm, &si_c14n)?);
-    let key_info = key.certificate().map_or(String::new(), |c: &Certificate| {
-        format!("<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>", STANDARD.encode(c.der()))
-    });
-    let inner = signed_info.replacen(&format!(" xmlns:ds=\"{DS}\""), "", 1);
-    let signature = format!(
-        "<ds:Signature xmlns:ds=\"{DS}\">{inner}<ds:SignatureValue>{sig}</ds:SignatureValue>{key_info}</ds:Signature>"
-    );
-    let at = xml
-        .find("</saml:Issuer>")
-        .map(|i| i + "</saml:Issuer>".len())
-        .ok_or_else(|| Error::Binding("no Issuer to place the signature after".into()))?;
-    Ok(format!(
-        "{}{}{}",
-        xml.get(..at).unwrap_or(""),
-        signature,
-        xml.get(at..).unwrap_or("")
-    ))
 }

@@ -213,6 +213,47 @@ pub enum Error {
     /// Base64 or binding-level encoding problem.
     #[error("binding error: {0}")]
     Binding(String),
+    /// The verified assertion lacks what the app needs (an email).
+    #[error("identity incomplete: expected {expected}, found {found}")]
+    IdentityIncomplete {
+        /// What is needed.
+        expected: String,
+        /// What the assertion has.
+        found: String,
+    },
+    /// Just-in-time provisioning is off and the user does not exist.
+    #[error(
+        "user not provisioned: {email:?} has no account in tenant {tenant:?} and just-in-time provisioning is off"
+    )]
+    UserNotProvisioned {
+        /// The tenant.
+        tenant: String,
+        /// The user's email.
+        email: String,
+    },
+    /// The app's provisioner refused the login.
+    #[error("provisioning failed: {0}")]
+    ProvisioningFailed(String),
+    /// The tenant's SSO configuration is disabled.
+    #[error("IdP disabled: the SSO configuration of tenant {tenant:?} is disabled")]
+    IdpDisabled {
+        /// The tenant.
+        tenant: String,
+    },
+    /// No SSO configuration matches.
+    #[error("unknown tenant: no SSO configuration for {found:?}")]
+    UnknownTenant {
+        /// The slug, issuer or email domain looked up.
+        found: String,
+    },
+    /// The asserted email is outside the tenant's verified domains.
+    #[error("email domain not allowed: expected one of {expected:?}, found {found:?}")]
+    EmailDomainNotAllowed {
+        /// The tenant's domains.
+        expected: Vec<String>,
+        /// The email's domain.
+        found: String,
+    },
     /// The IdP's authentication context does not satisfy the request.
     #[error("authn context mismatch: expected one of {expected:?}, found {found:?}")]
     AuthnContextMismatch {
@@ -255,6 +296,12 @@ impl Error {
             Error::Config { .. } => "config_invalid",
             Error::Binding(_) => "binding",
             Error::AuthnContextMismatch { .. } => "authn_context_mismatch",
+            Error::IdentityIncomplete { .. } => "identity_incomplete",
+            Error::UserNotProvisioned { .. } => "user_not_provisioned",
+            Error::ProvisioningFailed(_) => "provisioning_failed",
+            Error::IdpDisabled { .. } => "idp_disabled",
+            Error::UnknownTenant { .. } => "unknown_tenant",
+            Error::EmailDomainNotAllowed { .. } => "email_domain_not_allowed",
         }
     }
 

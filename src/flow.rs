@@ -31,7 +31,7 @@ impl ServiceProvider {
         let assertion =
             self.validate_inner(xml, RequestCheck::Deferred, now, &mut Report::default())?;
         if let Some(irt) = assertion.in_response_to()
-            && !requests.take(namespace, irt, now).await?
+            && requests.take(namespace, irt, now).await?.is_none()
         {
             return Err(Error::UnknownInResponseTo {
                 found: irt.to_owned(),

@@ -2,7 +2,9 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod acs;
 pub mod assertion;
+pub mod audit;
 pub mod authn_request;
 pub mod binding;
 pub mod c14n;
@@ -11,12 +13,17 @@ pub mod crypto;
 pub mod dsig;
 pub mod error;
 mod flow;
+pub mod idp;
 pub mod metadata;
+pub mod provision;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod time;
 pub mod validate;
 pub mod xml;
 
+pub use acs::{Acs, LoginStart, LoginSuccess};
 pub use assertion::{Attribute, NameId, Signed, VerifiedAssertion};
 pub use config::{IdentityProvider, ServiceProvider, ServiceProviderBuilder, SignaturePolicy};
 pub use error::{Error, Result};

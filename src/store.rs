@@ -40,22 +40,28 @@ impl From<StoreError> for crate::Error {
 /// A boxed, sendable future returned by store methods.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
-/// Remembers issued AuthnRequest IDs until they expire; each can be taken exactly once.
+/// Remembers outstanding logins until they expire; each record can be taken exactly once.
+///
+/// The key is an issued AuthnRequest ID (for [`crate::ServiceProvider::consume`]) or an opaque
+/// RelayState token whose value records the request ID and return path (for
+/// [`crate::acs::Acs`]). `take` must be atomic (a Redis GETDEL, say): two instances taking the
+/// same key concurrently get it once between them.
 pub trait RequestStore: std::fmt::Debug + Send + Sync {
-    /// Remembers `request_id` in `namespace` until `expires`.
+    /// Remembers `key` with `value` in `namespace` until `expires`.
     fn remember<'a>(
         &'a self,
         namespace: &'a str,
-        request_id: &'a str,
+        key: &'a str,
+        value: &'a str,
         expires: DateTime<Utc>,
     ) -> StoreFuture<'a, ()>;
-    /// Atomically removes `request_id`; `true` when it was present and not expired at `now`.
+    /// Atomically removes `key`, returning its value when it was present and not expired at `now`.
     fn take<'a>(
         &'a self,
         namespace: &'a str,
-        request_id: &'a str,
+        key: &'a str,
         now: DateTime<Utc>,
-    ) -> StoreFuture<'a, bool>;
+    ) -> StoreFuture<'a, Option<String>>;
 }
 
 /// Remembers consumed assertion IDs until their deadline.
@@ -71,7 +77,7 @@ pub trait ReplayCache: std::fmt::Debug + Send + Sync {
     ) -> StoreFuture<'a, bool>;
 }
 
-type Entries = HashMap<(String, String), DateTime<Utc>>;
+type Entries = HashMap<(String, String), (DateTime<Utc>, String)>;
 
 #[derive(Debug)]
 struct Expiring {
@@ -93,36 +99,38 @@ impl Expiring {
             .map_err(|_| StoreError::Unavailable("in-memory store lock poisoned".into()))
     }
 
-    /// Inserts if absent or expired. Purges expired entries when full.
+    /// Inserts if absent or expired. Purges expired entries when full; refuses when still full.
     fn insert_if_absent(
         &self,
         ns: &str,
         key: &str,
+        value: &str,
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut map = self.lock()?;
         let k = (ns.to_owned(), key.to_owned());
-        if map.get(&k).is_some_and(|&exp| exp > now) {
+        if map.get(&k).is_some_and(|(exp, _)| *exp > now) {
             return Ok(false);
         }
         if map.len() >= self.capacity {
-            map.retain(|_, exp| *exp > now);
+            map.retain(|_, (exp, _)| *exp > now);
             if map.len() >= self.capacity {
                 return Err(StoreError::Full {
                     capacity: self.capacity,
                 });
             }
         }
-        map.insert(k, until);
+        map.insert(k, (until, value.to_owned()));
         Ok(true)
     }
 
-    fn take(&self, ns: &str, key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    fn take(&self, ns: &str, key: &str, now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
         let mut map = self.lock()?;
         Ok(map
             .remove(&(ns.to_owned(), key.to_owned()))
-            .is_some_and(|exp| exp > now))
+            .filter(|(exp, _)| *exp > now)
+            .map(|(_, v)| v))
     }
 
     fn len(&self) -> usize {
@@ -141,7 +149,7 @@ impl Default for MemoryRequestStore {
 }
 
 impl MemoryRequestStore {
-    /// A store holding at most `capacity` unexpired request IDs.
+    /// A store holding at most `capacity` unexpired records.
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryRequestStore(Expiring::new(capacity))
     }
@@ -159,25 +167,25 @@ impl RequestStore for MemoryRequestStore {
     fn remember<'a>(
         &'a self,
         namespace: &'a str,
-        request_id: &'a str,
+        key: &'a str,
+        value: &'a str,
         expires: DateTime<Utc>,
     ) -> StoreFuture<'a, ()> {
-        // A new request never collides with a live one (IDs are random), so "now" is only used
-        // to purge: expired entries are those before `expires` minus any lifetime; use the
-        // earliest sensible instant.
+        // Keys are random, so a new one never collides with a live one; purging when full uses
+        // the wall clock.
         let r = self
             .0
-            .insert_if_absent(namespace, request_id, expires, DateTime::<Utc>::MIN_UTC)
+            .insert_if_absent(namespace, key, value, expires, Utc::now())
             .map(|_| ());
         Box::pin(std::future::ready(r))
     }
     fn take<'a>(
         &'a self,
         namespace: &'a str,
-        request_id: &'a str,
+        key: &'a str,
         now: DateTime<Utc>,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(std::future::ready(self.0.take(namespace, request_id, now)))
+    ) -> StoreFuture<'a, Option<String>> {
+        Box::pin(std::future::ready(self.0.take(namespace, key, now)))
     }
 }
 
@@ -208,7 +216,7 @@ impl ReplayCache for MemoryReplayCache {
         now: DateTime<Utc>,
     ) -> StoreFuture<'a, bool> {
         Box::pin(std::future::ready(
-            self.0.insert_if_absent(namespace, key, until, now),
+            self.0.insert_if_absent(namespace, key, "", until, now),
         ))
     }
 }

@@ -61,6 +61,7 @@ fn request_is_consumed_once_and_replay_is_refused() {
     block_on(requests.remember(
         "tenant-a",
         "_req_0123456789abcdef",
+        "",
         now + chrono::Duration::minutes(10),
     ))
     .unwrap();
@@ -73,6 +74,7 @@ fn request_is_consumed_once_and_replay_is_refused() {
     block_on(requests.remember(
         "tenant-a",
         "_req_0123456789abcdef",
+        "",
         now + chrono::Duration::minutes(10),
     ))
     .unwrap();
@@ -88,6 +90,7 @@ fn requests_are_namespaced_per_tenant() {
     block_on(requests.remember(
         "tenant-b",
         "_req_0123456789abcdef",
+        "",
         now + chrono::Duration::minutes(10),
     ))
     .unwrap();
@@ -99,11 +102,14 @@ fn requests_are_namespaced_per_tenant() {
 fn expired_requests_cannot_be_taken() {
     let now = parse_instant("2030-01-01T10:00:30Z", "now").unwrap();
     let requests = MemoryRequestStore::default();
-    block_on(requests.remember("t", "r1", now - chrono::Duration::seconds(1))).unwrap();
-    assert!(!block_on(requests.take("t", "r1", now)).unwrap());
-    block_on(requests.remember("t", "r2", now + chrono::Duration::seconds(1))).unwrap();
-    assert!(block_on(requests.take("t", "r2", now)).unwrap());
-    assert!(!block_on(requests.take("t", "r2", now)).unwrap());
+    block_on(requests.remember("t", "r1", "v1", now - chrono::Duration::seconds(1))).unwrap();
+    assert_eq!(block_on(requests.take("t", "r1", now)).unwrap(), None);
+    block_on(requests.remember("t", "r2", "v2", now + chrono::Duration::seconds(1))).unwrap();
+    assert_eq!(
+        block_on(requests.take("t", "r2", now)).unwrap().as_deref(),
+        Some("v2")
+    );
+    assert_eq!(block_on(requests.take("t", "r2", now)).unwrap(), None);
 }
 
 #[test]

@@ -1,0 +1,376 @@
+//! The one-call ACS: tenant look-up, stores, validation, replay, provisioning and audit.
+//!
+//! SP-initiated login goes through [`Acs::start_login`]: it builds the AuthnRequest, stores a
+//! server-side record `{request ID, return path}` under a random RelayState token (the browser's
+//! cross-site POST to the ACS does not carry `SameSite=Lax` cookies, so nothing depends on
+//! cookies), and returns the IdP redirect URL. [`Acs::finish_login`] takes the POSTed
+//! `SAMLResponse` and `RelayState`, claims that record exactly once, validates, refuses replays,
+//! maps the identity, provisions the user, emits one audit event, and returns the user with a
+//! local return path (never an open redirect).
+//!
+//! A full multi-tenant setup and ACS handler:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use saml_sp::{Acs, Error, audit::AuditContext, crypto::Certificate};
+//! use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
+//! use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
+//! use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
+//!
+//! struct Users; // your database
+//! impl Provisioner for Users {
+//!     type User = String;
+//!     async fn upsert(&self, tenant: &str, id: &SamlIdentity) -> Result<String, ProvisionError> {
+//!         Ok(format!("{tenant}:{}", id.email)) // INSERT ... ON CONFLICT DO UPDATE
+//!     }
+//!     async fn find(&self, tenant: &str, id: &SamlIdentity) -> Result<Option<String>, ProvisionError> {
+//!         Ok(None) // SELECT ... WHERE tenant = $1 AND email = $2
+//!     }
+//! }
+//!
+//! // POST /login/saml/{tenant}/callback
+//! async fn acs_handler(acs: &Acs<Users>, tenant: &str, saml_response: &str, relay_state: Option<&str>, ip: &str)
+//!     -> Result<(String, String), Error> {
+//!     let done = acs.finish_login(tenant, saml_response, relay_state, &AuditContext::new().with("ip", ip)).await?;
+//!     Ok((done.user, done.return_to)) // set the session cookie, then 303 to return_to
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = Arc::new(IdpRegistry::new(SpSettings::new(
+//!     "https://app.example.com/saml/metadata", "https://app.example.com/login/saml/{tenant}/callback")?));
+//! registry.insert(TenantConfig::new("acme", "http://www.okta.com/exk1bench0idp0okta0x7",
+//!         Certificate::parse_all(&std::fs::read("../shared/bench/idp.crt")?)?)
+//!     .sso_url("https://acme.okta.com/app/x/sso/saml").email_domains(["example.com"]))?;
+//! let acs = Acs::new(registry, Arc::new(MemoryRequestStore::default()), Arc::new(MemoryReplayCache::default()), Users);
+//! // GET /saml/login?email=ada@example.com  ->  302 to start.redirect_url
+//! let start = saml_sp::acs::block_on_ready(Box::pin(acs.start_login_for_email("ada@example.com", Some("/dashboard"))))?;
+//! assert!(start.redirect_url.starts_with("https://acme.okta.com/app/x/sso/saml?SAMLRequest="));
+//! # let _ = acs_handler; Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::assertion::VerifiedAssertion;
+use crate::audit::{AuditContext, AuditEvent, AuditSink, Outcome, emit};
+use crate::authn_request::AuthnRequest;
+use crate::error::Error;
+use crate::idp::{IdpRegistry, Tenant};
+use crate::provision::{Provisioner, SamlIdentity};
+use crate::store::{ReplayCache, RequestStore};
+use crate::time::{Clock, SystemClock};
+use crate::validate::{Report, RequestCheck};
+
+/// Where to send the browser to start a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoginStart {
+    /// The IdP URL (HTTP-Redirect binding) to redirect to.
+    pub redirect_url: String,
+    /// The AuthnRequest ID.
+    pub request_id: String,
+    /// The opaque RelayState token sent along.
+    pub relay_state: String,
+    /// The tenant slug.
+    pub tenant: String,
+}
+
+/// A completed login.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LoginSuccess<U> {
+    /// The app's user, from the provisioner.
+    pub user: U,
+    /// The mapped identity.
+    pub identity: SamlIdentity,
+    /// The validated assertion.
+    pub assertion: VerifiedAssertion,
+    /// The tenant slug.
+    pub tenant: String,
+    /// A local path to redirect to.
+    pub return_to: String,
+}
+
+/// The one-call ACS. Cheap to share (`Arc<Acs<_>>`).
+pub struct Acs<P> {
+    registry: Arc<IdpRegistry>,
+    requests: Arc<dyn RequestStore>,
+    replay: Arc<dyn ReplayCache>,
+    provisioner: P,
+    clock: Arc<dyn Clock>,
+    audit: Option<Arc<dyn AuditSink>>,
+    request_lifetime: Duration,
+}
+
+impl<P> std::fmt::Debug for Acs<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acs")
+            .field("tenants", &self.registry.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A path the app may redirect to after login: local (`/...`), not protocol-relative, no
+/// backslashes, no control characters or white space, at most 2 KiB.
+pub fn safe_return_path(path: &str) -> Option<&str> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && path.len() <= 2048
+        && !path.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then_some(path)
+}
+
+/// Polls a future that is ready at once (in-memory stores) to completion; for doc examples and
+/// tests without an async runtime.
+///
+/// # Panics
+/// When the future is not ready on the first poll.
+#[doc(hidden)]
+#[allow(clippy::panic)]
+pub fn block_on_ready<T>(mut f: std::pin::Pin<Box<dyn std::future::Future<Output = T> + '_>>) -> T {
+    match f
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("block_on_ready: the future is not ready"),
+    }
+}
+
+impl<P: Provisioner> Acs<P> {
+    /// An ACS over `registry`, with the stores and the app's provisioner. Uses the system clock
+    /// and a 10-minute lifetime for outstanding requests.
+    pub fn new(
+        registry: Arc<IdpRegistry>,
+        requests: Arc<dyn RequestStore>,
+        replay: Arc<dyn ReplayCache>,
+        provisioner: P,
+    ) -> Self {
+        Acs {
+            registry,
+            requests,
+            replay,
+            provisioner,
+            clock: Arc::new(SystemClock),
+            audit: None,
+            request_lifetime: Duration::minutes(10),
+        }
+    }
+    /// Uses `clock` instead of the system clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Also hands every audit event to `sink`.
+    #[must_use]
+    pub fn with_audit_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+    /// How long an AuthnRequest stays outstanding (default 10 minutes).
+    #[must_use]
+    pub fn with_request_lifetime(mut self, lifetime: Duration) -> Self {
+        self.request_lifetime = lifetime;
+        self
+    }
+    /// The registry.
+    pub fn registry(&self) -> &IdpRegistry {
+        &self.registry
+    }
+
+    fn enabled_tenant(&self, slug: &str) -> Result<Arc<Tenant>, Error> {
+        let t = self
+            .registry
+            .by_slug(slug)
+            .ok_or_else(|| Error::UnknownTenant {
+                found: slug.to_owned(),
+            })?;
+        if !t.is_enabled() {
+            return Err(Error::IdpDisabled {
+                tenant: slug.to_owned(),
+            });
+        }
+        Ok(t)
+    }
+
+    /// Starts an SP-initiated login for tenant `slug`; `return_to` must be a local path
+    /// (anything else becomes `/`).
+    ///
+    /// # Errors
+    /// [`Error::UnknownTenant`], [`Error::IdpDisabled`], [`Error::Config`] without an SSO URL,
+    /// [`Error::StoreUnavailable`].
+    pub async fn start_login(
+        &self,
+        slug: &str,
+        return_to: Option<&str>,
+    ) -> Result<LoginStart, Error> {
+        let tenant = self.enabled_tenant(slug)?;
+        let sso = tenant.sso_url().ok_or(Error::Config {
+            field: "sso_url",
+            reason: format!("tenant {slug:?} has no SSO URL"),
+        })?;
+        let now = self.clock.now();
+        let req = AuthnRequest::new(tenant.sp_entity_id(), tenant.acs_url())
+            .destination(sso)
+            .build(now)?;
+        let mut token = [0u8; 16];
+        crate::crypto::random_bytes(&mut token)?;
+        let relay_state = crate::crypto::hex(&token);
+        let return_to = return_to.and_then(safe_return_path).unwrap_or("/");
+        let record = format!("{}\n{return_to}", req.id());
+        self.requests
+            .remember(slug, &relay_state, &record, now + self.request_lifetime)
+            .await?;
+        let redirect_url = req.redirect_url(Some(&relay_state), None)?;
+        Ok(LoginStart {
+            redirect_url,
+            request_id: req.id().to_owned(),
+            relay_state,
+            tenant: slug.to_owned(),
+        })
+    }
+
+    /// IdP discovery by email domain, then [`Acs::start_login`].
+    ///
+    /// # Errors
+    /// [`Error::UnknownTenant`] when no enabled tenant owns the domain; as `start_login`.
+    pub async fn start_login_for_email(
+        &self,
+        email: &str,
+        return_to: Option<&str>,
+    ) -> Result<LoginStart, Error> {
+        let tenant = self
+            .registry
+            .discover(email)
+            .ok_or_else(|| Error::UnknownTenant {
+                found: crate::provision::email_domain(email)
+                    .unwrap_or_else(|| email.chars().take(80).collect()),
+            })?;
+        self.start_login(tenant.slug(), return_to).await
+    }
+
+    /// Consumes a POSTed `SAMLResponse` (base64) for tenant `slug` (from the ACS path).
+    ///
+    /// # Errors
+    /// Every validation error, plus [`Error::UnknownTenant`], [`Error::IdpDisabled`],
+    /// [`Error::ReplayedAssertion`], [`Error::EmailDomainNotAllowed`],
+    /// [`Error::UserNotProvisioned`], [`Error::ProvisioningFailed`],
+    /// [`Error::StoreUnavailable`]. Every outcome is audited.
+    pub async fn finish_login(
+        &self,
+        slug: &str,
+        saml_response: &str,
+        relay_state: Option<&str>,
+        context: &AuditContext,
+    ) -> Result<LoginSuccess<P::User>, Error> {
+        let mut event = AuditEvent {
+            tenant: Some(slug.to_owned()),
+            issuer: None,
+            outcome: Outcome::Failure,
+            error_code: None,
+            name_id: None,
+            request_id: None,
+            assertion_id: None,
+            context: context.clone(),
+        };
+        let result = self
+            .finish_inner(slug, saml_response, relay_state, &mut event)
+            .await;
+        match &result {
+            Ok(done) => {
+                event.outcome = Outcome::Success;
+                event.name_id = done.assertion.name_id().map(|n| n.value.clone());
+            }
+            Err(e) => event.error_code = Some(e.code()),
+        }
+        emit(&event, self.audit.as_deref());
+        result
+    }
+
+    async fn finish_inner(
+        &self,
+        slug: &str,
+        saml_response: &str,
+        relay_state: Option<&str>,
+        event: &mut AuditEvent,
+    ) -> Result<LoginSuccess<P::User>, Error> {
+        let tenant = self.enabled_tenant(slug)?;
+        event.issuer = Some(tenant.idp_entity_id().to_owned());
+        let now = self.clock.now();
+        let sp = tenant.service_provider();
+        let xml = sp.decode_post(saml_response)?;
+
+        // The server-side record named by RelayState: request ID and return path, taken once.
+        let pending = match relay_state.filter(|r| !r.is_empty() && r.len() <= 80) {
+            Some(token) => self.requests.take(slug, token, now).await?,
+            None => None,
+        };
+        let (request_id, return_to) = match &pending {
+            Some(record) => {
+                let (id, path) = record.split_once('\n').unwrap_or((record.as_str(), "/"));
+                (Some(id.to_owned()), path.to_owned())
+            }
+            // IdP-initiated: a RelayState that is a safe local path may choose the landing page.
+            None => (
+                None,
+                relay_state
+                    .and_then(safe_return_path)
+                    .unwrap_or("/")
+                    .to_owned(),
+            ),
+        };
+        event.request_id.clone_from(&request_id);
+        let assertion = sp.validate_inner(
+            &xml,
+            RequestCheck::Known(request_id.as_deref()),
+            now,
+            &mut Report::default(),
+        )?;
+        event.assertion_id = Some(assertion.assertion_id().to_owned());
+
+        let until = assertion.not_on_or_after() + sp.clock_skew();
+        let key = format!("{}\u{1f}{}", assertion.issuer(), assertion.assertion_id());
+        if !self.replay.insert_if_absent(slug, &key, until, now).await? {
+            return Err(Error::ReplayedAssertion {
+                issuer: assertion.issuer().to_owned(),
+                assertion_id: assertion.assertion_id().to_owned(),
+            });
+        }
+
+        let identity = tenant.attribute_mapping().identity(&assertion)?;
+        if !tenant.email_domains().is_empty() {
+            let domain = identity.email_domain().unwrap_or_default();
+            if !tenant.email_domains().contains(&domain) {
+                return Err(Error::EmailDomainNotAllowed {
+                    expected: tenant.email_domains().to_vec(),
+                    found: domain,
+                });
+            }
+        }
+        let user = if tenant.jit() {
+            self.provisioner
+                .upsert(slug, &identity)
+                .await
+                .map_err(|e| Error::ProvisioningFailed(e.0))?
+        } else {
+            self.provisioner
+                .find(slug, &identity)
+                .await
+                .map_err(|e| Error::ProvisioningFailed(e.0))?
+                .ok_or_else(|| Error::UserNotProvisioned {
+                    tenant: slug.to_owned(),
+                    email: identity.email.clone(),
+                })?
+        };
+        Ok(LoginSuccess {
+            user,
+            identity,
+            assertion,
+            tenant: slug.to_owned(),
+            return_to,
+        })
+    }
+}

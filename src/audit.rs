@@ -1,0 +1,89 @@
+//! Audit events: one per login attempt, success or failure, emitted as a structured `tracing`
+//! event under the target `saml_sp::audit` and, optionally, handed to an [`AuditSink`].
+//! Events never carry assertion XML or secrets.
+
+/// Client-supplied context the app attaches to audit events (IP address, user agent, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditContext {
+    /// Key/value pairs, e.g. `("ip", "203.0.113.7")`.
+    pub fields: Vec<(String, String)>,
+}
+
+impl AuditContext {
+    /// An empty context.
+    pub fn new() -> Self {
+        AuditContext::default()
+    }
+    /// Adds a field.
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.fields.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// The outcome of a login attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The user was signed in.
+    Success,
+    /// The login was refused.
+    Failure,
+}
+
+/// One login attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditEvent {
+    /// The tenant slug.
+    pub tenant: Option<String>,
+    /// The IdP entity ID (the configured one for the tenant).
+    pub issuer: Option<String>,
+    /// Success or failure.
+    pub outcome: Outcome,
+    /// The error code on failure.
+    pub error_code: Option<&'static str>,
+    /// The NameID on success.
+    pub name_id: Option<String>,
+    /// The request ID the response answered, when known.
+    pub request_id: Option<String>,
+    /// The assertion ID, when validation got that far.
+    pub assertion_id: Option<String>,
+    /// The app's context.
+    pub context: AuditContext,
+}
+
+/// Receives every audit event (for apps that keep them in their own store).
+pub trait AuditSink: Send + Sync + std::fmt::Debug {
+    /// Records one event. Must not block for long: it runs on the login path.
+    fn record(&self, event: &AuditEvent);
+}
+
+pub(crate) fn emit(event: &AuditEvent, sink: Option<&dyn AuditSink>) {
+    let context = event
+        .context
+        .fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let outcome = match event.outcome {
+        Outcome::Success => "success",
+        Outcome::Failure => "failure",
+    };
+    tracing::info!(
+        target: "saml_sp::audit",
+        tenant = event.tenant.as_deref().unwrap_or(""),
+        issuer = event.issuer.as_deref().unwrap_or(""),
+        outcome,
+        error_code = event.error_code.unwrap_or(""),
+        name_id = event.name_id.as_deref().unwrap_or(""),
+        request_id = event.request_id.as_deref().unwrap_or(""),
+        assertion_id = event.assertion_id.as_deref().unwrap_or(""),
+        context = context.as_str(),
+        "saml login {outcome}"
+    );
+    if let Some(s) = sink {
+        s.record(event);
+    }
+}

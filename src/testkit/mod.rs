@@ -1,0 +1,381 @@
+//! An in-process test IdP (feature `testkit`): signs SAML Responses in the shapes real IdPs use,
+//! for demos and for integration tests of apps built on saml-sp. Its keys are **published test
+//! keys**: never trust this IdP outside tests.
+//!
+//! ```
+//! use saml_sp::testkit::{TestIdp, TestUser};
+//!
+//! let idp = TestIdp::fixed("https://test-idp.example.com/metadata");
+//! let xml = idp
+//!     .response("https://sp.example.com/saml/metadata", "https://sp.example.com/saml/acs")
+//!     .in_response_to("_req1")
+//!     .user(TestUser::new("ada@example.com").name("Ada", "Lovelace").groups(["admins"]))
+//!     .build(chrono::Utc::now())?;
+//! assert!(xml.contains("ada@example.com"));
+//! # Ok::<(), saml_sp::Error>(())
+//! ```
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::crypto::{Certificate, SignatureAlgorithm, SigningKey};
+use crate::dsig::sign_enveloped;
+use crate::error::Error;
+use crate::time::format_instant;
+use crate::xml::{escape_attr, escape_text};
+
+const KEY: &str = include_str!("test-idp.key");
+const CERT: &str = include_str!("test-idp.crt");
+const OTHER_KEY: &str = include_str!("other.key");
+const OTHER_CERT: &str = include_str!("other.crt");
+
+/// A user the test IdP vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestUser {
+    /// Email (the NameID, format emailAddress).
+    pub email: String,
+    /// First name (omitted when `None`).
+    pub first_name: Option<String>,
+    /// Last name (omitted when `None`).
+    pub last_name: Option<String>,
+    /// Groups.
+    pub groups: Vec<String>,
+}
+
+impl TestUser {
+    /// A user with only an email.
+    pub fn new(email: impl Into<String>) -> Self {
+        TestUser {
+            email: email.into(),
+            first_name: None,
+            last_name: None,
+            groups: Vec::new(),
+        }
+    }
+    /// Sets first and last name.
+    #[must_use]
+    pub fn name(mut self, first: impl Into<String>, last: impl Into<String>) -> Self {
+        self.first_name = Some(first.into());
+        self.last_name = Some(last.into());
+        self
+    }
+    /// Sets the groups.
+    #[must_use]
+    pub fn groups<I: IntoIterator<Item = S>, S: Into<String>>(mut self, groups: I) -> Self {
+        self.groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// Which attribute names the test IdP uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AttributeStyle {
+    /// `FirstName`, `LastName`, `email`, `groups` (Okta attribute statements).
+    #[default]
+    Okta,
+    /// The claim URIs Entra ID / ADFS send.
+    Entra,
+}
+
+/// What the test IdP signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SignShape {
+    /// The Assertion only.
+    Assertion,
+    /// The Response only.
+    Response,
+    /// Both (Assertion first, as Okta does).
+    #[default]
+    Both,
+    /// Nothing (a broken response).
+    Unsigned,
+}
+
+/// A deliberate defect, for negative tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Defect {
+    /// Validity windows ended an hour ago.
+    Expired,
+    /// The Audience is another SP.
+    WrongAudience,
+    /// Signed with a key the SP does not trust.
+    WrongKey,
+}
+
+/// The test IdP.
+#[derive(Debug, Clone)]
+pub struct TestIdp {
+    entity_id: String,
+    cert: Certificate,
+    key: SigningKey,
+    other: SigningKey,
+}
+
+impl TestIdp {
+    /// The test IdP with the crate's fixed, published test key.
+    ///
+    /// # Panics
+    /// Never in practice: the embedded key and certificate are known to parse (a unit test checks).
+    #[allow(clippy::expect_used)]
+    pub fn fixed(entity_id: impl Into<String>) -> Self {
+        let cert =
+            |pem: &str| Certificate::parse(pem.as_bytes()).expect("embedded test certificate");
+        let key = |pem: &str, c: Certificate| {
+            SigningKey::from_pem(pem, Some(c)).expect("embedded test key")
+        };
+        TestIdp {
+            entity_id: entity_id.into(),
+            cert: cert(CERT),
+            key: key(KEY, cert(CERT)),
+            other: key(OTHER_KEY, cert(OTHER_CERT)),
+        }
+    }
+
+    /// The IdP entity ID.
+    pub fn entity_id(&self) -> &str {
+        &self.entity_id
+    }
+
+    /// The signing certificate an SP must trust.
+    pub fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+
+    /// The IdP's metadata (HTTP-Redirect and HTTP-POST SSO at `sso_url`).
+    pub fn metadata_xml(&self, sso_url: &str) -> String {
+        use base64::Engine as _;
+        let cert = base64::engine::general_purpose::STANDARD.encode(self.certificate().der());
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{e}\"><md:IDPSSODescriptor WantAuthnRequestsSigned=\"false\" protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"><md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{s}\"/><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"{s}\"/></md:IDPSSODescriptor></md:EntityDescriptor>\n",
+            e = escape_attr(&self.entity_id),
+            s = escape_attr(sso_url)
+        )
+    }
+
+    /// Starts a Response for the SP `audience` at `acs_url`.
+    pub fn response(&self, audience: &str, acs_url: &str) -> ResponseBuilder<'_> {
+        ResponseBuilder {
+            idp: self,
+            audience: audience.to_owned(),
+            acs_url: acs_url.to_owned(),
+            in_response_to: None,
+            user: TestUser::new("user@example.com"),
+            style: AttributeStyle::Okta,
+            shape: SignShape::Both,
+            defect: None,
+            lifetime: Duration::minutes(5),
+        }
+    }
+}
+
+/// Builder for one signed Response.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ResponseBuilder<'a> {
+    idp: &'a TestIdp,
+    audience: String,
+    acs_url: String,
+    in_response_to: Option<String>,
+    user: TestUser,
+    style: AttributeStyle,
+    shape: SignShape,
+    defect: Option<Defect>,
+    lifetime: Duration,
+}
+
+impl ResponseBuilder<'_> {
+    /// Answers the AuthnRequest `id` (omit for an IdP-initiated response).
+    pub fn in_response_to(mut self, id: impl Into<String>) -> Self {
+        self.in_response_to = Some(id.into());
+        self
+    }
+    /// The user.
+    pub fn user(mut self, user: TestUser) -> Self {
+        self.user = user;
+        self
+    }
+    /// Attribute names.
+    pub fn style(mut self, style: AttributeStyle) -> Self {
+        self.style = style;
+        self
+    }
+    /// What is signed.
+    pub fn sign(mut self, shape: SignShape) -> Self {
+        self.shape = shape;
+        self
+    }
+    /// A deliberate defect.
+    pub fn defect(mut self, defect: Defect) -> Self {
+        self.defect = Some(defect);
+        self
+    }
+
+    /// The Response XML, issued at `now`.
+    ///
+    /// # Errors
+    /// Signing errors (none with the embedded keys).
+    pub fn build(self, now: DateTime<Utc>) -> Result<String, Error> {
+        let mut id = [0u8; 16];
+        crate::crypto::random_bytes(&mut id)?;
+        let rid = format!("_r{}", crate::crypto::hex(&id));
+        crate::crypto::random_bytes(&mut id)?;
+        let aid = format!("_a{}", crate::crypto::hex(&id));
+        let issued = if self.defect == Some(Defect::Expired) {
+            now - Duration::hours(1)
+        } else {
+            now
+        };
+        let (nb, noa) = (
+            format_instant(issued - Duration::seconds(30)),
+            format_instant(issued + self.lifetime),
+        );
+        let audience = if self.defect == Some(Defect::WrongAudience) {
+            "https://other-sp.example.com"
+        } else {
+            &self.audience
+        };
+        let irt = self
+            .in_response_to
+            .as_deref()
+            .map(|i| format!(" InResponseTo=\"{}\"", escape_attr(i)))
+            .unwrap_or_default();
+        let (first, last, email, groups) = match self.style {
+            AttributeStyle::Okta => ("FirstName", "LastName", "email", "groups"),
+            AttributeStyle::Entra => (
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+            ),
+        };
+        let attr = |name: &str, values: &[String]| -> String {
+            if values.is_empty() {
+                return String::new();
+            }
+            let vals: String = values
+                .iter()
+                .map(|v| {
+                    format!(
+                        "<saml2:AttributeValue xsi:type=\"xs:string\">{}</saml2:AttributeValue>",
+                        escape_text(v)
+                    )
+                })
+                .collect();
+            format!(
+                "<saml2:Attribute Name=\"{}\" NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified\">{vals}</saml2:Attribute>",
+                escape_attr(name)
+            )
+        };
+        let u = &self.user;
+        let attrs = [
+            attr(first, &u.first_name.iter().cloned().collect::<Vec<_>>()),
+            attr(last, &u.last_name.iter().cloned().collect::<Vec<_>>()),
+            attr(email, std::slice::from_ref(&u.email)),
+            attr(groups, &u.groups),
+        ]
+        .concat();
+        let t = format_instant(issued);
+        let issuer = escape_text(&self.idp.entity_id);
+        let xml = format!(
+            "<saml2p:Response xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" Destination=\"{acs}\" ID=\"{rid}\"{irt} IssueInstant=\"{t}\" Version=\"2.0\"><saml2:Issuer xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\">{issuer}</saml2:Issuer><saml2p:Status><saml2p:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></saml2p:Status><saml2:Assertion xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ID=\"{aid}\" IssueInstant=\"{t}\" Version=\"2.0\"><saml2:Issuer>{issuer}</saml2:Issuer><saml2:Subject><saml2:NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">{nameid}</saml2:NameID><saml2:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\"><saml2:SubjectConfirmationData{irt} NotOnOrAfter=\"{noa}\" Recipient=\"{acs}\"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"{nb}\" NotOnOrAfter=\"{noa}\"><saml2:AudienceRestriction><saml2:Audience>{aud}</saml2:Audience></saml2:AudienceRestriction></saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"{t}\" SessionIndex=\"{aid}\"><saml2:AuthnContext><saml2:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement><saml2:AttributeStatement>{attrs}</saml2:AttributeStatement></saml2:Assertion></saml2p:Response>",
+            acs = escape_attr(&self.acs_url),
+            nameid = escape_text(&u.email),
+            aud = escape_text(audience),
+        );
+        let key = if self.defect == Some(Defect::WrongKey) {
+            &self.idp.other
+        } else {
+            &self.idp.key
+        };
+        let alg = SignatureAlgorithm::RsaSha256;
+        let xml = match self.shape {
+            SignShape::Unsigned => xml,
+            SignShape::Assertion => sign_enveloped(&xml, &aid, key, alg)?,
+            SignShape::Response => sign_enveloped(&xml, &rid, key, alg)?,
+            SignShape::Both => {
+                sign_enveloped(&sign_enveloped(&xml, &aid, key, alg)?, &rid, key, alg)?
+            }
+        };
+        Ok(xml)
+    }
+
+    /// The Response as the HTTP-POST binding's base64 `SAMLResponse` value.
+    ///
+    /// # Errors
+    /// As [`ResponseBuilder::build`].
+    pub fn build_base64(self, now: DateTime<Utc>) -> Result<String, Error> {
+        use base64::Engine as _;
+        Ok(base64::engine::general_purpose::STANDARD.encode(self.build(now)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_keys_parse_and_every_shape_validates() {
+        let idp = TestIdp::fixed("https://test-idp.example.com/metadata");
+        let sp = crate::ServiceProvider::builder(
+            "https://sp.example.com/m",
+            "https://sp.example.com/acs",
+        )
+        .idp(
+            crate::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
+        )
+        .build()
+        .unwrap();
+        let now = Utc::now();
+        for shape in [SignShape::Assertion, SignShape::Response, SignShape::Both] {
+            let xml = idp
+                .response("https://sp.example.com/m", "https://sp.example.com/acs")
+                .in_response_to("_r")
+                .sign(shape)
+                .build(now)
+                .unwrap();
+            let a = sp
+                .validate_response(xml.as_bytes(), Some("_r"), now)
+                .unwrap();
+            assert_eq!(a.name_id().unwrap().value, "user@example.com");
+        }
+        let bad = |d: Defect| {
+            idp.response("https://sp.example.com/m", "https://sp.example.com/acs")
+                .in_response_to("_r")
+                .defect(d)
+                .build(now)
+                .unwrap()
+        };
+        assert_eq!(
+            sp.validate_response(bad(Defect::Expired).as_bytes(), Some("_r"), now)
+                .unwrap_err()
+                .code(),
+            "expired"
+        );
+        assert_eq!(
+            sp.validate_response(bad(Defect::WrongAudience).as_bytes(), Some("_r"), now)
+                .unwrap_err()
+                .code(),
+            "audience_mismatch"
+        );
+        assert_eq!(
+            sp.validate_response(bad(Defect::WrongKey).as_bytes(), Some("_r"), now)
+                .unwrap_err()
+                .code(),
+            "untrusted_key"
+        );
+        let unsigned = idp
+            .response("https://sp.example.com/m", "https://sp.example.com/acs")
+            .in_response_to("_r")
+            .sign(SignShape::Unsigned)
+            .build(now)
+            .unwrap();
+        assert_eq!(
+            sp.validate_response(unsigned.as_bytes(), Some("_r"), now)
+                .unwrap_err()
+                .code(),
+            "signature_missing"
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! The audit event reaches `tracing` under the target `saml_sp::audit` with every field and no
+//! XML. In its own test binary: tracing caches callsite interest process-wide, and a test running
+//! in parallel without a subscriber could race this one.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use saml_sp::audit::AuditContext;
+use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
+use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
+use saml_sp::testkit::{TestIdp, TestUser};
+
+struct Users;
+impl Provisioner for Users {
+    type User = String;
+    async fn upsert(&self, _: &str, id: &SamlIdentity) -> Result<String, ProvisionError> {
+        Ok(id.email.clone())
+    }
+    async fn find(&self, _: &str, _: &SamlIdentity) -> Result<Option<String>, ProvisionError> {
+        Ok(None)
+    }
+}
+
+fn login() {
+    let idp = TestIdp::fixed("https://idp-a.example.com/metadata");
+    let registry = Arc::new(IdpRegistry::new(
+        SpSettings::new(
+            "https://app.example.com/m",
+            "https://app.example.com/{tenant}/acs",
+        )
+        .unwrap(),
+    ));
+    registry
+        .insert(
+            TenantConfig::new("acme", idp.entity_id(), vec![idp.certificate().clone()])
+                .sso_url("https://idp-a.example.com/sso"),
+        )
+        .unwrap();
+    let acs = saml_sp::Acs::new(
+        registry,
+        Arc::new(MemoryRequestStore::default()),
+        Arc::new(MemoryReplayCache::default()),
+        Users,
+    );
+    let start = saml_sp::acs::block_on_ready(Box::pin(acs.start_login("acme", None))).unwrap();
+    let resp = idp
+        .response(
+            "https://app.example.com/m",
+            "https://app.example.com/acme/acs",
+        )
+        .in_response_to(start.request_id)
+        .user(TestUser::new("ada@acme.example"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    saml_sp::acs::block_on_ready(Box::pin(acs.finish_login(
+        "acme",
+        &resp,
+        Some(&start.relay_state),
+        &AuditContext::new().with("ip", "203.0.113.7"),
+    )))
+    .unwrap();
+}
+
+#[test]
+fn audit_events_go_to_tracing_under_saml_sp_audit() {
+    use tracing::field::{Field, Visit};
+    type Events = Vec<(String, HashMap<String, String>)>;
+    #[derive(Default, Clone)]
+    struct Capture(Arc<Mutex<Events>>);
+    struct V<'a>(&'a mut HashMap<String, String>);
+    impl Visit for V<'_> {
+        fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+            self.0.insert(f.name().to_owned(), format!("{v:?}"));
+        }
+        fn record_str(&mut self, f: &Field, v: &str) {
+            self.0.insert(f.name().to_owned(), v.to_owned());
+        }
+    }
+    impl tracing::Subscriber for Capture {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, e: &tracing::Event<'_>) {
+            let mut fields = HashMap::new();
+            e.record(&mut V(&mut fields));
+            self.0
+                .lock()
+                .unwrap()
+                .push((e.metadata().target().to_owned(), fields));
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+    let capture = Capture::default();
+    tracing::subscriber::with_default(capture.clone(), login);
+    let events = capture.0.lock().unwrap();
+    let (target, fields) = events
+        .iter()
+        .find(|(t, _)| t == "saml_sp::audit")
+        .expect("an audit event");
+    assert_eq!(target, "saml_sp::audit");
+    for k in [
+        "tenant",
+        "issuer",
+        "outcome",
+        "error_code",
+        "name_id",
+        "request_id",
+        "assertion_id",
+        "context",
+    ] {
+        assert!(fields.contains_key(k), "missing {k}: {fields:?}");
+    }
+    assert_eq!(fields["outcome"], "success");
+    assert_eq!(fields["tenant"], "acme");
+    assert_eq!(fields["name_id"], "ada@acme.example");
+    assert_eq!(fields["context"], "ip=203.0.113.7");
+    assert!(fields.values().all(|v| !v.contains("<saml")), "no XML");
+}
