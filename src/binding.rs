@@ -414,3 +414,32 @@ impl RedirectMessage {
         }
     }
 }
+
+/// Auto-detects how a captured `SAMLResponse` was handed over and returns the XML: raw XML, the
+/// base64 value as POSTed (line breaks allowed), or a whole form body
+/// `SAMLResponse=...&RelayState=...` (URL-encoded).
+///
+/// # Errors
+/// [`Error::Binding`] when it is none of these; limit errors for oversized input.
+pub fn decode_response_input(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, Error> {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let rest = bytes.get(start..).unwrap_or_default();
+    if rest.starts_with(b"<") || rest.starts_with("\u{feff}".as_bytes()) {
+        return Ok(bytes.to_vec());
+    }
+    let text = std::str::from_utf8(rest)
+        .map_err(|_| Error::Binding("input is neither XML, base64 nor a form body".into()))?
+        .trim();
+    if text.contains("SAMLResponse=") {
+        let params = parse_params(text)?;
+        let value = params
+            .iter()
+            .find(|p| p.name == "SAMLResponse")
+            .ok_or_else(|| Error::Binding("no SAMLResponse parameter".into()))?;
+        return decode_post(&value.value, limits);
+    }
+    decode_post(text, limits)
+}

@@ -13,9 +13,13 @@ pub mod crypto;
 pub mod dsig;
 pub mod error;
 mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod idp;
 pub mod metadata;
 pub mod provision;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -184,40 +184,6 @@ fn read_input(path: &str) -> Result<Vec<u8>, UsageError> {
     Ok(buf)
 }
 
-/// How a message arrived.
-enum Decoded {
-    Xml(Vec<u8>),
-}
-
-/// Auto-detects raw XML, POST base64 (line breaks allowed) or a URL-encoded form body.
-fn decode_response_input(bytes: &[u8], sp_limits: &saml_sp::xml::Limits) -> Result<Decoded, Error> {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let rest = bytes.get(start..).unwrap_or_default();
-    if rest.starts_with(b"<") || rest.starts_with("\u{feff}".as_bytes()) {
-        return Ok(Decoded::Xml(bytes.to_vec()));
-    }
-    let text = std::str::from_utf8(rest)
-        .map_err(|_| Error::Binding("input is neither XML, base64 nor a form body".into()))?;
-    let text = text.trim();
-    if text.contains("SAMLResponse=") {
-        let params = parse_params(text)?;
-        let value = params
-            .iter()
-            .find(|p| p.name == "SAMLResponse")
-            .ok_or_else(|| Error::Binding("no SAMLResponse parameter".into()))?;
-        return Ok(Decoded::Xml(saml_sp::binding::decode_post(
-            &value.value,
-            sp_limits,
-        )?));
-    }
-    Ok(Decoded::Xml(saml_sp::binding::decode_post(
-        text, sp_limits,
-    )?))
-}
-
 fn parse_now(s: Option<&str>) -> Result<DateTime<Utc>, UsageError> {
     match s {
         None => Ok(Utc::now()),
@@ -322,9 +288,8 @@ fn verify(a: &VerifyArgs) -> Result<bool, UsageError> {
     let now = parse_now(a.now.as_deref())?;
     let bytes = read_input(&a.input)?;
     let mut report = Report::default();
-    let result = decode_response_input(&bytes, &sp.limits()).and_then(|Decoded::Xml(xml)| {
-        sp.validate_with_report(&xml, a.request_id.as_deref(), now, &mut report)
-    });
+    let result = saml_sp::binding::decode_response_input(&bytes, &sp.limits())
+        .and_then(|xml| sp.validate_with_report(&xml, a.request_id.as_deref(), now, &mut report));
     match (&result, a.json) {
         (Ok(v), true) => say!("{}", identity_json(v, &report)),
         (Err(e), true) => say!(

@@ -1,0 +1,128 @@
+//! Entry points shared by the fuzz targets (`fuzz/`) and the corpus replay test
+//! (`tests/fuzz_corpus.rs`). Each takes arbitrary bytes and must never panic, hang or allocate
+//! without bound; they return nothing because only crashes matter.
+
+use crate::binding::{InflateOptions, decode_redirect, decode_response_input};
+use crate::c14n::{Algorithm, Subset, canonicalize_to_vec};
+use crate::config::{IdentityProvider, ServiceProvider};
+use crate::crypto::Certificate;
+use crate::metadata::IdpMetadata;
+use crate::xml::{Document, Limits, ParseOptions};
+
+/// Parses into the tree.
+pub fn xml_parse(data: &[u8]) {
+    let _ = Document::parse(data);
+}
+
+/// Canonicalizes the document element and every element with an `ID` in every mode, and checks
+/// that exclusive C14N is idempotent: `c14n(parse(c14n(x))) == c14n(x)`.
+///
+/// # Panics
+/// When canonicalization is not idempotent (a finding).
+#[allow(clippy::panic)]
+pub fn c14n(data: &[u8]) {
+    let opts = ParseOptions::default().with_limits(Limits::default().with_max_nodes(20_000));
+    let Ok(doc) = Document::parse_with(data, &opts) else {
+        return;
+    };
+    let mut apexes = vec![doc.root().id()];
+    let mut stack = vec![doc.root()];
+    while let Some(e) = stack.pop() {
+        if e.attribute("ID").is_some() && apexes.len() < 8 {
+            apexes.push(e.id());
+        }
+        stack.extend(e.child_elements());
+    }
+    for apex in apexes {
+        for alg in [
+            Algorithm::Exclusive,
+            Algorithm::ExclusiveWithComments,
+            Algorithm::Inclusive,
+            Algorithm::InclusiveWithComments,
+        ] {
+            let Ok(once) = canonicalize_to_vec(
+                &doc,
+                Subset::Element {
+                    apex,
+                    exclude: None,
+                },
+                alg,
+                &["xs", "#default"],
+            ) else {
+                panic!("canonicalize failed on a parsed element");
+            };
+            if alg == Algorithm::Exclusive {
+                let reparsed = Document::parse_with(
+                    &once,
+                    &ParseOptions::default().with_limits(
+                        Limits::default()
+                            .with_max_input_bytes(4 << 20)
+                            .with_max_nodes(20_000),
+                    ),
+                )
+                .unwrap_or_else(|e| panic!("canonical output does not parse: {e}"));
+                let twice = canonicalize_to_vec(
+                    &reparsed,
+                    Subset::Element {
+                        apex: reparsed.root().id(),
+                        exclude: None,
+                    },
+                    alg,
+                    &["xs", "#default"],
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+                assert!(once == twice, "exclusive C14N is not idempotent");
+            }
+        }
+    }
+    let _ = canonicalize_to_vec(
+        &doc,
+        Subset::Document,
+        Algorithm::InclusiveWithComments,
+        &[],
+    );
+}
+
+fn fixed_sp() -> Option<ServiceProvider> {
+    const CERT: &str = include_str!("testkit/test-idp.crt");
+    let certs = Certificate::parse_all(CERT.as_bytes()).ok()?;
+    ServiceProvider::builder(
+        "https://sp.example.com/saml/metadata",
+        "https://sp.example.com/saml/acs",
+    )
+    .idp(IdentityProvider::new("https://idp.example.com/saml", certs).ok()?)
+    .dangerous_allow_unsolicited_responses()
+    .dangerous_allow_legacy_crypto()
+    .build()
+    .ok()
+}
+
+/// Full Response validation with a fixed configuration (the attack-test IdP's key).
+pub fn validate_response(data: &[u8]) {
+    static SP: std::sync::OnceLock<Option<ServiceProvider>> = std::sync::OnceLock::new();
+    if let Some(sp) = SP.get_or_init(fixed_sp) {
+        let now = chrono::DateTime::from_timestamp(1_893_492_030, 0).unwrap_or_default(); // 2030-01-01T10:00:30Z
+        let _ = sp.validate_response(data, Some("_req_0123456789abcdef"), now);
+        let _ = sp.validate_response(data, None, now);
+    }
+}
+
+/// HTTP-Redirect decoding (query parsing, base64, capped inflate).
+pub fn redirect_decode(data: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = decode_redirect(s, &InflateOptions::default());
+    }
+    let _ = crate::binding::inflate(data, &InflateOptions::default());
+}
+
+/// IdP metadata parsing.
+pub fn metadata(data: &[u8]) {
+    let _ = IdpMetadata::parse(data, None);
+}
+
+/// The CLI's input auto-detection (XML, POST base64, form body), then validation.
+pub fn cli_input(data: &[u8]) {
+    if let Ok(xml) = decode_response_input(data, &Limits::default()) {
+        validate_response(&xml);
+    }
+}

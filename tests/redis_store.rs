@@ -1,0 +1,299 @@
+//! The Redis stores against a real `redis-server` this test starts on a free loopback port:
+//! two independent SP instances (separate connection pools) share it; a request issued by one is
+//! consumed at the other, once; the same Response posted to both concurrently is accepted exactly
+//! once per round (200 rounds); with Redis stopped logins fail with `store_unavailable`, and after
+//! a restart they succeed again without restarting the app.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use saml_sp::Acs;
+use saml_sp::audit::AuditContext;
+use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
+use saml_sp::redis_store::RedisStore;
+use saml_sp::testkit::{TestIdp, TestUser};
+
+const SP_ID: &str = "https://app.example.com/saml/metadata";
+const ACS: &str = "https://app.example.com/saml/{tenant}/acs";
+
+struct Server {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Server {
+    fn start(port: u16) -> Option<Server> {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut s = Server {
+            port,
+            child: Some(child),
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s.stop();
+        None
+    }
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn server() -> Option<Server> {
+    let s = Server::start(free_port());
+    if s.is_none() {
+        assert!(
+            std::env::var_os("SAML_SP_REQUIRE_ORACLES").is_none(),
+            "redis-server is required but missing"
+        );
+        eprintln!("SKIPPED: redis-server not installed (run scripts/test)");
+    }
+    s
+}
+
+struct Users;
+impl Provisioner for Users {
+    type User = String;
+    async fn upsert(&self, _: &str, id: &SamlIdentity) -> Result<String, ProvisionError> {
+        Ok(id.email.clone())
+    }
+    async fn find(&self, _: &str, _: &SamlIdentity) -> Result<Option<String>, ProvisionError> {
+        Ok(None)
+    }
+}
+
+/// One app instance: its own registry and its own Redis connection.
+async fn instance(url: &str, idp: &TestIdp, unsolicited: bool) -> Acs<Users> {
+    let registry = Arc::new(IdpRegistry::new(SpSettings::new(SP_ID, ACS).unwrap()));
+    registry
+        .insert(
+            TenantConfig::new("acme", idp.entity_id(), vec![idp.certificate().clone()])
+                .sso_url("https://idp.example.com/sso")
+                .dangerous_allow_unsolicited_responses(unsolicited),
+        )
+        .unwrap();
+    let store = RedisStore::connect_with_timeout(url, "test:saml:", Duration::from_millis(500))
+        .await
+        .unwrap();
+    Acs::new(registry, Arc::new(store.clone()), Arc::new(store), Users)
+}
+
+fn acs_url() -> String {
+    ACS.replace("{tenant}", "acme")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_issued_by_one_instance_is_consumed_at_the_other_once() {
+    let Some(redis) = server() else { return };
+    let idp = TestIdp::fixed("https://idp.example.com/metadata");
+    let a = instance(&redis.url(), &idp, false).await;
+    let b = instance(&redis.url(), &idp, false).await;
+    let start = a.start_login("acme", Some("/inbox")).await.unwrap();
+    let resp = idp
+        .response(SP_ID, &acs_url())
+        .in_response_to(start.request_id.clone())
+        .user(TestUser::new("ada@example.com"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let done = b
+        .finish_login(
+            "acme",
+            &resp,
+            Some(&start.relay_state),
+            &AuditContext::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.user, "ada@example.com");
+    assert_eq!(done.return_to, "/inbox");
+    // The record is gone for both instances; the assertion is spent.
+    let again = a
+        .finish_login(
+            "acme",
+            &resp,
+            Some(&start.relay_state),
+            &AuditContext::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), "unknown_in_response_to");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_response_posted_to_both_instances_concurrently_is_accepted_once_per_round() {
+    let Some(redis) = server() else { return };
+    let idp = TestIdp::fixed("https://idp.example.com/metadata");
+    let a = Arc::new(instance(&redis.url(), &idp, true).await);
+    let b = Arc::new(instance(&redis.url(), &idp, true).await);
+    for round in 0..200 {
+        let resp = idp
+            .response(SP_ID, &acs_url())
+            .user(TestUser::new(format!("u{round}@example.com")))
+            .build_base64(chrono::Utc::now())
+            .unwrap();
+        let (ra, rb) = (resp.clone(), resp);
+        let (a2, b2) = (a.clone(), b.clone());
+        let ta = tokio::spawn(async move {
+            a2.finish_login("acme", &ra, None, &AuditContext::new())
+                .await
+        });
+        let tb = tokio::spawn(async move {
+            b2.finish_login("acme", &rb, None, &AuditContext::new())
+                .await
+        });
+        let (x, y) = (ta.await.unwrap(), tb.await.unwrap());
+        let accepted = usize::from(x.is_ok()) + usize::from(y.is_ok());
+        assert_eq!(accepted, 1, "round {round}: {x:?} / {y:?}");
+        let refused = if x.is_err() {
+            x.unwrap_err()
+        } else {
+            y.unwrap_err()
+        };
+        assert_eq!(refused.code(), "replayed_assertion", "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_fails_closed_and_service_resumes_after_restart() {
+    let Some(mut redis) = server() else { return };
+    let port = redis.port;
+    let idp = TestIdp::fixed("https://idp.example.com/metadata");
+    let app = instance(&redis.url(), &idp, true).await;
+    let login = |n: u32| {
+        let resp = idp
+            .response(SP_ID, &acs_url())
+            .user(TestUser::new(format!("n{n}@example.com")))
+            .build_base64(chrono::Utc::now())
+            .unwrap();
+        let app = &app;
+        async move {
+            app.finish_login("acme", &resp, None, &AuditContext::new())
+                .await
+        }
+    };
+    login(1).await.unwrap();
+    redis.stop();
+    for n in 2..5 {
+        let e = login(n).await.unwrap_err();
+        assert_eq!(e.code(), "store_unavailable", "{e}");
+    }
+    assert_eq!(
+        app.start_login("acme", None).await.unwrap_err().code(),
+        "store_unavailable"
+    );
+    let _redis = Server::start(port).expect("restart redis on the same port");
+    // The connection manager reconnects by itself; allow it a few attempts.
+    let mut ok = false;
+    for n in 10..60 {
+        if login(n).await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        ok,
+        "logins must succeed again after Redis returns, without restarting the app"
+    );
+    app.start_login("acme", None).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_namespaced_and_expire() {
+    use saml_sp::store::{ReplayCache, RequestStore};
+    let Some(redis) = server() else { return };
+    let store = RedisStore::connect(&redis.url(), "t:").await.unwrap();
+    let now = chrono::Utc::now();
+    store
+        .remember("tenant-a", "k", "v", now + chrono::Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(store.take("tenant-b", "k", now).await.unwrap(), None);
+    assert_eq!(
+        store.take("tenant-a", "k", now).await.unwrap().as_deref(),
+        Some("v")
+    );
+    assert_eq!(store.take("tenant-a", "k", now).await.unwrap(), None);
+    store
+        .remember(
+            "tenant-a",
+            "short",
+            "v",
+            now + chrono::Duration::milliseconds(150),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        store
+            .take("tenant-a", "short", chrono::Utc::now())
+            .await
+            .unwrap(),
+        None,
+        "expired by Redis"
+    );
+    assert!(
+        store
+            .insert_if_absent("tenant-a", "id1", now + chrono::Duration::seconds(60), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_if_absent("tenant-a", "id1", now + chrono::Duration::seconds(60), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .insert_if_absent("tenant-b", "id1", now + chrono::Duration::seconds(60), now)
+            .await
+            .unwrap()
+    );
+}
