@@ -119,3 +119,55 @@ fn hostile_metadata_is_refused_clearly() {
     // Unknown entity ID.
     assert!(IdpMetadata::parse(ok.as_bytes(), Some("urn:other")).is_err());
 }
+
+#[test]
+fn entra_metadata_signature_verifies_with_the_pinned_certificate_and_fails_when_tampered() {
+    let xml = std::fs::read(format!("{DIR}metadata/entra-id-federationmetadata.xml")).unwrap();
+    // Pin the certificate the metadata is signed with (Entra signs with its current signing key).
+    let doc = saml_sp::xml::Document::parse_with(
+        &xml,
+        &saml_sp::xml::ParseOptions::default()
+            .with_limits(saml_sp::metadata::default_metadata_limits()),
+    )
+    .unwrap();
+    let sig = doc
+        .root()
+        .child_elements()
+        .find(|e| e.local_name() == "Signature")
+        .unwrap();
+    let cert_text = {
+        let mut stack = vec![sig];
+        let mut found = None;
+        while let Some(e) = stack.pop() {
+            if e.local_name() == "X509Certificate" {
+                found = Some(e.text());
+            }
+            stack.extend(e.child_elements());
+        }
+        found.unwrap()
+    };
+    let pinned = vec![saml_sp::crypto::Certificate::parse(cert_text.as_bytes()).unwrap()];
+    let md = IdpMetadata::parse_verified(&xml, None, &pinned)
+        .unwrap_or_else(|e| panic!("{}: {e}", e.code()));
+    assert!(md.entity_id().starts_with("https://sts.windows.net/"));
+    // Another pinned certificate: refused.
+    let other = saml_sp::crypto::Certificate::parse_all(
+        &std::fs::read(format!("{DIR}../bench/idp.crt")).unwrap(),
+    )
+    .unwrap();
+    assert!(IdpMetadata::parse_verified(&xml, None, &other).is_err());
+    // A changed endpoint under a valid signature: refused.
+    let text = String::from_utf8(xml).unwrap();
+    let tampered = text.replacen(
+        "Location=\"https://login.windows.net/",
+        "Location=\"https://evil.example.com/",
+        1,
+    );
+    assert!(tampered != text, "the test must change something");
+    assert_eq!(
+        IdpMetadata::parse_verified(tampered.as_bytes(), None, &pinned)
+            .unwrap_err()
+            .code(),
+        "digest_mismatch"
+    );
+}
