@@ -68,7 +68,8 @@ fn hostile_inputs_stay_within_budget() {
     .unwrap();
 
     let mut report = Vec::new();
-    let cases: Vec<(&str, Box<dyn FnOnce() -> &'static str>, &str)> = vec![
+    type Case<'a> = (&'a str, Box<dyn FnOnce() -> &'static str + 'a>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             "20 MiB base64 body",
             Box::new(|| code_of(decode_post(&b64, &Limits::default()))),
