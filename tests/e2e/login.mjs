@@ -1,0 +1,76 @@
+// Browser test of an example SP app: headless Chromium (Debian's /usr/bin/chromium) driven by
+// playwright-core. Usage: node login.mjs <base-url> <mode> <screenshot.png>
+//   mode sp-initiated : sign in from the app through the test IdP, land on / with the name
+//   mode idp-allowed  : IdP-initiated login succeeds (server started with SAML_ALLOW_IDP_INITIATED=1)
+//   mode idp-refused  : IdP-initiated login is refused with unsolicited_response
+//   mode replay       : the same SAMLResponse POSTed twice: the second is refused
+import { chromium } from 'playwright-core';
+
+const [base, mode, shot] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const fail = async (msg) => { console.error(`FAIL ${mode}: ${msg}`); await browser.close(); process.exit(1); };
+try {
+  const page = await browser.newPage();
+  if (mode === 'sp-initiated' || mode === 'replay') {
+    await page.goto(`${base}/`);
+    await page.fill('#email', '');
+    let acsPost = null;
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/saml/acs')) acsPost = r.postData(); });
+    await page.click('#sign-in');
+    await page.waitForSelector('#first_name');
+    await page.fill('#email', 'grace@example.com');
+    await page.fill('#first_name', 'Grace');
+    await page.fill('#last_name', 'Hopper');
+    await page.fill('#groups', 'navy, compilers');
+    await page.click('#sign-in');
+    await page.waitForSelector('#who', { timeout: 15000 });
+    const who = await page.textContent('#who');
+    const name = await page.textContent('#name');
+    const groups = await page.textContent('#groups');
+    if (!who.includes('grace@example.com') || name.trim() !== 'Grace Hopper' || !groups.includes('navy, compilers')) {
+      await fail(`unexpected page: ${who} / ${name} / ${groups}`);
+    }
+    if (shot) await page.screenshot({ path: shot, fullPage: true });
+    if (mode === 'replay') {
+      if (!acsPost) await fail('did not see the ACS POST');
+      const resp = await page.request.post(`${base}/saml/acs`, {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: acsPost, maxRedirects: 0,
+      });
+      const body = await resp.text();
+      if (resp.status() !== 403 || !/unknown_in_response_to|replayed_assertion/.test(body)) {
+        await fail(`replayed POST not refused: ${resp.status()} ${body.slice(0, 200)}`);
+      }
+    }
+  } else if (mode === 'third-party') {
+    // The app points at samlify (SAML_IDP_METADATA): sign in there and land on / as its user.
+    await page.goto(`${base}/`);
+    await page.click('#sign-in');
+    await page.waitForSelector('#who', { timeout: 15000 });
+    const who = await page.textContent('#who');
+    const name = await page.textContent('#name');
+    if (!who.includes('grace@samlify.example') || name.trim() !== 'Grace Samlify') await fail(`unexpected page: ${who} / ${name}`);
+    if (shot) await page.screenshot({ path: shot, fullPage: true });
+  } else if (mode === 'idp-allowed' || mode === 'idp-refused') {
+    await page.goto(`${base}/test-idp/initiate`);
+    await page.fill('#email', 'ida@example.com');
+    await page.click('#sign-in');
+    if (mode === 'idp-allowed') {
+      await page.waitForSelector('#who', { timeout: 15000 });
+      if (!(await page.textContent('#who')).includes('ida@example.com')) await fail('not signed in');
+    } else {
+      await page.waitForSelector('#code', { timeout: 15000 });
+      const code = await page.textContent('#code');
+      if (code.trim() !== 'unsolicited_response') await fail(`expected unsolicited_response, got ${code}`);
+    }
+  } else {
+    await fail('unknown mode');
+  }
+  console.log(`ok ${mode}`);
+  await browser.close();
+} catch (e) {
+  await fail(String(e && e.stack || e));
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Browser tests of the example apps: starts each example on a free loopback port, drives headless
+# Chromium through the logins (tests/e2e/login.mjs), saves a screenshot of the signed-in page to
+# target/e2e/. Called by scripts/test.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mkdir -p target/e2e
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+start() { # start <example> <extra env...>; prints the base URL
+  local ex=$1; shift
+  local port; port=$(free_port)
+  env PORT="$port" "$@" "target/debug/examples/$ex" > "target/e2e/$ex-$port.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "http://127.0.0.1:$port"; return 0; fi
+    sleep 0.1
+  done
+  echo "example $ex did not start" >&2; return 1
+}
+examples=(axum_sp)
+cargo build --locked --features testkit,cli --bin saml-sp $(printf -- '--example %s ' "${examples[@]}")
+for ex in "${examples[@]}"; do
+  base=$(start "$ex")
+  node tests/e2e/login.mjs "$base" sp-initiated "target/e2e/$ex-signed-in.png"
+  node tests/e2e/login.mjs "$base" replay
+  node tests/e2e/login.mjs "$base" idp-refused
+  base_idp=$(start "$ex" SAML_ALLOW_IDP_INITIATED=1)
+  node tests/e2e/login.mjs "$base_idp" idp-allowed
+  # The same SP-initiated login against samlify, a third-party IdP, running on loopback.
+  app_port=$(free_port); idp_port=$(free_port)
+  target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
+    --acs-url "http://127.0.0.1:$app_port/saml/acs" > "target/e2e/sp-$app_port.xml"
+  node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
+    tests/fixtures/keys/idp.crt "target/e2e/samlify-idp-$idp_port.xml" > "target/e2e/samlify-$idp_port.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "target/e2e/samlify-idp-$idp_port.xml" ] && break; sleep 0.1; done
+  PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" "target/debug/examples/$ex" > "target/e2e/$ex-samlify.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
+  node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party "target/e2e/$ex-samlify-signed-in.png"
+done
+echo "e2e: all browser tests passed"
