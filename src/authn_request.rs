@@ -230,13 +230,17 @@ impl BuiltAuthnRequest {
         relay_state: Option<&str>,
         signing: Option<(&SigningKey, SignatureAlgorithm)>,
     ) -> Result<String, Error> {
-        let dest = self.destination.as_deref().ok_or(Error::Config {
-            field: "destination",
-            reason: "the IdP SSO URL is required for the Redirect binding".into(),
-        })?;
+        let dest = self.require_destination()?;
         let query = redirect_query("SAMLRequest", self.xml.as_bytes(), relay_state, signing)?;
         let sep = if dest.contains('?') { '&' } else { '?' };
         Ok(format!("{dest}{sep}{query}"))
+    }
+
+    fn require_destination(&self) -> Result<&str, Error> {
+        self.destination.as_deref().ok_or(Error::Config {
+            field: "destination",
+            reason: "the IdP SSO URL (Destination) is required to send the request".into(),
+        })
     }
 
     /// The request XML with an enveloped signature (exclusive C14N, SHA-256 digest), for the
@@ -263,10 +267,7 @@ impl BuiltAuthnRequest {
         relay_state: Option<&str>,
         signing: Option<(&SigningKey, SignatureAlgorithm)>,
     ) -> Result<String, Error> {
-        let dest = self.destination.as_deref().ok_or(Error::Config {
-            field: "destination",
-            reason: "the IdP SSO URL is required for the POST binding".into(),
-        })?;
+        let dest = self.require_destination()?;
         check_relay_state(relay_state)?;
         let xml = match signing {
             Some((k, a)) => self.signed_xml(k, a)?,

@@ -538,17 +538,16 @@ impl<'d> Canonicalizer<'d> {
     }
 }
 
-fn escape_text<S: Sink + ?Sized>(s: &str, out: &mut S) {
+/// Writes `s`, replacing the bytes `replacement` maps (all ASCII, so UTF-8 stays intact).
+fn escape_with<S: Sink + ?Sized>(
+    s: &str,
+    out: &mut S,
+    replacement: fn(u8) -> Option<&'static [u8]>,
+) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'\r' => b"&#xD;",
-            _ => continue,
-        };
+        let Some(rep) = replacement(b) else { continue };
         out.write(bytes.get(start..i).unwrap_or_default());
         out.write(rep);
         start = i + 1;
@@ -556,22 +555,26 @@ fn escape_text<S: Sink + ?Sized>(s: &str, out: &mut S) {
     out.write(bytes.get(start..).unwrap_or_default());
 }
 
+/// Text nodes (C14N 1.0 section 2.3).
+fn escape_text<S: Sink + ?Sized>(s: &str, out: &mut S) {
+    escape_with(s, out, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'>' => Some(b"&gt;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    });
+}
+
+/// Attribute values (C14N 1.0 section 2.3).
 fn escape_attr<S: Sink + ?Sized>(s: &str, out: &mut S) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'"' => b"&quot;",
-            b'\t' => b"&#x9;",
-            b'\n' => b"&#xA;",
-            b'\r' => b"&#xD;",
-            _ => continue,
-        };
-        out.write(bytes.get(start..i).unwrap_or_default());
-        out.write(rep);
-        start = i + 1;
-    }
-    out.write(bytes.get(start..).unwrap_or_default());
+    escape_with(s, out, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'"' => Some(b"&quot;"),
+        b'\t' => Some(b"&#x9;"),
+        b'\n' => Some(b"&#xA;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    });
 }
