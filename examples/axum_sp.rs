@@ -20,7 +20,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use saml_sp::audit::AuditContext;
 use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
-use saml_sp::metadata::{IdpMetadata, SpMetadata};
+use saml_sp::metadata::SpMetadata;
 use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::testkit::TestIdp;
 use saml_sp::xml::escape_text as esc;
@@ -129,14 +129,7 @@ fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Error> {
                 field: "SAML_IDP_METADATA",
                 reason: e.to_string(),
             })?;
-            let md = IdpMetadata::parse(&xml, None)?;
-            let idp = md.identity_provider()?;
-            let sso = idp.sso_url().unwrap_or_default().to_owned();
-            (
-                TenantConfig::new(TENANT, idp.entity_id(), idp.certificates().to_vec())
-                    .sso_url(sso),
-                None,
-            )
+            (TenantConfig::from_idp_metadata(TENANT, &xml)?, None)
         }
         Err(_) => {
             let idp = TestIdp::fixed(format!("{base}/test-idp/metadata"));

@@ -129,6 +129,21 @@ impl TenantConfig {
             enforce_sso: false,
         }
     }
+    /// A tenant `slug` configured from the IdP's metadata XML (entity ID, every signing
+    /// certificate, the Redirect (else POST) SSO URL).
+    ///
+    /// # Errors
+    /// As [`crate::metadata::IdpMetadata::parse`].
+    pub fn from_idp_metadata(slug: impl Into<String>, metadata_xml: &[u8]) -> Result<Self, Error> {
+        let md = crate::metadata::IdpMetadata::parse(metadata_xml, None)?;
+        let sso = md
+            .sso_url(crate::metadata::HTTP_REDIRECT)
+            .or_else(|| md.sso_url(crate::metadata::HTTP_POST))
+            .map(str::to_owned);
+        let mut c = TenantConfig::new(slug, md.entity_id(), md.signing_certificates().to_vec());
+        c.sso_url = sso;
+        Ok(c)
+    }
     /// Human-readable name.
     pub fn display_name(mut self, name: impl Into<String>) -> Self {
         self.display_name = name.into();

@@ -20,7 +20,7 @@ start() { # start <example> <extra env...>; prints the base URL
   done
   echo "example $ex did not start" >&2; return 1
 }
-examples=(axum_sp)
+examples=(axum_sp hyper_sp actix_sp)
 cargo build --locked --features testkit,cli --bin saml-sp $(printf -- '--example %s ' "${examples[@]}")
 for ex in "${examples[@]}"; do
   base=$(start "$ex")

@@ -1,0 +1,355 @@
+//! A complete SP web app on actix-web 4: sign-in through SAML, users provisioned just in time into
+//! SQLite, a session cookie, SP metadata, logout. With no IdP configured, saml-sp's test IdP is
+//! mounted under `/test-idp/`:
+//!
+//! ```text
+//! cargo run --features testkit --example actix_sp     # then open http://127.0.0.1:8080/
+//! ```
+//!
+//! Settings: `PORT` (8080), `SAML_SP_BASE_URL`, `SAML_IDP_METADATA`, `SAML_ALLOW_IDP_INITIATED=1`,
+//! `SAML_REDIS_URL` (with `--features redis`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use saml_sp::audit::AuditContext;
+use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::metadata::SpMetadata;
+use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
+use saml_sp::testkit::TestIdp;
+use saml_sp::xml::escape_text as esc;
+use saml_sp::{Acs, Error};
+
+const TENANT: &str = "default";
+
+// ---------------------------------------------------------------- SAML-specific: routes + config
+
+struct App {
+    acs: Acs<Db>,
+    db: Db,
+    sessions: Mutex<HashMap<String, i64>>,
+    base: String,
+    test_idp: Option<TestIdp>,
+}
+
+#[derive(serde::Deserialize)]
+struct LoginQuery {
+    email: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct AcsForm {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: String,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+async fn saml_login(app: web::Data<App>, q: web::Query<LoginQuery>) -> HttpResponse {
+    let start = match q.email.as_deref().filter(|e| !e.is_empty()) {
+        Some(email) => app.acs.start_login_for_email(email, Some("/")).await,
+        None => app.acs.start_login(TENANT, Some("/")).await,
+    };
+    match start {
+        Ok(s) => HttpResponse::SeeOther()
+            .insert_header((LOCATION, s.redirect_url))
+            .finish(),
+        Err(e) => error_page(&e),
+    }
+}
+
+async fn saml_acs(app: web::Data<App>, req: HttpRequest, form: web::Form<AcsForm>) -> HttpResponse {
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let ctx = AuditContext::new().with("ip", ip);
+    match app
+        .acs
+        .finish_login(
+            TENANT,
+            &form.saml_response,
+            form.relay_state.as_deref(),
+            &ctx,
+        )
+        .await
+    {
+        Ok(done) => {
+            let sid = random_token();
+            app.sessions
+                .lock()
+                .map(|mut s| s.insert(sid.clone(), done.user))
+                .ok();
+            let secure = if app.base.starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            };
+            HttpResponse::SeeOther()
+                .insert_header((
+                    SET_COOKIE,
+                    format!("sid={sid}; HttpOnly; SameSite=Lax; Path=/{secure}"),
+                ))
+                .insert_header((LOCATION, done.return_to))
+                .finish()
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+async fn saml_metadata(app: web::Data<App>) -> HttpResponse {
+    let xml = SpMetadata::new(
+        format!("{}/saml/metadata", app.base),
+        format!("{}/saml/acs", app.base),
+    )
+    .to_xml();
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/samlmetadata+xml"))
+        .body(xml)
+}
+
+fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Error> {
+    let registry = IdpRegistry::new(SpSettings::new(
+        format!("{base}/saml/metadata"),
+        format!("{base}/saml/acs"),
+    )?);
+    let unsolicited = std::env::var("SAML_ALLOW_IDP_INITIATED").is_ok_and(|v| v == "1");
+    let (config, test_idp) = match std::env::var("SAML_IDP_METADATA") {
+        Ok(path) => {
+            let xml = std::fs::read(&path).map_err(|e| Error::Config {
+                field: "SAML_IDP_METADATA",
+                reason: e.to_string(),
+            })?;
+            (TenantConfig::from_idp_metadata(TENANT, &xml)?, None)
+        }
+        Err(_) => {
+            let idp = TestIdp::fixed(format!("{base}/test-idp/metadata"));
+            let c = TenantConfig::new(TENANT, idp.entity_id(), vec![idp.certificate().clone()])
+                .sso_url(format!("{base}/test-idp/sso"));
+            (c, Some(idp))
+        }
+    };
+    registry.insert(config.dangerous_allow_unsolicited_responses(unsolicited))?;
+    Ok((registry, test_idp))
+}
+
+type Stores = (
+    Arc<dyn saml_sp::store::RequestStore>,
+    Arc<dyn saml_sp::store::ReplayCache>,
+);
+
+async fn stores() -> Result<Stores, saml_sp::store::StoreError> {
+    #[cfg(feature = "redis")]
+    if let Ok(url) = std::env::var("SAML_REDIS_URL") {
+        let s = saml_sp::redis_store::RedisStore::connect(&url, "saml-sp-demo:").await?;
+        return Ok((Arc::new(s.clone()), Arc::new(s)));
+    }
+    Ok((
+        Arc::new(saml_sp::store::MemoryRequestStore::default()),
+        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+    ))
+}
+
+// ------------------------------------------------------------------- the test IdP, mounted here
+
+async fn test_idp_pages(app: web::Data<App>, req: HttpRequest, body: String) -> HttpResponse {
+    let Some(idp) = app.test_idp.as_ref() else {
+        return HttpResponse::NotFound().finish();
+    };
+    let method = req.method().as_str();
+    let page = match (method, req.path()) {
+        ("GET", "/test-idp/sso") => idp.sso_page(req.query_string(), "/test-idp/login"),
+        ("POST", "/test-idp/sso") => idp.sso_page(&body, "/test-idp/login"),
+        ("POST", "/test-idp/login") => idp.login_submit(&body, chrono::Utc::now()),
+        ("GET", "/test-idp/initiate") => Ok(idp.idp_initiated(
+            &format!("{}/saml/metadata", app.base),
+            &format!("{}/saml/acs", app.base),
+            "/test-idp/login",
+        )),
+        ("GET", "/test-idp/metadata") => {
+            Ok(idp.metadata_xml(&format!("{}/test-idp/sso", app.base)))
+        }
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    match page {
+        Ok(h) => html(StatusCode::OK, h),
+        Err(e) => error_page(&e),
+    }
+}
+
+// -------------------------------------------------------------- the app: pages, sessions, users
+
+async fn home(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
+    let user = cookie_value(&req, "sid")
+        .and_then(|sid| app.sessions.lock().ok()?.get(&sid).copied())
+        .and_then(|id| app.db.get(id));
+    let body = match user {
+        Some((email, first, last, groups)) => format!(
+            "<p id=\"who\">Signed in as {}</p><p id=\"name\">{} {}</p><p id=\"groups\">Groups: {}</p><form method=\"post\" action=\"/logout\"><button id=\"logout\">Sign out</button></form>",
+            esc(&email),
+            esc(&first),
+            esc(&last),
+            esc(&groups)
+        ),
+        None => "<form method=\"get\" action=\"/saml/login\"><label>Work email <input name=\"email\" id=\"email\"/></label> <button id=\"sign-in\">Sign in with SSO</button></form><p><a href=\"/test-idp/initiate\">IdP-initiated login (test IdP)</a></p>".to_owned(),
+    };
+    html(
+        StatusCode::OK,
+        format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>saml-sp actix-web demo</title></head><body><h1>saml-sp actix-web demo</h1>{body}</body></html>"
+        ),
+    )
+}
+
+async fn logout(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
+    if let Some(sid) = cookie_value(&req, "sid") {
+        app.sessions.lock().map(|mut s| s.remove(&sid)).ok();
+    }
+    HttpResponse::SeeOther()
+        .insert_header((
+            SET_COOKIE,
+            "sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+        ))
+        .insert_header((LOCATION, "/"))
+        .finish()
+}
+
+fn error_page(e: &Error) -> HttpResponse {
+    let explain = match e.code() {
+        "replayed_assertion" => "This sign-in response was already used. Start the sign-in again.",
+        "unsolicited_response" => {
+            "Sign-in started at the identity provider is not enabled for this app."
+        }
+        "unknown_tenant" => "No single sign-on is configured for that email domain.",
+        "expired" | "not_yet_valid" => {
+            "The sign-in response is outside its validity window (check the clocks)."
+        }
+        _ => {
+            "The sign-in response was refused. An administrator can find details in the audit log."
+        }
+    };
+    html(
+        StatusCode::FORBIDDEN,
+        format!(
+            "<!DOCTYPE html><html><body><h1>Sign-in failed</h1><p id=\"code\">{}</p><p>{explain}</p><p><a href=\"/\">Back</a></p></body></html>",
+            e.code()
+        ),
+    )
+}
+
+fn html(code: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(code)
+        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+        .body(body)
+}
+
+fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
+    let raw = req
+        .headers()
+        .get(actix_web::http::header::COOKIE)?
+        .to_str()
+        .ok()?;
+    raw.split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn random_token() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).ok();
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Users in SQLite (in memory unless `SAML_SP_DB` names a file).
+#[derive(Clone)]
+struct Db(Arc<Mutex<rusqlite::Connection>>);
+
+impl Db {
+    fn open() -> rusqlite::Result<Db> {
+        let conn = rusqlite::Connection::open(
+            std::env::var("SAML_SP_DB").unwrap_or_else(|_| ":memory:".into()),
+        )?;
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, email TEXT NOT NULL, first_name TEXT, last_name TEXT, groups_csv TEXT, UNIQUE (tenant, email));")?;
+        Ok(Db(Arc::new(Mutex::new(conn))))
+    }
+    fn get(&self, id: i64) -> Option<(String, String, String, String)> {
+        let conn = self.0.lock().ok()?;
+        conn.query_row(
+            "SELECT email, first_name, last_name, groups_csv FROM users WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .ok()
+    }
+}
+
+impl Provisioner for Db {
+    type User = i64;
+    async fn upsert(&self, tenant: &str, id: &SamlIdentity) -> Result<i64, ProvisionError> {
+        let conn = self
+            .0
+            .lock()
+            .map_err(|_| ProvisionError("database lock poisoned".into()))?;
+        conn.query_row(
+            "INSERT INTO users (tenant, email, first_name, last_name, groups_csv) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant, email) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name, groups_csv = excluded.groups_csv RETURNING id",
+            (tenant, &id.email, &id.first_name, &id.last_name, id.groups.join(", ")),
+            |r| r.get(0),
+        )
+        .map_err(|e| ProvisionError(e.to_string()))
+    }
+    async fn find(&self, tenant: &str, id: &SamlIdentity) -> Result<Option<i64>, ProvisionError> {
+        let conn = self
+            .0
+            .lock()
+            .map_err(|_| ProvisionError("database lock poisoned".into()))?;
+        match conn.query_row(
+            "SELECT id FROM users WHERE tenant = ?1 AND email = ?2",
+            (tenant, &id.email),
+            |r| r.get(0),
+        ) {
+            Ok(v) => Ok(Some(v)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(ProvisionError(e.to_string())),
+        }
+    }
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let base =
+        std::env::var("SAML_SP_BASE_URL").unwrap_or_else(|_| format!("http://127.0.0.1:{port}"));
+    let (registry, test_idp) = build_registry(&base)?;
+    let db = Db::open()?;
+    let (requests, replay) = stores().await?;
+    let acs = Acs::new(Arc::new(registry), requests, replay, db.clone());
+    let app = web::Data::new(App {
+        acs,
+        db,
+        sessions: Mutex::new(HashMap::new()),
+        base: base.clone(),
+        test_idp,
+    });
+    println!("saml-sp actix-web demo on {base}/ (SP metadata: {base}/saml/metadata)");
+    actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(app.clone())
+            .route("/", web::get().to(home))
+            .route("/saml/login", web::get().to(saml_login))
+            .route("/saml/acs", web::post().to(saml_acs))
+            .route("/saml/metadata", web::get().to(saml_metadata))
+            .route("/logout", web::post().to(logout))
+            .default_service(web::to(test_idp_pages))
+    })
+    .bind(("127.0.0.1", port))?
+    .run()
+    .await?;
+    Ok(())
+}
