@@ -199,9 +199,9 @@ struct Canonicalizer<'d> {
     comments: bool,
     inclusive_prefixes: Vec<&'d str>,
     /// In-scope namespace bindings: prefix ("" = default) -> stack of URIs ("" = none).
-    scope: FastMap<&'d str, Vec<&'d str>>,
+    scope: PrefixStacks<'d>,
     /// What output ancestors rendered: prefix -> stack of URIs (exclusive mode).
-    rendered: FastMap<&'d str, Vec<&'d str>>,
+    rendered: PrefixStacks<'d>,
     /// Prefixes pushed onto `rendered`, in order, for undo.
     rendered_order: Vec<&'d str>,
     /// `xml:*` attributes inherited by the apex (inclusive mode).
@@ -251,8 +251,8 @@ impl<'d> Canonicalizer<'d> {
             exclusive: algorithm.is_exclusive(),
             comments: algorithm.with_comments(),
             inclusive_prefixes,
-            scope: FastMap::default(),
-            rendered: FastMap::default(),
+            scope: PrefixStacks::default(),
+            rendered: PrefixStacks::default(),
             rendered_order: Vec::new(),
             inherited_xml_attrs: Vec::new(),
             ns_buf: Vec::new(),
@@ -275,10 +275,7 @@ impl<'d> Canonicalizer<'d> {
         for &id in chain.iter().rev() {
             if let Some(e) = doc.element_data(id) {
                 for d in doc.decls_of(e) {
-                    self.scope
-                        .entry(doc.decl_prefix(d))
-                        .or_default()
-                        .push(doc.s(d.uri));
+                    self.scope.push(doc.decl_prefix(d), doc.s(d.uri));
                 }
             }
         }
@@ -300,7 +297,7 @@ impl<'d> Canonicalizer<'d> {
     }
 
     fn in_scope(&self, prefix: &str) -> Option<&'d str> {
-        self.scope.get(prefix).and_then(|v| v.last().copied())
+        self.scope.top(prefix)
     }
 
     fn walk<S: Sink + ?Sized>(
@@ -393,7 +390,7 @@ impl<'d> Canonicalizer<'d> {
         if !self.exclusive {
             if is_apex {
                 // Every in-scope namespace (after this element's declarations).
-                let mut keys: Vec<&'d str> = self.scope.keys().copied().collect();
+                let mut keys: Vec<&'d str> = self.scope.keys().collect();
                 for d in doc.decls_of(e) {
                     keys.push(doc.decl_prefix(d));
                 }
@@ -426,10 +423,7 @@ impl<'d> Canonicalizer<'d> {
         // Apply this element's declarations to the scope.
         let mut scope_pushed = 0;
         for d in doc.decls_of(e) {
-            self.scope
-                .entry(doc.decl_prefix(d))
-                .or_default()
-                .push(doc.s(d.uri));
+            self.scope.push(doc.decl_prefix(d), doc.s(d.uri));
             scope_pushed += 1;
         }
         let mut rendered_pushed = 0;
@@ -454,14 +448,10 @@ impl<'d> Canonicalizer<'d> {
             }
             for &p in &used {
                 let uri = self.in_scope(p).unwrap_or("");
-                let last = self
-                    .rendered
-                    .get(p)
-                    .and_then(|v| v.last().copied())
-                    .unwrap_or("");
-                if uri != last {
+                let last = self.rendered.top(p).unwrap_or("");
+                if !same(uri, last) {
                     ns_out.push((p, uri));
-                    self.rendered.entry(p).or_default().push(uri);
+                    self.rendered.push(p, uri);
                     rendered_pushed += 1;
                     self.rendered_order.push(p);
                 }
@@ -523,18 +513,71 @@ impl<'d> Canonicalizer<'d> {
     fn close_element(&mut self, id: NodeId, scope_pushed: usize, rendered_pushed: usize) {
         if let Some(e) = self.doc.element_data(id) {
             for d in self.doc.decls_of(e).iter().take(scope_pushed) {
-                if let Some(v) = self.scope.get_mut(self.doc.decl_prefix(d)) {
-                    v.pop();
-                }
+                self.scope.pop(self.doc.decl_prefix(d));
             }
         }
         for _ in 0..rendered_pushed {
-            if let Some(p) = self.rendered_order.pop()
-                && let Some(v) = self.rendered.get_mut(p)
-            {
-                v.pop();
+            if let Some(p) = self.rendered_order.pop() {
+                self.rendered.pop(p);
             }
         }
+    }
+}
+
+/// String equality with a pointer fast path (prefixes and URIs often share the document's bytes).
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+}
+
+/// Prefix -> stack of URIs. Documents use a handful of prefixes, so a linear scan beats hashing;
+/// past 16 distinct prefixes an index keeps look-ups constant-time (no quadratic path for a
+/// hostile document declaring thousands).
+#[derive(Default)]
+struct PrefixStacks<'d> {
+    entries: Vec<(&'d str, Vec<&'d str>)>,
+    index: Option<FastMap<&'d str, usize>>,
+}
+
+impl<'d> PrefixStacks<'d> {
+    fn slot(&self, p: &str) -> Option<usize> {
+        match &self.index {
+            Some(idx) => idx.get(p).copied(),
+            None => self.entries.iter().position(|(k, _)| same(k, p)),
+        }
+    }
+    fn push(&mut self, p: &'d str, uri: &'d str) {
+        if let Some(i) = self.slot(p) {
+            if let Some((_, v)) = self.entries.get_mut(i) {
+                v.push(uri);
+            }
+            return;
+        }
+        self.entries.push((p, vec![uri]));
+        let i = self.entries.len() - 1;
+        if let Some(idx) = &mut self.index {
+            idx.insert(p, i);
+        } else if self.entries.len() > 16 {
+            self.index = Some(
+                self.entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (*k, i))
+                    .collect(),
+            );
+        }
+    }
+    fn top(&self, p: &str) -> Option<&'d str> {
+        self.slot(p)
+            .and_then(|i| self.entries.get(i))
+            .and_then(|(_, v)| v.last().copied())
+    }
+    fn pop(&mut self, p: &str) {
+        if let Some((_, v)) = self.slot(p).and_then(|i| self.entries.get_mut(i)) {
+            v.pop();
+        }
+    }
+    fn keys(&self) -> impl Iterator<Item = &'d str> + '_ {
+        self.entries.iter().map(|(k, _)| *k)
     }
 }
 

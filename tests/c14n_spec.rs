@@ -225,3 +225,28 @@ fn whole_document_agrees_with_xml_canonicalization_crate() {
         );
     }
 }
+
+#[test]
+fn many_distinct_prefixes_use_the_indexed_scope() {
+    // 60 distinct prefixes, some redeclared deeper: past 16 the scope switches to an index.
+    let decls: String = (0..30)
+        .map(|i| format!(" xmlns:p{i}=\"urn:{i}\""))
+        .collect();
+    let kids: String = (0..30)
+        .map(|i| format!("<p{i}:e ID=\"e{i}\" xmlns:p{}=\"urn:re{i}\" xmlns:q{i}=\"urn:q{i}\" p{i}:a=\"{i}\" q{i}:b=\"x\"/>", (i + 1) % 30))
+        .collect();
+    let xml = format!("<r{decls}>{kids}</r>");
+    assert_eq!(
+        c14n_doc(&xml, Algorithm::Inclusive),
+        oracle_whole_document(&xml, false)
+    );
+    // Exclusive: each child renders exactly its own prefix.
+    assert_eq!(
+        c14n_id(&xml, "e7", Algorithm::Exclusive, &[]),
+        "<p7:e xmlns:p7=\"urn:7\" xmlns:q7=\"urn:q7\" ID=\"e7\" p7:a=\"7\" q7:b=\"x\"></p7:e>"
+    );
+    assert_eq!(
+        c14n_id(&xml, "e7", Algorithm::Exclusive, &["p8", "p20"]),
+        "<p7:e xmlns:p20=\"urn:20\" xmlns:p7=\"urn:7\" xmlns:p8=\"urn:re7\" xmlns:q7=\"urn:q7\" ID=\"e7\" p7:a=\"7\" q7:b=\"x\"></p7:e>"
+    );
+}
