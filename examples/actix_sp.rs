@@ -3,7 +3,7 @@
 //! mounted under `/test-idp/`:
 //!
 //! ```text
-//! cargo run --features testkit --example actix_sp     # then open http://127.0.0.1:8080/
+//! cargo run --example actix_sp     # then open http://127.0.0.1:8080/
 //! ```
 //!
 //! Settings: `PORT` (8080), `SAML_SP_BASE_URL`, `SAML_IDP_METADATA`, `SAML_ALLOW_IDP_INITIATED=1`,

@@ -3,7 +3,7 @@
 //! mounted under `/test-idp/` so the whole flow runs locally:
 //!
 //! ```text
-//! cargo run --features testkit --example axum_sp      # then open http://127.0.0.1:8080/
+//! cargo run --example axum_sp      # then open http://127.0.0.1:8080/
 //! ```
 //!
 //! Settings: `PORT` (8080), `SAML_SP_BASE_URL` (`http://127.0.0.1:<port>`), `SAML_IDP_METADATA`
