@@ -55,18 +55,17 @@ fn is_ds<'a>(e: &Element<'a>, local: &str) -> bool {
 
 /// Refuses non-whitespace text, comments-as-structure are fine, processing instructions are not.
 fn element_only_children<'a>(e: Element<'a>, what: &str) -> Result<Vec<Element<'a>>, Error> {
+    if !e.has_only_whitespace_text() {
+        return Err(Error::profile(
+            format!("only elements inside {what}"),
+            "text",
+        ));
+    }
     let mut out = Vec::new();
     for child in e.children() {
         match child {
             Node::Element(c) => out.push(c),
-            Node::Text(t) if t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) => {}
-            Node::Comment(_) => {}
-            Node::Text(_) => {
-                return Err(Error::profile(
-                    format!("only elements inside {what}"),
-                    "text",
-                ));
-            }
+            Node::Text(_) | Node::Comment(_) => {}
             _ => {
                 return Err(Error::profile(
                     format!("only elements inside {what}"),

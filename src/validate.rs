@@ -8,7 +8,7 @@ use crate::config::{ServiceProvider, SignaturePolicy};
 use crate::dsig::{self, DSIG_NS, VerifiedSignature, VerifyOptions};
 use crate::error::Error;
 use crate::time::{format_instant, parse_instant};
-use crate::xml::{Document, Element, Node, ParseOptions};
+use crate::xml::{Document, Element, ParseOptions};
 
 /// The SAML 2.0 assertion namespace.
 pub const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -358,15 +358,11 @@ fn validate_document(
                 }
             }
         }
-        for t in response.children() {
-            if let Node::Text(t) = t
-                && !t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            {
-                return Err(Error::malformed(
-                    "element-only content in the Response",
-                    "text",
-                ));
-            }
+        if !response.has_only_whitespace_text() {
+            return Err(Error::malformed(
+                "element-only content in the Response",
+                "text",
+            ));
         }
         let status =
             status.ok_or_else(|| Error::malformed("a samlp:Status in the Response", "none"))?;
@@ -662,7 +658,7 @@ fn read_assertion(
                 ));
             }
         }
-        if assertion.children().any(|n| matches!(n, Node::Text(t) if !t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')))) {
+        if !assertion.has_only_whitespace_text() {
             return Err(Error::malformed("element-only content in the Assertion", "text"));
         }
         Ok((id, issue))

@@ -591,6 +591,12 @@ impl<'a> Element<'a> {
         let doc = self.doc;
         doc.child_ids(self.id).filter_map(move |id| doc.element(id))
     }
+    /// Whether every text child is XML white space (element-only content, as schemas with no
+    /// mixed content require).
+    pub fn has_only_whitespace_text(&self) -> bool {
+        self.children()
+            .all(|n| !matches!(n, Node::Text(t) if !chars::is_xml_whitespace(t)))
+    }
     /// Whether any child is an element.
     pub fn has_child_elements(&self) -> bool {
         self.child_elements().next().is_some()
