@@ -23,9 +23,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::xml::fast_map::FastMap;
-
-use crate::xml::{Document, NodeId, NodeKind, XML_NS};
+use crate::xml::{Document, NodeId, NodeKind, PREFIX_NONE, PREFIX_XML, XML_NS};
 
 /// A canonicalization algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -197,18 +195,17 @@ struct Canonicalizer<'d> {
     doc: &'d Document,
     exclusive: bool,
     comments: bool,
-    inclusive_prefixes: Vec<&'d str>,
-    /// In-scope namespace bindings: prefix ("" = default) -> stack of URIs ("" = none).
-    scope: PrefixStacks<'d>,
-    /// What output ancestors rendered: prefix -> stack of URIs (exclusive mode).
-    rendered: PrefixStacks<'d>,
-    /// Prefixes pushed onto `rendered`, in order, for undo.
-    rendered_order: Vec<&'d str>,
+    /// The PrefixList as interned prefix ids (exclusive mode).
+    inclusive_prefixes: Vec<u32>,
+    /// In-scope namespace bindings: prefix id -> namespace id ([`UNBOUND`] = none).
+    scope: Bindings,
+    /// What output ancestors rendered: prefix id -> namespace id (exclusive mode).
+    rendered: Bindings,
     /// `xml:*` attributes inherited by the apex (inclusive mode).
     inherited_xml_attrs: Vec<(&'d str, &'d str)>,
     /// Scratch buffers reused for every element.
-    ns_buf: Vec<(&'d str, &'d str)>,
-    used_buf: Vec<&'d str>,
+    ns_buf: Vec<(u32, u32)>,
+    used_buf: Vec<u32>,
     attr_buf: Vec<(&'d str, &'d str, &'d str, &'d str)>,
 }
 
@@ -219,30 +216,73 @@ struct Frame {
     rendered_pushed: usize,
 }
 
-/// The document's own string for a declared prefix, if any element declares it.
-fn find_prefix<'d>(doc: &'d Document, prefix: &str) -> Option<&'d str> {
-    doc.declared_prefixes
-        .iter()
-        .find(|p| &***p == prefix)
-        .map(|p| &**p)
+/// "No namespace": an unbound prefix, or the default namespace undeclared by `xmlns=""`.
+const UNBOUND: u32 = u32::MAX;
+
+fn ns_id(ns: Option<u32>) -> u32 {
+    ns.unwrap_or(UNBOUND)
+}
+
+/// Prefix id -> innermost namespace id, with an undo log. Prefixes and namespaces are interned
+/// by the parser, so every look-up is an index and every comparison an integer compare.
+struct Bindings {
+    top: Vec<u32>,
+    undo: Vec<(u32, u32)>,
+}
+
+impl Bindings {
+    fn new(prefixes: usize) -> Self {
+        Bindings {
+            top: vec![UNBOUND; prefixes],
+            undo: Vec::new(),
+        }
+    }
+    fn get(&self, prefix: u32) -> u32 {
+        self.top.get(prefix as usize).copied().unwrap_or(UNBOUND)
+    }
+    /// Binds `prefix`; returns how many undo entries were recorded (0 or 1).
+    fn set(&mut self, prefix: u32, ns: u32) -> usize {
+        match self.top.get_mut(prefix as usize) {
+            Some(slot) => {
+                self.undo.push((prefix, *slot));
+                *slot = ns;
+                1
+            }
+            None => 0,
+        }
+    }
+    fn undo(&mut self, n: usize) {
+        for _ in 0..n {
+            if let Some((prefix, previous)) = self.undo.pop()
+                && let Some(slot) = self.top.get_mut(prefix as usize)
+            {
+                *slot = previous;
+            }
+        }
+    }
 }
 
 impl<'d> Canonicalizer<'d> {
     fn new(doc: &'d Document, algorithm: Algorithm, prefixes: &[&str]) -> Self {
-        // Map the PrefixList onto the document's own prefix strings; a prefix the document never
-        // declares can never be in scope and is dropped.
-        let mut inclusive_prefixes: Vec<&'d str> = Vec::new();
+        // Map the PrefixList onto the document's prefix ids; a prefix the document never uses
+        // can never be in scope and is dropped.
+        let mut inclusive_prefixes: Vec<u32> = Vec::new();
         if algorithm.is_exclusive() {
+            let mut seen = vec![false; doc.prefix_count()];
             for p in prefixes {
                 let found = if *p == "#default" {
-                    Some("")
+                    Some(PREFIX_NONE)
+                } else if p.is_empty() {
+                    None
                 } else {
-                    find_prefix(doc, p)
+                    doc.prefix_id(p)
                 };
-                if let Some(f) = found
-                    && !inclusive_prefixes.contains(&f)
+                if let Some(id) = found
+                    && let Some(flag) = seen.get_mut(id as usize)
+                    && !*flag
                 {
-                    inclusive_prefixes.push(f);
+                    *flag = true;
+                    inclusive_prefixes.push(id);
                 }
             }
         }
@@ -251,9 +291,8 @@ impl<'d> Canonicalizer<'d> {
             exclusive: algorithm.is_exclusive(),
             comments: algorithm.with_comments(),
             inclusive_prefixes,
-            scope: PrefixStacks::default(),
-            rendered: PrefixStacks::default(),
-            rendered_order: Vec::new(),
+            scope: Bindings::new(doc.prefix_count()),
+            rendered: Bindings::new(doc.prefix_count()),
             inherited_xml_attrs: Vec::new(),
             ns_buf: Vec::new(),
             used_buf: Vec::new(),
@@ -275,7 +314,7 @@ impl<'d> Canonicalizer<'d> {
         for &id in chain.iter().rev() {
             if let Some(e) = doc.element_data(id) {
                 for d in doc.decls_of(e) {
-                    self.scope.push(doc.decl_prefix(d), doc.s(d.uri));
+                    self.scope.set(d.prefix_id, ns_id(d.ns));
                 }
             }
         }
@@ -294,10 +333,6 @@ impl<'d> Canonicalizer<'d> {
                 }
             }
         }
-    }
-
-    fn in_scope(&self, prefix: &str) -> Option<&'d str> {
-        self.scope.top(prefix)
     }
 
     fn walk<S: Sink + ?Sized>(
@@ -326,7 +361,7 @@ impl<'d> Canonicalizer<'d> {
                     out.write(b"</");
                     out.write(self.doc.qname_of(e).as_bytes());
                     out.write(b">");
-                    self.close_element(f.node, f.scope_pushed, f.rendered_pushed);
+                    self.close_element(f.scope_pushed, f.rendered_pushed);
                 }
                 continue;
             };
@@ -384,93 +419,75 @@ impl<'d> Canonicalizer<'d> {
         let Some(e) = doc.element_data(id) else {
             return (0, 0);
         };
-        // Parent's view of the default namespace and, for inclusive mode, of every prefix.
+        // Namespace nodes to render, as (prefix id, namespace id).
         let mut ns_out = std::mem::take(&mut self.ns_buf);
         ns_out.clear();
-        if !self.exclusive {
+        let mut scope_pushed = 0;
+        if self.exclusive {
+            for d in doc.decls_of(e) {
+                scope_pushed += self.scope.set(d.prefix_id, ns_id(d.ns));
+            }
+        } else {
+            // A declaration is rendered when it differs from the parent's view of its prefix.
+            for d in doc.decls_of(e) {
+                let ns = ns_id(d.ns);
+                if !is_apex && d.prefix_id != PREFIX_XML && self.scope.get(d.prefix_id) != ns {
+                    ns_out.push((d.prefix_id, ns));
+                }
+                scope_pushed += self.scope.set(d.prefix_id, ns);
+            }
             if is_apex {
-                // Every in-scope namespace (after this element's declarations).
-                let mut keys: Vec<&'d str> = self.scope.keys().collect();
-                for d in doc.decls_of(e) {
-                    keys.push(doc.decl_prefix(d));
-                }
-                keys.sort_unstable();
-                keys.dedup();
-                for p in keys {
-                    let uri = doc
-                        .decls_of(e)
-                        .iter()
-                        .find(|d| doc.decl_prefix(d) == p)
-                        .map(|d| doc.s(d.uri))
-                        .or_else(|| self.in_scope(p))
-                        .unwrap_or("");
-                    if !uri.is_empty() && p != "xml" {
-                        ns_out.push((p, uri));
+                // The apex renders every namespace in scope (after its own declarations).
+                for (p, &ns) in self.scope.top.iter().enumerate() {
+                    let p = u32::try_from(p).unwrap_or(UNBOUND);
+                    if ns != UNBOUND && p != PREFIX_XML {
+                        ns_out.push((p, ns));
                     }
-                }
-            } else {
-                for d in doc.decls_of(e) {
-                    let p = doc.decl_prefix(d);
-                    let uri = doc.s(d.uri);
-                    let parent = self.in_scope(p).unwrap_or("");
-                    if p == "xml" || parent == uri {
-                        continue;
-                    }
-                    ns_out.push((p, uri));
                 }
             }
-        }
-        // Apply this element's declarations to the scope.
-        let mut scope_pushed = 0;
-        for d in doc.decls_of(e) {
-            self.scope.push(doc.decl_prefix(d), doc.s(d.uri));
-            scope_pushed += 1;
         }
         let mut rendered_pushed = 0;
         if self.exclusive {
+            // Visibly utilized prefixes, then the PrefixList's.
             let mut used = std::mem::take(&mut self.used_buf);
             used.clear();
-            used.push(doc.prefix_of(e.qname, e.prefix_len));
+            used.push(e.prefix);
             for a in doc.attrs_of(e) {
-                if a.prefix_len > 0 {
-                    let p = doc.prefix_of(a.qname, a.prefix_len);
-                    if p != "xml" && !used.contains(&p) {
-                        used.push(p);
-                    }
+                if a.prefix != PREFIX_NONE && a.prefix != PREFIX_XML && !used.contains(&a.prefix) {
+                    used.push(a.prefix);
                 }
             }
             for &p in &self.inclusive_prefixes {
-                if !used.contains(&p)
-                    && (p.is_empty() || self.in_scope(p).is_some_and(|u| !u.is_empty()))
-                {
+                if !used.contains(&p) && (p == PREFIX_NONE || self.scope.get(p) != UNBOUND) {
                     used.push(p);
                 }
             }
             for &p in &used {
-                let uri = self.in_scope(p).unwrap_or("");
-                let last = self.rendered.top(p).unwrap_or("");
-                if !same(uri, last) {
-                    ns_out.push((p, uri));
-                    self.rendered.push(p, uri);
-                    rendered_pushed += 1;
-                    self.rendered_order.push(p);
+                let ns = self.scope.get(p);
+                if ns != self.rendered.get(p) {
+                    ns_out.push((p, ns));
+                    rendered_pushed += self.rendered.set(p, ns);
                 }
             }
             self.used_buf = used;
         }
-        ns_out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        if ns_out.len() > 1 {
+            ns_out.sort_unstable_by(|a, b| doc.prefix_name(a.0).cmp(doc.prefix_name(b.0)));
+        }
 
         out.write(b"<");
         out.write(doc.qname_of(e).as_bytes());
-        for (p, uri) in &ns_out {
-            if p.is_empty() {
+        for &(p, ns) in &ns_out {
+            if p == PREFIX_NONE {
                 out.write(b" xmlns=\"");
             } else {
                 out.write(b" xmlns:");
-                out.write(p.as_bytes());
+                out.write(doc.prefix_name(p).as_bytes());
                 out.write(b"=\"");
             }
-            escape_attr(uri, out);
+            if ns != UNBOUND {
+                escape_attr(doc.ns_uri(Some(ns)).unwrap_or(""), out);
+            }
             out.write(b"\"");
         }
         // Attributes sorted by (namespace URI, local name); no-namespace attributes first.
@@ -491,7 +508,9 @@ impl<'d> Canonicalizer<'d> {
                 }
             }
         }
-        attrs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        if attrs.len() > 1 {
+            attrs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        }
         for &(ns, local, qname, value) in &attrs {
             out.write(b" ");
             if qname.is_empty() && ns == XML_NS {
@@ -510,97 +529,50 @@ impl<'d> Canonicalizer<'d> {
         (scope_pushed, rendered_pushed)
     }
 
-    fn close_element(&mut self, id: NodeId, scope_pushed: usize, rendered_pushed: usize) {
-        if let Some(e) = self.doc.element_data(id) {
-            for d in self.doc.decls_of(e).iter().take(scope_pushed) {
-                self.scope.pop(self.doc.decl_prefix(d));
-            }
-        }
-        for _ in 0..rendered_pushed {
-            if let Some(p) = self.rendered_order.pop() {
-                self.rendered.pop(p);
-            }
-        }
-    }
-}
-
-/// String equality with a pointer fast path (prefixes and URIs often share the document's bytes).
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
-}
-
-/// Prefix -> stack of URIs. Documents use a handful of prefixes, so a linear scan beats hashing;
-/// past 16 distinct prefixes an index keeps look-ups constant-time (no quadratic path for a
-/// hostile document declaring thousands).
-#[derive(Default)]
-struct PrefixStacks<'d> {
-    entries: Vec<(&'d str, Vec<&'d str>)>,
-    index: Option<FastMap<&'d str, usize>>,
-}
-
-impl<'d> PrefixStacks<'d> {
-    fn slot(&self, p: &str) -> Option<usize> {
-        match &self.index {
-            Some(idx) => idx.get(p).copied(),
-            None => self.entries.iter().position(|(k, _)| same(k, p)),
-        }
-    }
-    fn push(&mut self, p: &'d str, uri: &'d str) {
-        if let Some(i) = self.slot(p) {
-            if let Some((_, v)) = self.entries.get_mut(i) {
-                v.push(uri);
-            }
-            return;
-        }
-        self.entries.push((p, vec![uri]));
-        let i = self.entries.len() - 1;
-        if let Some(idx) = &mut self.index {
-            idx.insert(p, i);
-        } else if self.entries.len() > 16 {
-            self.index = Some(
-                self.entries
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (k, _))| (*k, i))
-                    .collect(),
-            );
-        }
-    }
-    fn top(&self, p: &str) -> Option<&'d str> {
-        self.slot(p)
-            .and_then(|i| self.entries.get(i))
-            .and_then(|(_, v)| v.last().copied())
-    }
-    fn pop(&mut self, p: &str) {
-        if let Some((_, v)) = self.slot(p).and_then(|i| self.entries.get_mut(i)) {
-            v.pop();
-        }
-    }
-    fn keys(&self) -> impl Iterator<Item = &'d str> + '_ {
-        self.entries.iter().map(|(k, _)| *k)
+    fn close_element(&mut self, scope_pushed: usize, rendered_pushed: usize) {
+        self.scope.undo(scope_pushed);
+        self.rendered.undo(rendered_pushed);
     }
 }
 
 /// Writes `s`, replacing the bytes `replacement` maps (all ASCII, so UTF-8 stays intact).
+///
+/// `common` holds three of the bytes to replace and `rare` the others (repeated to fill three): `memchr` finds the common
+/// ones a vector at a time, and the byte-at-a-time loop runs only when a rare byte occurs at all.
 fn escape_with<S: Sink + ?Sized>(
     s: &str,
     out: &mut S,
+    common: [u8; 3],
+    rare: [u8; 3],
     replacement: fn(u8) -> Option<&'static [u8]>,
 ) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let Some(rep) = replacement(b) else { continue };
-        out.write(bytes.get(start..i).unwrap_or_default());
-        out.write(rep);
-        start = i + 1;
+    let [r1, r2, r3] = rare;
+    if memchr::memchr3(r1, r2, r3, bytes).is_none() {
+        let [a, b, c] = common;
+        for i in memchr::memchr3_iter(a, b, c, bytes) {
+            let Some(rep) = bytes.get(i).copied().and_then(replacement) else {
+                continue;
+            };
+            out.write(bytes.get(start..i).unwrap_or_default());
+            out.write(rep);
+            start = i + 1;
+        }
+    } else {
+        for (i, &b) in bytes.iter().enumerate() {
+            let Some(rep) = replacement(b) else { continue };
+            out.write(bytes.get(start..i).unwrap_or_default());
+            out.write(rep);
+            start = i + 1;
+        }
     }
     out.write(bytes.get(start..).unwrap_or_default());
 }
 
 /// Text nodes (C14N 1.0 section 2.3).
 fn escape_text<S: Sink + ?Sized>(s: &str, out: &mut S) {
-    escape_with(s, out, |b| match b {
+    escape_with(s, out, *b"&<>", [b'\r'; 3], |b| match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),
         b'>' => Some(b"&gt;"),
@@ -611,7 +583,7 @@ fn escape_text<S: Sink + ?Sized>(s: &str, out: &mut S) {
 
 /// Attribute values (C14N 1.0 section 2.3).
 fn escape_attr<S: Sink + ?Sized>(s: &str, out: &mut S) {
-    escape_with(s, out, |b| match b {
+    escape_with(s, out, *b"&<\"", *b"\t\n\r", |b| match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),
         b'"' => Some(b"&quot;"),

@@ -8,6 +8,7 @@ use crate::config::{ServiceProvider, SignaturePolicy};
 use crate::dsig::{self, DSIG_NS, VerifiedSignature, VerifyOptions};
 use crate::error::Error;
 use crate::time::{format_instant, parse_instant};
+use crate::xml::fast_map::FastMap;
 use crate::xml::{Document, Element, ParseOptions};
 
 /// The SAML 2.0 assertion namespace.
@@ -927,8 +928,9 @@ fn read_assertion(
         authn_context_class_ref.clone().unwrap_or_default(),
     );
 
-    // Attributes, merged by Name in document order.
+    // Attributes, merged by Name in document order (indexed, so many Attributes stay linear).
     let mut attributes: Vec<Attribute> = Vec::new();
+    let mut by_name: FastMap<&str, usize> = FastMap::default();
     for st in saml_children(assertion, SAML_NS, "AttributeStatement") {
         for a in st.child_elements() {
             if a.is(SAML_NS, "EncryptedAttribute") {
@@ -952,14 +954,17 @@ fn read_assertion(
             let values: Vec<String> = saml_children(a, SAML_NS, "AttributeValue")
                 .map(|v| v.text())
                 .collect();
-            match attributes.iter_mut().find(|x| x.name == name) {
+            match by_name.get(name).and_then(|&i| attributes.get_mut(i)) {
                 Some(existing) => existing.values.extend(values),
-                None => attributes.push(Attribute {
-                    name: name.to_owned(),
-                    name_format: a.attribute("NameFormat").map(str::to_owned),
-                    friendly_name: a.attribute("FriendlyName").map(str::to_owned),
-                    values,
-                }),
+                None => {
+                    by_name.insert(name, attributes.len());
+                    attributes.push(Attribute {
+                        name: name.to_owned(),
+                        name_format: a.attribute("NameFormat").map(str::to_owned),
+                        friendly_name: a.attribute("FriendlyName").map(str::to_owned),
+                        values,
+                    });
+                }
             }
         }
     }

@@ -208,6 +208,8 @@ impl Range {
 pub(crate) struct AttrData {
     pub(crate) qname: Span,
     pub(crate) prefix_len: u32,
+    /// Interned prefix ([`PREFIX_NONE`] when unprefixed).
+    pub(crate) prefix: u32,
     pub(crate) ns: Option<u32>,
     pub(crate) value: Span,
 }
@@ -216,8 +218,12 @@ pub(crate) struct AttrData {
 pub(crate) struct DeclData {
     /// `None` for the default namespace.
     pub(crate) prefix: Option<Span>,
+    /// Interned prefix ([`PREFIX_NONE`] for the default namespace).
+    pub(crate) prefix_id: u32,
     /// Empty for `xmlns=""`.
     pub(crate) uri: Span,
+    /// Interned URI; `None` for `xmlns=""`.
+    pub(crate) ns: Option<u32>,
 }
 
 /// A namespace declaration as written on an element (`xmlns="..."` or `xmlns:p="..."`).
@@ -233,6 +239,8 @@ pub struct NamespaceDecl<'a> {
 pub(crate) struct ElementData {
     pub(crate) qname: Span,
     pub(crate) prefix_len: u32,
+    /// Interned prefix ([`PREFIX_NONE`] when unprefixed).
+    pub(crate) prefix: u32,
     pub(crate) ns: Option<u32>,
     pub(crate) attrs: Range,
     pub(crate) decls: Range,
@@ -271,9 +279,17 @@ pub struct Document {
     /// Top-level nodes in document order (comments and PIs around the document element, and it).
     pub(crate) top: Vec<NodeId>,
     pub(crate) ids: HashMap<Box<str>, NodeId>,
-    /// Every distinct prefix some element declares.
-    pub(crate) declared_prefixes: Vec<Box<str>>,
+    /// Interned prefixes: id -> prefix. Id [`PREFIX_NONE`] is `""` (no prefix, the default
+    /// namespace) and [`PREFIX_XML`] is `xml`; the others are the prefixes declared somewhere.
+    pub(crate) prefixes: Vec<Box<str>>,
+    /// Prefix -> id.
+    pub(crate) prefix_ids: fast_map::FastMap<Box<str>, u32>,
 }
+
+/// Interned id of the empty prefix (unprefixed names, the default namespace).
+pub(crate) const PREFIX_NONE: u32 = 0;
+/// Interned id of the `xml` prefix.
+pub(crate) const PREFIX_XML: u32 = 1;
 
 /// Iterator over the children of an element, following sibling links.
 #[derive(Debug, Clone)]
@@ -368,9 +384,19 @@ impl Document {
         e.decls.slice(&self.decls)
     }
 
-    /// A declaration's prefix, `""` for the default namespace.
-    pub(crate) fn decl_prefix(&self, d: &DeclData) -> &str {
-        d.prefix.map_or("", |p| self.s(p))
+    /// The string of an interned prefix (`""` for [`PREFIX_NONE`]).
+    pub(crate) fn prefix_name(&self, id: u32) -> &str {
+        self.prefixes.get(id as usize).map_or("", |p| &**p)
+    }
+
+    /// The id of `prefix` if the document uses it (`""` and `xml` always have one).
+    pub(crate) fn prefix_id(&self, prefix: &str) -> Option<u32> {
+        self.prefix_ids.get(prefix).copied()
+    }
+
+    /// How many distinct prefixes the document uses, `""` and `xml` included.
+    pub(crate) fn prefix_count(&self) -> usize {
+        self.prefixes.len()
     }
 
     pub(crate) fn qname_of(&self, e: &ElementData) -> &str {
@@ -494,6 +520,7 @@ impl Eq for Element<'_> {}
 static EMPTY_ELEMENT: ElementData = ElementData {
     qname: Span { start: 0, len: 0 },
     prefix_len: 0,
+    prefix: PREFIX_NONE,
     ns: None,
     attrs: Range { start: 0, len: 0 },
     decls: Range { start: 0, len: 0 },

@@ -11,8 +11,8 @@ use super::chars::{
 };
 use super::fast_map::FastMap;
 use super::{
-    AttrData, DeclData, Document, ElementData, NodeData, NodeId, NodeKind, ParseOptions, Range,
-    Span, XML_NS, XMLNS_NS, XmlError,
+    AttrData, DeclData, Document, ElementData, NodeData, NodeId, NodeKind, PREFIX_NONE, PREFIX_XML,
+    ParseOptions, Range, Span, XML_NS, XMLNS_NS, XmlError,
 };
 
 fn malformed(offset: usize, reason: impl Into<String>) -> XmlError {
@@ -39,45 +39,72 @@ fn check_chars(s: &str, offset: usize, what: &str) -> Result<(), XmlError> {
     }
 }
 
-/// Namespace bindings in scope, with O(1) look-up and undo on element end.
-#[derive(Default)]
+/// Namespace bindings in scope, with O(1) look-up and undo on element end. Prefixes are
+/// interned here: a prefix's id indexes its binding stack and becomes the document's prefix id.
 struct Scope {
-    /// Prefix ("" = default namespace) -> index into `bindings`.
-    prefixes: FastMap<Box<str>, usize>,
-    /// Per prefix, the stack of bound namespaces (`None` = undeclared default namespace).
+    /// Prefix ("" = default namespace) -> id.
+    ids: FastMap<Box<str>, u32>,
+    /// Id -> prefix.
+    names: Vec<Box<str>>,
+    /// Per prefix id, the stack of bound namespaces (`None` = undeclared default namespace).
     bindings: Vec<Vec<Option<u32>>>,
-    /// Prefix indexes bound by open elements, flattened; `undo_counts` says how many each.
-    undo: Vec<usize>,
+    /// Prefix ids bound by open elements, flattened; `undo_counts` says how many each.
+    undo: Vec<u32>,
     undo_counts: Vec<usize>,
 }
 
+impl Default for Scope {
+    fn default() -> Self {
+        let mut scope = Scope {
+            ids: FastMap::default(),
+            names: Vec::new(),
+            bindings: Vec::new(),
+            undo: Vec::new(),
+            undo_counts: Vec::new(),
+        };
+        // Ids 0 and 1 are fixed: PREFIX_NONE and PREFIX_XML.
+        scope.intern("");
+        scope.intern("xml");
+        scope
+    }
+}
+
 impl Scope {
-    fn lookup(&self, prefix: &str) -> Option<Option<u32>> {
-        let i = *self.prefixes.get(prefix)?;
-        self.bindings.get(i).and_then(|v| v.last().copied())
+    fn intern(&mut self, prefix: &str) -> u32 {
+        if let Some(&i) = self.ids.get(prefix) {
+            return i;
+        }
+        let i = to_u32(self.names.len());
+        self.ids.insert(prefix.into(), i);
+        self.names.push(prefix.into());
+        self.bindings.push(Vec::new());
+        i
     }
 
-    fn bind(&mut self, prefix: &str, ns: Option<u32>) {
-        let i = match self.prefixes.get(prefix) {
-            Some(&i) => i,
-            None => {
-                let i = self.bindings.len();
-                self.prefixes.insert(prefix.into(), i);
-                self.bindings.push(Vec::new());
-                i
-            }
-        };
-        if let Some(v) = self.bindings.get_mut(i) {
+    /// The prefix's id and its innermost binding, if it is bound.
+    fn lookup(&self, prefix: &str) -> Option<(u32, Option<u32>)> {
+        let i = *self.ids.get(prefix)?;
+        let top = self
+            .bindings
+            .get(i as usize)
+            .and_then(|v| v.last().copied())?;
+        Some((i, top))
+    }
+
+    fn bind(&mut self, prefix: &str, ns: Option<u32>) -> u32 {
+        let i = self.intern(prefix);
+        if let Some(v) = self.bindings.get_mut(i as usize) {
             v.push(ns);
         }
         self.undo.push(i);
+        i
     }
 
     fn unbind_element(&mut self) {
         let n = self.undo_counts.pop().unwrap_or(0);
         for _ in 0..n {
             if let Some(i) = self.undo.pop()
-                && let Some(v) = self.bindings.get_mut(i)
+                && let Some(v) = self.bindings.get_mut(i as usize)
             {
                 v.pop();
             }
@@ -275,10 +302,12 @@ impl Builder<'_> {
                 } else {
                     Some(self.intern_ns(&value))
                 };
-                self.scope.bind(declared.unwrap_or(""), bound);
+                let prefix_id = self.scope.bind(declared.unwrap_or(""), bound);
                 self.decls.push(DeclData {
                     prefix: prefix_span,
+                    prefix_id,
                     uri,
+                    ns: bound,
                 });
             } else {
                 let count = self.attrs.len() - attrs_start;
@@ -296,6 +325,7 @@ impl Builder<'_> {
                 self.attrs.push(AttrData {
                     qname,
                     prefix_len: to_u32(aprefix.map_or(0, str::len)),
+                    prefix: PREFIX_NONE,
                     ns: None,
                     value: value_span,
                 });
@@ -305,14 +335,14 @@ impl Builder<'_> {
         self.scope.undo_counts.push(self.decls.len() - decls_start);
 
         // Resolve the element name.
-        let ns = match prefix {
-            None => self.scope.lookup("").flatten(),
-            Some("xml") => Some(self.intern_ns(XML_NS)),
+        let (prefix_id, ns) = match prefix {
+            None => (PREFIX_NONE, self.scope.lookup("").and_then(|(_, ns)| ns)),
+            Some("xml") => (PREFIX_XML, Some(self.intern_ns(XML_NS))),
             Some("xmlns") => {
                 return Err(malformed(offset, "the xmlns prefix cannot name an element"));
             }
             Some(p) => match self.scope.lookup(p) {
-                Some(Some(i)) => Some(i),
+                Some((id, Some(i))) => (id, Some(i)),
                 _ => {
                     return Err(malformed(
                         offset,
@@ -327,18 +357,18 @@ impl Builder<'_> {
         for i in attrs_start..self.attrs.len() {
             let Some(a) = self.attrs.get(i) else { break };
             let (qname, prefix_len, value) = (a.qname, a.prefix_len, a.value);
-            let ns = if prefix_len == 0 {
-                None
+            let (prefix_id, ns) = if prefix_len == 0 {
+                (PREFIX_NONE, None)
             } else {
                 let p = self
                     .strings
                     .get(qname.start as usize..(qname.start + prefix_len) as usize)
                     .unwrap_or("");
                 if p == "xml" {
-                    Some(self.intern_ns(XML_NS))
+                    (PREFIX_XML, Some(self.intern_ns(XML_NS)))
                 } else {
                     match self.scope.lookup(p) {
-                        Some(Some(i)) => Some(i),
+                        Some((id, Some(i))) => (id, Some(i)),
                         _ => {
                             return Err(malformed(
                                 offset,
@@ -350,6 +380,7 @@ impl Builder<'_> {
             };
             if let Some(a) = self.attrs.get_mut(i) {
                 a.ns = ns;
+                a.prefix = prefix_id;
             }
             if prefix_len == 0
                 && self
@@ -399,6 +430,7 @@ impl Builder<'_> {
         let data = ElementData {
             qname: self.span(qname),
             prefix_len: to_u32(prefix.map_or(0, str::len)),
+            prefix: prefix_id,
             ns,
             attrs: Range {
                 start: to_u32(attrs_start),
@@ -723,14 +755,9 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
         }
     }
     let root = b.root.ok_or_else(|| malformed(0, "no document element"))?;
-    let declared_prefixes = b
-        .scope
-        .prefixes
-        .into_keys()
-        .filter(|p| !p.is_empty())
-        .collect();
     Ok(Document {
-        declared_prefixes,
+        prefixes: b.scope.names,
+        prefix_ids: b.scope.ids,
         strings: b.strings,
         nodes: b.nodes,
         attrs: b.attrs,
