@@ -3,8 +3,6 @@
 //!
 //! Keys are parsed once, when an IdP certificate is configured, never per response.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
 use sha2::Digest as _;
@@ -254,12 +252,7 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// Decodes XML Schema `base64Binary`: white space anywhere is ignored, padding and trailing bits
 /// must be canonical.
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-    if !text.as_bytes().iter().any(is_ws) {
-        return STANDARD.decode(text.as_bytes()).ok();
-    }
-    let compact: Vec<u8> = text.bytes().filter(|b| !is_ws(b)).collect();
-    STANDARD.decode(&compact).ok()
+    crate::b64::decode(text)
 }
 
 /// Lower-case hex.

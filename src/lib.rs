@@ -6,6 +6,7 @@ pub mod acs;
 pub mod assertion;
 pub mod audit;
 pub mod authn_request;
+mod b64;
 pub mod binding;
 pub mod c14n;
 pub mod config;
