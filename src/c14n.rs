@@ -23,6 +23,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::xml::scan;
 use crate::xml::{Document, NodeId, NodeKind, PREFIX_NONE, PREFIX_XML, XML_NS};
 
 /// A canonicalization algorithm.
@@ -536,43 +537,38 @@ impl<'d> Canonicalizer<'d> {
 }
 
 /// Writes `s`, replacing the bytes `replacement` maps (all ASCII, so UTF-8 stays intact).
-///
-/// `common` holds three of the bytes to replace and `rare` the others (repeated to fill three): `memchr` finds the common
-/// ones a vector at a time, and the byte-at-a-time loop runs only when a rare byte occurs at all.
+/// `word` tells whether an 8-byte word may contain such a byte (see [`scan::find`]).
 fn escape_with<S: Sink + ?Sized>(
     s: &str,
     out: &mut S,
-    common: [u8; 3],
-    rare: [u8; 3],
+    word: impl Fn(u64) -> bool,
     replacement: fn(u8) -> Option<&'static [u8]>,
 ) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    let [r1, r2, r3] = rare;
-    if memchr::memchr3(r1, r2, r3, bytes).is_none() {
-        let [a, b, c] = common;
-        for i in memchr::memchr3_iter(a, b, c, bytes) {
-            let Some(rep) = bytes.get(i).copied().and_then(replacement) else {
-                continue;
-            };
-            out.write(bytes.get(start..i).unwrap_or_default());
-            out.write(rep);
-            start = i + 1;
-        }
-    } else {
-        for (i, &b) in bytes.iter().enumerate() {
-            let Some(rep) = replacement(b) else { continue };
-            out.write(bytes.get(start..i).unwrap_or_default());
-            out.write(rep);
-            start = i + 1;
-        }
+    while let Some(i) = scan::find(bytes, start, &word, |b| replacement(b).is_some()) {
+        out.write(bytes.get(start..i).unwrap_or_default());
+        out.write(
+            bytes
+                .get(i)
+                .copied()
+                .and_then(replacement)
+                .unwrap_or_default(),
+        );
+        start = i + 1;
     }
     out.write(bytes.get(start..).unwrap_or_default());
 }
 
 /// Text nodes (C14N 1.0 section 2.3).
 fn escape_text<S: Sink + ?Sized>(s: &str, out: &mut S) {
-    escape_with(s, out, *b"&<>", [b'\r'; 3], |b| match b {
+    let word = |w| {
+        scan::has_byte(w, b'&')
+            || scan::has_byte(w, b'<')
+            || scan::has_byte(w, b'>')
+            || scan::has_byte(w, b'\r')
+    };
+    escape_with(s, out, word, |b| match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),
         b'>' => Some(b"&gt;"),
@@ -583,7 +579,14 @@ fn escape_text<S: Sink + ?Sized>(s: &str, out: &mut S) {
 
 /// Attribute values (C14N 1.0 section 2.3).
 fn escape_attr<S: Sink + ?Sized>(s: &str, out: &mut S) {
-    escape_with(s, out, *b"&<\"", *b"\t\n\r", |b| match b {
+    // TAB, LF and CR are all below 0x0E.
+    let word = |w| {
+        scan::has_byte(w, b'&')
+            || scan::has_byte(w, b'<')
+            || scan::has_byte(w, b'"')
+            || scan::has_below(w, 0x0e)
+    };
+    escape_with(s, out, word, |b| match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),
         b'"' => Some(b"&quot;"),

@@ -12,12 +12,15 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 /// Returns the first character of `s` that is not an XML 1.0 `Char`.
 pub(crate) fn first_illegal_char(s: &str) -> Option<char> {
     // Fast path: printable ASCII and the three allowed controls are the common case.
-    if s.bytes()
-        .all(|b| (0x20..0x80).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'))
-    {
-        return None;
-    }
-    s.chars().find(|&c| !is_xml_char(c))
+    let allowed = |b: u8| (0x20..0x80).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r');
+    let word = |w: u64| super::scan::has_below(w, 0x20) || w & 0x8080_8080_8080_8080 != 0;
+    // The first byte outside printable ASCII starts a character (the bytes before it are ASCII),
+    // so the character-level search can start there.
+    let first = super::scan::find(s.as_bytes(), 0, word, |b| !allowed(b))?;
+    s.get(first..)
+        .unwrap_or(s)
+        .chars()
+        .find(|&c| !is_xml_char(c))
 }
 
 fn is_name_start_char(c: char) -> bool {

@@ -21,6 +21,7 @@
 
 mod chars;
 pub(crate) mod fast_map;
+pub(crate) mod scan;
 mod write;
 pub use write::{escape_attr, escape_text};
 mod parser;

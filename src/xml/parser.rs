@@ -10,6 +10,7 @@ use super::chars::{
     split_qname,
 };
 use super::fast_map::FastMap;
+use super::scan;
 use super::{
     AttrData, DeclData, Document, ElementData, NodeData, NodeId, NodeKind, PREFIX_NONE, PREFIX_XML,
     ParseOptions, Range, Span, XML_NS, XMLNS_NS, XmlError,
@@ -485,8 +486,12 @@ fn check_namespace_declaration(
     uri: &str,
     offset: usize,
 ) -> Result<(), XmlError> {
+    let printable = |u: &&str| {
+        let word = |w| scan::has_below(w, 0x20) || scan::has_above_tilde(w);
+        scan::find(u.as_bytes(), 0, word, |b| !(0x20..0x7f).contains(&b)).is_none()
+    };
     if let Some(c) = Some(uri)
-        .filter(|u| !u.bytes().all(|b| (0x20..0x7f).contains(&b)))
+        .filter(|u| !printable(u))
         .and_then(|u| u.chars().find(|c| c.is_control()))
     {
         return Err(forbidden(
@@ -517,10 +522,14 @@ fn check_namespace_declaration(
 fn decode_attribute_value(raw: &str, offset: usize, out: &mut String) -> Result<(), XmlError> {
     out.clear();
     // Fast path, one pass: printable ASCII without references or white space to normalize.
-    if raw
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'&' && b != b'<')
-    {
+    let special = |b: u8| !(0x20..0x7f).contains(&b) || b == b'&' || b == b'<';
+    let word = |w| {
+        scan::has_below(w, 0x20)
+            || scan::has_above_tilde(w)
+            || scan::has_byte(w, b'&')
+            || scan::has_byte(w, b'<')
+    };
+    if scan::find(raw.as_bytes(), 0, word, special).is_none() {
         out.push_str(raw);
         return Ok(());
     }
@@ -663,10 +672,12 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
                 let raw = t.into_inner();
                 b.start_text(pos);
                 // Fast path, one pass: printable ASCII, tabs and line feeds, no CR, no ']'.
-                if raw
-                    .bytes()
-                    .all(|c| (0x20..0x7f).contains(&c) && c != b']' || c == b'\n' || c == b'\t')
-                {
+                let plain =
+                    |c: u8| (0x20..0x7f).contains(&c) && c != b']' || c == b'\n' || c == b'\t';
+                let word = |w| {
+                    scan::has_below(w, 0x20) || scan::has_above_tilde(w) || scan::has_byte(w, b']')
+                };
+                if scan::find(raw.as_bytes(), 0, word, |c| !plain(c)).is_none() {
                     b.text.push_str(&raw);
                 } else {
                     check_chars(&raw, pos, "text")?;
