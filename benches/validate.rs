@@ -48,5 +48,49 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// An assertion with 1,500 distinct attribute Names (about 330 KB, inside the default 512 KiB
+/// input limit), signed by the test IdP: attribute merging must stay linear in their number.
+fn many_attributes(c: &mut Criterion) {
+    use saml_sp::testkit::{TestIdp, TestUser};
+    let idp = TestIdp::fixed("https://idp.example.com/metadata");
+    let sp = ServiceProvider::builder(
+        "https://sp.example.com/saml/metadata",
+        "https://sp.example.com/saml/acs",
+    )
+    .idp(IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap())
+    .build()
+    .unwrap();
+    let now = parse_instant("2026-11-23T07:28:58Z", "now").unwrap();
+    let mut user = TestUser::new("ada@example.com");
+    for i in 0..1500 {
+        user = user.attribute(
+            format!("urn:example:claims:attribute-{i}"),
+            [format!("value {i}")],
+        );
+    }
+    let xml = idp
+        .response(
+            "https://sp.example.com/saml/metadata",
+            "https://sp.example.com/saml/acs",
+        )
+        .in_response_to(REQ)
+        .user(user)
+        .build(now)
+        .unwrap();
+    let a = sp
+        .validate_response(xml.as_bytes(), Some(REQ), now)
+        .unwrap();
+    assert_eq!(a.attributes().len(), 1500 + 1);
+    let mut group = c.benchmark_group("validate");
+    group.throughput(Throughput::Bytes(xml.len() as u64));
+    group.bench_function("attributes_1500", |b| {
+        b.iter(|| {
+            sp.validate_response(xml.as_bytes(), Some(REQ), now)
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, many_attributes);
 criterion_main!(benches);

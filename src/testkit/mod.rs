@@ -39,6 +39,8 @@ pub struct TestUser {
     pub last_name: Option<String>,
     /// Groups.
     pub groups: Vec<String>,
+    /// Further attributes, as (Name, values), written after the standard ones in this order.
+    pub attributes: Vec<(String, Vec<String>)>,
 }
 
 impl TestUser {
@@ -49,6 +51,7 @@ impl TestUser {
             first_name: None,
             last_name: None,
             groups: Vec::new(),
+            attributes: Vec::new(),
         }
     }
     /// Sets first and last name.
@@ -62,6 +65,17 @@ impl TestUser {
     #[must_use]
     pub fn groups<I: IntoIterator<Item = S>, S: Into<String>>(mut self, groups: I) -> Self {
         self.groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Adds an attribute with these values (any Name, e.g. `department` or a claim URI).
+    #[must_use]
+    pub fn attribute<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        name: impl Into<String>,
+        values: I,
+    ) -> Self {
+        self.attributes
+            .push((name.into(), values.into_iter().map(Into::into).collect()));
         self
     }
 }
@@ -275,7 +289,11 @@ impl ResponseBuilder<'_> {
             attr(email, std::slice::from_ref(&u.email)),
             attr(groups, &u.groups),
         ]
-        .concat();
+        .concat()
+            + &u.attributes
+                .iter()
+                .map(|(name, values)| attr(name, values))
+                .collect::<String>();
         let t = format_instant(issued);
         let issuer = escape_text(&self.idp.entity_id);
         let xml = format!(
@@ -440,6 +458,50 @@ fn login_form(action: &str, hidden: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_attributes_are_merged_by_name_in_document_order() {
+        let idp = TestIdp::fixed("https://test-idp.example.com/metadata");
+        let sp = crate::ServiceProvider::builder(
+            "https://sp.example.com/m",
+            "https://sp.example.com/acs",
+        )
+        .idp(
+            crate::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
+        )
+        .build()
+        .unwrap();
+        let now = Utc::now();
+        let mut user = TestUser::new("ada@example.com")
+            .attribute("department", ["R&D"])
+            .attribute("role", ["admin", "owner"]);
+        for i in 0..300 {
+            user = user.attribute(format!("claim-{i}"), [i.to_string()]);
+        }
+        // A second Attribute element with an earlier Name: its values join the first one's.
+        user = user.attribute("department", ["Research"]);
+        let xml = idp
+            .response("https://sp.example.com/m", "https://sp.example.com/acs")
+            .in_response_to("_r")
+            .user(user)
+            .build(now)
+            .unwrap();
+        let a = sp
+            .validate_response(xml.as_bytes(), Some("_r"), now)
+            .unwrap();
+        let names: Vec<&str> = a.attributes().iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(
+            names.len(),
+            1 + 2 + 300,
+            "email, department, role, 300 claims"
+        );
+        assert_eq!(names[..3], ["email", "department", "role"]);
+        assert_eq!(names[3], "claim-0");
+        assert_eq!(names[302], "claim-299");
+        assert_eq!(a.attribute("department"), ["R&D", "Research"]);
+        assert_eq!(a.attribute("role"), ["admin", "owner"]);
+        assert_eq!(a.attribute("claim-157"), ["157"]);
+    }
 
     #[test]
     fn embedded_keys_parse_and_every_shape_validates() {
