@@ -203,12 +203,16 @@ struct Canonicalizer<'d> {
     /// What output ancestors rendered: prefix id -> namespace id (exclusive mode).
     rendered: Bindings,
     /// `xml:*` attributes inherited by the apex (inclusive mode).
-    inherited_xml_attrs: Vec<(&'d str, &'d str)>,
+    inherited_xml_attrs: Vec<(&'d [u8], &'d [u8])>,
     /// Scratch buffers reused for every element.
     ns_buf: Vec<(u32, u32)>,
     used_buf: Vec<u32>,
-    attr_buf: Vec<(&'d str, &'d str, &'d str, &'d str)>,
+    attr_buf: Vec<AttrOut<'d>>,
 }
+
+/// An attribute to write: (namespace URI, local name, qualified name, value), sorted on the
+/// first two. Bytes of UTF-8 compare in code-point order, as C14N requires.
+type AttrOut<'d> = (&'d [u8], &'d [u8], &'d [u8], &'d [u8]);
 
 struct Frame {
     node: NodeId,
@@ -325,9 +329,9 @@ impl<'d> Canonicalizer<'d> {
                 if let Some(e) = doc.element_data(id) {
                     for a in doc.attrs_of(e) {
                         if doc.ns_uri(a.ns) == Some(XML_NS) {
-                            let local = doc.local_of(a.qname, a.prefix_len);
+                            let local = doc.local_bytes(a.qname, a.prefix_len);
                             if !self.inherited_xml_attrs.iter().any(|(l, _)| *l == local) {
-                                self.inherited_xml_attrs.push((local, doc.s(a.value)));
+                                self.inherited_xml_attrs.push((local, doc.bytes(a.value)));
                             }
                         }
                     }
@@ -360,7 +364,7 @@ impl<'d> Canonicalizer<'d> {
             let Some(child) = frame.next_child else {
                 if let Some(f) = stack.pop() {
                     out.write(b"</");
-                    out.write(self.doc.qname_of(e).as_bytes());
+                    out.write(self.doc.bytes(e.qname));
                     out.write(b">");
                     self.close_element(f.scope_pushed, f.rendered_pushed);
                 }
@@ -381,7 +385,7 @@ impl<'d> Canonicalizer<'d> {
                         rendered_pushed,
                     });
                 }
-                Some(NodeKind::Text(t)) => escape_text(self.doc.s(*t), out),
+                Some(NodeKind::Text(t)) => escape_text(self.doc.bytes(*t), out),
                 Some(NodeKind::Comment(_) | NodeKind::Pi { .. }) => self.write_leaf(child, out),
                 None => {}
             }
@@ -477,7 +481,7 @@ impl<'d> Canonicalizer<'d> {
         }
 
         out.write(b"<");
-        out.write(doc.qname_of(e).as_bytes());
+        out.write(doc.bytes(e.qname));
         for &(p, ns) in &ns_out {
             if p == PREFIX_NONE {
                 out.write(b" xmlns=\"");
@@ -487,7 +491,7 @@ impl<'d> Canonicalizer<'d> {
                 out.write(b"=\"");
             }
             if ns != UNBOUND {
-                escape_attr(doc.ns_uri(Some(ns)).unwrap_or(""), out);
+                escape_attr(doc.ns_uri(Some(ns)).unwrap_or("").as_bytes(), out);
             }
             out.write(b"\"");
         }
@@ -496,16 +500,19 @@ impl<'d> Canonicalizer<'d> {
         attrs.clear();
         attrs.extend(doc.attrs_of(e).iter().map(|a| {
             (
-                doc.ns_uri(a.ns).unwrap_or(""),
-                doc.local_of(a.qname, a.prefix_len),
-                doc.s(a.qname),
-                doc.s(a.value),
+                doc.ns_uri(a.ns).unwrap_or("").as_bytes(),
+                doc.local_bytes(a.qname, a.prefix_len),
+                doc.bytes(a.qname),
+                doc.bytes(a.value),
             )
         }));
         if is_apex && !self.exclusive {
             for &(local, value) in &self.inherited_xml_attrs {
-                if !attrs.iter().any(|a| a.0 == XML_NS && a.1 == local) {
-                    attrs.push((XML_NS, local, "", value));
+                if !attrs
+                    .iter()
+                    .any(|a| a.0 == XML_NS.as_bytes() && a.1 == local)
+                {
+                    attrs.push((XML_NS.as_bytes(), local, b"", value));
                 }
             }
         }
@@ -514,11 +521,11 @@ impl<'d> Canonicalizer<'d> {
         }
         for &(ns, local, qname, value) in &attrs {
             out.write(b" ");
-            if qname.is_empty() && ns == XML_NS {
+            if qname.is_empty() && ns == XML_NS.as_bytes() {
                 out.write(b"xml:");
-                out.write(local.as_bytes());
+                out.write(local);
             } else {
-                out.write(qname.as_bytes());
+                out.write(qname);
             }
             out.write(b"=\"");
             escape_attr(value, out);
@@ -539,12 +546,11 @@ impl<'d> Canonicalizer<'d> {
 /// Writes `s`, replacing the bytes `replacement` maps (all ASCII, so UTF-8 stays intact).
 /// `word` tells whether an 8-byte word may contain such a byte (see [`scan::find`]).
 fn escape_with<S: Sink + ?Sized>(
-    s: &str,
+    bytes: &[u8],
     out: &mut S,
     word: impl Fn(u64) -> bool,
     replacement: fn(u8) -> Option<&'static [u8]>,
 ) {
-    let bytes = s.as_bytes();
     let mut start = 0;
     while let Some(i) = scan::find(bytes, start, &word, |b| replacement(b).is_some()) {
         out.write(bytes.get(start..i).unwrap_or_default());
@@ -561,7 +567,7 @@ fn escape_with<S: Sink + ?Sized>(
 }
 
 /// Text nodes (C14N 1.0 section 2.3).
-fn escape_text<S: Sink + ?Sized>(s: &str, out: &mut S) {
+fn escape_text<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
     let word = |w| {
         scan::has_byte(w, b'&')
             || scan::has_byte(w, b'<')
@@ -578,7 +584,7 @@ fn escape_text<S: Sink + ?Sized>(s: &str, out: &mut S) {
 }
 
 /// Attribute values (C14N 1.0 section 2.3).
-fn escape_attr<S: Sink + ?Sized>(s: &str, out: &mut S) {
+fn escape_attr<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
     // TAB, LF and CR are all below 0x0E.
     let word = |w| {
         scan::has_byte(w, b'&')

@@ -37,20 +37,49 @@ fn is_name_char(c: char) -> bool {
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
+/// ASCII bytes allowed in an NCName: 1 = anywhere, 2 = not first (digits, `-`, `.`).
+// Evaluated at compile time: an out-of-range index would fail the build.
+#[allow(clippy::indexing_slicing)]
+const ASCII_NAME: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_alphabetic() || b == b'_' {
+            1
+        } else if b.is_ascii_digit() || b == b'-' || b == b'.' {
+            2
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
+fn ascii_name_class(b: u8) -> u8 {
+    ASCII_NAME.get(usize::from(b)).copied().unwrap_or(0)
+}
+
 /// Namespaces in XML `NCName`: an XML `Name` without any colon.
 pub fn is_ncname(s: &str) -> bool {
     let bytes = s.as_bytes();
-    if bytes.is_ascii() {
-        return match bytes.split_first() {
-            Some((first, rest)) => {
-                (first.is_ascii_alphabetic() || *first == b'_')
-                    && rest
-                        .iter()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    match bytes.split_first() {
+        None => false,
+        // ASCII names, by table: the common case.
+        Some((first, rest)) if ascii_name_class(*first) == 1 => {
+            match rest.iter().position(|&b| ascii_name_class(b) == 0) {
+                None => true,
+                Some(_) if bytes.is_ascii() => false,
+                Some(_) => is_ncname_chars(s),
             }
-            None => false,
-        };
+        }
+        Some((first, _)) if first.is_ascii() => false,
+        Some(_) => is_ncname_chars(s),
     }
+}
+
+fn is_ncname_chars(s: &str) -> bool {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if is_name_start_char(c) => chars.all(is_name_char),
@@ -131,6 +160,29 @@ mod tests {
     #[test]
     fn names() {
         assert!(is_ncname("Assertion"));
+        // The ASCII table agrees with the character rules on every one- and two-byte ASCII
+        // string, and mixed strings go through the character rules.
+        for a in 0..128u8 {
+            let one = char::from(a).to_string();
+            assert_eq!(is_ncname(&one), is_ncname_chars(&one), "{one:?}");
+            for b in 0..128u8 {
+                let two = format!("{}{}", char::from(a), char::from(b));
+                assert_eq!(is_ncname(&two), is_ncname_chars(&two), "{two:?}");
+            }
+        }
+        for mixed in [
+            "aé",
+            "é",
+            "a·b",
+            "a\u{300}",
+            "\u{300}a",
+            "a:b",
+            "a b",
+            "x\u{2070}",
+        ] {
+            assert_eq!(is_ncname(mixed), is_ncname_chars(mixed), "{mixed:?}");
+        }
+        assert!(is_ncname("données"));
         assert!(is_ncname("_a-1.b"));
         assert!(!is_ncname("1abc"));
         assert!(!is_ncname(""));

@@ -377,6 +377,25 @@ impl Document {
             .unwrap_or("")
     }
 
+    /// The bytes of `span` (no character-boundary checks: for writers such as C14N).
+    pub(crate) fn bytes(&self, span: Span) -> &[u8] {
+        let start = span.start as usize;
+        self.strings
+            .as_bytes()
+            .get(start..start + span.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// The bytes of a qualified name's local part.
+    pub(crate) fn local_bytes(&self, qname: Span, prefix_len: u32) -> &[u8] {
+        let q = self.bytes(qname);
+        if prefix_len > 0 {
+            q.get(prefix_len as usize + 1..).unwrap_or(q)
+        } else {
+            q
+        }
+    }
+
     pub(crate) fn attrs_of(&self, e: &ElementData) -> &[AttrData] {
         e.attrs.slice(&self.attrs)
     }
@@ -398,10 +417,6 @@ impl Document {
     /// How many distinct prefixes the document uses, `""` and `xml` included.
     pub(crate) fn prefix_count(&self) -> usize {
         self.prefixes.len()
-    }
-
-    pub(crate) fn qname_of(&self, e: &ElementData) -> &str {
-        self.s(e.qname)
     }
 
     /// The element's prefix, `""` when it has none.
