@@ -19,6 +19,7 @@
 //! # Ok::<(), saml_sp::xml::XmlError>(())
 //! ```
 
+mod attrs;
 mod chars;
 pub(crate) mod fast_map;
 pub(crate) mod scan;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
+use super::attrs::AttrLexer;
 use super::chars::{
     first_illegal_char, is_xml_whitespace, push_normalized_line_ends, resolve_reference,
     split_qname,
@@ -261,13 +262,10 @@ impl Builder<'_> {
         // (their names are resolved once every declaration of this element is known).
         let decls_start = self.decls.len();
         let attrs_start = self.attrs.len();
-        let mut attributes = e.attributes();
-        attributes.with_checks(false);
-        for attr in attributes {
-            let attr = attr.map_err(|err| malformed(offset, format!("bad attribute: {err}")))?;
-            let name: &str = attr.key.0;
+        for attr in AttrLexer::new(e.attributes_raw()) {
+            let (name, raw) = attr.map_err(|why| malformed(offset, why))?;
             let mut value = std::mem::take(&mut self.scratch_value);
-            decode_attribute_value(&attr.value, offset, &mut value)?;
+            decode_attribute_value(raw, offset, &mut value)?;
             if name == "xmlns" || name.starts_with("xmlns:") {
                 let count = self.decls.len() - decls_start;
                 if count >= limits.max_namespace_declarations {
