@@ -23,6 +23,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::xml::fast_map::FastMap;
 use crate::xml::scan;
 use crate::xml::{Document, NodeId, NodeKind, PREFIX_NONE, PREFIX_XML, XML_NS};
 
@@ -324,13 +325,14 @@ impl<'d> Canonicalizer<'d> {
             }
         }
         if !self.exclusive {
-            // Nearest ancestor wins.
+            // Nearest ancestor wins. (A set, not a scan: 64 ancestors may carry 64 each.)
+            let mut seen: FastMap<&[u8], ()> = FastMap::default();
             for &id in &chain {
                 if let Some(e) = doc.element_data(id) {
                     for a in doc.attrs_of(e) {
                         if doc.ns_uri(a.ns) == Some(XML_NS) {
                             let local = doc.local_bytes(a.qname, a.prefix_len);
-                            if !self.inherited_xml_attrs.iter().any(|(l, _)| *l == local) {
+                            if seen.insert(local, ()).is_none() {
                                 self.inherited_xml_attrs.push((local, doc.bytes(a.value)));
                             }
                         }
