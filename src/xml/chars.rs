@@ -95,6 +95,31 @@ pub fn is_id_like(s: &str) -> bool {
 
 /// Splits a `QName` into (prefix, local part), or `None` when it is not a valid QName.
 pub(crate) fn split_qname(s: &str) -> Option<(Option<&str>, &str)> {
+    // One pass over ASCII names (the common case); anything else takes the general path, which
+    // decides alone.
+    let mut colon = None;
+    let mut at_start = true;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        match ascii_name_class(b) {
+            1 => {}
+            2 if !at_start => {}
+            _ if b == b':' && colon.is_none() && !at_start => {
+                colon = Some(i);
+                at_start = true;
+                continue;
+            }
+            _ => return split_qname_chars(s),
+        }
+        at_start = false;
+    }
+    match colon {
+        _ if at_start => split_qname_chars(s),
+        None => Some((None, s)),
+        Some(i) => Some((Some(s.get(..i)?), s.get(i + 1..)?)),
+    }
+}
+
+fn split_qname_chars(s: &str) -> Option<(Option<&str>, &str)> {
     match s.as_bytes().iter().position(|&b| b == b':') {
         None => is_ncname(s).then_some((None, s)),
         Some(i) => {
@@ -183,6 +208,20 @@ mod tests {
             assert_eq!(is_ncname(mixed), is_ncname_chars(mixed), "{mixed:?}");
         }
         assert!(is_ncname("données"));
+        // The one-pass QName split agrees with the general one.
+        let pieces = ["", "a", "_b", "1", "-", ".x", "p", "é", "a.b-c_1"];
+        for x in pieces {
+            for y in pieces {
+                for q in [
+                    format!("{x}{y}"),
+                    format!("{x}:{y}"),
+                    format!("{x}:{y}:"),
+                    format!(":{x}{y}"),
+                ] {
+                    assert_eq!(split_qname(&q), split_qname_chars(&q), "{q:?}");
+                }
+            }
+        }
         assert!(is_ncname("_a-1.b"));
         assert!(!is_ncname("1abc"));
         assert!(!is_ncname(""));

@@ -128,7 +128,8 @@ struct Builder<'o> {
     root: Option<NodeId>,
     root_closed: bool,
     scope: Scope,
-    text: String,
+    /// Where the pending text run starts in `strings`.
+    text_start: usize,
     text_offset: usize,
     text_pending: bool,
     scratch_value: String,
@@ -204,34 +205,39 @@ impl Builder<'_> {
         Ok(id)
     }
 
+    /// Ends the pending text run, which was written straight into the arena from `text_start`.
     fn flush_text(&mut self) -> Result<(), XmlError> {
         if !self.text_pending {
             return Ok(());
         }
         self.text_pending = false;
+        let start = self.text_start;
         if self.stack.is_empty() {
-            // Outside the document element only white space may appear.
-            if !is_xml_whitespace(&self.text) {
+            // Outside the document element only white space may appear; none of it is kept.
+            let blank = self.strings.get(start..).is_none_or(is_xml_whitespace);
+            self.strings.truncate(start);
+            if !blank {
                 return Err(malformed(
                     self.text_offset,
                     "text outside the document element",
                 ));
             }
-            self.text.clear();
             return Ok(());
         }
-        let text = std::mem::take(&mut self.text);
-        let span = self.span(&text);
-        self.text = text;
-        self.text.clear();
+        let span = Span {
+            start: to_u32(start),
+            len: to_u32(self.strings.len().saturating_sub(start)),
+        };
         self.push_node(NodeKind::Text(span), self.text_offset)?;
         Ok(())
     }
 
+    /// Starts a text run (if none is pending): its pieces are appended to the arena directly.
     fn start_text(&mut self, offset: usize) {
         if !self.text_pending {
             self.text_pending = true;
             self.text_offset = offset;
+            self.text_start = self.strings.len();
         }
     }
 
@@ -618,7 +624,7 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
         root: None,
         root_closed: false,
         scope: Scope::default(),
-        text: String::new(),
+        text_start: 0,
         text_offset: 0,
         text_pending: false,
     };
@@ -676,13 +682,13 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
                     scan::has_below(w, 0x20) || scan::has_above_tilde(w) || scan::has_byte(w, b']')
                 };
                 if scan::find(raw.as_bytes(), 0, word, |c| !plain(c)).is_none() {
-                    b.text.push_str(&raw);
+                    b.strings.push_str(&raw);
                 } else {
                     check_chars(&raw, pos, "text")?;
                     if raw.contains("]]>") {
                         return Err(malformed(pos, "']]>' in text"));
                     }
-                    push_normalized_line_ends(&mut b.text, &raw);
+                    push_normalized_line_ends(&mut b.strings, &raw);
                 }
             }
             Event::CData(t) => {
@@ -692,7 +698,7 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
                 let raw = t.into_inner();
                 check_chars(&raw, pos, "a CDATA section")?;
                 b.start_text(pos);
-                push_normalized_line_ends(&mut b.text, &raw);
+                push_normalized_line_ends(&mut b.strings, &raw);
             }
             Event::GeneralRef(r) => {
                 let name = r.into_inner();
@@ -702,7 +708,7 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
                 match resolve_reference(&name) {
                     Some(c) => {
                         b.start_text(pos);
-                        b.text.push(c);
+                        b.strings.push(c);
                     }
                     None if name.starts_with('#') => {
                         return Err(malformed(
