@@ -71,8 +71,8 @@ fn quantum(c: [u8; 4]) -> u32 {
 /// Decodes `text`; `None` when it is not canonical base64 (after removing white space).
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    // Room for every quantum plus the fast path's two bytes of overrun; truncated at the end.
-    let mut out = vec![0u8; bytes.len() / 4 * 3 + 8];
+    // Room for every quantum plus the fast paths' overrun; truncated at the end.
+    let mut out = vec![0u8; bytes.len() / 4 * 3 + 32];
     let mut o = 0;
     // Sextets of the current quantum, and how many (0..=3).
     let mut acc: u32 = 0;
@@ -81,6 +81,28 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     loop {
         // Fast path: at a quantum boundary, eight alphabet characters give six bytes.
         if n == 0 {
+            // Thirty-two characters per step while they last (fewer bounds checks), then eight.
+            while let (Some(chunk), Some(dst)) = (bytes.get(i..i + 32), out.get_mut(o..o + 32)) {
+                let mut q = [0u32; 8];
+                let mut bad = 0;
+                for (k, slot) in q.iter_mut().enumerate() {
+                    let c = chunk.get(4 * k..4 * k + 4).unwrap_or(b"!!!!");
+                    *slot = quantum(<[u8; 4]>::try_from(c).unwrap_or([b'!'; 4]));
+                    bad |= *slot;
+                }
+                if bad & NOT_ALPHABET != 0 {
+                    break;
+                }
+                for (k, pair) in q.chunks_exact(2).enumerate() {
+                    let [hi, lo] = <[u32; 2]>::try_from(pair).unwrap_or([0; 2]);
+                    let word = (u64::from(hi) << 40) | (u64::from(lo) << 16);
+                    if let Some(d) = dst.get_mut(6 * k..6 * k + 8) {
+                        d.copy_from_slice(&word.to_be_bytes());
+                    }
+                }
+                i += 32;
+                o += 24;
+            }
             while let (Some(chunk), Some(dst)) = (bytes.get(i..i + 8), out.get_mut(o..o + 8)) {
                 let [a, b, c, d, e, f, g, h] = <[u8; 8]>::try_from(chunk).unwrap_or([b'!'; 8]);
                 let (hi, lo) = (quantum([a, b, c, d]), quantum([e, f, g, h]));
