@@ -459,18 +459,21 @@ fn login_form(action: &str, hidden: &[(&str, &str)]) -> String {
 mod tests {
     use super::*;
 
+    /// An SP that trusts `idp`, at https://sp.example.com.
+    fn sp_for(idp: &TestIdp) -> crate::ServiceProvider {
+        crate::ServiceProvider::builder("https://sp.example.com/m", "https://sp.example.com/acs")
+            .idp(
+                crate::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()])
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn extra_attributes_are_merged_by_name_in_document_order() {
         let idp = TestIdp::fixed("https://test-idp.example.com/metadata");
-        let sp = crate::ServiceProvider::builder(
-            "https://sp.example.com/m",
-            "https://sp.example.com/acs",
-        )
-        .idp(
-            crate::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
-        )
-        .build()
-        .unwrap();
+        let sp = sp_for(&idp);
         let now = Utc::now();
         let mut user = TestUser::new("ada@example.com")
             .attribute("department", ["R&D"])
@@ -506,15 +509,7 @@ mod tests {
     #[test]
     fn embedded_keys_parse_and_every_shape_validates() {
         let idp = TestIdp::fixed("https://test-idp.example.com/metadata");
-        let sp = crate::ServiceProvider::builder(
-            "https://sp.example.com/m",
-            "https://sp.example.com/acs",
-        )
-        .idp(
-            crate::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
-        )
-        .build()
-        .unwrap();
+        let sp = sp_for(&idp);
         let now = Utc::now();
         for shape in [SignShape::Assertion, SignShape::Response, SignShape::Both] {
             let xml = idp
