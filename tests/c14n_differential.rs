@@ -53,7 +53,11 @@ const URIS: &[&str] = &[
     "urn:oasis:names:tc:SAML:2.0:assertion",
     "urn:b",
 ];
-const PREFIXES: &[&str] = &["a", "b", "saml", "ds", "z"];
+// More than sixteen prefixes, so documents exercise many simultaneous bindings.
+const PREFIXES: &[&str] = &[
+    "a", "b", "saml", "ds", "z", "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "q0",
+    "q1", "q2", "q3", "q4", "q5", "xs", "xsi", "ns-1", "n.2",
+];
 const TEXT_PIECES: &[&str] = &[
     "plain",
     " ",
