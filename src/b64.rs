@@ -129,9 +129,9 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
                 n += 1;
                 if n == 4 {
                     let b = acc.to_be_bytes();
-                    if let Some(dst) = out.get_mut(o..o + 3) {
-                        dst.copy_from_slice(b.get(1..4).unwrap_or_default());
-                    }
+                    // The buffer always has room; if it had not, refuse rather than drop bytes.
+                    out.get_mut(o..o + 3)?
+                        .copy_from_slice(b.get(1..4).unwrap_or_default());
                     o += 3;
                     acc = 0;
                     n = 0;

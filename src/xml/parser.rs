@@ -214,7 +214,8 @@ impl Builder<'_> {
         let start = self.text_start;
         if self.stack.is_empty() {
             // Outside the document element only white space may appear; none of it is kept.
-            let blank = self.strings.get(start..).is_none_or(is_xml_whitespace);
+            // Fail closed: a run that cannot be read back counts as text.
+            let blank = self.strings.get(start..).is_some_and(is_xml_whitespace);
             self.strings.truncate(start);
             if !blank {
                 return Err(malformed(
