@@ -218,8 +218,6 @@ pub(crate) struct AttrData {
 
 #[derive(Debug)]
 pub(crate) struct DeclData {
-    /// `None` for the default namespace.
-    pub(crate) prefix: Option<Span>,
     /// Interned prefix ([`PREFIX_NONE`] for the default namespace).
     pub(crate) prefix_id: u32,
     /// Empty for `xmlns=""`.
@@ -621,7 +619,7 @@ impl<'a> Element<'a> {
         doc.decls_of(self.data())
             .iter()
             .map(move |d| NamespaceDecl {
-                prefix: d.prefix.map(|p| doc.s(p)),
+                prefix: (d.prefix_id != PREFIX_NONE).then(|| doc.prefix_name(d.prefix_id)),
                 uri: doc.s(d.uri),
             })
     }

@@ -93,13 +93,11 @@ impl Scope {
         Some((i, top))
     }
 
-    fn bind(&mut self, prefix: &str, ns: Option<u32>) -> u32 {
-        let i = self.intern(prefix);
-        if let Some(v) = self.bindings.get_mut(i as usize) {
+    fn bind(&mut self, prefix_id: u32, ns: Option<u32>) {
+        if let Some(v) = self.bindings.get_mut(prefix_id as usize) {
             v.push(ns);
         }
-        self.undo.push(i);
-        i
+        self.undo.push(prefix_id);
     }
 
     fn unbind_element(&mut self) {
@@ -284,33 +282,28 @@ impl Builder<'_> {
                 }
                 let declared = name.strip_prefix("xmlns:");
                 check_namespace_declaration(declared, &value, offset)?;
+                // Compare interned ids: the same prefix declared twice on one element.
+                let prefix_id = self.scope.intern(declared.unwrap_or(""));
                 let dup = self
                     .decls
                     .get(decls_start..)
                     .unwrap_or_default()
                     .iter()
-                    .any(|d| {
-                        d.prefix.map(|p| {
-                            self.strings
-                                .get(p.start as usize..(p.start + p.len) as usize)
-                        }) == declared.map(Some)
-                    });
+                    .any(|d| d.prefix_id == prefix_id);
                 if dup {
                     return Err(malformed(
                         offset,
                         format!("duplicate namespace declaration {name:?}"),
                     ));
                 }
-                let prefix_span = declared.map(|p| self.span(p));
                 let uri = self.span(&value);
                 let bound = if value.is_empty() {
                     None
                 } else {
                     Some(self.intern_ns(&value))
                 };
-                let prefix_id = self.scope.bind(declared.unwrap_or(""), bound);
+                self.scope.bind(prefix_id, bound);
                 self.decls.push(DeclData {
-                    prefix: prefix_span,
                     prefix_id,
                     uri,
                     ns: bound,
