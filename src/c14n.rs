@@ -199,6 +199,11 @@ struct Canonicalizer<'d> {
     comments: bool,
     /// The PrefixList as interned prefix ids (exclusive mode).
     inclusive_prefixes: Vec<u32>,
+    /// `in_prefix_list[p]`: whether prefix id `p` is on the PrefixList (exclusive mode).
+    in_prefix_list: Vec<bool>,
+    /// `used_mark[p] == used_epoch`: prefix id `p` is already in this element's used list.
+    used_mark: Vec<u32>,
+    used_epoch: u32,
     /// In-scope namespace bindings: prefix id -> namespace id ([`UNBOUND`] = none).
     scope: Bindings,
     /// What output ancestors rendered: prefix id -> namespace id (exclusive mode).
@@ -273,8 +278,15 @@ impl<'d> Canonicalizer<'d> {
         // Map the PrefixList onto the document's prefix ids; a prefix the document never uses
         // can never be in scope and is dropped.
         let mut inclusive_prefixes: Vec<u32> = Vec::new();
+        let mut seen = vec![
+            false;
+            if algorithm.is_exclusive() {
+                doc.prefix_count()
+            } else {
+                0
+            }
+        ];
         if algorithm.is_exclusive() {
-            let mut seen = vec![false; doc.prefix_count()];
             for p in prefixes {
                 let found = if *p == "#default" {
                     Some(PREFIX_NONE)
@@ -297,6 +309,16 @@ impl<'d> Canonicalizer<'d> {
             exclusive: algorithm.is_exclusive(),
             comments: algorithm.with_comments(),
             inclusive_prefixes,
+            in_prefix_list: seen,
+            used_mark: vec![
+                0;
+                if algorithm.is_exclusive() {
+                    doc.prefix_count()
+                } else {
+                    0
+                }
+            ],
+            used_epoch: 0,
             scope: Bindings::new(doc.prefix_count()),
             rendered: Bindings::new(doc.prefix_count()),
             inherited_xml_attrs: Vec::new(),
@@ -455,18 +477,53 @@ impl<'d> Canonicalizer<'d> {
         }
         let mut rendered_pushed = 0;
         if self.exclusive {
-            // Visibly utilized prefixes, then the PrefixList's.
+            // Visibly utilized prefixes, then the PrefixList's. Membership is a mark per prefix
+            // id (no scan of the list), so an element costs O(its attributes + declarations).
             let mut used = std::mem::take(&mut self.used_buf);
             used.clear();
-            used.push(e.prefix);
+            self.used_epoch = self.used_epoch.wrapping_add(1);
+            if self.used_epoch == 0 {
+                self.used_mark.fill(0);
+                self.used_epoch = 1;
+            }
+            let epoch = self.used_epoch;
+            let mark = |p: u32, used: &mut Vec<u32>, marks: &mut Vec<u32>| {
+                if let Some(m) = marks.get_mut(p as usize)
+                    && *m != epoch
+                {
+                    *m = epoch;
+                    used.push(p);
+                }
+            };
+            mark(e.prefix, &mut used, &mut self.used_mark);
             for a in doc.attrs_of(e) {
-                if a.prefix != PREFIX_NONE && a.prefix != PREFIX_XML && !used.contains(&a.prefix) {
-                    used.push(a.prefix);
+                if a.prefix != PREFIX_NONE && a.prefix != PREFIX_XML {
+                    mark(a.prefix, &mut used, &mut self.used_mark);
                 }
             }
-            for &p in &self.inclusive_prefixes {
-                if !used.contains(&p) && (p == PREFIX_NONE || self.scope.get(p) != UNBOUND) {
-                    used.push(p);
+            // A PrefixList prefix renders where its binding differs from what the output
+            // ancestors rendered. Below the apex that can only change where the element itself
+            // declares the prefix (each rendering makes `rendered` equal `scope`, and both are
+            // undone together), so the apex looks at the whole list and every other element
+            // only at its own declarations: linear in the input, whatever the list's length.
+            if is_apex {
+                for &p in &self.inclusive_prefixes {
+                    if p == PREFIX_NONE || self.scope.get(p) != UNBOUND {
+                        mark(p, &mut used, &mut self.used_mark);
+                    }
+                }
+            } else {
+                for d in doc.decls_of(e) {
+                    let p = d.prefix_id;
+                    if self
+                        .in_prefix_list
+                        .get(p as usize)
+                        .copied()
+                        .unwrap_or(false)
+                        && (p == PREFIX_NONE || self.scope.get(p) != UNBOUND)
+                    {
+                        mark(p, &mut used, &mut self.used_mark);
+                    }
                 }
             }
             for &p in &used {

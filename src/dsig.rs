@@ -77,6 +77,51 @@ fn element_only_children<'a>(e: Element<'a>, what: &str) -> Result<Vec<Element<'
     Ok(out)
 }
 
+/// The most bytes a `ds:SignedInfo` may span. A SAML signature's SignedInfo (one Reference, two
+/// transforms, a short PrefixList) is under 2 KB; the budget leaves room for indentation.
+pub const MAX_SIGNED_INFO_BYTES: usize = 16 * 1024;
+/// The most nodes (elements, text runs, comments) under a `ds:SignedInfo`. A SAML SignedInfo
+/// has 8-12 elements and about as many white-space runs.
+pub const MAX_SIGNED_INFO_NODES: usize = 64;
+
+/// SignedInfo is canonicalized before any key has verified anything, so everything in it is the
+/// attacker's: bound its size and node count before any other work is spent on it, and refuse
+/// element content where the schema allows none (DigestMethod, InclusiveNamespaces).
+fn signed_info_within_budget(signed_info: Element<'_>, next: Element<'_>) -> Result<(), Error> {
+    let span = next.offset().saturating_sub(signed_info.offset());
+    if span > MAX_SIGNED_INFO_BYTES {
+        return Err(Error::profile(
+            format!("a ds:SignedInfo of at most {MAX_SIGNED_INFO_BYTES} bytes"),
+            format!("{span} bytes"),
+        ));
+    }
+    let mut nodes = 0usize;
+    let mut stack = vec![signed_info];
+    while let Some(e) = stack.pop() {
+        let leaf = (is_ds(&e, "DigestMethod") || e.is(EXC_C14N_NS, "InclusiveNamespaces"))
+            && e.has_child_elements();
+        if leaf {
+            return Err(Error::profile(
+                format!("no element content in {}", e.qname()),
+                "child elements",
+            ));
+        }
+        for child in e.children() {
+            nodes += 1;
+            if nodes > MAX_SIGNED_INFO_NODES {
+                return Err(Error::profile(
+                    format!("at most {MAX_SIGNED_INFO_NODES} nodes in ds:SignedInfo"),
+                    "more",
+                ));
+            }
+            if let Node::Element(c) = child {
+                stack.push(c);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn algorithm_attr<'a>(e: &Element<'a>) -> Result<&'a str, Error> {
     e.attribute("Algorithm").ok_or_else(|| {
         Error::profile(
@@ -224,6 +269,7 @@ pub fn verify_enveloped(
                 "something else",
             )
         })?;
+    signed_info_within_budget(signed_info, sig_value)?;
     let key_info = match it.next() {
         None => None,
         Some(k) if is_ds(&k, "KeyInfo") => Some(k),
@@ -520,7 +566,11 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
     sha2::Sha256::digest(bytes).to_vec()
 }
 
-/// DER of every `KeyInfo/X509Data/X509Certificate`, as hints.
+/// How many `X509Certificate` hints of a KeyInfo are looked at (real IdPs send one or two).
+const MAX_KEY_INFO_HINTS: usize = 4;
+
+/// DER of the first few `KeyInfo/X509Data/X509Certificate`, as hints. Bounded, so that matching
+/// hints against configured certificates costs O(configured certificates), whatever KeyInfo holds.
 fn key_info_certificates(key_info: Element<'_>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for data in key_info.child_elements().filter(|e| is_ds(e, "X509Data")) {
@@ -528,6 +578,9 @@ fn key_info_certificates(key_info: Element<'_>) -> Vec<Vec<u8>> {
             .child_elements()
             .filter(|e| is_ds(e, "X509Certificate"))
         {
+            if out.len() >= MAX_KEY_INFO_HINTS {
+                return out;
+            }
             if let Some(der) = crypto::decode_base64(&c.text()) {
                 out.push(der);
             }
@@ -537,12 +590,13 @@ fn key_info_certificates(key_info: Element<'_>) -> Vec<Vec<u8>> {
 }
 
 /// Signs the element whose `ID` is `id` with an enveloped signature (exclusive C14N, SHA-256
-/// digest, `algorithm`), placed right after the element's `Issuer`, and returns the new document.
+/// digest, `algorithm`), placed right after the element's `Issuer` (before its first child element
+/// when it has no Issuer, as in metadata), and returns the new document.
 /// Used for signed AuthnRequests and by test IdPs; the element must not be signed yet.
 ///
 /// # Errors
 /// [`Error::Xml`] when `xml` does not parse; [`Error::Malformed`] when there is no such element
-/// or it has no Issuer; signing errors.
+/// or it has no child element; signing errors.
 pub fn sign_enveloped(
     xml: &str,
     id: &str,
@@ -596,19 +650,21 @@ pub fn sign_enveloped(
     let signature = format!(
         "<ds:Signature xmlns:ds=\"{DSIG_NS}\">{inner}<ds:SignatureValue>{sig}</ds:SignatureValue>{key_info}</ds:Signature>"
     );
-    // Insert after the first `</...Issuer>` following the element's start tag.
-    let issuer = element
-        .child_elements()
-        .next()
-        .filter(|c| c.local_name() == "Issuer")
-        .ok_or_else(|| Error::malformed("an Issuer as the signed element's first child", "none"))?;
-    let close = format!("</{}>", issuer.qname());
-    let from = issuer.offset();
-    let at = xml
-        .get(from..)
-        .and_then(|rest| rest.find(&close))
-        .map(|i| from + i + close.len())
-        .ok_or_else(|| Error::malformed("a closed Issuer", "none"))?;
+    // SAML puts the signature right after the Issuer; metadata (no Issuer) as the first child.
+    let first = element.child_elements().next();
+    let at = match first.filter(|c| c.local_name() == "Issuer") {
+        Some(issuer) => {
+            let close = format!("</{}>", issuer.qname());
+            let from = issuer.offset();
+            xml.get(from..)
+                .and_then(|rest| rest.find(&close))
+                .map(|i| from + i + close.len())
+                .ok_or_else(|| Error::malformed("a closed Issuer", "none"))?
+        }
+        None => first
+            .map(|c| c.offset())
+            .ok_or_else(|| Error::malformed("a child element in the signed element", "none"))?,
+    };
     Ok(format!(
         "{}{}{}",
         xml.get(..at).unwrap_or(""),
