@@ -323,22 +323,16 @@ impl<P: Provisioner> Acs<P> {
             ),
         };
         event.request_id.clone_from(&request_id);
-        let assertion = sp.validate_inner(
-            &xml,
-            RequestCheck::Known(request_id.as_deref()),
-            now,
-            &mut Report::default(),
-        )?;
+        let assertion =
+            sp.validate_inner(&xml, RequestCheck::Deferred, now, &mut Report::default())?;
         event.assertion_id = Some(assertion.assertion_id().to_owned());
-
-        let until = assertion.not_on_or_after() + sp.clock_skew();
-        let key = format!("{}\u{1f}{}", assertion.issuer(), assertion.assertion_id());
-        if !self.replay.insert_if_absent(slug, &key, until, now).await? {
-            return Err(Error::ReplayedAssertion {
-                issuer: assertion.issuer().to_owned(),
-                assertion_id: assertion.assertion_id().to_owned(),
-            });
+        if event.request_id.is_none() {
+            event.request_id = assertion.in_response_to().map(str::to_owned);
         }
+        // Replay before InResponseTo: a Back and re-post (its RelayState record already taken)
+        // is reported as the replay it is.
+        crate::flow::record_use(&*self.replay, slug, &assertion, now).await?;
+        crate::validate::check_in_response_to(assertion.in_response_to(), request_id.as_deref())?;
 
         let identity = tenant.attribute_mapping().identity(&assertion)?;
         if !tenant.email_domains().is_empty() {

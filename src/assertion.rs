@@ -69,6 +69,7 @@ pub struct VerifiedAssertion {
     pub(crate) in_response_to: Option<String>,
     pub(crate) signed: Signed,
     pub(crate) one_time_use: bool,
+    pub(crate) accept_until: DateTime<Utc>,
 }
 
 impl VerifiedAssertion {
@@ -108,11 +109,18 @@ impl VerifiedAssertion {
             .map_or(&[], |a| &a.values)
     }
     /// The earliest end of the assertion's validity (Conditions and bearer confirmation): the
-    /// replay cache keeps the assertion ID until then.
+    /// replay cache keeps the assertion ID until [`VerifiedAssertion::accept_until`].
     pub fn not_on_or_after(&self) -> DateTime<Utc> {
         self.not_on_or_after
     }
-    /// The Assertion's ID.
+    /// The last instant at which this assertion could still be accepted by any path (the latest
+    /// bearer confirmation's NotOnOrAfter, bounded by Conditions/@NotOnOrAfter and by the
+    /// Assertion's IssueInstant + the maximum response age), clock skew included. A replay cache
+    /// must remember the assertion ID at least until then.
+    pub fn accept_until(&self) -> DateTime<Utc> {
+        self.accept_until
+    }
+    /// The Assertion's `ID`.
     pub fn assertion_id(&self) -> &str {
         &self.assertion_id
     }

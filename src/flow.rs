@@ -30,6 +30,9 @@ impl ServiceProvider {
     ) -> Result<VerifiedAssertion, Error> {
         let assertion =
             self.validate_inner(xml, RequestCheck::Deferred, now, &mut Report::default())?;
+        // Replay first: a second use of an assertion is `replayed_assertion` whatever happened to
+        // its request (a browser's Back and re-post finds its request already taken).
+        record_use(replay, namespace, &assertion, now).await?;
         if let Some(irt) = assertion.in_response_to()
             && requests.take(namespace, irt, now).await?.is_none()
         {
@@ -37,14 +40,28 @@ impl ServiceProvider {
                 found: irt.to_owned(),
             });
         }
-        let until = assertion.not_on_or_after() + self.clock_skew();
-        let key = format!("{}\u{1f}{}", assertion.issuer(), assertion.assertion_id());
-        if !replay.insert_if_absent(namespace, &key, until, now).await? {
-            return Err(Error::ReplayedAssertion {
-                issuer: assertion.issuer().to_owned(),
-                assertion_id: assertion.assertion_id().to_owned(),
-            });
-        }
         Ok(assertion)
+    }
+}
+
+/// Records a validated assertion in `replay` until the last instant it could be accepted:
+/// [`Error::ReplayedAssertion`] when it was already there.
+pub(crate) async fn record_use(
+    replay: &dyn ReplayCache,
+    namespace: &str,
+    assertion: &VerifiedAssertion,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let key = format!("{}\u{1f}{}", assertion.issuer(), assertion.assertion_id());
+    if replay
+        .insert_if_absent(namespace, &key, assertion.accept_until(), now)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::ReplayedAssertion {
+            issuer: assertion.issuer().to_owned(),
+            assertion_id: assertion.assertion_id().to_owned(),
+        })
     }
 }

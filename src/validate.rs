@@ -227,6 +227,32 @@ impl Window {
     }
 }
 
+/// Compares the InResponseTo of a validated assertion (`found`, already authenticated: see
+/// [`VerifiedAssertion::in_response_to`]) with the request this browser session is waiting for.
+/// Unsolicited assertions (`found = None`) pass here: the unsolicited policy is checked during
+/// validation.
+pub(crate) fn check_in_response_to(
+    found: Option<&str>,
+    expected: Option<&str>,
+) -> Result<(), Error> {
+    match (found, expected) {
+        (None, _) => Ok(()),
+        (Some(found), Some(expected)) => {
+            if crate::crypto::ct_eq(found.as_bytes(), expected.as_bytes()) {
+                Ok(())
+            } else {
+                Err(Error::InResponseToMismatch {
+                    expected: expected.into(),
+                    found: found.into(),
+                })
+            }
+        }
+        (Some(found), None) => Err(Error::UnknownInResponseTo {
+            found: found.into(),
+        }),
+    }
+}
+
 impl ServiceProvider {
     /// Validates a Response (raw XML) as the ACS receives it.
     ///
@@ -538,7 +564,11 @@ fn validate_document(
         format_instant(response_issue),
     );
 
-    // InResponseTo: Response and SubjectConfirmationData must agree.
+    // InResponseTo (Profiles 4.1.4.2-3): the one that counts is the bearer
+    // SubjectConfirmationData's, which the Assertion's signature covers. The Response's is read
+    // only when the Response's own signature verified; an unsigned Response's InResponseTo is the
+    // attacker's and never turns an unsolicited assertion into a solicited one. When both are
+    // present they must agree.
     let response_irt = response.attribute("InResponseTo");
     let irt = match (response_irt, a.confirmation_irt.as_deref()) {
         (Some(r), Some(c)) if r != c => {
@@ -550,46 +580,44 @@ fn validate_document(
                 },
             ));
         }
-        (Some(r), _) => Some(r.to_owned()),
-        (None, c) => c.map(str::to_owned),
+        (_, Some(c)) => Some(c.to_owned()),
+        (Some(r), None) if response_sig.is_some() => Some(r.to_owned()),
+        (Some(_) | None, None) => None,
     };
-    match (&irt, request) {
-        (None, _) if !cfg.allow_unsolicited => {
-            return Err(report.fail("in_response_to", Error::UnsolicitedResponse));
-        }
-        (None, _) => report.pass(
-            "in_response_to",
-            "none (unsolicited responses allowed)",
-            "none",
-        ),
-        (Some(found), RequestCheck::Known(Some(expected))) => {
-            if !crate::crypto::ct_eq(found.as_bytes(), expected.as_bytes()) {
-                return Err(report.fail(
+    if irt.is_none() && !cfg.allow_unsolicited {
+        return Err(report.fail("in_response_to", Error::UnsolicitedResponse));
+    }
+    match request {
+        RequestCheck::Known(expected) => {
+            check_in_response_to(irt.as_deref(), expected)
+                .map_err(|e| report.fail("in_response_to", e))?;
+            match &irt {
+                Some(found) => report.pass("in_response_to", found.as_str(), found.as_str()),
+                None => report.pass(
                     "in_response_to",
-                    Error::InResponseToMismatch {
-                        expected: expected.into(),
-                        found: found.clone(),
-                    },
-                ));
+                    "none (unsolicited responses allowed)",
+                    "none",
+                ),
             }
-            report.pass("in_response_to", expected, found.as_str());
         }
-        (Some(found), RequestCheck::Known(None)) => {
-            return Err(report.fail(
-                "in_response_to",
-                Error::UnknownInResponseTo {
-                    found: found.clone(),
-                },
-            ));
-        }
-        (Some(found), RequestCheck::Deferred) => {
-            report.pass(
+        RequestCheck::Deferred => match &irt {
+            Some(found) => report.pass(
                 "in_response_to",
                 "an outstanding request (checked against the store)",
                 found.as_str(),
-            );
-        }
+            ),
+            None => report.pass(
+                "in_response_to",
+                "none (unsolicited responses allowed)",
+                "none",
+            ),
+        },
     }
+
+    // The replay-cache entry must outlive every path by which this assertion could still be
+    // accepted: the latest bearer confirmation, bounded by Conditions and by the Assertion's
+    // IssueInstant + max_response_age (the Response around it is not trusted for this), plus skew.
+    let accept_until = a.accept_until + w.skew;
 
     Ok(VerifiedAssertion {
         issuer: a.issuer,
@@ -605,6 +633,7 @@ fn validate_document(
         in_response_to: irt,
         signed,
         one_time_use: a.one_time_use,
+        accept_until,
     })
 }
 
@@ -619,6 +648,8 @@ struct AssertionData {
     session_not_on_or_after: Option<DateTime<Utc>>,
     attributes: Vec<Attribute>,
     not_on_or_after: DateTime<Utc>,
+    /// The last instant (before skew) at which any path could accept this assertion.
+    accept_until: DateTime<Utc>,
     one_time_use: bool,
 }
 
@@ -741,11 +772,20 @@ fn read_assertion(
     let mut last_err = None;
     let mut confirmed: Option<(DateTime<Utc>, Option<String>)> = None;
     let mut bearer_count = 0;
+    // The latest NotOnOrAfter of any bearer confirmation: another confirmation than the one used
+    // now could accept the assertion until then.
+    let mut latest_confirmation: Option<DateTime<Utc>> = None;
     for sc in saml_children(subject, SAML_NS, "SubjectConfirmation") {
         if sc.attribute("Method") != Some(BEARER) {
             continue;
         }
         bearer_count += 1;
+        if let Some(noa) = saml_children(sc, SAML_NS, "SubjectConfirmationData")
+            .next()
+            .and_then(|d| instant(d, "NotOnOrAfter").ok().flatten())
+        {
+            latest_confirmation = Some(latest_confirmation.map_or(noa, |l| l.max(noa)));
+        }
         let result = (|| {
             let data = only_child(
                 sc,
@@ -776,10 +816,8 @@ fn read_assertion(
             Ok((noa, data.attribute("InResponseTo").map(str::to_owned)))
         })();
         match result {
-            Ok(c) => {
-                confirmed = Some(c);
-                break;
-            }
+            Ok(c) if confirmed.is_none() => confirmed = Some(c),
+            Ok(_) => {}
             Err(e) => last_err = Some(e),
         }
     }
@@ -817,6 +855,10 @@ fn read_assertion(
         })
         .map_err(|e| report.fail("conditions", e))?;
     let mut not_on_or_after = confirmation_noa;
+    let mut accept_until = latest_confirmation
+        .unwrap_or(confirmation_noa)
+        .max(confirmation_noa)
+        .min(issue + cfg.max_response_age);
     let mut one_time_use = false;
     let time = (|| {
         if let Some(nb) = instant(conditions, "NotBefore")? {
@@ -825,6 +867,7 @@ fn read_assertion(
         if let Some(noa) = instant(conditions, "NotOnOrAfter")? {
             w.not_on_or_after("Conditions", noa)?;
             not_on_or_after = not_on_or_after.min(noa);
+            accept_until = accept_until.min(noa);
         }
         Ok(())
     })();
@@ -980,6 +1023,7 @@ fn read_assertion(
         session_not_on_or_after,
         attributes,
         not_on_or_after,
+        accept_until,
         one_time_use,
     })
 }

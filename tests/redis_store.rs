@@ -152,7 +152,8 @@ async fn request_issued_by_one_instance_is_consumed_at_the_other_once() {
         .unwrap();
     assert_eq!(done.user, "ada@example.com");
     assert_eq!(done.return_to, "/inbox");
-    // The record is gone for both instances; the assertion is spent.
+    // The record is gone for both instances; the assertion is spent: a re-post is the replay
+    // it is.
     let again = a
         .finish_login(
             "acme",
@@ -162,7 +163,7 @@ async fn request_issued_by_one_instance_is_consumed_at_the_other_once() {
         )
         .await
         .unwrap_err();
-    assert_eq!(again.code(), "unknown_in_response_to");
+    assert_eq!(again.code(), "replayed_assertion");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

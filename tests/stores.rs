@@ -67,9 +67,10 @@ fn request_is_consumed_once_and_replay_is_refused() {
     .unwrap();
     let a = block_on(sp().consume(&xml(), "tenant-a", &requests, &replay, now)).unwrap();
     assert_eq!(a.name_id().unwrap().value, "victim@corp.example");
-    // Second use: the request is gone.
+    // Second use (a browser's Back and re-post): reported as the replay it is, not as an unknown
+    // request, although the request was taken by the first use.
     let e = block_on(sp().consume(&xml(), "tenant-a", &requests, &replay, now)).unwrap_err();
-    assert_eq!(e.code(), "unknown_in_response_to");
+    assert_eq!(e.code(), "replayed_assertion");
     // Even with the request re-issued, the assertion itself is a replay.
     block_on(requests.remember(
         "tenant-a",
