@@ -9,7 +9,8 @@
 //! Keys are namespaced (per IdP configuration / tenant) by the caller, so one tenant's request can
 //! never satisfy another's response.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -77,19 +78,88 @@ pub trait ReplayCache: std::fmt::Debug + Send + Sync {
     ) -> StoreFuture<'a, bool>;
 }
 
-type Entries = HashMap<(String, String), (DateTime<Utc>, String)>;
+/// What to do when an [`Expiring`] map is full of unexpired entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WhenFull {
+    /// Refuse the insert (the replay cache: forgetting an assertion ID would allow a replay).
+    Refuse,
+    /// Evict the entry closest to expiry (the request store: an attacker who floods login starts
+    /// can push out pending logins, oldest first, but never lock new ones out).
+    EvictOldest,
+}
 
+/// A namespaced key: (namespace, key).
+type Key = (String, String);
+/// A heap item: (expiry, insertion sequence, key), ordered earliest first through `Reverse`.
+type HeapItem = Reverse<(DateTime<Utc>, u64, Key)>;
+
+#[derive(Debug, Default)]
+struct Entries {
+    map: HashMap<Key, Entry>,
+    /// (expiry, insertion sequence, key), earliest first. An entry taken or replaced leaves a stale
+    /// heap item behind, recognised by its sequence number and dropped when it surfaces.
+    heap: BinaryHeap<HeapItem>,
+    next_seq: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    expires: DateTime<Utc>,
+    seq: u64,
+    value: String,
+}
+
+impl Entries {
+    /// Removes the earliest-expiring live entry if it expires at or before `limit` (any when
+    /// `limit` is `None`). Amortized O(log n): every heap item is pushed and popped once.
+    fn pop_earliest(&mut self, limit: Option<DateTime<Utc>>) -> bool {
+        while let Some(Reverse((expires, seq, _))) = self.heap.peek() {
+            if limit.is_some_and(|l| *expires > l) {
+                return false;
+            }
+            let (expires, seq) = (*expires, *seq);
+            let Some(Reverse((_, _, key))) = self.heap.pop() else {
+                return false;
+            };
+            if self
+                .map
+                .get(&key)
+                .is_some_and(|e| e.seq == seq && e.expires == expires)
+            {
+                self.map.remove(&key);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Drops stale heap items when they outnumber live entries, so the heap stays O(capacity).
+    fn compact(&mut self) {
+        if self.heap.len() > 2 * self.map.len() + 64 {
+            self.heap = self
+                .map
+                .iter()
+                .map(|(k, e)| Reverse((e.expires, e.seq, k.clone())))
+                .collect();
+        }
+    }
+}
+
+/// A bounded map of expiring entries. Every operation is O(log n) amortized: expired entries are
+/// purged from the front of an expiry-ordered heap, never by scanning the map.
 #[derive(Debug)]
 struct Expiring {
     capacity: usize,
+    when_full: WhenFull,
     map: Mutex<Entries>,
 }
 
 impl Expiring {
-    fn new(capacity: usize) -> Self {
+    fn new(capacity: usize, when_full: WhenFull) -> Self {
         Expiring {
             capacity,
-            map: Mutex::new(HashMap::new()),
+            when_full,
+            map: Mutex::new(Entries::default()),
         }
     }
 
@@ -99,7 +169,8 @@ impl Expiring {
             .map_err(|_| StoreError::Unavailable("in-memory store lock poisoned".into()))
     }
 
-    /// Inserts if absent or expired. Purges expired entries when full; refuses when still full.
+    /// Inserts if absent or expired: `true` when inserted. Purges expired entries first; when
+    /// still full, refuses or evicts the entry closest to expiry, as configured.
     fn insert_if_absent(
         &self,
         ns: &str,
@@ -108,37 +179,63 @@ impl Expiring {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut map = self.lock()?;
+        let mut entries = self.lock()?;
         let k = (ns.to_owned(), key.to_owned());
-        if map.get(&k).is_some_and(|(exp, _)| *exp > now) {
+        if entries.map.get(&k).is_some_and(|e| e.expires > now) {
             return Ok(false);
         }
-        if map.len() >= self.capacity {
-            map.retain(|_, (exp, _)| *exp > now);
-            if map.len() >= self.capacity {
-                return Err(StoreError::Full {
-                    capacity: self.capacity,
-                });
+        while entries.pop_earliest(Some(now)) {}
+        if entries.map.len() >= self.capacity && !entries.map.contains_key(&k) {
+            match self.when_full {
+                WhenFull::Refuse => {
+                    return Err(StoreError::Full {
+                        capacity: self.capacity,
+                    });
+                }
+                WhenFull::EvictOldest => {
+                    entries.pop_earliest(None);
+                }
             }
         }
-        map.insert(k, (until, value.to_owned()));
+        let seq = entries.next_seq;
+        entries.next_seq += 1;
+        entries.heap.push(Reverse((until, seq, k.clone())));
+        entries.map.insert(
+            k,
+            Entry {
+                expires: until,
+                seq,
+                value: value.to_owned(),
+            },
+        );
+        entries.compact();
         Ok(true)
     }
 
     fn take(&self, ns: &str, key: &str, now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
-        let mut map = self.lock()?;
-        Ok(map
+        let mut entries = self.lock()?;
+        let taken = entries
+            .map
             .remove(&(ns.to_owned(), key.to_owned()))
-            .filter(|(exp, _)| *exp > now)
-            .map(|(_, v)| v))
+            .filter(|e| e.expires > now)
+            .map(|e| e.value);
+        entries.compact();
+        Ok(taken)
     }
 
     fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
+        self.map.lock().map(|m| m.map.len()).unwrap_or(0)
     }
 }
 
 /// In-memory [`RequestStore`], bounded (default 100,000 entries) and expiring.
+///
+/// When full of unexpired records it evicts the one closest to expiry (the oldest, as every
+/// record gets the same lifetime) rather than refusing: anyone can start logins, so a store that
+/// refused when full would let anyone lock every user out. Each operation is O(log n). A flood of
+/// login starts still pushes out pending logins: at `R` starts per second a pending login survives
+/// `capacity / R` seconds (100,000 / 1,000 per second = 100 s), so a deployment rate-limits the
+/// login-start endpoint per client at its edge (a few per minute per address is plenty).
 #[derive(Debug)]
 pub struct MemoryRequestStore(Expiring);
 
@@ -151,7 +248,7 @@ impl Default for MemoryRequestStore {
 impl MemoryRequestStore {
     /// A store holding at most `capacity` unexpired records.
     pub fn with_capacity(capacity: usize) -> Self {
-        MemoryRequestStore(Expiring::new(capacity))
+        MemoryRequestStore(Expiring::new(capacity, WhenFull::EvictOldest))
     }
     /// Entries currently held (expired ones included until purged).
     pub fn len(&self) -> usize {
@@ -203,7 +300,7 @@ impl Default for MemoryReplayCache {
 impl MemoryReplayCache {
     /// A cache holding at most `capacity` unexpired assertion IDs.
     pub fn with_capacity(capacity: usize) -> Self {
-        MemoryReplayCache(Expiring::new(capacity))
+        MemoryReplayCache(Expiring::new(capacity, WhenFull::Refuse))
     }
 }
 
