@@ -254,6 +254,14 @@ pub enum Error {
         /// The email's domain.
         found: String,
     },
+    /// Metadata whose `validUntil` has passed (SAML Metadata 2.3): never used.
+    #[error("metadata expired: valid until {valid_until}, now {now}")]
+    MetadataExpired {
+        /// The metadata's effective `validUntil` (the earliest on the path to the entity).
+        valid_until: String,
+        /// The time of the check.
+        now: String,
+    },
     /// The IdP's authentication context does not satisfy the request.
     #[error("authn context mismatch: expected one of {expected:?}, found {found:?}")]
     AuthnContextMismatch {
@@ -296,6 +304,7 @@ impl Error {
             Error::Config { .. } => "config_invalid",
             Error::Binding(_) => "binding",
             Error::AuthnContextMismatch { .. } => "authn_context_mismatch",
+            Error::MetadataExpired { .. } => "metadata_expired",
             Error::IdentityIncomplete { .. } => "identity_incomplete",
             Error::UserNotProvisioned { .. } => "user_not_provisioned",
             Error::ProvisioningFailed(_) => "provisioning_failed",

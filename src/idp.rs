@@ -133,9 +133,15 @@ impl TenantConfig {
     /// certificate, the Redirect (else POST) SSO URL).
     ///
     /// # Errors
-    /// As [`crate::metadata::IdpMetadata::parse`].
-    pub fn from_idp_metadata(slug: impl Into<String>, metadata_xml: &[u8]) -> Result<Self, Error> {
+    /// As [`crate::metadata::IdpMetadata::parse`]; [`Error::MetadataExpired`] when the
+    /// metadata's `validUntil` is at or before `now`.
+    pub fn from_idp_metadata(
+        slug: impl Into<String>,
+        metadata_xml: &[u8],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Self, Error> {
         let md = crate::metadata::IdpMetadata::parse(metadata_xml, None)?;
+        md.check_valid_at(now)?;
         let sso = md
             .sso_url(crate::metadata::HTTP_REDIRECT)
             .or_else(|| md.sso_url(crate::metadata::HTTP_POST))

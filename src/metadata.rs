@@ -36,6 +36,9 @@ pub fn default_metadata_limits() -> Limits {
         .with_max_nodes(1_000_000)
 }
 
+/// The most signing certificates read from one IdP's metadata (rotation publishes two or three).
+pub const MAX_SIGNING_CERTIFICATES: usize = 16;
+
 /// One `SingleSignOnService` endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -54,6 +57,7 @@ pub struct IdpMetadata {
     certificates: Vec<Certificate>,
     name_id_formats: Vec<String>,
     valid_until: Option<DateTime<Utc>>,
+    cache_duration: Option<chrono::Duration>,
     signed: bool,
     want_authn_requests_signed: bool,
 }
@@ -86,20 +90,30 @@ impl IdpMetadata {
             .forbidding_processing_instructions();
         let doc = Document::parse_with(xml, &opts)?;
         let root = doc.root();
+        // Each candidate with the earliest validUntil on its path from the document element
+        // (an aggregate's validUntil bounds every entity in it, SAML Metadata 2.3).
         let mut candidates = Vec::new();
-        let mut stack = vec![root];
-        while let Some(e) = stack.pop() {
+        let mut stack: Vec<(Element<'_>, Option<DateTime<Utc>>)> = vec![(root, None)];
+        while let Some((e, outer)) = stack.pop() {
+            let own = e
+                .attribute("validUntil")
+                .map(|v| parse_instant(v, "validUntil"))
+                .transpose()?;
+            let valid_until = match (outer, own) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             if e.is(MD_NS, "EntitiesDescriptor") {
-                stack.extend(e.child_elements());
+                stack.extend(e.child_elements().map(|c| (c, valid_until)));
             } else if e.is(MD_NS, "EntityDescriptor") {
-                candidates.push(e);
+                candidates.push((e, valid_until));
             }
         }
-        candidates.retain(|e| md_children(*e, "IDPSSODescriptor").next().is_some());
-        let entity = match entity_id {
+        candidates.retain(|(e, _)| md_children(*e, "IDPSSODescriptor").next().is_some());
+        let (entity, valid_until) = match entity_id {
             Some(id) => candidates
                 .into_iter()
-                .find(|e| e.attribute("entityID") == Some(id))
+                .find(|(e, _)| e.attribute("entityID") == Some(id))
                 .ok_or_else(|| {
                     cfg(
                         "idp_metadata",
@@ -129,14 +143,21 @@ impl IdpMetadata {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| cfg("idp_metadata", "EntityDescriptor without entityID"))?
             .to_owned();
-        let mut valid_until = entity
-            .attribute("validUntil")
-            .map(|v| parse_instant(v, "validUntil"))
-            .transpose()?;
-        if let Some(v) = root.attribute("validUntil").filter(|_| root != entity) {
-            let outer = parse_instant(v, "validUntil")?;
-            valid_until = Some(valid_until.map_or(outer, |inner| inner.min(outer)));
-        }
+        let cache_duration = match entity
+            .attribute("cacheDuration")
+            .or_else(|| root.attribute("cacheDuration"))
+        {
+            Some(v) => Some(crate::time::parse_duration(v).ok_or_else(|| {
+                cfg(
+                    "idp_metadata",
+                    format!(
+                        "cacheDuration is not an xs:duration: {:?}",
+                        v.chars().take(40).collect::<String>()
+                    ),
+                )
+            })?),
+            None => None,
+        };
         let signed = entity.child_elements().any(|c| c.is(DSIG_NS, "Signature"))
             || root.child_elements().any(|c| c.is(DSIG_NS, "Signature"));
 
@@ -171,6 +192,14 @@ impl IdpMetadata {
                             .child_elements()
                             .filter(|c| c.is(DSIG_NS, "X509Certificate"))
                         {
+                            if certificates.len() >= MAX_SIGNING_CERTIFICATES {
+                                return Err(cfg(
+                                    "idp_metadata",
+                                    format!(
+                                        "more than {MAX_SIGNING_CERTIFICATES} signing certificates"
+                                    ),
+                                ));
+                            }
                             let cert = Certificate::parse(c.text().as_bytes())?;
                             if !certificates.contains(&cert) {
                                 certificates.push(cert);
@@ -201,9 +230,31 @@ impl IdpMetadata {
             certificates,
             name_id_formats,
             valid_until,
+            cache_duration,
             signed,
             want_authn_requests_signed,
         })
+    }
+
+    /// The metadata's `cacheDuration` (SAML Metadata 2.3.1), a hint for how long a fetched copy
+    /// may be cached before it is fetched again. It never extends `validUntil`.
+    pub fn cache_duration(&self) -> Option<chrono::Duration> {
+        self.cache_duration
+    }
+
+    /// Refuses metadata whose `validUntil` (the earliest on the path to the entity) is at or
+    /// before `now`. Metadata without `validUntil` is valid until replaced.
+    ///
+    /// # Errors
+    /// [`Error::MetadataExpired`].
+    pub fn check_valid_at(&self, now: DateTime<Utc>) -> Result<(), Error> {
+        match self.valid_until {
+            Some(v) if v <= now => Err(Error::MetadataExpired {
+                valid_until: crate::time::format_instant(v),
+                now: crate::time::format_instant(now),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The IdP entity ID.
@@ -416,11 +467,13 @@ impl IdpMetadata {
     /// with one of `pinned` certificates.
     ///
     /// # Errors
-    /// As [`IdpMetadata::parse`]; [`Error::SignatureMissing`] when unsigned; signature errors.
+    /// As [`IdpMetadata::parse`]; [`Error::SignatureMissing`] when unsigned; signature errors;
+    /// [`Error::MetadataExpired`] when its `validUntil` is at or before `now`.
     pub fn parse_verified(
         xml: &[u8],
         entity_id: Option<&str>,
         pinned: &[Certificate],
+        now: DateTime<Utc>,
     ) -> Result<IdpMetadata, Error> {
         let opts = ParseOptions::default()
             .with_limits(default_metadata_limits())
@@ -435,6 +488,8 @@ impl IdpMetadata {
                 expected: "the metadata document".into(),
             },
         )?;
-        IdpMetadata::parse(xml, entity_id)
+        let md = IdpMetadata::parse(xml, entity_id)?;
+        md.check_valid_at(now)?;
+        Ok(md)
     }
 }

@@ -118,9 +118,90 @@ pub fn format_instant(t: DateTime<Utc>) -> String {
     }
 }
 
+/// Parses a non-negative `xs:duration` (`P1D`, `PT6H`, `P0Y0M1DT2H30M`, `PT0.5S`) as metadata's
+/// `cacheDuration` uses it. Years count as 365 days and months as 30 (the value is a caching hint);
+/// each number has at most 9 digits. `None` for anything else, negative durations included.
+pub fn parse_duration(value: &str) -> Option<chrono::Duration> {
+    let rest = value.strip_prefix('P')?;
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) if !t.is_empty() => (d, Some(t)),
+        Some(_) => return None,
+        None => (rest, None),
+    };
+    if date.is_empty() && time.is_none() {
+        return None;
+    }
+    let mut total_ms: i64 = 0;
+    let mut add = |part: &str, units: &[(char, i64)]| -> Option<()> {
+        let mut num = String::new();
+        let mut next_unit = 0usize;
+        for c in part.chars() {
+            if c.is_ascii_digit() || (c == '.' && units.last().map(|u| u.0) == Some('S')) {
+                num.push(c);
+                continue;
+            }
+            let idx = units.iter().position(|u| u.0 == c)?;
+            if idx < next_unit || num.is_empty() {
+                return None;
+            }
+            next_unit = idx + 1;
+            let ms_per = units.get(idx)?.1;
+            let (whole, frac) = num.split_once('.').unwrap_or((num.as_str(), ""));
+            if whole.is_empty()
+                || whole.len() > 9
+                || frac.len() > 9
+                || (c != 'S' && !frac.is_empty())
+            {
+                return None;
+            }
+            let whole: i64 = whole.parse().ok()?;
+            let frac_ms: i64 = if frac.is_empty() {
+                0
+            } else {
+                format!("{frac:0<3}").get(..3)?.parse().ok()?
+            };
+            total_ms = total_ms.checked_add(whole.checked_mul(ms_per)?.checked_add(frac_ms)?)?;
+            num.clear();
+        }
+        num.is_empty().then_some(())
+    };
+    const DAY: i64 = 86_400_000;
+    add(date, &[('Y', 365 * DAY), ('M', 30 * DAY), ('D', DAY)])?;
+    if let Some(t) = time {
+        add(t, &[('H', 3_600_000), ('M', 60_000), ('S', 1_000)])?;
+    }
+    chrono::Duration::try_milliseconds(total_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        let d = |s: &str| parse_duration(s).map(|d| d.num_milliseconds());
+        assert_eq!(d("PT6H"), Some(6 * 3_600_000));
+        assert_eq!(d("P1D"), Some(86_400_000));
+        assert_eq!(d("P0Y0M1DT2H30M"), Some(86_400_000 + 9_000_000));
+        assert_eq!(d("PT0.5S"), Some(500));
+        assert_eq!(d("P1Y"), Some(365 * 86_400_000));
+        for bad in [
+            "",
+            "P",
+            "PT",
+            "-P1D",
+            "P1H",
+            "PT1D",
+            "P1DT",
+            "P1.5D",
+            "PT1M1H",
+            "P1234567890D",
+            "1D",
+            "P D",
+        ] {
+            assert_eq!(d(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn accepts_saml_instants() {

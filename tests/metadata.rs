@@ -147,7 +147,7 @@ fn entra_metadata_signature_verifies_with_the_pinned_certificate_and_fails_when_
         found.unwrap()
     };
     let pinned = vec![saml_sp::crypto::Certificate::parse(cert_text.as_bytes()).unwrap()];
-    let md = IdpMetadata::parse_verified(&xml, None, &pinned)
+    let md = IdpMetadata::parse_verified(&xml, None, &pinned, chrono::Utc::now())
         .unwrap_or_else(|e| panic!("{}: {e}", e.code()));
     assert!(md.entity_id().starts_with("https://sts.windows.net/"));
     // Another pinned certificate: refused.
@@ -155,7 +155,7 @@ fn entra_metadata_signature_verifies_with_the_pinned_certificate_and_fails_when_
         &std::fs::read(format!("{DIR}../bench/idp.crt")).unwrap(),
     )
     .unwrap();
-    assert!(IdpMetadata::parse_verified(&xml, None, &other).is_err());
+    assert!(IdpMetadata::parse_verified(&xml, None, &other, chrono::Utc::now()).is_err());
     // A changed endpoint under a valid signature: refused.
     let text = String::from_utf8(xml).unwrap();
     let tampered = text.replacen(
@@ -165,7 +165,7 @@ fn entra_metadata_signature_verifies_with_the_pinned_certificate_and_fails_when_
     );
     assert!(tampered != text, "the test must change something");
     assert_eq!(
-        IdpMetadata::parse_verified(tampered.as_bytes(), None, &pinned)
+        IdpMetadata::parse_verified(tampered.as_bytes(), None, &pinned, chrono::Utc::now())
             .unwrap_err()
             .code(),
         "digest_mismatch"

@@ -366,7 +366,7 @@ fn idp_metadata_signature_can_be_pinned() {
         .unwrap(),
     )
     .unwrap();
-    let e = IdpMetadata::parse_verified(&md, None, &certs).unwrap_err();
+    let e = IdpMetadata::parse_verified(&md, None, &certs, chrono::Utc::now()).unwrap_err();
     assert_eq!(e.code(), "signature_missing");
 }
 
