@@ -18,15 +18,15 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
 use saml_sp::audit::AuditContext;
-use saml_sp::binding::parse_params;
-use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::metadata::SpMetadata;
 use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::testkit::TestIdp;
 use saml_sp::xml::escape_text as esc;
 use saml_sp::{Acs, Error};
 
-const TENANT: &str = "default";
+#[path = "demo/mod.rs"]
+mod demo;
+use demo::{TENANT, build_registry};
 type Reply = Response<Full<Bytes>>;
 
 // ---------------------------------------------------------------- SAML-specific: routes + config
@@ -39,7 +39,11 @@ struct App {
     test_idp: Option<TestIdp>,
 }
 
-async fn route(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+async fn route(
+    app: Arc<App>,
+    peer: std::net::SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Reply, Infallible> {
     let (parts, body) = req.into_parts();
     let query = parts.uri.query().unwrap_or("").to_owned();
     let cookie = parts
@@ -57,27 +61,24 @@ async fn route(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infallibl
         return Ok(status(StatusCode::PAYLOAD_TOO_LARGE));
     };
     let body = String::from_utf8_lossy(&body).into_owned();
+    // Form and query decoding is the `form_urlencoded` crate's job (linear in the input).
     let field = |name: &str, src: &str| {
-        parse_params(src)
-            .ok()?
-            .into_iter()
-            .find(|p| p.name == name)
-            .map(|p| p.value)
+        form_urlencoded::parse(src.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     };
     Ok(match (parts.method, parts.uri.path()) {
         (Method::GET, "/") => html(StatusCode::OK, home(&app, &cookie)),
         (Method::GET, "/saml/login") => {
-            let start = match field("email", &query).filter(|e| !e.is_empty()) {
-                Some(email) => app.acs.start_login_for_email(&email, Some("/")).await,
-                None => app.acs.start_login(TENANT, Some("/")).await,
-            };
+            let start = demo::start_login(&app.acs, field("email", &query).as_deref()).await;
             match start {
                 Ok(s) => redirect(&s.redirect_url, None),
                 Err(e) => error_page(&e),
             }
         }
         (Method::POST, "/saml/acs") => {
-            let ctx = AuditContext::new().with("ip", "direct");
+            // The audit address is the connection's peer, never a client-supplied header.
+            let ctx = AuditContext::new().with("ip", peer.ip().to_string());
             let response = field("SAMLResponse", &body).unwrap_or_default();
             match app
                 .acs
@@ -128,31 +129,6 @@ async fn route(app: Arc<App>, req: Request<Incoming>) -> Result<Reply, Infallibl
         (m, path) if path.starts_with("/test-idp/") => test_idp(&app, &m, path, &query, &body),
         _ => status(StatusCode::NOT_FOUND),
     })
-}
-
-fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Error> {
-    let registry = IdpRegistry::new(SpSettings::new(
-        format!("{base}/saml/metadata"),
-        format!("{base}/saml/acs"),
-    )?);
-    let unsolicited = std::env::var("SAML_ALLOW_IDP_INITIATED").is_ok_and(|v| v == "1");
-    let (config, test_idp) = match std::env::var("SAML_IDP_METADATA") {
-        Ok(path) => {
-            let xml = std::fs::read(&path).map_err(|e| Error::Config {
-                field: "SAML_IDP_METADATA",
-                reason: e.to_string(),
-            })?;
-            (TenantConfig::from_idp_metadata(TENANT, &xml)?, None)
-        }
-        Err(_) => {
-            let idp = TestIdp::fixed(format!("{base}/test-idp/metadata"));
-            let c = TenantConfig::new(TENANT, idp.entity_id(), vec![idp.certificate().clone()])
-                .sso_url(format!("{base}/test-idp/sso"));
-            (c, Some(idp))
-        }
-    };
-    registry.insert(config.dangerous_allow_unsolicited_responses(unsolicited))?;
-    Ok((registry, test_idp))
 }
 
 type Stores = (
@@ -215,7 +191,8 @@ fn home(app: &App, cookie: &str) -> String {
         None => "<form method=\"get\" action=\"/saml/login\"><label>Work email <input name=\"email\" id=\"email\"/></label> <button id=\"sign-in\">Sign in with SSO</button></form><p><a href=\"/test-idp/initiate\">IdP-initiated login (test IdP)</a></p>".to_owned(),
     };
     format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>saml-sp hyper demo</title></head><body><h1>saml-sp hyper demo</h1>{body}</body></html>"
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>saml-sp hyper demo</title></head><body><h1>saml-sp hyper demo</h1>{}{body}</body></html>",
+        demo::banner(app.test_idp.is_some())
     )
 }
 
@@ -362,10 +339,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("saml-sp hyper demo on {base}/ (SP metadata: {base}/saml/metadata)");
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
         let app = app.clone();
         tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| route(app.clone(), req));
+            let svc = hyper::service::service_fn(move |req| route(app.clone(), peer, req));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
                 .await;

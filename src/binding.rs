@@ -204,24 +204,36 @@ pub struct RawParam<'a> {
     pub value: String,
 }
 
+/// The most parameters a query string or form body may carry. The bindings use at most four
+/// (`SAMLRequest`/`SAMLResponse`, `RelayState`, `SigAlg`, `Signature`); apps add a few.
+pub const MAX_PARAMS: usize = 32;
+
 /// Splits a query string or form body (`a=1&b=2`, an optional leading `?` or a whole URL are
-/// accepted) into parameters. Duplicate names are refused: the binding never repeats one.
+/// accepted) into parameters, keeping each value as received (a Redirect-binding signature covers
+/// the octets exactly as sent). Duplicate names are refused (the binding never repeats one), and
+/// so are more than [`MAX_PARAMS`] parameters. Linear in the input: duplicates are found through
+/// a set.
 ///
 /// # Errors
-/// [`Error::Binding`] for malformed escapes or a repeated parameter.
-pub fn parse_params(input: &str) -> Result<Vec<RawParam<'_>>, Error> {
+/// [`Error::Binding`] for malformed escapes, a repeated parameter or too many parameters.
+pub(crate) fn parse_params(input: &str) -> Result<Vec<RawParam<'_>>, Error> {
     let query = match input.split_once('?') {
         Some((_, q)) => q,
         None => input,
     };
     let query = query.split('#').next().unwrap_or("");
     let mut params: Vec<RawParam<'_>> = Vec::new();
+    let mut names = std::collections::HashSet::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
+        if params.len() >= MAX_PARAMS {
+            return Err(Error::Binding(format!("more than {MAX_PARAMS} parameters")));
+        }
         let (name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = form_decode(name)?;
-        if params.iter().any(|p| p.name == name) {
+        if !names.insert(name.clone()) {
             return Err(Error::Binding(format!(
-                "parameter {name} appears more than once"
+                "parameter {} appears more than once",
+                name.chars().take(40).collect::<String>()
             )));
         }
         let value = form_decode(raw_value)?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
-use saml_sp::binding::{InflateOptions, inflate, parse_params};
+use saml_sp::binding::{InflateOptions, inflate};
 use saml_sp::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use saml_sp::crypto::Certificate;
 use saml_sp::metadata::IdpMetadata;
@@ -163,11 +163,37 @@ struct VerifyArgs {
     input: String,
 }
 
-struct UsageError(String);
+/// A usage, settings or I/O error (exit status 2), with a stable code for `--json`.
+struct UsageError {
+    code: &'static str,
+    msg: String,
+}
+
+fn usage(msg: impl Into<String>) -> UsageError {
+    UsageError {
+        code: "usage",
+        msg: msg.into(),
+    }
+}
+
+/// A library error met while reading the settings (a certificate, the metadata): keeps its code.
+fn settings(what: &str) -> impl Fn(Error) -> UsageError + '_ {
+    move |e| UsageError {
+        code: e.code(),
+        msg: if what.is_empty() {
+            e.to_string()
+        } else {
+            format!("{what}: {e}")
+        },
+    }
+}
 
 impl From<std::io::Error> for UsageError {
     fn from(e: std::io::Error) -> Self {
-        UsageError(e.to_string())
+        UsageError {
+            code: "io",
+            msg: e.to_string(),
+        }
     }
 }
 
@@ -177,7 +203,7 @@ fn read_input(path: &str) -> Result<Vec<u8>, UsageError> {
         std::io::stdin().take(MAX_READ).read_to_end(&mut buf)?;
     } else {
         std::fs::File::open(path)
-            .map_err(|e| UsageError(format!("cannot read {path}: {e}")))?
+            .map_err(|e| usage(format!("cannot read {path}: {e}")))?
             .take(MAX_READ)
             .read_to_end(&mut buf)?;
     }
@@ -189,7 +215,7 @@ fn parse_now(s: Option<&str>) -> Result<DateTime<Utc>, UsageError> {
         None => Ok(Utc::now()),
         Some(s) => DateTime::parse_from_rfc3339(s)
             .map(|d| d.with_timezone(&Utc))
-            .map_err(|e| UsageError(format!("--now {s:?}: {e}"))),
+            .map_err(|e| usage(format!("--now {s:?}: {e}"))),
     }
 }
 
@@ -198,20 +224,20 @@ fn build_sp(a: &VerifyArgs) -> Result<ServiceProvider, UsageError> {
         let xml = read_input(path)?;
         IdpMetadata::parse(&xml, None)
             .and_then(|m| m.identity_provider())
-            .map_err(|e| UsageError(format!("--idp-metadata {path}: {e}")))?
+            .map_err(settings(&format!("--idp-metadata {path}")))?
     } else {
-        let issuer = a.idp_issuer.clone().ok_or_else(|| {
-            UsageError("--idp-issuer and --idp-cert, or --idp-metadata, are required".into())
-        })?;
+        let issuer = a
+            .idp_issuer
+            .clone()
+            .ok_or_else(|| usage("--idp-issuer and --idp-cert, or --idp-metadata, are required"))?;
         let mut certs = Vec::new();
         for path in &a.idp_cert {
             let bytes = read_input(path)?;
             certs.extend(
-                Certificate::parse_all(&bytes)
-                    .map_err(|e| UsageError(format!("--idp-cert {path}: {e}")))?,
+                Certificate::parse_all(&bytes).map_err(settings(&format!("--idp-cert {path}")))?,
             );
         }
-        IdentityProvider::new(issuer, certs).map_err(|e| UsageError(e.to_string()))?
+        IdentityProvider::new(issuer, certs).map_err(settings(""))?
     };
     let policy = match a.require_signed {
         RequireSigned::Assertion => SignaturePolicy::Assertion,
@@ -229,7 +255,7 @@ fn build_sp(a: &VerifyArgs) -> Result<ServiceProvider, UsageError> {
     if a.allow_sha1 {
         b = b.dangerous_allow_legacy_crypto();
     }
-    b.build().map_err(|e| UsageError(e.to_string()))
+    b.build().map_err(settings(""))
 }
 
 fn checks_json(report: &Report) -> Value {
@@ -342,17 +368,16 @@ fn decode_any(input: &str) -> Result<(String, Vec<u8>), UsageError> {
         return Ok(("raw XML".into(), trimmed.as_bytes().to_vec()));
     }
     let limits = saml_sp::xml::Limits::default();
-    let bad = |e: Error| UsageError(e.to_string());
+    let bad = |e: Error| usage(e.to_string());
     if trimmed.contains("SAMLRequest=") || trimmed.contains("SAMLResponse=") {
-        let params = parse_params(trimmed).map_err(bad)?;
-        let p = params
-            .iter()
-            .find(|p| p.name == "SAMLRequest" || p.name == "SAMLResponse")
-            .ok_or_else(|| UsageError("no SAMLRequest or SAMLResponse parameter".into()))?;
-        let raw = saml_sp::binding::decode_post(&p.value, &limits).map_err(bad)?;
+        let query = trimmed.split_once('?').map_or(trimmed, |(_, q)| q);
+        let (name, value) = form_urlencoded::parse(query.as_bytes())
+            .find(|(n, _)| n == "SAMLRequest" || n == "SAMLResponse")
+            .ok_or_else(|| usage("no SAMLRequest or SAMLResponse parameter"))?;
+        let raw = saml_sp::binding::decode_post(&value, &limits).map_err(bad)?;
         return match inflate(&raw, &InflateOptions::default()) {
-            Ok(xml) => Ok((format!("HTTP-Redirect ({}, raw DEFLATE)", p.name), xml)),
-            Err(_) if raw.first() == Some(&b'<') => Ok((format!("HTTP-POST ({})", p.name), raw)),
+            Ok(xml) => Ok((format!("HTTP-Redirect ({name}, raw DEFLATE)"), xml)),
+            Err(_) if raw.first() == Some(&b'<') => Ok((format!("HTTP-POST ({name})"), raw)),
             Err(e) => Err(bad(e)),
         };
     }
@@ -440,7 +465,7 @@ fn find_all<'a>(root: Element<'a>, local: &str) -> Vec<Element<'a>> {
 fn inspect(input: &str) -> Result<(), UsageError> {
     let (how, xml) = decode_any(input)?;
     let doc = Document::parse_with(&xml, &ParseOptions::default())
-        .map_err(|e| UsageError(format!("refused ({}): {e}", e.code())))?;
+        .map_err(|e| usage(format!("refused ({}): {e}", e.code())))?;
     let root = doc.root();
     let mut out = String::new();
     pretty(root, &mut out);
@@ -553,7 +578,7 @@ fn c14n(
         alg,
         &prefixes,
     )
-    .map_err(|e| UsageError(e.to_string()))?;
+    .map_err(|e| usage(e.to_string()))?;
     std::io::stdout().write_all(&out)?;
     Ok(true)
 }
@@ -568,7 +593,7 @@ fn sp_metadata(
         saml_sp::metadata::SpMetadata::new(entity_id, acs_url).authn_requests_signed(signed);
     for path in certs {
         for c in Certificate::parse_all(&read_input(path)?)
-            .map_err(|e| UsageError(format!("--cert {path}: {e}")))?
+            .map_err(|e| usage(format!("--cert {path}: {e}")))?
         {
             md = md.signing_certificate(c);
         }
@@ -589,10 +614,10 @@ fn authn_request(
     let key = match sign_key {
         Some(path) => {
             let pem = String::from_utf8(read_input(path)?)
-                .map_err(|_| UsageError(format!("{path}: not PEM")))?;
+                .map_err(|_| usage(format!("{path}: not PEM")))?;
             Some(
                 saml_sp::crypto::SigningKey::from_pem(&pem, None)
-                    .map_err(|e| UsageError(e.to_string()))?,
+                    .map_err(|e| usage(e.to_string()))?,
             )
         }
         None => None,
@@ -601,13 +626,13 @@ fn authn_request(
         .destination(sso)
         .force_authn(force_authn)
         .build(Utc::now())
-        .map_err(|e| UsageError(e.to_string()))?;
+        .map_err(|e| usage(e.to_string()))?;
     let signing = key
         .as_ref()
         .map(|k| (k, saml_sp::crypto::SignatureAlgorithm::RsaSha256));
     let url = req
         .redirect_url(relay_state, signing)
-        .map_err(|e| UsageError(e.to_string()))?;
+        .map_err(|e| usage(e.to_string()))?;
     if json {
         say!("{}", json!({"url": url, "request_id": req.id()}));
     } else {
@@ -617,8 +642,31 @@ fn authn_request(
     Ok(())
 }
 
+/// Whether the command asked for JSON: then every outcome, usage errors included, is one JSON
+/// object on standard output.
+fn json_output(command: &Command) -> bool {
+    match command {
+        Command::Verify(a) => a.json,
+        Command::AuthnRequest { json, .. } => *json,
+        _ => false,
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let wants_json = std::env::args().any(|a| a == "--json");
+            if wants_json && e.use_stderr() {
+                say!(
+                    "{}",
+                    json!({"valid": false, "error": {"code": "usage", "message": e.to_string().trim()}, "checks": []})
+                );
+                return ExitCode::from(2);
+            }
+            e.exit();
+        }
+    };
     let result = match &cli.command {
         Command::Verify(a) => verify(a),
         Command::Inspect { input } => inspect(input).map(|()| true),
@@ -656,8 +704,15 @@ fn main() -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
-        Err(UsageError(msg)) => {
-            eprintln!("saml-sp: {msg}");
+        Err(UsageError { code, msg }) => {
+            if json_output(&cli.command) {
+                say!(
+                    "{}",
+                    json!({"valid": false, "error": {"code": code, "message": msg}, "checks": []})
+                );
+            } else {
+                eprintln!("saml-sp: {msg}");
+            }
             ExitCode::from(2)
         }
     }
