@@ -1,6 +1,9 @@
 //! An in-process test IdP (feature `testkit`): signs SAML Responses in the shapes real IdPs use,
-//! for demos and for integration tests of apps built on saml-sp. Its keys are **published test
-//! keys**: never trust this IdP outside tests.
+//! for demos and for integration tests of apps built on saml-sp.
+//!
+//! [`TestIdp::fixed`] signs with **published test keys** (in this crate's source): anyone can
+//! sign as it, so it is for tests only. A demo that a person can reach uses
+//! [`TestIdp::generate`], which makes a fresh key at start.
 //!
 //! ```
 //! use saml_sp::testkit::{TestIdp, TestUser};
@@ -22,6 +25,9 @@ use crate::dsig::sign_enveloped;
 use crate::error::Error;
 use crate::time::format_instant;
 use crate::xml::{escape_attr, escape_text};
+
+mod selfsigned;
+pub use selfsigned::{GeneratedKey, generate as generate_key};
 
 const KEY: &str = include_str!("test-idp.key");
 const CERT: &str = include_str!("test-idp.crt");
@@ -145,6 +151,34 @@ impl TestIdp {
             key: key(KEY, cert(CERT)),
             other: key(OTHER_KEY, cert(OTHER_CERT)),
         }
+    }
+
+    /// A test IdP with a fresh RSA-2048 key and self-signed certificate, generated now: nobody
+    /// else can sign as it. For demos that people can reach; tests use [`TestIdp::fixed`] (fast,
+    /// reproducible).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the system random number generator fails.
+    pub fn generate(entity_id: impl Into<String>) -> Result<Self, Error> {
+        let now = Utc::now();
+        let main = selfsigned::generate("saml-sp test IdP (generated)", now)?;
+        let other = selfsigned::generate("saml-sp test IdP (untrusted)", now)?;
+        Ok(TestIdp {
+            entity_id: entity_id.into(),
+            cert: main.certificate,
+            key: main.key,
+            other: other.key,
+        })
+    }
+
+    /// Signs the element whose `ID` is `id` in `xml` with this IdP's key (an enveloped RSA-SHA256
+    /// signature, as [`ResponseBuilder::build`] makes): for tests and fuzzing that change a
+    /// Response and need it signed again.
+    ///
+    /// # Errors
+    /// As [`crate::dsig::sign_enveloped`].
+    pub fn sign(&self, xml: &str, id: &str) -> Result<String, Error> {
+        sign_enveloped(xml, id, &self.key, SignatureAlgorithm::RsaSha256)
     }
 
     /// The IdP entity ID.
