@@ -16,14 +16,15 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use saml_sp::audit::AuditContext;
-use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::metadata::SpMetadata;
 use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::testkit::TestIdp;
 use saml_sp::xml::escape_text as esc;
 use saml_sp::{Acs, Error};
 
-const TENANT: &str = "default";
+#[path = "demo/mod.rs"]
+mod demo;
+use demo::{TENANT, build_registry};
 
 // ---------------------------------------------------------------- SAML-specific: routes + config
 
@@ -49,10 +50,7 @@ struct AcsForm {
 }
 
 async fn saml_login(app: web::Data<App>, q: web::Query<LoginQuery>) -> HttpResponse {
-    let start = match q.email.as_deref().filter(|e| !e.is_empty()) {
-        Some(email) => app.acs.start_login_for_email(email, Some("/")).await,
-        None => app.acs.start_login(TENANT, Some("/")).await,
-    };
+    let start = demo::start_login(&app.acs, q.email.as_deref()).await;
     match start {
         Ok(s) => HttpResponse::SeeOther()
             .insert_header((LOCATION, s.redirect_url))
@@ -109,31 +107,6 @@ async fn saml_metadata(app: web::Data<App>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "application/samlmetadata+xml"))
         .body(xml)
-}
-
-fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Error> {
-    let registry = IdpRegistry::new(SpSettings::new(
-        format!("{base}/saml/metadata"),
-        format!("{base}/saml/acs"),
-    )?);
-    let unsolicited = std::env::var("SAML_ALLOW_IDP_INITIATED").is_ok_and(|v| v == "1");
-    let (config, test_idp) = match std::env::var("SAML_IDP_METADATA") {
-        Ok(path) => {
-            let xml = std::fs::read(&path).map_err(|e| Error::Config {
-                field: "SAML_IDP_METADATA",
-                reason: e.to_string(),
-            })?;
-            (TenantConfig::from_idp_metadata(TENANT, &xml)?, None)
-        }
-        Err(_) => {
-            let idp = TestIdp::fixed(format!("{base}/test-idp/metadata"));
-            let c = TenantConfig::new(TENANT, idp.entity_id(), vec![idp.certificate().clone()])
-                .sso_url(format!("{base}/test-idp/sso"));
-            (c, Some(idp))
-        }
-    };
-    registry.insert(config.dangerous_allow_unsolicited_responses(unsolicited))?;
-    Ok((registry, test_idp))
 }
 
 type Stores = (
@@ -199,7 +172,8 @@ async fn home(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
     html(
         StatusCode::OK,
         format!(
-            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>saml-sp actix-web demo</title></head><body><h1>saml-sp actix-web demo</h1>{body}</body></html>"
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>saml-sp actix-web demo</title></head><body><h1>saml-sp actix-web demo</h1>{}{body}</body></html>",
+            demo::banner(app.test_idp.is_some())
         ),
     )
 }
@@ -341,6 +315,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(app.clone())
+            // A real ACS POST (Entra/ADFS with many groups) exceeds actix's 16 KiB default.
+            .app_data(web::FormConfig::default().limit(1 << 20))
             .route("/", web::get().to(home))
             .route("/saml/login", web::get().to(saml_login))
             .route("/saml/acs", web::post().to(saml_acs))

@@ -11,22 +11,24 @@
 //! (with `--features redis`: share request and replay state between instances).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Form, Query, RawQuery, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use saml_sp::audit::AuditContext;
-use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::metadata::SpMetadata;
 use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::testkit::TestIdp;
 use saml_sp::xml::escape_text as esc;
 use saml_sp::{Acs, Error};
 
-const TENANT: &str = "default";
+#[path = "demo/mod.rs"]
+mod demo;
+use demo::{TENANT, build_registry};
 
 // ---------------------------------------------------------------- SAML-specific: routes + config
 
@@ -52,10 +54,7 @@ struct AcsForm {
 }
 
 async fn login(State(app): State<Arc<App>>, Query(q): Query<LoginQuery>) -> Response {
-    let start = match q.email.as_deref().filter(|e| !e.is_empty()) {
-        Some(email) => app.acs.start_login_for_email(email, Some("/")).await,
-        None => app.acs.start_login(TENANT, Some("/")).await,
-    };
+    let start = demo::start_login(&app.acs, q.email.as_deref()).await;
     match start {
         Ok(s) => Redirect::to(&s.redirect_url).into_response(),
         Err(e) => error_page(&e),
@@ -64,14 +63,12 @@ async fn login(State(app): State<Arc<App>>, Query(q): Query<LoginQuery>) -> Resp
 
 async fn acs_post(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<AcsForm>,
 ) -> Response {
-    let ip = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("direct");
-    let ctx = AuditContext::new().with("ip", ip);
+    // The audit address is the connection's peer: X-Forwarded-For is whatever the client wrote
+    // unless a proxy you run sets it.
+    let ctx = AuditContext::new().with("ip", peer.ip().to_string());
     match app
         .acs
         .finish_login(
@@ -115,35 +112,6 @@ async fn metadata(State(app): State<Arc<App>>) -> Response {
         xml,
     )
         .into_response()
-}
-
-fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Error> {
-    let registry = IdpRegistry::new(SpSettings::new(
-        format!("{base}/saml/metadata"),
-        format!("{base}/saml/acs"),
-    )?);
-    let unsolicited = std::env::var("SAML_ALLOW_IDP_INITIATED").is_ok_and(|v| v == "1");
-    let (config, test_idp) = match std::env::var("SAML_IDP_METADATA") {
-        Ok(path) => {
-            let xml = std::fs::read(&path).map_err(|e| Error::Config {
-                field: "SAML_IDP_METADATA",
-                reason: e.to_string(),
-            })?;
-            (TenantConfig::from_idp_metadata(TENANT, &xml)?, None)
-        }
-        Err(_) => {
-            let idp = TestIdp::fixed(format!("{base}/test-idp/metadata"));
-            let c = TenantConfig::new(TENANT, idp.entity_id(), vec![idp.certificate().clone()])
-                .sso_url(format!("{base}/test-idp/sso"));
-            (c, Some(idp))
-        }
-    };
-    registry.insert(
-        config
-            .dangerous_allow_unsolicited_responses(unsolicited)
-            .email_domains(Vec::<String>::new()),
-    )?;
-    Ok((registry, test_idp))
 }
 
 type Stores = (
@@ -210,7 +178,8 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Html<String> {
         None => "<form method=\"get\" action=\"/saml/login\"><label>Work email <input name=\"email\" id=\"email\"/></label> <button id=\"sign-in\">Sign in with SSO</button></form><p><a href=\"/test-idp/initiate\">IdP-initiated login (test IdP)</a></p>".to_owned(),
     };
     Html(format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>saml-sp axum demo</title></head><body><h1>saml-sp axum demo</h1>{body}</body></html>"
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>saml-sp axum demo</title></head><body><h1>saml-sp axum demo</h1>{}{body}</body></html>",
+        demo::banner(app.test_idp.is_some())
     ))
 }
 
@@ -340,7 +309,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = Router::new()
         .route("/", get(home))
         .route("/saml/login", get(login))
-        .route("/saml/acs", post(acs_post))
+        .route(
+            "/saml/acs",
+            // Real responses with many groups run to hundreds of KiB.
+            post(acs_post).layer(DefaultBodyLimit::max(1 << 20)),
+        )
         .route("/saml/metadata", get(metadata))
         .route("/logout", post(logout))
         .route("/test-idp/sso", get(idp_sso_get).post(idp_sso_post))
@@ -350,6 +323,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_state(app);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("saml-sp axum demo on {base}/ (SP metadata: {base}/saml/metadata)");
-    axum::serve(listener, router).await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }

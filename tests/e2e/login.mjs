@@ -3,7 +3,9 @@
 //   mode sp-initiated : sign in from the app through the test IdP, land on / with the name
 //   mode idp-allowed  : IdP-initiated login succeeds (server started with SAML_ALLOW_IDP_INITIATED=1)
 //   mode idp-refused  : IdP-initiated login is refused with unsolicited_response
-//   mode replay       : the same SAMLResponse POSTed twice: the second is refused
+//   mode replay       : the same SAMLResponse POSTed twice: the second is refused as a replay
+// sp-initiated types a work email into the home page's field (routed to the configured IdP even
+// though it claims no domain); replay leaves it empty. Both require the demo-mode warning.
 import { chromium } from 'playwright-core';
 
 const [base, mode, shot] = process.argv.slice(2);
@@ -17,7 +19,8 @@ try {
   const page = await browser.newPage();
   if (mode === 'sp-initiated' || mode === 'replay') {
     await page.goto(`${base}/`);
-    await page.fill('#email', '');
+    if (!(await page.isVisible('#demo-warning'))) await fail('no demo-mode warning while the test IdP is trusted');
+    await page.fill('#email', mode === 'sp-initiated' ? 'grace@example.com' : '');
     let acsPost = null;
     page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/saml/acs')) acsPost = r.postData(); });
     await page.click('#sign-in');
@@ -41,13 +44,14 @@ try {
         headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: acsPost, maxRedirects: 0,
       });
       const body = await resp.text();
-      if (resp.status() !== 403 || !/unknown_in_response_to|replayed_assertion/.test(body)) {
+      if (resp.status() !== 403 || !/<p id="code">replayed_assertion<\/p>/.test(body)) {
         await fail(`replayed POST not refused: ${resp.status()} ${body.slice(0, 200)}`);
       }
     }
   } else if (mode === 'third-party') {
     // The app points at samlify (SAML_IDP_METADATA): sign in there and land on / as its user.
     await page.goto(`${base}/`);
+    if (await page.isVisible('#demo-warning')) await fail('demo-mode warning shown with a real IdP configured');
     await page.click('#sign-in');
     await page.waitForSelector('#who', { timeout: 15000 });
     const who = await page.textContent('#who');

@@ -13,13 +13,15 @@ cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-start() { # start <example> <extra env...>; prints the base URL
+# start <example> <extra env...>: starts it and sets $base to its URL. Called directly, never in
+# a command substitution: a $(...) subshell would keep the PID out of the cleanup list.
+start() {
   local ex=$1; shift
   local port; port=$(free_port)
   env PORT="$port" "$@" "target/debug/examples/$ex" > "target/e2e/$ex-$port.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
-    if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "http://127.0.0.1:$port"; return 0; fi
+    if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then base="http://127.0.0.1:$port"; return 0; fi
     sleep 0.1
   done
   echo "example $ex did not start" >&2; return 1
@@ -27,12 +29,19 @@ start() { # start <example> <extra env...>; prints the base URL
 examples=(axum_sp hyper_sp actix_sp)
 cargo build --locked --features testkit,cli --bin saml-sp $(printf -- '--example %s ' "${examples[@]}")
 for ex in "${examples[@]}"; do
-  base=$(start "$ex")
+  # Any IdP setting present but unusable: the app refuses to start, never falls back to the test IdP.
+  if PORT="$(free_port)" SAML_IDP_METADATA= timeout 20 "target/debug/examples/$ex" > "target/e2e/$ex-misconfigured.log" 2>&1; then
+    echo "FAIL $ex started with an empty SAML_IDP_METADATA" >&2; exit 1
+  fi
+  grep -q "refusing to fall back to the test IdP" "target/e2e/$ex-misconfigured.log" \
+    || { echo "FAIL $ex: no reason given for refusing to start" >&2; cat "target/e2e/$ex-misconfigured.log" >&2; exit 1; }
+  echo "ok $ex refuses to start with an empty SAML_IDP_METADATA"
+  start "$ex"
   node tests/e2e/login.mjs "$base" sp-initiated "target/e2e/$ex-signed-in.png"
   node tests/e2e/login.mjs "$base" replay
   node tests/e2e/login.mjs "$base" idp-refused
-  base_idp=$(start "$ex" SAML_ALLOW_IDP_INITIATED=1)
-  node tests/e2e/login.mjs "$base_idp" idp-allowed
+  start "$ex" SAML_ALLOW_IDP_INITIATED=1
+  node tests/e2e/login.mjs "$base" idp-allowed
   # The same SP-initiated login against samlify, a third-party IdP, running on loopback.
   app_port=$(free_port); idp_port=$(free_port)
   target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
@@ -46,4 +55,14 @@ for ex in "${examples[@]}"; do
   for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
   node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party "target/e2e/$ex-samlify-signed-in.png"
 done
+# Every server this run started must be gone after cleanup (two runs once left twelve behind).
+cleanup
+trap - EXIT
+left=()
+for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left+=("$p"); done
+if [ ${#left[@]} -gt 0 ]; then
+  echo "e2e: processes still running after cleanup: ${left[*]}" >&2
+  exit 1
+fi
+echo "ok e2e: no server of this run left running (${#pids[@]} started)"
 echo "e2e: all browser tests passed"
