@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 secs=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(xml_parse c14n validate_response redirect_decode metadata cli_input)
+[ ${#targets[@]} -gt 0 ] || targets=(xml_parse c14n validate_response validate_resigned redirect_decode metadata cli_input)
 extra_for() {
   case "$1" in
     validate_response|c14n|xml_parse|cli_input) echo "../tests/fixtures/signed ../../shared/interop/responses" ;;

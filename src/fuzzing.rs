@@ -126,3 +126,77 @@ pub fn cli_input(data: &[u8]) {
         validate_response(&xml);
     }
 }
+
+/// The instant the signed fuzzing seeds are valid at (2030-01-01T10:00:30Z).
+pub const SIGNED_SEED_NOW: i64 = 1_893_492_030;
+
+/// Gets past the signature: takes a (mutated) unsigned Response, signs its Assertion, and its
+/// Response too when the first byte is odd, with the test IdP's key, then validates. So the
+/// profile checks after the signature (issuer, subject, confirmations, conditions, audience,
+/// statements, attributes, InResponseTo) see the fuzzer's input instead of ending at
+/// `digest_mismatch`.
+///
+/// Returns how many of the two validations (with and without an outstanding request) accepted.
+///
+/// # Panics
+/// When an accepted assertion is not the one that was signed (a finding).
+#[allow(clippy::panic)]
+pub fn validate_resigned(data: &[u8]) -> usize {
+    use crate::testkit::TestIdp;
+    static IDP: std::sync::OnceLock<TestIdp> = std::sync::OnceLock::new();
+    static SP: std::sync::OnceLock<Option<ServiceProvider>> = std::sync::OnceLock::new();
+    let Some((&shape, rest)) = data.split_first() else {
+        return 0;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return 0;
+    };
+    let idp = IDP.get_or_init(|| TestIdp::fixed("https://idp.example.com/saml"));
+    let Some(sp) = SP.get_or_init(|| {
+        ServiceProvider::builder(
+            "https://sp.example.com/saml/metadata",
+            "https://sp.example.com/saml/acs",
+        )
+        .idp(IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).ok()?)
+        .build()
+        .ok()
+    }) else {
+        return 0;
+    };
+    let Ok(doc) = Document::parse(text.as_bytes()) else {
+        return 0;
+    };
+    let root = doc.root();
+    let Some(assertion_id) = root
+        .child_elements()
+        .find(|e| e.local_name() == "Assertion")
+        .and_then(|a| a.attribute("ID"))
+        .map(str::to_owned)
+    else {
+        return 0;
+    };
+    let response_id = root.attribute("ID").map(str::to_owned);
+    drop(doc);
+    let Ok(mut signed) = idp.sign(text, &assertion_id) else {
+        return 0;
+    };
+    if shape & 1 == 1
+        && let Some(rid) = response_id
+        && let Ok(both) = idp.sign(&signed, &rid)
+    {
+        signed = both;
+    }
+    let now = chrono::DateTime::from_timestamp(SIGNED_SEED_NOW, 0).unwrap_or_default();
+    let mut accepted = 0;
+    for request in [Some("_req_fuzz"), None] {
+        if let Ok(a) = sp.validate_response(signed.as_bytes(), request, now) {
+            assert!(
+                a.assertion_id() == assertion_id,
+                "accepted assertion {:?}, signed {assertion_id:?}",
+                a.assertion_id()
+            );
+            accepted += 1;
+        }
+    }
+    accepted
+}

@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod dsig;
 pub mod error;
 mod flow;
+#[cfg(feature = "testkit")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod idp;

@@ -78,3 +78,75 @@ fn corpus_metadata() {
 fn corpus_cli_input() {
     assert!(replay("cli_input", fuzzing::cli_input, &[]) >= 1);
 }
+
+/// The re-signing target's seeds: unsigned test-IdP Responses (a shape byte first) that validate
+/// once signed. Set `SAML_SP_WRITE_SEEDS=1` to (re)write them into fuzz/corpus/validate_resigned.
+fn resigned_seeds() -> Vec<Vec<u8>> {
+    use saml_sp::testkit::{AttributeStyle, SignShape, TestIdp, TestUser};
+    let idp = TestIdp::fixed("https://idp.example.com/saml");
+    let now = chrono::DateTime::from_timestamp(fuzzing::SIGNED_SEED_NOW, 0).unwrap();
+    let mut seeds = Vec::new();
+    for (shape, style, user) in [
+        (
+            0u8,
+            AttributeStyle::Okta,
+            TestUser::new("ada@example.com").name("Ada", "Lovelace"),
+        ),
+        (
+            1,
+            AttributeStyle::Entra,
+            TestUser::new("bob@example.com").groups(["a", "b"]),
+        ),
+    ] {
+        let xml = idp
+            .response(
+                "https://sp.example.com/saml/metadata",
+                "https://sp.example.com/saml/acs",
+            )
+            .in_response_to("_req_fuzz")
+            .style(style)
+            .user(user)
+            .sign(SignShape::Unsigned)
+            .build(now)
+            .unwrap();
+        let mut seed = vec![shape];
+        seed.extend_from_slice(xml.as_bytes());
+        seeds.push(seed);
+    }
+    seeds
+}
+
+#[test]
+fn corpus_validate_resigned_gets_past_the_signature() {
+    let seeds = resigned_seeds();
+    if std::env::var("SAML_SP_WRITE_SEEDS").is_ok() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/validate_resigned");
+        std::fs::create_dir_all(dir).unwrap();
+        for (i, s) in seeds.iter().enumerate() {
+            std::fs::write(format!("{dir}/seed-{i}"), s).unwrap();
+        }
+    }
+    // Each seed, signed again inside the target, is accepted with its request outstanding: the
+    // fuzzer's mutations reach the profile checks.
+    for s in &seeds {
+        assert_eq!(fuzzing::validate_resigned(s), 1);
+    }
+    // A mutation behind the signature is refused by a profile check, not by the digest.
+    let mut wrong = seeds[0].clone();
+    let text = String::from_utf8(wrong.split_off(1)).unwrap();
+    let text = text.replace(
+        "https://sp.example.com/saml/metadata</saml2:Audience>",
+        "https://evil.example/</saml2:Audience>",
+    );
+    wrong.extend_from_slice(text.as_bytes());
+    assert_eq!(fuzzing::validate_resigned(&wrong), 0);
+    assert!(
+        replay(
+            "validate_resigned",
+            |d| {
+                let _ = fuzzing::validate_resigned(d);
+            },
+            &[]
+        ) >= 2
+    );
+}
