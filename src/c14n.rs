@@ -2,10 +2,13 @@
 //! descendant element (the enveloped-signature transform), or the whole document.
 //!
 //! Modes: [Exclusive XML Canonicalization 1.0](https://www.w3.org/TR/xml-exc-c14n/) with and
-//! without comments (with an `InclusiveNamespaces PrefixList`), and
-//! [Canonical XML 1.0](https://www.w3.org/TR/xml-c14n) with and without comments, including the
-//! in-scope namespaces and inherited `xml:*` attributes of the apex's ancestors that a document
-//! subset requires.
+//! without comments (with an `InclusiveNamespaces PrefixList`),
+//! [Canonical XML 1.0](https://www.w3.org/TR/xml-c14n) and
+//! [Canonical XML 1.1](https://www.w3.org/TR/xml-c14n11/), each with and without comments,
+//! including the in-scope namespaces and inherited `xml:*` attributes of the apex's ancestors that
+//! a document subset requires. Canonical XML 1.1 differs from 1.0 only there: `xml:id` is not
+//! inherited, and `xml:base` is fixed up; an ancestor's `xml:base` (which no SAML IdP sends) is
+//! refused rather than fixed up ([`C14nError::Unsupported`]).
 //!
 //! Canonicalization walks the tree iteratively (no recursion) and writes into any [`Sink`]: a
 //! `Vec<u8>`, or a digest so that the canonical bytes are never buffered.
@@ -39,6 +42,10 @@ pub enum Algorithm {
     Inclusive,
     /// Canonical XML 1.0, with comments.
     InclusiveWithComments,
+    /// Canonical XML 1.1, omitting comments.
+    Inclusive11,
+    /// Canonical XML 1.1, with comments.
+    Inclusive11WithComments,
 }
 
 /// URI of Exclusive C14N 1.0.
@@ -49,21 +56,41 @@ pub const EXC_C14N_WITH_COMMENTS: &str = "http://www.w3.org/2001/10/xml-exc-c14n
 pub const C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
 /// URI of Canonical XML 1.0 with comments.
 pub const C14N_WITH_COMMENTS: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
-/// URI of Canonical XML 1.1 (recognized so it can be refused by name; not implemented).
+/// URI of Canonical XML 1.1.
 pub const C14N11: &str = "http://www.w3.org/2006/12/xml-c14n11";
-/// URI of Canonical XML 1.1 with comments (recognized, not implemented).
+/// URI of Canonical XML 1.1 with comments.
 pub const C14N11_WITH_COMMENTS: &str = "http://www.w3.org/2006/12/xml-c14n11#WithComments";
 
 impl Algorithm {
-    /// The algorithm identified by `uri`, if it is one of the four implemented.
+    /// The algorithm identified by `uri`, if it is one of the six implemented.
     pub fn from_uri(uri: &str) -> Option<Algorithm> {
         match uri {
             EXC_C14N => Some(Algorithm::Exclusive),
             EXC_C14N_WITH_COMMENTS => Some(Algorithm::ExclusiveWithComments),
             C14N => Some(Algorithm::Inclusive),
             C14N_WITH_COMMENTS => Some(Algorithm::InclusiveWithComments),
+            C14N11 => Some(Algorithm::Inclusive11),
+            C14N11_WITH_COMMENTS => Some(Algorithm::Inclusive11WithComments),
             _ => None,
         }
+    }
+
+    /// The same algorithm without comments (what a same-document reference selects).
+    pub fn without_comments(self) -> Algorithm {
+        match self {
+            Algorithm::ExclusiveWithComments => Algorithm::Exclusive,
+            Algorithm::InclusiveWithComments => Algorithm::Inclusive,
+            Algorithm::Inclusive11WithComments => Algorithm::Inclusive11,
+            a => a,
+        }
+    }
+
+    /// Whether this is Canonical XML 1.1.
+    pub fn is_11(self) -> bool {
+        matches!(
+            self,
+            Algorithm::Inclusive11 | Algorithm::Inclusive11WithComments
+        )
     }
 
     /// The algorithm's URI.
@@ -73,6 +100,8 @@ impl Algorithm {
             Algorithm::ExclusiveWithComments => EXC_C14N_WITH_COMMENTS,
             Algorithm::Inclusive => C14N,
             Algorithm::InclusiveWithComments => C14N_WITH_COMMENTS,
+            Algorithm::Inclusive11 => C14N11,
+            Algorithm::Inclusive11WithComments => C14N11_WITH_COMMENTS,
         }
     }
 
@@ -88,7 +117,9 @@ impl Algorithm {
     pub fn with_comments(self) -> bool {
         matches!(
             self,
-            Algorithm::ExclusiveWithComments | Algorithm::InclusiveWithComments
+            Algorithm::ExclusiveWithComments
+                | Algorithm::InclusiveWithComments
+                | Algorithm::Inclusive11WithComments
         )
     }
 }
@@ -116,6 +147,9 @@ pub enum C14nError {
     /// The subset's apex is not an element of this document.
     #[error("the node to canonicalize is not an element of this document")]
     NotAnElement,
+    /// A construct this canonicalizer refuses rather than guess at.
+    #[error("unsupported in canonicalization: {0}")]
+    Unsupported(&'static str),
 }
 
 /// Receives canonical bytes.
@@ -148,7 +182,7 @@ pub fn canonicalize<S: Sink + ?Sized>(
     match subset {
         Subset::Element { apex, exclude } => {
             doc.element_data(apex).ok_or(C14nError::NotAnElement)?;
-            c.seed_ancestors(apex);
+            c.seed_ancestors(apex)?;
             c.walk(apex, exclude, true, out);
         }
         Subset::Document => {
@@ -197,6 +231,8 @@ struct Canonicalizer<'d> {
     doc: &'d Document,
     exclusive: bool,
     comments: bool,
+    /// Canonical XML 1.1 (inherited `xml:*` attributes differ).
+    v11: bool,
     /// The PrefixList as interned prefix ids (exclusive mode).
     inclusive_prefixes: Vec<u32>,
     /// `in_prefix_list[p]`: whether prefix id `p` is on the PrefixList (exclusive mode).
@@ -308,6 +344,7 @@ impl<'d> Canonicalizer<'d> {
             doc,
             exclusive: algorithm.is_exclusive(),
             comments: algorithm.with_comments(),
+            v11: algorithm.is_11(),
             inclusive_prefixes,
             in_prefix_list: seen,
             used_mark: vec![
@@ -330,7 +367,7 @@ impl<'d> Canonicalizer<'d> {
 
     /// Seeds the namespace scope (and, in inclusive mode, the inherited `xml:*` attributes) from
     /// the apex's ancestors.
-    fn seed_ancestors(&mut self, apex: NodeId) {
+    fn seed_ancestors(&mut self, apex: NodeId) -> Result<(), C14nError> {
         let doc = self.doc;
         let mut chain = Vec::new();
         let mut cur = doc.data(apex).and_then(|d| d.parent);
@@ -354,6 +391,16 @@ impl<'d> Canonicalizer<'d> {
                     for a in doc.attrs_of(e) {
                         if doc.ns_uri(a.ns) == Some(XML_NS) {
                             let local = doc.local_bytes(a.qname, a.prefix_len);
+                            // Canonical XML 1.1 (section 2.4): xml:id is not inherited, and
+                            // xml:base would be fixed up by URI resolution; refused instead.
+                            if self.v11 && local == b"id" {
+                                continue;
+                            }
+                            if self.v11 && local == b"base" {
+                                return Err(C14nError::Unsupported(
+                                    "xml:base on an ancestor of a Canonical XML 1.1 subset",
+                                ));
+                            }
                             if seen.insert(local, ()).is_none() {
                                 self.inherited_xml_attrs.push((local, doc.bytes(a.value)));
                             }
@@ -362,6 +409,7 @@ impl<'d> Canonicalizer<'d> {
                 }
             }
         }
+        Ok(())
     }
 
     fn walk<S: Sink + ?Sized>(

@@ -131,6 +131,8 @@ pub(crate) struct SpInner {
     pub(crate) limits: Limits,
     pub(crate) extra_destinations: Vec<String>,
     pub(crate) required_authn_contexts: Vec<String>,
+    pub(crate) decryption_keys: Vec<crate::xmlenc::DecryptionKey>,
+    pub(crate) allow_legacy_encryption: bool,
 }
 
 /// Builder for [`ServiceProvider`]. Every weaker option is named `dangerous_*`.
@@ -148,6 +150,8 @@ pub struct ServiceProviderBuilder {
     limits: Limits,
     extra_destinations: Vec<String>,
     required_authn_contexts: Vec<String>,
+    decryption_keys: Vec<crate::xmlenc::DecryptionKey>,
+    allow_legacy_encryption: bool,
 }
 
 impl ServiceProvider {
@@ -168,6 +172,8 @@ impl ServiceProvider {
             limits: Limits::default(),
             extra_destinations: Vec::new(),
             required_authn_contexts: Vec::new(),
+            decryption_keys: Vec::new(),
+            allow_legacy_encryption: false,
         }
     }
 
@@ -198,6 +204,10 @@ impl ServiceProvider {
     /// The XML limits applied to responses.
     pub fn limits(&self) -> Limits {
         self.inner.limits
+    }
+    /// The SP decryption keys.
+    pub fn decryption_keys(&self) -> &[crate::xmlenc::DecryptionKey] {
+        &self.inner.decryption_keys
     }
 }
 
@@ -271,6 +281,21 @@ impl ServiceProviderBuilder {
         self
     }
 
+    /// An SP decryption key for encrypted assertions, NameIDs and attributes. Repeatable: during a
+    /// rotation configure the old and the new key; the one an `EncryptedKey` names (by
+    /// certificate or key name) is used, otherwise each is tried.
+    pub fn decryption_key(mut self, key: crate::xmlenc::DecryptionKey) -> Self {
+        self.decryption_keys.push(key);
+        self
+    }
+    /// **Dangerous:** decrypt with `rsa-1_5` key transport (Bleichenbacher's padding oracle) and
+    /// `tripledes-cbc` content encryption, which some old IdP configurations still use. Prefer
+    /// asking the IdP for RSA-OAEP and AES-GCM.
+    pub fn dangerous_allow_legacy_encryption(mut self) -> Self {
+        self.allow_legacy_encryption = true;
+        self
+    }
+
     /// Validates the configuration.
     ///
     /// # Errors
@@ -316,6 +341,8 @@ impl ServiceProviderBuilder {
                 limits: self.limits,
                 extra_destinations: self.extra_destinations,
                 required_authn_contexts: self.required_authn_contexts,
+                decryption_keys: self.decryption_keys,
+                allow_legacy_encryption: self.allow_legacy_encryption,
             }),
         })
     }

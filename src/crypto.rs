@@ -27,14 +27,20 @@ pub enum SignatureAlgorithm {
     EcdsaSha256,
     /// ECDSA with SHA-384 (P-256 or P-384 key).
     EcdsaSha384,
+    /// RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt (RFC 6931 `sha256-rsa-MGF1`).
+    RsaPssSha256,
+    /// RSASSA-PSS with SHA-384, MGF1-SHA-384 and a 48-byte salt.
+    RsaPssSha384,
+    /// RSASSA-PSS with SHA-512, MGF1-SHA-512 and a 64-byte salt.
+    RsaPssSha512,
 }
 
 impl SignatureAlgorithm {
     /// Maps an XML-DSig `SignatureMethod` URI onto the allow-list.
     ///
     /// # Errors
-    /// [`Error::UnsupportedAlgorithm`] for HMAC, DSA, MD5, unknown or empty URIs;
-    /// [`Error::Unsupported`] (`rsa-pss`) for RSA-PSS, which is recognized but not implemented.
+    /// [`Error::UnsupportedAlgorithm`] for HMAC, DSA, MD5, RSA-PSS with SHA-1 or explicit
+    /// parameters, unknown or empty URIs.
     pub fn from_uri(uri: &str) -> Result<SignatureAlgorithm, Error> {
         Ok(match uri {
             "http://www.w3.org/2000/09/xmldsig#rsa-sha1" => SignatureAlgorithm::RsaSha1,
@@ -47,11 +53,14 @@ impl SignatureAlgorithm {
             "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384" => {
                 SignatureAlgorithm::EcdsaSha384
             }
-            u if u.contains("rsa-pss") || u.contains("MGF1") => {
-                return Err(Error::Unsupported {
-                    feature: "rsa-pss",
-                    detail: format!("SignatureMethod {u}"),
-                });
+            "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1" => {
+                SignatureAlgorithm::RsaPssSha256
+            }
+            "http://www.w3.org/2007/05/xmldsig-more#sha384-rsa-MGF1" => {
+                SignatureAlgorithm::RsaPssSha384
+            }
+            "http://www.w3.org/2007/05/xmldsig-more#sha512-rsa-MGF1" => {
+                SignatureAlgorithm::RsaPssSha512
             }
             u => {
                 let reason = if u.contains("hmac") {
@@ -59,7 +68,7 @@ impl SignatureAlgorithm {
                 } else if u.is_empty() {
                     "empty algorithm URI"
                 } else {
-                    "not an allowed SignatureMethod (RSA-SHA256/384/512, ECDSA-SHA256/384)"
+                    "not an allowed SignatureMethod (RSA-SHA256/384/512, RSA-PSS SHA-256/384/512, ECDSA-SHA256/384)"
                 };
                 return Err(Error::UnsupportedAlgorithm {
                     found: u.chars().take(200).collect(),
@@ -82,6 +91,15 @@ impl SignatureAlgorithm {
             SignatureAlgorithm::EcdsaSha384 => {
                 "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
             }
+            SignatureAlgorithm::RsaPssSha256 => {
+                "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1"
+            }
+            SignatureAlgorithm::RsaPssSha384 => {
+                "http://www.w3.org/2007/05/xmldsig-more#sha384-rsa-MGF1"
+            }
+            SignatureAlgorithm::RsaPssSha512 => {
+                "http://www.w3.org/2007/05/xmldsig-more#sha512-rsa-MGF1"
+            }
         }
     }
 
@@ -89,13 +107,15 @@ impl SignatureAlgorithm {
     pub fn digest(self) -> DigestAlgorithm {
         match self {
             SignatureAlgorithm::RsaSha1 => DigestAlgorithm::Sha1,
-            SignatureAlgorithm::RsaSha256 | SignatureAlgorithm::EcdsaSha256 => {
-                DigestAlgorithm::Sha256
+            SignatureAlgorithm::RsaSha256
+            | SignatureAlgorithm::EcdsaSha256
+            | SignatureAlgorithm::RsaPssSha256 => DigestAlgorithm::Sha256,
+            SignatureAlgorithm::RsaSha384
+            | SignatureAlgorithm::EcdsaSha384
+            | SignatureAlgorithm::RsaPssSha384 => DigestAlgorithm::Sha384,
+            SignatureAlgorithm::RsaSha512 | SignatureAlgorithm::RsaPssSha512 => {
+                DigestAlgorithm::Sha512
             }
-            SignatureAlgorithm::RsaSha384 | SignatureAlgorithm::EcdsaSha384 => {
-                DigestAlgorithm::Sha384
-            }
-            SignatureAlgorithm::RsaSha512 => DigestAlgorithm::Sha512,
         }
     }
 
@@ -108,6 +128,9 @@ impl SignatureAlgorithm {
             SignatureAlgorithm::RsaSha512 => "rsa-sha512",
             SignatureAlgorithm::EcdsaSha256 => "ecdsa-sha256",
             SignatureAlgorithm::EcdsaSha384 => "ecdsa-sha384",
+            SignatureAlgorithm::RsaPssSha256 => "rsa-pss-sha256",
+            SignatureAlgorithm::RsaPssSha384 => "rsa-pss-sha384",
+            SignatureAlgorithm::RsaPssSha512 => "rsa-pss-sha512",
         }
     }
 }
@@ -437,6 +460,14 @@ impl Certificate {
         }
     }
 
+    /// The certificate's RSA public key, when it has one.
+    pub(crate) fn rsa_public_key(&self) -> Option<&rsa::PublicKey> {
+        match &self.key {
+            Key::Rsa { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
     /// Verifies `signature` over `message` (the canonical SignedInfo).
     pub(crate) fn verify(
         &self,
@@ -497,6 +528,33 @@ impl Certificate {
                 };
                 k.verify(scheme, hash, signature)
                     .map_err(|_| VerifyFailure::Bad)
+            }
+            (
+                Key::Rsa { key: k, .. },
+                SignatureAlgorithm::RsaPssSha256
+                | SignatureAlgorithm::RsaPssSha384
+                | SignatureAlgorithm::RsaPssSha512,
+            ) => {
+                let bits = k.size() * 8;
+                if bits < 2048 && !allow_legacy {
+                    return Err(VerifyFailure::Weak(format!(
+                        "RSA-{bits} key: keys under 2048 bits need the legacy-crypto option"
+                    )));
+                }
+                if signature.len() != k.size() {
+                    return Err(VerifyFailure::Bad);
+                }
+                // RFC 6931: MGF1 with the same hash, salt as long as the hash.
+                let result = match algorithm {
+                    SignatureAlgorithm::RsaPssSha384 => {
+                        k.verify(rsa::pss::Pss::<sha2::Sha384>::new(), hash, signature)
+                    }
+                    SignatureAlgorithm::RsaPssSha512 => {
+                        k.verify(rsa::pss::Pss::<sha2::Sha512>::new(), hash, signature)
+                    }
+                    _ => k.verify(rsa::pss::Pss::<sha2::Sha256>::new(), hash, signature),
+                };
+                result.map_err(|_| VerifyFailure::Bad)
             }
             (Key::P256(k), SignatureAlgorithm::EcdsaSha256 | SignatureAlgorithm::EcdsaSha384) => {
                 // XML-DSig ECDSA signatures are r || s (RFC 4051), never DER.

@@ -54,19 +54,23 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
-    /// A feature the message needs that saml-sp does not implement yet.
-    #[error("unsupported feature {feature}: {detail}")]
-    Unsupported {
-        /// `decryption`, `c14n-1.1`, `rsa-pss`, ...
-        feature: &'static str,
-        /// What was found.
-        detail: String,
-    },
-    /// An EncryptedAssertion: decryption is not implemented yet.
+    /// An encrypted element arrived and no SP decryption key is configured.
     #[error(
-        "encrypted assertion unsupported: the Response carries an EncryptedAssertion and saml-sp cannot decrypt yet (feature `decryption`)"
+        "no decryption key: expected an SP decryption key to decrypt the {element}, found none configured"
     )]
-    EncryptedAssertionUnsupported,
+    NoDecryptionKey {
+        /// `EncryptedAssertion`, `EncryptedID` or `EncryptedAttribute`.
+        element: &'static str,
+    },
+    /// No configured SP key decrypts the element. One error for every cryptographic cause (key
+    /// unwrap, padding, authentication tag), so it is no oracle.
+    #[error(
+        "decryption failed: expected the {element} to decrypt with a configured SP key, found none that does"
+    )]
+    DecryptionFailed {
+        /// `EncryptedAssertion`, `EncryptedID` or `EncryptedAttribute`.
+        element: &'static str,
+    },
     /// The XML-DSig structure is not what SAML Core 5.4 allows.
     #[error("signature profile violated: expected {expected}, found {found}")]
     SignatureProfile {
@@ -283,8 +287,8 @@ impl Error {
             Error::DigestMismatch { .. } => "digest_mismatch",
             Error::UntrustedKey { .. } => "untrusted_key",
             Error::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
-            Error::Unsupported { .. } => "unsupported_feature",
-            Error::EncryptedAssertionUnsupported => "encrypted_assertion_unsupported",
+            Error::NoDecryptionKey { .. } => "no_decryption_key",
+            Error::DecryptionFailed { .. } => "decryption_failed",
             Error::SignatureProfile { .. } => "signature_profile",
             Error::DuplicateId(_) => "duplicate_id",
             Error::AudienceMismatch { .. } => "audience_mismatch",

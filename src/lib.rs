@@ -28,6 +28,7 @@ pub mod testkit;
 pub mod time;
 pub mod validate;
 pub mod xml;
+pub mod xmlenc;
 
 pub use acs::{Acs, LoginStart, LoginSuccess};
 pub use assertion::{Attribute, NameId, Signed, VerifiedAssertion};

@@ -91,6 +91,10 @@ impl Report {
     }
 }
 
+/// The most `EncryptedAttribute`s decrypted in one Assertion (each costs an RSA private-key
+/// operation).
+pub const MAX_ENCRYPTED_ATTRIBUTES: usize = 64;
+
 /// How the InResponseTo of a response is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RequestCheck<'a> {
@@ -303,12 +307,9 @@ impl ServiceProvider {
         report: &mut Report,
     ) -> Result<VerifiedAssertion, Error> {
         let cfg = &*self.inner;
-        let opts = ParseOptions::default()
-            .with_limits(cfg.limits)
-            .forbidding_processing_instructions();
+        let opts = parse_options(cfg);
         let doc = Document::parse_with(xml, &opts).map_err(|e| report.fail("xml", e.into()))?;
         report.pass("xml", "well-formed XML within limits, no DTD", "ok");
-        dsig::refuse_unsupported_features(&doc).map_err(|e| report.fail("algorithms", e))?;
         let w = Window {
             now,
             skew: cfg.clock_skew,
@@ -318,6 +319,24 @@ impl ServiceProvider {
             allow_legacy_crypto: cfg.allow_legacy_crypto,
         };
         validate_document(self, &doc, request, &w, &verify_opts, report)
+    }
+}
+
+/// The parser settings for messages and for decrypted plaintext alike.
+fn parse_options(cfg: &crate::config::SpInner) -> ParseOptions {
+    ParseOptions::default()
+        .with_limits(cfg.limits)
+        .forbidding_processing_instructions()
+}
+
+fn decryptor<'a>(
+    cfg: &'a crate::config::SpInner,
+    parse: &'a ParseOptions,
+) -> crate::xmlenc::Decryptor<'a> {
+    crate::xmlenc::Decryptor {
+        keys: &cfg.decryption_keys,
+        allow_legacy: cfg.allow_legacy_encryption,
+        parse,
     }
 }
 
@@ -367,16 +386,22 @@ fn validate_document(
             .ok_or_else(|| Error::malformed("an IssueInstant on the Response", "none"))?;
         // Response children: Issuer?, Signature?, Extensions?, Status, (Assertion|EncryptedAssertion)*
         let mut assertions = Vec::new();
-        let mut encrypted = 0;
+        let mut encrypted = Vec::new();
         let mut status = None;
+        // The schema puts the Issuer first; xml-crypto can place a Response's signature before
+        // it, so `Signature, Issuer` is accepted too (the signature covers the whole Response).
+        let signature_first = response
+            .child_elements()
+            .next()
+            .is_some_and(|c| c.is(DSIG_NS, "Signature"));
         for (i, c) in response.child_elements().enumerate() {
             match (c.namespace(), c.local_name()) {
-                (Some(SAML_NS), "Issuer") if i == 0 => {}
+                (Some(SAML_NS), "Issuer") if i == 0 || (i == 1 && signature_first) => {}
                 (Some(DSIG_NS), "Signature") => {}
                 (Some(SAMLP_NS), "Extensions") => {}
                 (Some(SAMLP_NS), "Status") if status.is_none() => status = Some(c),
                 (Some(SAML_NS), "Assertion") => assertions.push(c),
-                (Some(SAML_NS), "EncryptedAssertion") => encrypted += 1,
+                (Some(SAML_NS), "EncryptedAssertion") => encrypted.push(c),
                 (ns, local) => {
                     return Err(Error::malformed(
                         "only Issuer, Signature, Extensions, Status and the Assertion in a Response",
@@ -401,8 +426,8 @@ fn validate_document(
     // Response Issuer, when present, is the IdP (Profiles 4.1.4.2).
     let response_issuer = response
         .child_elements()
-        .next()
-        .filter(|c| c.is(SAML_NS, "Issuer"));
+        .take(2)
+        .find(|c| c.is(SAML_NS, "Issuer"));
     match response_issuer {
         Some(i) => {
             check_issuer(Some(i), "Response", idp)
@@ -450,28 +475,36 @@ fn validate_document(
     status_result.map_err(|e| report.fail("status", e))?;
     report.pass("status", STATUS_SUCCESS, STATUS_SUCCESS);
 
-    // Exactly one Assertion, a direct child.
-    if encrypted > 0 {
-        let e = if assertions.is_empty() {
-            Error::EncryptedAssertionUnsupported
-        } else {
-            Error::malformed(
-                "exactly one Assertion",
-                "both an Assertion and an EncryptedAssertion",
-            )
-        };
-        return Err(report.fail("assertion", e));
-    }
-    let [assertion] = assertions.as_slice() else {
-        return Err(report.fail(
-            "assertion",
-            Error::malformed(
-                "exactly one Assertion in the Response",
-                format!("{}", assertions.len()),
-            ),
-        ));
+    // Exactly one Assertion or EncryptedAssertion, a direct child. An EncryptedAssertion is
+    // decrypted only now, after the Response's signature (when present) verified; the decrypted
+    // Assertion is then validated exactly like a plain one, and accepted only when the Response
+    // signature covered it or it carries its own valid signature (the policy below).
+    let decrypted_doc;
+    let assertion = match (assertions.as_slice(), encrypted.as_slice()) {
+        ([a], []) => *a,
+        ([], [enc]) => {
+            let (doc2, used) = decryptor(cfg, &parse_options(cfg))
+                .decrypt(*enc, "EncryptedAssertion", (SAML_NS, "Assertion"))
+                .map_err(|e| report.fail("decryption", e))?;
+            report.pass(
+                "decryption",
+                "an EncryptedAssertion a configured SP key decrypts",
+                used.to_string(),
+            );
+            decrypted_doc = doc2;
+            crate::xmlenc::decrypted_element(&decrypted_doc, SAML_NS, "Assertion")
+                .map_err(|e| report.fail("decryption", e))?
+        }
+        (a, e) => {
+            return Err(report.fail(
+                "assertion",
+                Error::malformed(
+                    "exactly one Assertion or EncryptedAssertion in the Response",
+                    format!("{} Assertion, {} EncryptedAssertion", a.len(), e.len()),
+                ),
+            ));
+        }
     };
-    let assertion = *assertion;
 
     // The Assertion's own signature.
     let assertion_sig = dsig::verify_enveloped(assertion, "Assertion", verify_opts)
@@ -723,26 +756,39 @@ fn read_assertion(
     let subject = only_child(assertion, SAML_NS, "Subject", "Assertion")
         .and_then(|s| s.ok_or_else(|| Error::malformed("a Subject in the Assertion", "none")))
         .map_err(|e| report.fail("subject", e))?;
+    // An EncryptedID is decrypted here, inside an Assertion whose signature policy is met.
+    let parse = parse_options(cfg);
+    let mut decrypted_id = None;
     let name_id = (|| {
         for c in subject.child_elements() {
             match (c.namespace(), c.local_name()) {
                 (Some(SAML_NS), "NameID" | "SubjectConfirmation") => {}
-                (Some(SAML_NS), "EncryptedID") => {
-                    return Err(Error::Unsupported {
-                        feature: "decryption",
-                        detail: "EncryptedID in the Subject".into(),
-                    });
+                (Some(SAML_NS), "EncryptedID") if decrypted_id.is_none() => {
+                    decrypted_id = Some(decryptor(cfg, &parse).decrypt(
+                        c,
+                        "EncryptedID",
+                        (SAML_NS, "NameID"),
+                    )?);
                 }
                 (ns, local) => {
                     return Err(Error::malformed(
-                        "NameID and SubjectConfirmation in the Subject",
+                        "NameID (or one EncryptedID) and SubjectConfirmation in the Subject",
                         format!("{{{}}}{local}", ns.unwrap_or("")),
                     ));
                 }
             }
         }
-        let Some(n) = only_child(subject, SAML_NS, "NameID", "Subject")? else {
-            return Ok(None);
+        let plain = only_child(subject, SAML_NS, "NameID", "Subject")?;
+        let n = match (plain, &decrypted_id) {
+            (None, None) => return Ok(None),
+            (Some(n), None) => n,
+            (None, Some((doc, _))) => crate::xmlenc::decrypted_element(doc, SAML_NS, "NameID")?,
+            (Some(_), Some(_)) => {
+                return Err(Error::malformed(
+                    "a NameID or an EncryptedID in the Subject",
+                    "both",
+                ));
+            }
         };
         let value = simple_text(n)?;
         if value.is_empty() {
@@ -972,19 +1018,42 @@ fn read_assertion(
     );
 
     // Attributes, merged by Name in document order (indexed, so many Attributes stay linear).
+    // EncryptedAttributes are decrypted first (inside the verified Assertion), in order.
+    let mut decrypted_attributes = Vec::new();
+    for st in saml_children(assertion, SAML_NS, "AttributeStatement") {
+        for a in st
+            .child_elements()
+            .filter(|a| a.is(SAML_NS, "EncryptedAttribute"))
+        {
+            if decrypted_attributes.len() >= MAX_ENCRYPTED_ATTRIBUTES {
+                return Err(report.fail(
+                    "attributes",
+                    Error::malformed(
+                        format!("at most {MAX_ENCRYPTED_ATTRIBUTES} EncryptedAttributes"),
+                        "more",
+                    ),
+                ));
+            }
+            let (doc, _) = decryptor(cfg, &parse)
+                .decrypt(a, "EncryptedAttribute", (SAML_NS, "Attribute"))
+                .map_err(|e| report.fail("decryption", e))?;
+            decrypted_attributes.push(doc);
+        }
+    }
+    let mut next_decrypted = decrypted_attributes.iter();
     let mut attributes: Vec<Attribute> = Vec::new();
     let mut by_name: FastMap<&str, usize> = FastMap::default();
     for st in saml_children(assertion, SAML_NS, "AttributeStatement") {
         for a in st.child_elements() {
-            if a.is(SAML_NS, "EncryptedAttribute") {
-                return Err(report.fail(
-                    "attributes",
-                    Error::Unsupported {
-                        feature: "decryption",
-                        detail: "EncryptedAttribute".into(),
-                    },
-                ));
-            }
+            let a = if a.is(SAML_NS, "EncryptedAttribute") {
+                let Some(doc) = next_decrypted.next() else {
+                    continue;
+                };
+                crate::xmlenc::decrypted_element(doc, SAML_NS, "Attribute")
+                    .map_err(|e| report.fail("decryption", e))?
+            } else {
+                a
+            };
             if !a.is(SAML_NS, "Attribute") {
                 continue;
             }

@@ -871,10 +871,28 @@ fn case_85_statement_cardinality() {
 
 #[test]
 fn case_86_encrypted_assertion() {
+    // (a)-(d) with real encryption are in tests/encryption.rs (named after each rule). Here: an
+    // EncryptedAssertion in place of the signed one, without a decryption key configured, and
+    // with one but no EncryptedData inside; beside the plain Assertion.
     let xml = fixture("assertion_signed");
     let a = signed_assertion(&xml);
     let enc = "<saml:EncryptedAssertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\"/>";
-    reject(&xml.replacen(a, enc, 1), "encrypted_assertion_unsupported");
+    reject(&xml.replacen(a, enc, 1), "no_decryption_key");
+    let key = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/keys/sp.key",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let with_key = builder()
+        .decryption_key(saml_sp::xmlenc::DecryptionKey::from_pem(&key).unwrap())
+        .build()
+        .unwrap();
+    reject_with(&with_key, &xml.replacen(a, enc, 1), "malformed");
+    reject_with(
+        &with_key,
+        &xml.replacen(a, &format!("{a}{enc}"), 1),
+        "malformed",
+    );
 }
 
 #[test]
@@ -1156,8 +1174,9 @@ fn case_51_signed_info_canonicalization_method() {
             now(),
         )
         .unwrap_err();
-    assert_eq!(e.code(), "unsupported_feature");
-    assert!(e.to_string().contains("c14n-1.1"));
+    // Canonical XML 1.1 is implemented: a SignedInfo switched to it after signing no longer
+    // canonicalizes to the signed bytes.
+    assert_eq!(e.code(), "signature_invalid", "{e}");
 }
 
 #[test]

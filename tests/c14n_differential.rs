@@ -4,7 +4,8 @@
 //! redeclarations, default-namespace undeclarations, namespaced attributes that sort by URI rather
 //! than by prefix, characters that need escaping, CDATA, comments, processing instructions,
 //! inherited `xml:*` attributes and white space outside the document element. Every element with
-//! an `ID` is canonicalized in every mode (and exclusive mode with a PrefixList) by us and by
+//! an `ID` is canonicalized in every mode (Canonical XML 1.0 and 1.1, exclusive, with and without
+//! comments; exclusive mode also with a PrefixList) by us and by
 //! libxml2; the bytes must be identical.
 //!
 //! The oracle needs `/usr/bin/python3` with the `libxml2` and `lxml` modules (`scripts/test`
@@ -211,6 +212,11 @@ impl Gen {
         if self.rng.chance(10) {
             out.push_str(" xml:space=\"preserve\"");
         }
+        // xml:id: inherited by Canonical XML 1.0 subsets, not by 1.1 (unique values).
+        if self.rng.chance(10) {
+            self.next_id += 1;
+            out.push_str(&format!(" xml:id=\"x{}\"", self.next_id));
+        }
         if depth > 4 || self.rng.chance(15) {
             out.push_str(if self.rng.chance(50) { "/>" } else { " />" });
         } else {
@@ -273,6 +279,8 @@ const MODES: &[(&str, Algorithm)] = &[
     ("exc-wc", Algorithm::ExclusiveWithComments),
     ("inc", Algorithm::Inclusive),
     ("inc-wc", Algorithm::InclusiveWithComments),
+    ("c11", Algorithm::Inclusive11),
+    ("c11-wc", Algorithm::Inclusive11WithComments),
 ];
 
 #[test]
@@ -339,9 +347,22 @@ fn c14n_matches_libxml2_on_300_generated_documents() {
         docs += 1;
     }
     assert!(
-        ours.len() >= 300 * 5,
+        ours.len() >= 300 * 7,
         "expected many canonicalizations, got {}",
         ours.len()
+    );
+    // The generated documents reach the one place 1.0 and 1.1 differ (an inherited xml:id).
+    let differing = ours
+        .iter()
+        .filter(|(label, _)| label.ends_with(" inc"))
+        .filter(|(label, c)| {
+            let c11 = label.replace(" inc", " c11");
+            ours.iter().any(|(l, o)| *l == c11 && o != c)
+        })
+        .count();
+    assert!(
+        differing > 5,
+        "only {differing} subsets where C14N 1.0 and 1.1 differ"
     );
 
     let mut child = Command::new("/usr/bin/python3")

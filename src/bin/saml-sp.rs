@@ -111,6 +111,8 @@ enum C14nAlg {
     ExcWithComments,
     C14n,
     C14nWithComments,
+    C14n11,
+    C14n11WithComments,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -567,6 +569,8 @@ fn c14n(
         C14nAlg::ExcWithComments => Algorithm::ExclusiveWithComments,
         C14nAlg::C14n => Algorithm::Inclusive,
         C14nAlg::C14nWithComments => Algorithm::InclusiveWithComments,
+        C14nAlg::C14n11 => Algorithm::Inclusive11,
+        C14nAlg::C14n11WithComments => Algorithm::Inclusive11WithComments,
     };
     let prefixes: Vec<&str> = prefixes.split_ascii_whitespace().collect();
     let out = canonicalize_to_vec(

@@ -27,6 +27,7 @@ use crate::time::format_instant;
 use crate::xml::{escape_attr, escape_text};
 
 mod selfsigned;
+pub use crate::xmlenc::encrypt::Encryption;
 pub use selfsigned::{GeneratedKey, generate as generate_key};
 
 const KEY: &str = include_str!("test-idp.key");
@@ -124,6 +125,25 @@ pub enum Defect {
     WrongKey,
 }
 
+/// Encrypts `plaintext` (any XML, for negative tests) as a `saml2:EncryptedAssertion` to
+/// `sp_certificate`, the way [`ResponseBuilder::encrypt_for`] encrypts an Assertion.
+///
+/// # Errors
+/// [`Error::Config`] when the certificate has no RSA key.
+pub fn encrypted_assertion(
+    plaintext: &str,
+    sp_certificate: &Certificate,
+    encryption: Encryption,
+) -> Result<String, Error> {
+    crate::xmlenc::encrypt::encrypt_element(
+        plaintext,
+        sp_certificate,
+        encryption,
+        "saml2:EncryptedAssertion",
+        "xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\"",
+    )
+}
+
 /// The test IdP.
 #[derive(Debug, Clone)]
 pub struct TestIdp {
@@ -214,6 +234,7 @@ impl TestIdp {
             shape: SignShape::Both,
             defect: None,
             lifetime: Duration::minutes(5),
+            encrypt_for: None,
         }
     }
 }
@@ -231,6 +252,7 @@ pub struct ResponseBuilder<'a> {
     shape: SignShape,
     defect: Option<Defect>,
     lifetime: Duration,
+    encrypt_for: Option<(Certificate, Encryption)>,
 }
 
 impl ResponseBuilder<'_> {
@@ -257,6 +279,12 @@ impl ResponseBuilder<'_> {
     /// A deliberate defect.
     pub fn defect(mut self, defect: Defect) -> Self {
         self.defect = Some(defect);
+        self
+    }
+    /// Encrypts the Assertion (after signing it, when the shape signs it) to the SP's
+    /// certificate, as an `EncryptedAssertion`; the Response is signed after encryption.
+    pub fn encrypt_for(mut self, sp_certificate: &Certificate, encryption: Encryption) -> Self {
+        self.encrypt_for = Some((sp_certificate.clone(), encryption));
         self
     }
 
@@ -342,14 +370,33 @@ impl ResponseBuilder<'_> {
             &self.idp.key
         };
         let alg = SignatureAlgorithm::RsaSha256;
-        let xml = match self.shape {
-            SignShape::Unsigned => xml,
-            SignShape::Assertion => sign_enveloped(&xml, &aid, key, alg)?,
-            SignShape::Response => sign_enveloped(&xml, &rid, key, alg)?,
-            SignShape::Both => {
-                sign_enveloped(&sign_enveloped(&xml, &aid, key, alg)?, &rid, key, alg)?
-            }
+        let mut xml = match self.shape {
+            SignShape::Assertion | SignShape::Both => sign_enveloped(&xml, &aid, key, alg)?,
+            SignShape::Response | SignShape::Unsigned => xml,
         };
+        if let Some((cert, encryption)) = &self.encrypt_for {
+            const OPEN: &str = "<saml2:Assertion ";
+            const CLOSE: &str = "</saml2:Assertion>";
+            let (start, end) = match (xml.find(OPEN), xml.rfind(CLOSE)) {
+                (Some(s), Some(e)) => (s, e + CLOSE.len()),
+                _ => return Err(Error::malformed("an Assertion to encrypt", "none")),
+            };
+            let encrypted = crate::xmlenc::encrypt::encrypt_element(
+                xml.get(start..end).unwrap_or_default(),
+                cert,
+                *encryption,
+                "saml2:EncryptedAssertion",
+                "xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\"",
+            )?;
+            xml = format!(
+                "{}{encrypted}{}",
+                xml.get(..start).unwrap_or_default(),
+                xml.get(end..).unwrap_or_default()
+            );
+        }
+        if matches!(self.shape, SignShape::Response | SignShape::Both) {
+            xml = sign_enveloped(&xml, &rid, key, alg)?;
+        }
         Ok(xml)
     }
 
