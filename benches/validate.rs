@@ -92,5 +92,70 @@ fn many_attributes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, many_attributes);
+/// Decrypt + validate beside plain validation of the same assertion (issue 15): the test IdP's
+/// Okta-shaped Response with 20 attributes, signed Assertion, encrypted to an RSA-2048 SP key.
+fn encrypted(c: &mut Criterion) {
+    use saml_sp::testkit::{Encryption, SignShape, TestIdp, TestUser};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/");
+    let cert = saml_sp::crypto::Certificate::parse(&std::fs::read(format!("{dir}sp.crt")).unwrap())
+        .unwrap();
+    let key = saml_sp::xmlenc::DecryptionKey::from_pem(
+        &std::fs::read_to_string(format!("{dir}sp.key")).unwrap(),
+    )
+    .unwrap();
+    let idp = TestIdp::fixed("https://idp.example.com/metadata");
+    let sp = ServiceProvider::builder(
+        "https://sp.example.com/saml/metadata",
+        "https://sp.example.com/saml/acs",
+    )
+    .idp(IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap())
+    .decryption_key(key)
+    .build()
+    .unwrap();
+    let now = parse_instant("2026-11-23T07:28:58Z", "now").unwrap();
+    let mut user = TestUser::new("ada@example.com").name("Ada", "Lovelace");
+    for i in 0..20 {
+        user = user.attribute(format!("attribute-{i}"), [format!("value {i}")]);
+    }
+    let response = || {
+        idp.response(
+            "https://sp.example.com/saml/metadata",
+            "https://sp.example.com/saml/acs",
+        )
+        .in_response_to(REQ)
+        .user(user.clone())
+        .sign(SignShape::Assertion)
+    };
+    let mut group = c.benchmark_group("encrypted");
+    let cases = [
+        ("plain", response().build(now).unwrap()),
+        (
+            "aes256_gcm",
+            response()
+                .encrypt_for(&cert, Encryption::Aes256Gcm)
+                .build(now)
+                .unwrap(),
+        ),
+        (
+            "aes256_cbc",
+            response()
+                .encrypt_for(&cert, Encryption::Aes256Cbc)
+                .build(now)
+                .unwrap(),
+        ),
+    ];
+    for (name, xml) in &cases {
+        sp.validate_response(xml.as_bytes(), Some(REQ), now)
+            .unwrap();
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                sp.validate_response(xml.as_bytes(), Some(REQ), now)
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, many_attributes, encrypted);
 criterion_main!(benches);

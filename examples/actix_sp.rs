@@ -16,7 +16,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use saml_sp::audit::AuditContext;
-use saml_sp::metadata::SpMetadata;
 use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::testkit::TestIdp;
 use saml_sp::xml::escape_text as esc;
@@ -99,11 +98,7 @@ async fn saml_acs(app: web::Data<App>, req: HttpRequest, form: web::Form<AcsForm
 }
 
 async fn saml_metadata(app: web::Data<App>) -> HttpResponse {
-    let xml = SpMetadata::new(
-        format!("{}/saml/metadata", app.base),
-        format!("{}/saml/acs", app.base),
-    )
-    .to_xml();
+    let xml = demo::sp_metadata(&app.base).unwrap_or_default();
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "application/samlmetadata+xml"))
         .body(xml)

@@ -20,7 +20,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use saml_sp::audit::AuditContext;
-use saml_sp::metadata::SpMetadata;
 use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::testkit::TestIdp;
 use saml_sp::xml::escape_text as esc;
@@ -102,11 +101,7 @@ async fn acs_post(
 }
 
 async fn metadata(State(app): State<Arc<App>>) -> Response {
-    let xml = SpMetadata::new(
-        format!("{}/saml/metadata", app.base),
-        format!("{}/saml/acs", app.base),
-    )
-    .to_xml();
+    let xml = demo::sp_metadata(&app.base).unwrap_or_default();
     (
         [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
         xml,

@@ -18,7 +18,6 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
 use saml_sp::audit::AuditContext;
-use saml_sp::metadata::SpMetadata;
 use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::testkit::TestIdp;
 use saml_sp::xml::escape_text as esc;
@@ -110,11 +109,7 @@ async fn route(
             }
         }
         (Method::GET, "/saml/metadata") => {
-            let xml = SpMetadata::new(
-                format!("{}/saml/metadata", app.base),
-                format!("{}/saml/acs", app.base),
-            )
-            .to_xml();
+            let xml = demo::sp_metadata(&app.base).unwrap_or_default();
             with_type(StatusCode::OK, "application/samlmetadata+xml", xml)
         }
         (Method::POST, "/logout") => {

@@ -110,6 +110,177 @@ impl IdentityProvider {
     }
 }
 
+/// How Responses are validated: every option, in one type shared by the single-IdP
+/// [`ServiceProviderBuilder`] and by per-tenant configuration
+/// ([`crate::idp::TenantConfig::policy`]), so each exists in both. Defaults are strict; every
+/// weaker option is named `dangerous_*`.
+///
+/// ```
+/// use saml_sp::config::ValidationPolicy;
+/// use saml_sp::SignaturePolicy;
+///
+/// let policy = ValidationPolicy::default()
+///     .require_signed(SignaturePolicy::Both)
+///     .clock_skew(chrono::Duration::seconds(60))
+///     .max_response_age(chrono::Duration::minutes(5));
+/// assert_eq!(policy.clock_skew_value(), chrono::Duration::seconds(60));
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ValidationPolicy {
+    pub(crate) signature_policy: SignaturePolicy,
+    pub(crate) clock_skew: Duration,
+    pub(crate) max_response_age: Duration,
+    pub(crate) allow_unsolicited: bool,
+    pub(crate) allow_legacy_crypto: bool,
+    pub(crate) limits: Limits,
+    pub(crate) extra_destinations: Vec<String>,
+    pub(crate) required_authn_contexts: Vec<String>,
+    pub(crate) decryption_keys: Vec<crate::xmlenc::DecryptionKey>,
+    pub(crate) allow_legacy_encryption: bool,
+}
+
+impl Default for ValidationPolicy {
+    fn default() -> Self {
+        ValidationPolicy {
+            signature_policy: SignaturePolicy::Either,
+            clock_skew: Duration::seconds(180),
+            max_response_age: Duration::minutes(10),
+            allow_unsolicited: false,
+            allow_legacy_crypto: false,
+            limits: Limits::default(),
+            extra_destinations: Vec::new(),
+            required_authn_contexts: Vec::new(),
+            decryption_keys: Vec::new(),
+            allow_legacy_encryption: false,
+        }
+    }
+}
+
+impl ValidationPolicy {
+    /// Which elements must be signed (default [`SignaturePolicy::Either`]).
+    pub fn require_signed(mut self, policy: SignaturePolicy) -> Self {
+        self.signature_policy = policy;
+        self
+    }
+    /// Allowed clock skew for every time check (default 180 s, at most 1 hour).
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+    /// How old a Response's and an Assertion's IssueInstant may be (default 10 minutes, plus the
+    /// skew).
+    pub fn max_response_age(mut self, age: Duration) -> Self {
+        self.max_response_age = age;
+        self
+    }
+    /// XML limits for responses and decrypted plaintext (defaults: [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    /// Accept a Response `Destination` other than the ACS URL (for example the same endpoint under
+    /// a second host name). The Recipient check is unaffected.
+    pub fn also_accept_destination(mut self, url: impl Into<String>) -> Self {
+        self.extra_destinations.push(url.into());
+        self
+    }
+    /// Require the assertion's `AuthnContextClassRef` to be one of `class_refs` (the values an
+    /// AuthnRequest asked for with comparison `exact`), refusing with `authn_context_mismatch`.
+    pub fn require_authn_context<I, S>(mut self, class_refs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_authn_contexts = class_refs.into_iter().map(Into::into).collect();
+        self
+    }
+    /// An SP decryption key for encrypted assertions, NameIDs and attributes. Repeatable: during a
+    /// rotation configure the old and the new key; the one an `EncryptedKey` names (by
+    /// certificate or key name) is used, otherwise each is tried.
+    pub fn decryption_key(mut self, key: crate::xmlenc::DecryptionKey) -> Self {
+        self.decryption_keys.push(key);
+        self
+    }
+    /// **Dangerous:** accept unsolicited (IdP-initiated) responses, which have no InResponseTo.
+    /// Any response that does carry InResponseTo must still match an outstanding request, and
+    /// replay protection stays on.
+    pub fn dangerous_allow_unsolicited_responses(mut self) -> Self {
+        self.allow_unsolicited = true;
+        self
+    }
+    /// **Dangerous:** accept RSA-SHA1 signatures, SHA-1 digests and RSA keys of 1024-2047 bits,
+    /// which old IdPs still use. SHA-1 collisions are practical; prefer asking the IdP for SHA-256.
+    pub fn dangerous_allow_legacy_crypto(mut self) -> Self {
+        self.allow_legacy_crypto = true;
+        self
+    }
+    /// **Dangerous:** decrypt with `rsa-1_5` key transport (Bleichenbacher's padding oracle) and
+    /// `tripledes-cbc` content encryption, which some old IdP configurations still use. Prefer
+    /// asking the IdP for RSA-OAEP and AES-GCM.
+    pub fn dangerous_allow_legacy_encryption(mut self) -> Self {
+        self.allow_legacy_encryption = true;
+        self
+    }
+
+    /// The signature policy.
+    pub fn signature_policy(&self) -> SignaturePolicy {
+        self.signature_policy
+    }
+    /// The allowed clock skew.
+    pub fn clock_skew_value(&self) -> Duration {
+        self.clock_skew
+    }
+    /// The maximum response age.
+    pub fn max_response_age_value(&self) -> Duration {
+        self.max_response_age
+    }
+    /// Whether unsolicited (IdP-initiated) responses are accepted.
+    pub fn allows_unsolicited(&self) -> bool {
+        self.allow_unsolicited
+    }
+    /// Whether the legacy-crypto option is on.
+    pub fn allows_legacy_crypto(&self) -> bool {
+        self.allow_legacy_crypto
+    }
+    /// Whether the legacy-encryption option is on.
+    pub fn allows_legacy_encryption(&self) -> bool {
+        self.allow_legacy_encryption
+    }
+    /// The XML limits.
+    pub fn limits_value(&self) -> Limits {
+        self.limits
+    }
+    /// The SP decryption keys.
+    pub fn decryption_keys(&self) -> &[crate::xmlenc::DecryptionKey] {
+        &self.decryption_keys
+    }
+
+    /// Checks the policy: skew between 0 and 1 hour, a positive maximum age, extra destinations
+    /// without white space.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the field.
+    pub fn validate(&self) -> Result<(), Error> {
+        for d in &self.extra_destinations {
+            check_url("also_accept_destination", d)?;
+        }
+        if self.clock_skew < Duration::zero() || self.clock_skew > Duration::hours(1) {
+            return Err(Error::Config {
+                field: "clock_skew",
+                reason: "must be between 0 and 1 hour".into(),
+            });
+        }
+        if self.max_response_age <= Duration::zero() {
+            return Err(Error::Config {
+                field: "max_response_age",
+                reason: "must be positive".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// A configured Service Provider: validates Responses from one IdP.
 ///
 /// Cheap to clone and share across threads.
@@ -123,35 +294,19 @@ pub(crate) struct SpInner {
     pub(crate) entity_id: String,
     pub(crate) acs_url: String,
     pub(crate) idp: IdentityProvider,
-    pub(crate) signature_policy: SignaturePolicy,
-    pub(crate) clock_skew: Duration,
-    pub(crate) max_response_age: Duration,
-    pub(crate) allow_unsolicited: bool,
-    pub(crate) allow_legacy_crypto: bool,
-    pub(crate) limits: Limits,
-    pub(crate) extra_destinations: Vec<String>,
-    pub(crate) required_authn_contexts: Vec<String>,
-    pub(crate) decryption_keys: Vec<crate::xmlenc::DecryptionKey>,
-    pub(crate) allow_legacy_encryption: bool,
+    pub(crate) policy: ValidationPolicy,
 }
 
-/// Builder for [`ServiceProvider`]. Every weaker option is named `dangerous_*`.
+/// Builder for [`ServiceProvider`]. Every weaker option is named `dangerous_*`; each option is a
+/// [`ValidationPolicy`] setting (set them one by one here, or all at once with
+/// [`ServiceProviderBuilder::policy`]).
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ServiceProviderBuilder {
     entity_id: String,
     acs_url: String,
     idp: Option<IdentityProvider>,
-    signature_policy: SignaturePolicy,
-    clock_skew: Duration,
-    max_response_age: Duration,
-    allow_unsolicited: bool,
-    allow_legacy_crypto: bool,
-    limits: Limits,
-    extra_destinations: Vec<String>,
-    required_authn_contexts: Vec<String>,
-    decryption_keys: Vec<crate::xmlenc::DecryptionKey>,
-    allow_legacy_encryption: bool,
+    policy: ValidationPolicy,
 }
 
 impl ServiceProvider {
@@ -164,16 +319,7 @@ impl ServiceProvider {
             entity_id: entity_id.into(),
             acs_url: acs_url.into(),
             idp: None,
-            signature_policy: SignaturePolicy::Either,
-            clock_skew: Duration::seconds(180),
-            max_response_age: Duration::minutes(10),
-            allow_unsolicited: false,
-            allow_legacy_crypto: false,
-            limits: Limits::default(),
-            extra_destinations: Vec::new(),
-            required_authn_contexts: Vec::new(),
-            decryption_keys: Vec::new(),
-            allow_legacy_encryption: false,
+            policy: ValidationPolicy::default(),
         }
     }
 
@@ -189,25 +335,29 @@ impl ServiceProvider {
     pub fn idp(&self) -> &IdentityProvider {
         &self.inner.idp
     }
+    /// The validation policy.
+    pub fn policy(&self) -> &ValidationPolicy {
+        &self.inner.policy
+    }
     /// The signature policy.
     pub fn signature_policy(&self) -> SignaturePolicy {
-        self.inner.signature_policy
+        self.inner.policy.signature_policy
     }
     /// The allowed clock skew.
     pub fn clock_skew(&self) -> Duration {
-        self.inner.clock_skew
+        self.inner.policy.clock_skew
     }
     /// Whether unsolicited (IdP-initiated) responses are accepted.
     pub fn allows_unsolicited(&self) -> bool {
-        self.inner.allow_unsolicited
+        self.inner.policy.allow_unsolicited
     }
     /// The XML limits applied to responses.
     pub fn limits(&self) -> Limits {
-        self.inner.limits
+        self.inner.policy.limits
     }
     /// The SP decryption keys.
     pub fn decryption_keys(&self) -> &[crate::xmlenc::DecryptionKey] {
-        &self.inner.decryption_keys
+        &self.inner.policy.decryption_keys
     }
 }
 
@@ -231,76 +381,71 @@ impl ServiceProviderBuilder {
         self.idp = Some(idp);
         self
     }
-    /// Which elements must be signed (default [`SignaturePolicy::Either`]).
+    /// The whole validation policy at once (replacing every option set before).
+    pub fn policy(mut self, policy: ValidationPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+    /// See [`ValidationPolicy::require_signed`].
     pub fn require_signed(mut self, policy: SignaturePolicy) -> Self {
-        self.signature_policy = policy;
+        self.policy = self.policy.require_signed(policy);
         self
     }
-    /// Allowed clock skew for every time check (default 180 s).
+    /// See [`ValidationPolicy::clock_skew`].
     pub fn clock_skew(mut self, skew: Duration) -> Self {
-        self.clock_skew = skew;
+        self.policy = self.policy.clock_skew(skew);
         self
     }
-    /// How old a Response's IssueInstant may be (default 10 minutes, plus the skew).
+    /// See [`ValidationPolicy::max_response_age`].
     pub fn max_response_age(mut self, age: Duration) -> Self {
-        self.max_response_age = age;
+        self.policy = self.policy.max_response_age(age);
         self
     }
-    /// XML limits for responses (defaults: [`Limits::default`]).
+    /// See [`ValidationPolicy::limits`].
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.policy = self.policy.limits(limits);
         self
     }
-    /// Accept a Response `Destination` other than the ACS URL (for example the same endpoint under
-    /// a second host name). The Recipient check is unaffected.
+    /// See [`ValidationPolicy::also_accept_destination`].
     pub fn also_accept_destination(mut self, url: impl Into<String>) -> Self {
-        self.extra_destinations.push(url.into());
+        self.policy = self.policy.also_accept_destination(url);
         self
     }
-    /// Require the assertion's `AuthnContextClassRef` to be one of `class_refs` (the values an
-    /// AuthnRequest asked for with comparison `exact`), refusing with `authn_context_mismatch`.
+    /// See [`ValidationPolicy::require_authn_context`].
     pub fn require_authn_context<I, S>(mut self, class_refs: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.required_authn_contexts = class_refs.into_iter().map(Into::into).collect();
+        self.policy = self.policy.require_authn_context(class_refs);
         self
     }
-    /// **Dangerous:** accept unsolicited (IdP-initiated) responses, which have no InResponseTo.
-    /// Any response that does carry InResponseTo must still match an outstanding request, and
-    /// replay protection stays on.
-    pub fn dangerous_allow_unsolicited_responses(mut self) -> Self {
-        self.allow_unsolicited = true;
-        self
-    }
-    /// **Dangerous:** accept RSA-SHA1 signatures, SHA-1 digests and RSA keys of 1024-2047 bits,
-    /// which old IdPs still use. SHA-1 collisions are practical; prefer asking the IdP for SHA-256.
-    pub fn dangerous_allow_legacy_crypto(mut self) -> Self {
-        self.allow_legacy_crypto = true;
-        self
-    }
-
-    /// An SP decryption key for encrypted assertions, NameIDs and attributes. Repeatable: during a
-    /// rotation configure the old and the new key; the one an `EncryptedKey` names (by
-    /// certificate or key name) is used, otherwise each is tried.
+    /// See [`ValidationPolicy::decryption_key`].
     pub fn decryption_key(mut self, key: crate::xmlenc::DecryptionKey) -> Self {
-        self.decryption_keys.push(key);
+        self.policy = self.policy.decryption_key(key);
         self
     }
-    /// **Dangerous:** decrypt with `rsa-1_5` key transport (Bleichenbacher's padding oracle) and
-    /// `tripledes-cbc` content encryption, which some old IdP configurations still use. Prefer
-    /// asking the IdP for RSA-OAEP and AES-GCM.
+    /// **Dangerous:** see [`ValidationPolicy::dangerous_allow_unsolicited_responses`].
+    pub fn dangerous_allow_unsolicited_responses(mut self) -> Self {
+        self.policy = self.policy.dangerous_allow_unsolicited_responses();
+        self
+    }
+    /// **Dangerous:** see [`ValidationPolicy::dangerous_allow_legacy_crypto`].
+    pub fn dangerous_allow_legacy_crypto(mut self) -> Self {
+        self.policy = self.policy.dangerous_allow_legacy_crypto();
+        self
+    }
+    /// **Dangerous:** see [`ValidationPolicy::dangerous_allow_legacy_encryption`].
     pub fn dangerous_allow_legacy_encryption(mut self) -> Self {
-        self.allow_legacy_encryption = true;
+        self.policy = self.policy.dangerous_allow_legacy_encryption();
         self
     }
 
     /// Validates the configuration.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the field: empty entity ID, a non-http(s) ACS URL, no IdP, a
-    /// negative skew.
+    /// [`Error::Config`] naming the field: empty entity ID, an ACS URL with white space, no IdP,
+    /// and the policy's ([`ValidationPolicy::validate`]).
     pub fn build(self) -> Result<ServiceProvider, Error> {
         if self.entity_id.is_empty() {
             return Err(Error::Config {
@@ -309,40 +454,17 @@ impl ServiceProviderBuilder {
             });
         }
         check_url("acs_url", &self.acs_url)?;
-        for d in &self.extra_destinations {
-            check_url("also_accept_destination", d)?;
-        }
         let idp = self.idp.ok_or(Error::Config {
             field: "idp",
             reason: "an identity provider is required".into(),
         })?;
-        if self.clock_skew < Duration::zero() || self.clock_skew > Duration::hours(1) {
-            return Err(Error::Config {
-                field: "clock_skew",
-                reason: "must be between 0 and 1 hour".into(),
-            });
-        }
-        if self.max_response_age <= Duration::zero() {
-            return Err(Error::Config {
-                field: "max_response_age",
-                reason: "must be positive".into(),
-            });
-        }
+        self.policy.validate()?;
         Ok(ServiceProvider {
             inner: std::sync::Arc::new(SpInner {
                 entity_id: self.entity_id,
                 acs_url: self.acs_url,
                 idp,
-                signature_policy: self.signature_policy,
-                clock_skew: self.clock_skew,
-                max_response_age: self.max_response_age,
-                allow_unsolicited: self.allow_unsolicited,
-                allow_legacy_crypto: self.allow_legacy_crypto,
-                limits: self.limits,
-                extra_destinations: self.extra_destinations,
-                required_authn_contexts: self.required_authn_contexts,
-                decryption_keys: self.decryption_keys,
-                allow_legacy_encryption: self.allow_legacy_encryption,
+                policy: self.policy,
             }),
         })
     }

@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::config::{IdentityProvider, ServiceProvider, SignaturePolicy};
+use crate::config::{IdentityProvider, ServiceProvider, SignaturePolicy, ValidationPolicy};
 use crate::crypto::Certificate;
 use crate::error::Error;
 use crate::provision::AttributeMapping;
@@ -87,9 +87,7 @@ pub struct TenantConfig {
     idp_entity_id: String,
     sso_url: Option<String>,
     certificates: Vec<Certificate>,
-    signature_policy: SignaturePolicy,
-    allow_unsolicited: bool,
-    allow_legacy_crypto: bool,
+    policy: ValidationPolicy,
     jit: bool,
     mapping: AttributeMapping,
     email_domains: Vec<String>,
@@ -120,9 +118,7 @@ impl TenantConfig {
             idp_entity_id: idp_entity_id.into(),
             sso_url: None,
             certificates,
-            signature_policy: SignaturePolicy::Either,
-            allow_unsolicited: false,
-            allow_legacy_crypto: false,
+            policy: ValidationPolicy::default(),
             jit: true,
             mapping: AttributeMapping::default(),
             email_domains: Vec::new(),
@@ -165,19 +161,33 @@ impl TenantConfig {
         self.sso_url = Some(url.into());
         self
     }
-    /// Which elements must be signed.
-    pub fn signature_policy(mut self, p: SignaturePolicy) -> Self {
-        self.signature_policy = p;
+    /// The whole validation policy (signatures, clock skew, response age, limits, extra
+    /// destinations, authentication context, decryption keys, the `dangerous_*` options):
+    /// every option a single-IdP [`ServiceProvider`] has.
+    pub fn policy(mut self, policy: ValidationPolicy) -> Self {
+        self.policy = policy;
         self
     }
-    /// **Dangerous:** accept IdP-initiated (unsolicited) responses for this tenant.
-    pub fn dangerous_allow_unsolicited_responses(mut self, yes: bool) -> Self {
-        self.allow_unsolicited = yes;
+    /// Which elements must be signed ([`ValidationPolicy::require_signed`]).
+    pub fn require_signed(mut self, p: SignaturePolicy) -> Self {
+        self.policy = self.policy.require_signed(p);
         self
     }
-    /// **Dangerous:** accept SHA-1 and RSA keys under 2048 bits from this tenant's IdP.
-    pub fn dangerous_allow_legacy_crypto(mut self, yes: bool) -> Self {
-        self.allow_legacy_crypto = yes;
+    /// An SP decryption key ([`ValidationPolicy::decryption_key`]).
+    pub fn decryption_key(mut self, key: crate::xmlenc::DecryptionKey) -> Self {
+        self.policy = self.policy.decryption_key(key);
+        self
+    }
+    /// **Dangerous:** accept IdP-initiated (unsolicited) responses for this tenant
+    /// ([`ValidationPolicy::dangerous_allow_unsolicited_responses`]).
+    pub fn dangerous_allow_unsolicited_responses(mut self) -> Self {
+        self.policy = self.policy.dangerous_allow_unsolicited_responses();
+        self
+    }
+    /// **Dangerous:** accept SHA-1 and RSA keys under 2048 bits from this tenant's IdP
+    /// ([`ValidationPolicy::dangerous_allow_legacy_crypto`]).
+    pub fn dangerous_allow_legacy_crypto(mut self) -> Self {
+        self.policy = self.policy.dangerous_allow_legacy_crypto();
         self
     }
     /// Just-in-time provisioning on (default) or off.
@@ -306,7 +316,7 @@ impl Tenant {
     }
     /// Whether unsolicited responses are accepted.
     pub fn allows_unsolicited(&self) -> bool {
-        self.config.allow_unsolicited
+        self.config.policy.allow_unsolicited
     }
 }
 
@@ -343,18 +353,12 @@ impl IdpRegistry {
         if let Some(u) = &config.sso_url {
             idp = idp.with_sso_url(u.clone());
         }
-        let mut b = ServiceProvider::builder(
+        let b = ServiceProvider::builder(
             self.sp.entity_id(&config.slug),
             self.sp.acs_url(&config.slug),
         )
         .idp(idp)
-        .require_signed(config.signature_policy);
-        if config.allow_unsolicited {
-            b = b.dangerous_allow_unsolicited_responses();
-        }
-        if config.allow_legacy_crypto {
-            b = b.dangerous_allow_legacy_crypto();
-        }
+        .policy(config.policy.clone());
         Ok(Tenant {
             sp: b.build()?,
             config,
@@ -577,7 +581,6 @@ impl TenantSettings {
         let mut c = TenantConfig::new(self.slug.clone(), self.idp_entity_id, certs)
             .display_name(self.display_name.unwrap_or(self.slug))
             .enabled(self.enabled)
-            .dangerous_allow_unsolicited_responses(self.dangerous_allow_unsolicited_responses)
             .jit(self.jit)
             .email_domains(self.email_domains)
             .enforce_sso(self.enforce_sso);
@@ -585,7 +588,10 @@ impl TenantSettings {
             c = c.sso_url(u);
         }
         if let Some(p) = self.require_signed {
-            c = c.signature_policy(p.parse()?);
+            c = c.require_signed(p.parse()?);
+        }
+        if self.dangerous_allow_unsolicited_responses {
+            c = c.dangerous_allow_unsolicited_responses();
         }
         if let Some(m) = self.attribute_mapping {
             c = c.attribute_mapping(m);

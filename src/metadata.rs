@@ -327,6 +327,7 @@ pub struct SpMetadata {
     entity_id: String,
     acs_urls: Vec<String>,
     certificates: Vec<Certificate>,
+    encryption_certificates: Vec<Certificate>,
     authn_requests_signed: bool,
     want_assertions_signed: bool,
     name_id_formats: Vec<String>,
@@ -342,6 +343,7 @@ impl SpMetadata {
             entity_id: entity_id.into(),
             acs_urls: vec![acs_url.into()],
             certificates: Vec::new(),
+            encryption_certificates: Vec::new(),
             authn_requests_signed: false,
             want_assertions_signed: true,
             name_id_formats: vec![crate::authn_request::EMAIL_ADDRESS.into()],
@@ -358,6 +360,13 @@ impl SpMetadata {
     /// A signing certificate; call twice (current and next) for a key rollover.
     pub fn signing_certificate(mut self, cert: Certificate) -> Self {
         self.certificates.push(cert);
+        self
+    }
+    /// An SP encryption certificate (repeatable: current, then next during a rotation), published
+    /// as a `KeyDescriptor use="encryption"` listing the algorithms saml-sp decrypts, AES-GCM first,
+    /// so an IdP that reads them (ADFS, Shibboleth, SimpleSAMLphp, Keycloak) chooses GCM.
+    pub fn encryption_certificate(mut self, cert: Certificate) -> Self {
+        self.encryption_certificates.push(cert);
         self
     }
     /// `AuthnRequestsSigned`.
@@ -430,6 +439,19 @@ impl SpMetadata {
                 "    <md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"{DSIG_NS}\"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>\n",
                 base64::engine::general_purpose::STANDARD.encode(c.der())
             ));
+        }
+        for c in &self.encryption_certificates {
+            x.push_str(&format!(
+                "    <md:KeyDescriptor use=\"encryption\"><ds:KeyInfo xmlns:ds=\"{DSIG_NS}\"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>",
+                base64::engine::general_purpose::STANDARD.encode(c.der())
+            ));
+            for alg in crate::xmlenc::SUPPORTED_CONTENT
+                .iter()
+                .chain(crate::xmlenc::SUPPORTED_KEY_TRANSPORT)
+            {
+                x.push_str(&format!("<md:EncryptionMethod Algorithm=\"{alg}\"/>"));
+            }
+            x.push_str("</md:KeyDescriptor>\n");
         }
         for f in &self.name_id_formats {
             x.push_str(&format!(

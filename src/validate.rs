@@ -296,7 +296,7 @@ impl ServiceProvider {
     /// # Errors
     /// [`Error::Xml`] (limit) for oversized input, [`Error::Binding`] for invalid base64.
     pub fn decode_post(&self, saml_response: &str) -> Result<Vec<u8>, Error> {
-        crate::binding::decode_post(saml_response, &self.inner.limits)
+        crate::binding::decode_post(saml_response, &self.inner.policy.limits)
     }
 
     pub(crate) fn validate_inner(
@@ -312,11 +312,11 @@ impl ServiceProvider {
         report.pass("xml", "well-formed XML within limits, no DTD", "ok");
         let w = Window {
             now,
-            skew: cfg.clock_skew,
+            skew: cfg.policy.clock_skew,
         };
         let verify_opts = VerifyOptions {
             certificates: &cfg.idp.certificates,
-            allow_legacy_crypto: cfg.allow_legacy_crypto,
+            allow_legacy_crypto: cfg.policy.allow_legacy_crypto,
         };
         validate_document(self, &doc, request, &w, &verify_opts, report)
     }
@@ -325,7 +325,7 @@ impl ServiceProvider {
 /// The parser settings for messages and for decrypted plaintext alike.
 fn parse_options(cfg: &crate::config::SpInner) -> ParseOptions {
     ParseOptions::default()
-        .with_limits(cfg.limits)
+        .with_limits(cfg.policy.limits)
         .forbidding_processing_instructions()
 }
 
@@ -334,8 +334,8 @@ fn decryptor<'a>(
     parse: &'a ParseOptions,
 ) -> crate::xmlenc::Decryptor<'a> {
     crate::xmlenc::Decryptor {
-        keys: &cfg.decryption_keys,
-        allow_legacy: cfg.allow_legacy_encryption,
+        keys: &cfg.policy.decryption_keys,
+        allow_legacy: cfg.policy.allow_legacy_encryption,
         parse,
     }
 }
@@ -523,13 +523,13 @@ fn validate_document(
         response: response_sig.is_some(),
         assertion: assertion_sig.is_some(),
     };
-    let covered = match cfg.signature_policy {
+    let covered = match cfg.policy.signature_policy {
         SignaturePolicy::Assertion => signed.assertion,
         SignaturePolicy::Response => signed.response,
         SignaturePolicy::Both => signed.assertion && signed.response,
         SignaturePolicy::Either => signed.assertion || signed.response,
     };
-    let policy_name = match cfg.signature_policy {
+    let policy_name = match cfg.policy.signature_policy {
         SignaturePolicy::Assertion => "the Assertion",
         SignaturePolicy::Response => "the Response",
         SignaturePolicy::Both => "the Response and the Assertion",
@@ -558,7 +558,8 @@ fn validate_document(
 
     // Destination: required when the Response is signed (Bindings 3.5.5.2), and exact.
     let destination = response.attribute("Destination");
-    let dest_ok = |d: &str| d == cfg.acs_url || cfg.extra_destinations.iter().any(|x| x == d);
+    let dest_ok =
+        |d: &str| d == cfg.acs_url || cfg.policy.extra_destinations.iter().any(|x| x == d);
     match destination {
         Some(d) if dest_ok(d) => report.pass("destination", &cfg.acs_url, d),
         Some(d) => {
@@ -587,7 +588,7 @@ fn validate_document(
         w.not_before("Response IssueInstant", response_issue)?;
         w.not_on_or_after(
             "Response IssueInstant + max_response_age",
-            response_issue + cfg.max_response_age,
+            response_issue + cfg.policy.max_response_age,
         )
     })();
     age.map_err(|e| report.fail("issue_instant", e))?;
@@ -617,7 +618,7 @@ fn validate_document(
         (Some(r), None) if response_sig.is_some() => Some(r.to_owned()),
         (Some(_) | None, None) => None,
     };
-    if irt.is_none() && !cfg.allow_unsolicited {
+    if irt.is_none() && !cfg.policy.allow_unsolicited {
         return Err(report.fail("in_response_to", Error::UnsolicitedResponse));
     }
     match request {
@@ -747,7 +748,7 @@ fn read_assertion(
         w.not_before("Assertion IssueInstant", issue)?;
         w.not_on_or_after(
             "Assertion IssueInstant + max_response_age",
-            issue + cfg.max_response_age,
+            issue + cfg.policy.max_response_age,
         )
     })()
     .map_err(|e| report.fail("issue_instant", e))?;
@@ -904,7 +905,7 @@ fn read_assertion(
     let mut accept_until = latest_confirmation
         .unwrap_or(confirmation_noa)
         .max(confirmation_noa)
-        .min(issue + cfg.max_response_age);
+        .min(issue + cfg.policy.max_response_age);
     let mut one_time_use = false;
     let time = (|| {
         if let Some(nb) = instant(conditions, "NotBefore")? {
@@ -994,20 +995,20 @@ fn read_assertion(
     })();
     let (session_index, authn_instant, session_not_on_or_after, authn_context_class_ref) =
         authn.map_err(|e| report.fail("authn_statement", e))?;
-    if !cfg.required_authn_contexts.is_empty() {
+    if !cfg.policy.required_authn_contexts.is_empty() {
         let found = authn_context_class_ref.clone().unwrap_or_default();
-        if !cfg.required_authn_contexts.contains(&found) {
+        if !cfg.policy.required_authn_contexts.contains(&found) {
             return Err(report.fail(
                 "authn_context",
                 Error::AuthnContextMismatch {
-                    expected: cfg.required_authn_contexts.clone(),
+                    expected: cfg.policy.required_authn_contexts.clone(),
                     found,
                 },
             ));
         }
         report.pass(
             "authn_context",
-            cfg.required_authn_contexts.join(" | "),
+            cfg.policy.required_authn_contexts.join(" | "),
             found,
         );
     }

@@ -523,3 +523,69 @@ fn json_output_covers_settings_and_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(json(&out)["valid"], false);
 }
+
+/// Issue 15: an encrypted Response from the interop corpus, decrypted with --sp-decryption-key;
+/// refused without it; `inspect` names the algorithms without a key; the JSON report lists the
+/// decryption as a check.
+#[test]
+fn verify_decrypts_with_sp_decryption_key_and_inspect_names_the_algorithms() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/");
+    let file = format!("{dir}responses/okta-encrypted-signed-assertion-01.xml");
+    let manifest: toml::Table = std::fs::read_to_string(format!("{dir}manifest.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let e = manifest["response"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["file"].as_str() == Some("responses/okta-encrypted-signed-assertion-01.xml"))
+        .unwrap();
+    let s = |k: &str| e[k].as_str().unwrap().to_owned();
+    let cert = format!(
+        "{dir}{}",
+        e["cert"].as_array().unwrap()[0].as_str().unwrap()
+    );
+    let key = format!("{dir}{}", s("decryption_key"));
+    let run = |extra: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "verify",
+            "--sp-entity-id",
+            &s("sp_entity_id"),
+            "--acs-url",
+            &s("acs_url"),
+        ])
+        .args([
+            "--idp-issuer",
+            &s("idp_issuer"),
+            "--idp-cert",
+            &cert,
+            "--now",
+            &s("now"),
+        ])
+        .args(["--request-id", &s("in_response_to"), "--json"])
+        .args(extra)
+        .arg(&file);
+        cmd.output().unwrap()
+    };
+    let out = run(&["--sp-decryption-key", &key]);
+    let v = json(&out);
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["name_id"], s("name_id"));
+    let checks = v["checks"].as_array().unwrap();
+    let dec = checks.iter().find(|c| c["check"] == "decryption").unwrap();
+    assert_eq!(dec["result"], "passed");
+    assert_eq!(dec["found"], "rsa-oaep-mgf1p / aes256-cbc");
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["error"]["code"], "no_decryption_key");
+    let out = Command::new(BIN).args(["inspect", &file]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "encrypted     EncryptedAssertion: content aes256-cbc, key transport rsa-oaep-mgf1p"
+        ),
+        "{text}"
+    );
+}

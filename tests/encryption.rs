@@ -504,3 +504,80 @@ fn decrypted_plaintext_must_be_exactly_one_assertion() {
         );
     }
 }
+
+/// The one-call ACS with a tenant whose policy holds the decryption key: an encrypted login.
+#[test]
+fn tenant_policy_carries_decryption_keys_into_the_one_call_acs() {
+    use saml_sp::acs::Acs;
+    use saml_sp::audit::AuditContext;
+    use saml_sp::config::ValidationPolicy;
+    use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
+    use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
+    use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
+    use std::sync::Arc;
+    struct Users;
+    impl Provisioner for Users {
+        type User = String;
+        async fn upsert(&self, _: &str, id: &SamlIdentity) -> Result<String, ProvisionError> {
+            Ok(id.email.clone())
+        }
+        async fn find(&self, _: &str, _: &SamlIdentity) -> Result<Option<String>, ProvisionError> {
+            Ok(None)
+        }
+    }
+    let idp = TestIdp::fixed(IDP);
+    let registry = IdpRegistry::new(SpSettings::new(SP, ACS).unwrap());
+    registry
+        .insert(
+            TenantConfig::new("acme", IDP, vec![idp.certificate().clone()])
+                .sso_url("https://idp.example.com/sso")
+                .policy(
+                    ValidationPolicy::default()
+                        .decryption_key(sp_key())
+                        .clock_skew(chrono::Duration::seconds(30)),
+                ),
+        )
+        .unwrap();
+    let acs = Acs::new(
+        Arc::new(registry),
+        Arc::new(MemoryRequestStore::default()),
+        Arc::new(MemoryReplayCache::default()),
+        Users,
+    )
+    .with_clock(Arc::new(saml_sp::time::FixedClock(now())));
+    assert_eq!(
+        acs.registry()
+            .by_slug("acme")
+            .unwrap()
+            .service_provider()
+            .clock_skew(),
+        chrono::Duration::seconds(30)
+    );
+    let start = block_on(acs.start_login("acme", None)).unwrap();
+    let posted = idp
+        .response(SP, ACS)
+        .in_response_to(&start.request_id)
+        .user(TestUser::new("ada@example.com"))
+        .encrypt_for(&sp_cert(), Encryption::Aes256Gcm)
+        .build_base64(now())
+        .unwrap();
+    let done = block_on(acs.finish_login(
+        "acme",
+        &posted,
+        Some(&start.relay_state),
+        &AuditContext::new(),
+    ))
+    .unwrap();
+    assert_eq!(done.user, "ada@example.com");
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    match std::pin::pin!(f)
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("not ready"),
+    }
+}

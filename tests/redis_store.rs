@@ -111,13 +111,12 @@ impl Provisioner for Users {
 /// One app instance: its own registry and its own Redis connection.
 async fn instance(url: &str, idp: &TestIdp, unsolicited: bool) -> Acs<Users> {
     let registry = Arc::new(IdpRegistry::new(SpSettings::new(SP_ID, ACS).unwrap()));
-    registry
-        .insert(
-            TenantConfig::new("acme", idp.entity_id(), vec![idp.certificate().clone()])
-                .sso_url("https://idp.example.com/sso")
-                .dangerous_allow_unsolicited_responses(unsolicited),
-        )
-        .unwrap();
+    let mut config = TenantConfig::new("acme", idp.entity_id(), vec![idp.certificate().clone()])
+        .sso_url("https://idp.example.com/sso");
+    if unsolicited {
+        config = config.dangerous_allow_unsolicited_responses();
+    }
+    registry.insert(config).unwrap();
     let store = RedisStore::connect_with_timeout(url, "test:saml:", Duration::from_millis(500))
         .await
         .unwrap();

@@ -494,7 +494,7 @@ fn unsolicited_only_when_the_tenant_allows_it_and_replays_are_refused() {
             )
             .sso_url("https://idp-a.example.com/sso")
             .email_domains(["acme.example"])
-            .dangerous_allow_unsolicited_responses(true),
+            .dangerous_allow_unsolicited_responses(),
         )
         .unwrap();
     let done =

@@ -51,7 +51,9 @@ fn sp_key() -> SigningKey {
 }
 
 fn sp_metadata_file(signed: bool) -> String {
-    let mut md = SpMetadata::new(SP, ACS).authn_requests_signed(signed);
+    let mut md = SpMetadata::new(SP, ACS)
+        .authn_requests_signed(signed)
+        .encryption_certificate(sp_key().certificate().unwrap().clone());
     if signed {
         md = md.signing_certificate(sp_key().certificate().unwrap().clone());
     }
@@ -61,6 +63,15 @@ fn sp_metadata_file(signed: bool) -> String {
 }
 
 fn run_idp(mode: &str, input: &str, signed: bool) -> serde_json::Value {
+    run_idp_encrypting(mode, input, signed, None)
+}
+
+fn run_idp_encrypting(
+    mode: &str,
+    input: &str,
+    signed: bool,
+    encrypt_with: Option<&str>,
+) -> serde_json::Value {
     let out = Command::new("node")
         .arg(format!("{DIR}interop_idp/idp.js"))
         .args([
@@ -70,7 +81,8 @@ fn run_idp(mode: &str, input: &str, signed: bool) -> serde_json::Value {
             &format!("{DIR}fixtures/keys/idp.crt"),
             input,
         ])
-        .args(if signed { vec!["signed"] } else { vec![] })
+        .arg(if signed { "signed" } else { "unsigned" })
+        .args(encrypt_with)
         .output()
         .unwrap();
     assert!(
@@ -188,4 +200,59 @@ fn samlify_refuses_a_tampered_signed_request() {
         !out.status.success(),
         "samlify must refuse a request whose signature no longer verifies"
     );
+}
+
+/// Issue 15: samlify encrypts the Assertion to the encryption certificate our SP metadata
+/// publishes, with AES-GCM and with AES-CBC; the library decrypts and accepts it.
+#[test]
+fn samlify_encrypted_assertions_gcm_and_cbc_are_accepted() {
+    if !available() {
+        return;
+    }
+    let key = saml_sp::xmlenc::DecryptionKey::from_pem(
+        &std::fs::read_to_string(format!("{DIR}fixtures/keys/sp.key")).unwrap(),
+    )
+    .unwrap();
+    let certs =
+        Certificate::parse_all(&std::fs::read(format!("{DIR}fixtures/keys/idp.crt")).unwrap())
+            .unwrap();
+    let sp = ServiceProvider::builder(SP, ACS)
+        .idp(IdentityProvider::new(IDP, certs).unwrap())
+        .decryption_key(key)
+        .build()
+        .unwrap();
+    for alg in [
+        "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+        "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+        "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+    ] {
+        let req = request();
+        let url = req.redirect_url(None, None).unwrap();
+        let v = run_idp_encrypting("redirect", &url, false, Some(alg));
+        let xml = sp.decode_post(v["SAMLResponse"].as_str().unwrap()).unwrap();
+        let text = String::from_utf8_lossy(&xml);
+        assert!(
+            text.contains("EncryptedAssertion") && text.contains(alg),
+            "{alg}: {text}"
+        );
+        assert!(
+            !text.contains("ada@example.com"),
+            "{alg}: plaintext visible"
+        );
+        let mut report = saml_sp::Report::default();
+        let a = sp
+            .validate_with_report(&xml, Some(req.id()), chrono::Utc::now(), &mut report)
+            .unwrap_or_else(|e| panic!("{alg}: {}: {e}", e.code()));
+        assert_eq!(a.name_id().unwrap().value, "ada@example.com");
+        assert_eq!(a.attribute("FirstName"), ["Ada"]);
+        assert!(report.checks.iter().any(|c| c.check == "decryption"));
+        // Without the key: refused, naming why.
+        assert_eq!(
+            our_sp()
+                .validate_response(&xml, Some(req.id()), chrono::Utc::now())
+                .unwrap_err()
+                .code(),
+            "no_decryption_key"
+        );
+    }
 }

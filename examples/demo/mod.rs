@@ -2,9 +2,12 @@
 //! how the sign-in form starts a login. Not an example on its own.
 
 use saml_sp::acs::LoginStart;
+use saml_sp::crypto::Certificate;
 use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::metadata::SpMetadata;
 use saml_sp::provision::Provisioner;
 use saml_sp::testkit::TestIdp;
+use saml_sp::xmlenc::DecryptionKey;
 use saml_sp::{Acs, Error};
 
 /// The demo's one tenant.
@@ -28,7 +31,10 @@ pub fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Erro
         .filter(|k| k.starts_with("SAML_IDP_"))
         .collect();
     let (config, test_idp) = if idp_settings.is_empty() {
-        let idp = TestIdp::generate(format!("{base}/test-idp/metadata"))?;
+        let mut idp = TestIdp::generate(format!("{base}/test-idp/metadata"))?;
+        if let Some((_, cert)) = sp_key_pair()? {
+            idp = idp.encrypting_for(cert, saml_sp::testkit::Encryption::Aes256Gcm);
+        }
         eprintln!("\n*** {TEST_IDP_WARNING} ***\n");
         let c = TenantConfig::new(TENANT, idp.entity_id(), vec![idp.certificate().clone()])
             .sso_url(format!("{base}/test-idp/sso"));
@@ -53,7 +59,16 @@ pub fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Erro
             None,
         )
     };
-    registry.insert(config.dangerous_allow_unsolicited_responses(unsolicited))?;
+    let config = match sp_key_pair()? {
+        Some((key, _)) => config.decryption_key(key),
+        None => config,
+    };
+    let config = if unsolicited {
+        config.dangerous_allow_unsolicited_responses()
+    } else {
+        config
+    };
+    registry.insert(config)?;
     Ok((registry, test_idp))
 }
 
@@ -82,4 +97,34 @@ pub fn banner(test_idp: bool) -> String {
     } else {
         String::new()
     }
+}
+
+/// The SP's own key pair from `SAML_SP_KEY` and `SAML_SP_CERT` (PEM files), when both are set:
+/// it decrypts encrypted assertions, and its certificate is published for encryption.
+pub fn sp_key_pair() -> Result<Option<(DecryptionKey, Certificate)>, Error> {
+    let (Ok(key_path), Ok(cert_path)) =
+        (std::env::var("SAML_SP_KEY"), std::env::var("SAML_SP_CERT"))
+    else {
+        return Ok(None);
+    };
+    let read = |path: &str, field: &'static str| {
+        std::fs::read_to_string(path).map_err(|e| Error::Config {
+            field,
+            reason: format!("{path}: {e}"),
+        })
+    };
+    let cert = Certificate::parse(read(&cert_path, "SAML_SP_CERT")?.as_bytes())?;
+    let key = DecryptionKey::from_pem(&read(&key_path, "SAML_SP_KEY")?)?
+        .with_certificate(cert.clone())?;
+    Ok(Some((key, cert)))
+}
+
+/// The SP metadata to upload to the IdP: entity ID, ACS URL, and the encryption certificate when
+/// `SAML_SP_CERT` is set.
+pub fn sp_metadata(base: &str) -> Result<String, Error> {
+    let mut md = SpMetadata::new(format!("{base}/saml/metadata"), format!("{base}/saml/acs"));
+    if let Some((_, cert)) = sp_key_pair()? {
+        md = md.encryption_certificate(cert);
+    }
+    Ok(md.to_xml())
 }

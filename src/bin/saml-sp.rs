@@ -11,10 +11,12 @@ use serde_json::{Value, json};
 
 use saml_sp::binding::{InflateOptions, inflate};
 use saml_sp::c14n::{Algorithm, Subset, canonicalize_to_vec};
+use saml_sp::config::ValidationPolicy;
 use saml_sp::crypto::Certificate;
 use saml_sp::metadata::IdpMetadata;
 use saml_sp::time::format_instant;
 use saml_sp::xml::{Document, Element, Node, ParseOptions};
+use saml_sp::xmlenc::DecryptionKey;
 use saml_sp::{
     CheckResult, Error, IdentityProvider, Report, ServiceProvider, SignaturePolicy,
     VerifiedAssertion,
@@ -64,6 +66,9 @@ enum Command {
         /// Declare AuthnRequestsSigned="true".
         #[arg(long)]
         authn_requests_signed: bool,
+        /// SP encryption certificate(s) to publish (KeyDescriptor use="encryption").
+        #[arg(long)]
+        encryption_cert: Vec<String>,
     },
     /// Print an HTTP-Redirect URL carrying a new AuthnRequest, and its ID.
     AuthnRequest {
@@ -143,12 +148,18 @@ struct VerifyArgs {
     /// The outstanding AuthnRequest ID (absent: no request outstanding).
     #[arg(long)]
     request_id: Option<String>,
-    /// Accept IdP-initiated responses (no InResponseTo).
+    /// Dangerous: accept IdP-initiated responses (no InResponseTo).
     #[arg(long)]
-    allow_unsolicited: bool,
-    /// Legacy option: accept RSA-SHA1/SHA-1 and RSA keys of 1024-2047 bits.
+    dangerous_allow_unsolicited_responses: bool,
+    /// Dangerous: accept RSA-SHA1/SHA-1 and RSA keys of 1024-2047 bits.
     #[arg(long)]
-    allow_sha1: bool,
+    dangerous_allow_legacy_crypto: bool,
+    /// Dangerous: decrypt with rsa-1_5 key transport and tripledes-cbc content.
+    #[arg(long)]
+    dangerous_allow_legacy_encryption: bool,
+    /// An SP decryption key (PEM: PKCS#8 or PKCS#1) for encrypted assertions. Repeatable.
+    #[arg(long)]
+    sp_decryption_key: Vec<String>,
     /// Which elements must be signed.
     #[arg(long, value_enum, default_value = "either")]
     require_signed: RequireSigned,
@@ -158,6 +169,15 @@ struct VerifyArgs {
     /// Allowed clock skew in seconds.
     #[arg(long, default_value_t = 180)]
     clock_skew: i64,
+    /// Maximum age of the Response and Assertion IssueInstant, in seconds.
+    #[arg(long, default_value_t = 600)]
+    max_response_age: i64,
+    /// A further accepted Response Destination. Repeatable.
+    #[arg(long)]
+    also_accept_destination: Vec<String>,
+    /// Require one of these AuthnContextClassRefs. Repeatable.
+    #[arg(long)]
+    require_authn_context: Vec<String>,
     /// Print one JSON object instead of the human report.
     #[arg(long)]
     json: bool,
@@ -247,16 +267,36 @@ fn build_sp(a: &VerifyArgs) -> Result<ServiceProvider, UsageError> {
         RequireSigned::Both => SignaturePolicy::Both,
         RequireSigned::Either => SignaturePolicy::Either,
     };
-    let mut b = ServiceProvider::builder(&a.sp_entity_id, &a.acs_url)
-        .idp(idp)
+    let mut policy = ValidationPolicy::default()
         .require_signed(policy)
-        .clock_skew(chrono::Duration::seconds(a.clock_skew));
-    if a.allow_unsolicited {
-        b = b.dangerous_allow_unsolicited_responses();
+        .clock_skew(chrono::Duration::seconds(a.clock_skew))
+        .max_response_age(chrono::Duration::seconds(a.max_response_age));
+    for d in &a.also_accept_destination {
+        policy = policy.also_accept_destination(d);
     }
-    if a.allow_sha1 {
-        b = b.dangerous_allow_legacy_crypto();
+    if !a.require_authn_context.is_empty() {
+        policy = policy.require_authn_context(a.require_authn_context.iter());
     }
+    for path in &a.sp_decryption_key {
+        let pem = String::from_utf8(read_input(path)?)
+            .map_err(|_| usage(format!("--sp-decryption-key {path}: not PEM")))?;
+        policy = policy.decryption_key(
+            DecryptionKey::from_pem(&pem)
+                .map_err(settings(&format!("--sp-decryption-key {path}")))?,
+        );
+    }
+    if a.dangerous_allow_unsolicited_responses {
+        policy = policy.dangerous_allow_unsolicited_responses();
+    }
+    if a.dangerous_allow_legacy_crypto {
+        policy = policy.dangerous_allow_legacy_crypto();
+    }
+    if a.dangerous_allow_legacy_encryption {
+        policy = policy.dangerous_allow_legacy_encryption();
+    }
+    let b = ServiceProvider::builder(&a.sp_entity_id, &a.acs_url)
+        .idp(idp)
+        .policy(policy);
     b.build().map_err(settings(""))
 }
 
@@ -522,6 +562,24 @@ fn inspect(input: &str) -> Result<(), UsageError> {
             values
         );
     }
+    for kind in ["EncryptedAssertion", "EncryptedID", "EncryptedAttribute"] {
+        for e in find_all(root, kind) {
+            let alg = |parent: &str| {
+                find_all(e, "EncryptionMethod")
+                    .into_iter()
+                    .filter(|m| m.parent().is_some_and(|p| p.local_name() == parent))
+                    .filter_map(|m| m.attribute("Algorithm"))
+                    .map(|a| a.rsplit('#').next().unwrap_or(a).to_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            say!(
+                "  encrypted     {kind}: content {}, key transport {} (decrypt with --sp-decryption-key)",
+                alg("EncryptedData"),
+                alg("EncryptedKey")
+            );
+        }
+    }
     let sigs = find_all(root, "Signature");
     if sigs.is_empty() {
         say!("  signatures    none");
@@ -591,6 +649,7 @@ fn sp_metadata(
     entity_id: &str,
     acs_url: &str,
     certs: &[String],
+    encryption_certs: &[String],
     signed: bool,
 ) -> Result<(), UsageError> {
     let mut md =
@@ -600,6 +659,13 @@ fn sp_metadata(
             .map_err(|e| usage(format!("--cert {path}: {e}")))?
         {
             md = md.signing_certificate(c);
+        }
+    }
+    for path in encryption_certs {
+        for c in Certificate::parse_all(&read_input(path)?)
+            .map_err(settings(&format!("--encryption-cert {path}")))?
+        {
+            md = md.encryption_certificate(c);
         }
     }
     let _ = std::io::stdout().write_all(md.to_xml().as_bytes());
@@ -685,7 +751,15 @@ fn main() -> ExitCode {
             acs_url,
             cert,
             authn_requests_signed,
-        } => sp_metadata(entity_id, acs_url, cert, *authn_requests_signed).map(|()| true),
+            encryption_cert,
+        } => sp_metadata(
+            entity_id,
+            acs_url,
+            cert,
+            encryption_cert,
+            *authn_requests_signed,
+        )
+        .map(|()| true),
         Command::AuthnRequest {
             idp_sso_url,
             entity_id,

@@ -151,6 +151,7 @@ pub struct TestIdp {
     cert: Certificate,
     key: SigningKey,
     other: SigningKey,
+    encrypt_to: Option<(Certificate, Encryption)>,
 }
 
 impl TestIdp {
@@ -170,6 +171,7 @@ impl TestIdp {
             cert: cert(CERT),
             key: key(KEY, cert(CERT)),
             other: key(OTHER_KEY, cert(OTHER_CERT)),
+            encrypt_to: None,
         }
     }
 
@@ -188,7 +190,16 @@ impl TestIdp {
             cert: main.certificate,
             key: main.key,
             other: other.key,
+            encrypt_to: None,
         })
+    }
+
+    /// Encrypts every Assertion this IdP issues (its web pages included) to `sp_certificate`, as
+    /// an IdP does once the SP's metadata publishes an encryption certificate.
+    #[must_use]
+    pub fn encrypting_for(mut self, sp_certificate: Certificate, encryption: Encryption) -> Self {
+        self.encrypt_to = Some((sp_certificate, encryption));
+        self
     }
 
     /// Signs the element whose `ID` is `id` in `xml` with this IdP's key (an enveloped RSA-SHA256
@@ -234,7 +245,7 @@ impl TestIdp {
             shape: SignShape::Both,
             defect: None,
             lifetime: Duration::minutes(5),
-            encrypt_for: None,
+            encrypt_for: self.encrypt_to.clone(),
         }
     }
 }

@@ -48,15 +48,21 @@ try {
         await fail(`replayed POST not refused: ${resp.status()} ${body.slice(0, 200)}`);
       }
     }
-  } else if (mode === 'third-party') {
+  } else if (mode === 'third-party' || mode === 'third-party-encrypted') {
     // The app points at samlify (SAML_IDP_METADATA): sign in there and land on / as its user.
     await page.goto(`${base}/`);
     if (await page.isVisible('#demo-warning')) await fail('demo-mode warning shown with a real IdP configured');
+    let acsBody = null;
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/saml/acs')) acsBody = r.postData(); });
     await page.click('#sign-in');
     await page.waitForSelector('#who', { timeout: 15000 });
     const who = await page.textContent('#who');
     const name = await page.textContent('#name');
     if (!who.includes('grace@samlify.example') || name.trim() !== 'Grace Samlify') await fail(`unexpected page: ${who} / ${name}`);
+    if (mode === 'third-party-encrypted') {
+      const posted = Buffer.from(new URLSearchParams(acsBody).get('SAMLResponse'), 'base64').toString();
+      if (!posted.includes('EncryptedAssertion') || posted.includes('grace@samlify.example')) await fail('the posted Response was not encrypted');
+    }
     if (shot) await page.screenshot({ path: shot, fullPage: true });
   } else if (mode === 'idp-allowed' || mode === 'idp-refused') {
     await page.goto(`${base}/test-idp/initiate`);

@@ -54,6 +54,22 @@ for ex in "${examples[@]}"; do
   pids+=($!)
   for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
   node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party "target/e2e/$ex-samlify-signed-in.png"
+  # samlify encrypting the Assertion (AES-128-GCM, then AES-256-CBC) to the certificate in the
+  # app's SP metadata; the app holds the key (SAML_SP_KEY / SAML_SP_CERT).
+  for enc in http://www.w3.org/2009/xmlenc11#aes128-gcm http://www.w3.org/2001/04/xmlenc#aes256-cbc; do
+    app_port=$(free_port); idp_port=$(free_port)
+    target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
+      --acs-url "http://127.0.0.1:$app_port/saml/acs" --encryption-cert tests/fixtures/keys/sp.crt > "target/e2e/sp-$app_port.xml"
+    node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
+      tests/fixtures/keys/idp.crt "target/e2e/samlify-idp-$idp_port.xml" "$enc" > "target/e2e/samlify-$idp_port.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -s "target/e2e/samlify-idp-$idp_port.xml" ] && break; sleep 0.1; done
+    PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" SAML_SP_KEY=tests/fixtures/keys/sp.key \
+      SAML_SP_CERT=tests/fixtures/keys/sp.crt "target/debug/examples/$ex" > "target/e2e/$ex-samlify-enc.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
+    node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party-encrypted
+  done
 done
 # Every server this run started must be gone after cleanup (two runs once left twelve behind).
 cleanup

@@ -1,7 +1,9 @@
 // A third-party IdP for saml-sp's interop test: samlify (npm) parses our AuthnRequest and our SP
 // metadata, then issues a signed Response. Usage:
 //   node idp.js <redirect|post> <sp-metadata.xml> <idp.key> <idp.crt> <redirect URL | base64 SAMLRequest>
-//   (append "signed" to require and verify the AuthnRequest's signature)
+//   (append "signed" to require and verify the AuthnRequest's signature, or "unsigned"; then
+//   optionally an XML Encryption content algorithm URI: samlify encrypts the Assertion with it,
+//   RSA-OAEP, to the encryption certificate in the SP metadata)
 // Prints one JSON line: {"SAMLResponse": "...", "requestId": "...", "acs": "..."}.
 'use strict';
 const fs = require('fs');
@@ -10,7 +12,7 @@ const saml = require('samlify');
 saml.setSchemaValidator({ validate: () => Promise.resolve('skipped') });
 
 async function main() {
-  const [mode, spMetadata, keyPath, certPath, input, requireSigned] = process.argv.slice(2);
+  const [mode, spMetadata, keyPath, certPath, input, requireSigned, encryptWith] = process.argv.slice(2);
   const sp = saml.ServiceProvider({ metadata: fs.readFileSync(spMetadata) });
   const idp = saml.IdentityProvider({
     entityID: 'https://samlify-idp.example.com/metadata',
@@ -25,6 +27,9 @@ async function main() {
     // With "signed", samlify refuses an AuthnRequest whose signature it cannot verify against the
     // certificate in our SP metadata.
     wantAuthnRequestsSigned: requireSigned === 'signed',
+    isAssertionEncrypted: Boolean(encryptWith),
+    dataEncryptionAlgorithm: encryptWith || undefined,
+    keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
     // samlify's default template has no AuthnStatement (the Web SSO profile requires one), so use
     // the shape real IdPs send.
     loginResponseTemplate: {

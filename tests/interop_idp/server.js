@@ -1,5 +1,5 @@
 // samlify as a running IdP on loopback, for the browser tests of the example apps:
-//   node server.js <port> <sp-metadata.xml> <idp.key> <idp.crt> <write-idp-metadata-to.xml>
+//   node server.js <port> <sp-metadata.xml> <idp.key> <idp.crt> <write-idp-metadata-to.xml> [content-encryption-URI]
 // GET /sso (HTTP-Redirect binding) parses the app's AuthnRequest with samlify and answers with an
 // auto-submitting form that POSTs a signed Response (user grace@samlify.example) to the app's ACS.
 'use strict';
@@ -9,7 +9,7 @@ const crypto = require('crypto');
 const saml = require('samlify');
 
 saml.setSchemaValidator({ validate: () => Promise.resolve('skipped') });
-const [port, spMetadata, keyPath, certPath, idpMetadataOut] = process.argv.slice(2);
+const [port, spMetadata, keyPath, certPath, idpMetadataOut, encryptWith] = process.argv.slice(2);
 const base = `http://127.0.0.1:${port}`;
 const template = '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{ID}" Version="2.0" IssueInstant="{IssueInstant}" Destination="{Destination}" InResponseTo="{InResponseTo}"><saml:Issuer>{Issuer}</saml:Issuer><samlp:Status><samlp:StatusCode Value="{StatusCode}"/></samlp:Status><saml:Assertion xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{AssertionID}" Version="2.0" IssueInstant="{IssueInstant}"><saml:Issuer>{Issuer}</saml:Issuer><saml:Subject><saml:NameID Format="{NameIDFormat}">{NameID}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{SubjectConfirmationDataNotOnOrAfter}" Recipient="{SubjectRecipient}" InResponseTo="{InResponseTo}"/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{ConditionsNotBefore}" NotOnOrAfter="{ConditionsNotOnOrAfter}"><saml:AudienceRestriction><saml:Audience>{Audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{IssueInstant}" SessionIndex="{AssertionID}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="FirstName"><saml:AttributeValue xsi:type="xs:string">Grace</saml:AttributeValue></saml:Attribute><saml:Attribute Name="LastName"><saml:AttributeValue xsi:type="xs:string">Samlify</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion></samlp:Response>';
 
@@ -22,6 +22,10 @@ const idp = saml.IdentityProvider({
   nameIDFormat: ['urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'],
   requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
   loginResponseTemplate: { context: template, attributes: [] },
+  // With an algorithm URI, the Assertion is encrypted to the SP metadata's encryption certificate.
+  isAssertionEncrypted: Boolean(encryptWith),
+  dataEncryptionAlgorithm: encryptWith || undefined,
+  keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
 });
 fs.writeFileSync(idpMetadataOut, idp.getMetadata());
 
