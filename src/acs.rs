@@ -53,10 +53,11 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::assertion::VerifiedAssertion;
-use crate::audit::{AuditContext, AuditEvent, AuditSink, Outcome, emit};
+use crate::audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome, emit};
 use crate::authn_request::AuthnRequest;
 use crate::error::Error;
 use crate::idp::{IdpRegistry, Tenant};
+use crate::logout::{IncomingLogout, LogoutStatus, SessionRecord, SessionTerminator};
 use crate::provision::{Provisioner, SamlIdentity};
 use crate::store::{ReplayCache, RequestStore};
 use crate::time::{Clock, SystemClock};
@@ -266,16 +267,7 @@ impl<P: Provisioner> Acs<P> {
         relay_state: Option<&str>,
         context: &AuditContext,
     ) -> Result<LoginSuccess<P::User>, Error> {
-        let mut event = AuditEvent {
-            tenant: Some(slug.to_owned()),
-            issuer: None,
-            outcome: Outcome::Failure,
-            error_code: None,
-            name_id: None,
-            request_id: None,
-            assertion_id: None,
-            context: context.clone(),
-        };
+        let mut event = AuditEvent::new(Action::Login, slug, context);
         let result = self
             .finish_inner(slug, saml_response, relay_state, &mut event)
             .await;
@@ -304,7 +296,9 @@ impl<P: Provisioner> Acs<P> {
         let xml = sp.decode_post(saml_response)?;
 
         // The server-side record named by RelayState: request ID and return path, taken once.
-        let pending = match relay_state.filter(|r| !r.is_empty() && r.len() <= 80) {
+        let pending = match relay_state
+            .filter(|r| !r.is_empty() && r.len() <= crate::binding::MAX_RELAY_STATE)
+        {
             Some(token) => self.requests.take(slug, token, now).await?,
             None => None,
         };
@@ -367,4 +361,217 @@ impl<P: Provisioner> Acs<P> {
             return_to,
         })
     }
+
+    /// Starts an SP-initiated logout of `session` for tenant `slug`: builds the signed
+    /// LogoutRequest, remembers its ID (with `return_to`, a local path) until the IdP answers,
+    /// and returns the IdP URL to redirect the browser to. End the app's own session now too:
+    /// the IdP may never answer.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTenant`]; [`Error::Config`] when the IdP has no Single Logout URL or the
+    /// SP no signing key; [`Error::StoreUnavailable`].
+    pub async fn start_logout(
+        &self,
+        slug: &str,
+        session: &SessionRecord,
+        return_to: Option<&str>,
+        context: &AuditContext,
+    ) -> Result<LogoutStart, Error> {
+        let mut event = AuditEvent::new(Action::LogoutStarted, slug, context);
+        event.name_id = Some(session.name_id.value.clone());
+        let result = async {
+            let tenant = self.tenant(slug)?;
+            event.issuer = Some(tenant.idp_entity_id().to_owned());
+            let sp = tenant.service_provider();
+            let now = self.clock.now();
+            let request = sp.logout_request(session, now)?;
+            event.request_id = Some(request.id().to_owned());
+            let key = sp.signing_key().ok_or(Error::Config {
+                field: "sp_signing_key",
+                reason: "logout messages are signed: configure the SP's signing key".into(),
+            })?;
+            let redirect_url = request.redirect_url(None, key)?;
+            let return_to = return_to.and_then(safe_return_path).unwrap_or("/");
+            self.requests
+                .remember(
+                    slug,
+                    &logout_key(request.id()),
+                    return_to,
+                    now + self.request_lifetime,
+                )
+                .await?;
+            Ok(LogoutStart {
+                redirect_url,
+                request_id: request.id().to_owned(),
+            })
+        }
+        .await;
+        finish_event(&mut event, &result, self.audit.as_deref());
+        result
+    }
+
+    /// Finishes an SP-initiated logout: validates the IdP's LogoutResponse (signature, Issuer,
+    /// Destination, age) and takes the request it answers from the store, exactly once. A
+    /// partial or failed logout at the IdP is reported in [`LogoutDone::status`].
+    ///
+    /// # Errors
+    /// Every validation error; [`Error::UnknownInResponseTo`] for a response to a request this
+    /// SP did not send or already saw answered.
+    pub async fn finish_logout(
+        &self,
+        slug: &str,
+        message: &IncomingLogout<'_>,
+        context: &AuditContext,
+    ) -> Result<LogoutDone, Error> {
+        let mut event = AuditEvent::new(Action::LogoutFinished, slug, context);
+        let result = async {
+            let tenant = self.tenant(slug)?;
+            event.issuer = Some(tenant.idp_entity_id().to_owned());
+            let now = self.clock.now();
+            let response = tenant
+                .service_provider()
+                .validate_logout_response_deferred(message, now)?;
+            event.request_id = Some(response.in_response_to.clone());
+            let return_to = self
+                .requests
+                .take(slug, &logout_key(&response.in_response_to), now)
+                .await?
+                .ok_or_else(|| Error::UnknownInResponseTo {
+                    found: response.in_response_to.clone(),
+                })?;
+            Ok(LogoutDone {
+                status: response.status,
+                return_to,
+            })
+        }
+        .await;
+        finish_event(&mut event, &result, self.audit.as_deref());
+        result
+    }
+
+    /// Handles an IdP-initiated logout: validates the LogoutRequest (signature required by
+    /// default, Issuer, Destination, NotOnOrAfter, age), refuses a replayed ID, asks `sessions` to
+    /// end the sessions it names, and returns the signed LogoutResponse to send the browser back
+    /// with: `Success`, or `Responder` when ending them failed.
+    ///
+    /// # Errors
+    /// Every validation error; [`Error::ReplayedLogoutRequest`]; [`Error::StoreUnavailable`]. A
+    /// failure of `sessions` is not an error: it is answered with a `Responder` status.
+    pub async fn handle_logout_request<T: SessionTerminator>(
+        &self,
+        slug: &str,
+        message: &IncomingLogout<'_>,
+        sessions: &T,
+        context: &AuditContext,
+    ) -> Result<LogoutReply, Error> {
+        let mut event = AuditEvent::new(Action::LogoutRequested, slug, context);
+        let result = async {
+            let tenant = self.tenant(slug)?;
+            event.issuer = Some(tenant.idp_entity_id().to_owned());
+            let sp = tenant.service_provider();
+            let now = self.clock.now();
+            let request = sp.validate_logout_request(message, now)?;
+            event.request_id = Some(request.id.clone());
+            event.name_id = Some(request.name_id.value.clone());
+            let key = format!("slo-request\u{1f}{}\u{1f}{}", request.issuer, request.id);
+            if !self
+                .replay
+                .insert_if_absent(slug, &key, request.replay_until, now)
+                .await?
+            {
+                return Err(Error::ReplayedLogoutRequest {
+                    issuer: request.issuer.clone(),
+                    id: request.id.clone(),
+                });
+            }
+            let (status, ended) = match sessions.end_sessions(slug, &request).await {
+                Ok(n) => (LogoutStatus::Success, n),
+                Err(e) => (
+                    LogoutStatus::Failed {
+                        code: "urn:oasis:names:tc:SAML:2.0:status:Responder".into(),
+                        sub_code: None,
+                        message: Some(format!(
+                            "the service provider could not end the session: {}",
+                            e.0
+                        )),
+                    },
+                    0,
+                ),
+            };
+            let response = sp.logout_response(&request.id, &status, now)?;
+            let signing = sp.signing_key().ok_or(Error::Config {
+                field: "sp_signing_key",
+                reason: "logout messages are signed: configure the SP's signing key".into(),
+            })?;
+            let redirect_url = response.redirect_url(request.relay_state.as_deref(), signing)?;
+            Ok(LogoutReply {
+                redirect_url,
+                status,
+                sessions_ended: ended,
+                request,
+            })
+        }
+        .await;
+        finish_event(&mut event, &result, self.audit.as_deref());
+        result
+    }
+
+    /// A tenant for logout: disabled tenants still log out.
+    fn tenant(&self, slug: &str) -> Result<Arc<Tenant>, Error> {
+        self.registry
+            .by_slug(slug)
+            .ok_or_else(|| Error::UnknownTenant {
+                found: slug.to_owned(),
+            })
+    }
+}
+
+fn logout_key(request_id: &str) -> String {
+    format!("slo\u{1f}{request_id}")
+}
+
+fn finish_event<T>(
+    event: &mut AuditEvent,
+    result: &Result<T, Error>,
+    sink: Option<&dyn AuditSink>,
+) {
+    match result {
+        Ok(_) => event.outcome = Outcome::Success,
+        Err(e) => event.error_code = Some(e.code()),
+    }
+    emit(event, sink);
+}
+
+/// Where to send the browser to log out at the IdP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogoutStart {
+    /// The IdP URL carrying the signed LogoutRequest (HTTP-Redirect).
+    pub redirect_url: String,
+    /// The LogoutRequest ID.
+    pub request_id: String,
+}
+
+/// A finished SP-initiated logout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogoutDone {
+    /// What the IdP reports (partial logouts are not hidden).
+    pub status: LogoutStatus,
+    /// The local path given to [`Acs::start_logout`].
+    pub return_to: String,
+}
+
+/// The answer to an IdP-initiated logout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogoutReply {
+    /// The IdP URL carrying the signed LogoutResponse (HTTP-Redirect): redirect the browser.
+    pub redirect_url: String,
+    /// The status sent.
+    pub status: LogoutStatus,
+    /// How many sessions the app reported ended.
+    pub sessions_ended: usize,
+    /// The validated request.
+    pub request: crate::logout::ReceivedLogoutRequest,
 }

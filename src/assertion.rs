@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 /// The `NameID` of the assertion's Subject, exactly as sent (never trimmed or case-folded).
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct NameId {
     /// The whole text content.

@@ -1,5 +1,6 @@
-//! Audit events: one per login attempt, success or failure, emitted as a structured `tracing`
-//! event under the target `saml_sp::audit` and, optionally, handed to an [`AuditSink`].
+//! Audit events: one per login attempt and one per logout, success or failure, emitted as a
+//! structured `tracing` event under the target `saml_sp::audit` and, optionally, handed to an
+//! [`AuditSink`].
 //! Events never carry assertion XML or secrets.
 
 /// Client-supplied context the app attaches to audit events (IP address, user agent, ...).
@@ -31,10 +32,38 @@ pub enum Outcome {
     Failure,
 }
 
-/// One login attempt.
+/// What an audit event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// A login (the ACS).
+    Login,
+    /// An SP-initiated logout: the LogoutRequest sent ([`crate::Acs::start_logout`]).
+    LogoutStarted,
+    /// An SP-initiated logout: the IdP's LogoutResponse ([`crate::Acs::finish_logout`]).
+    LogoutFinished,
+    /// An IdP-initiated logout ([`crate::Acs::handle_logout_request`]).
+    LogoutRequested,
+}
+
+impl Action {
+    /// A stable name: `login`, `logout_started`, `logout_finished`, `logout_requested`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Login => "login",
+            Action::LogoutStarted => "logout_started",
+            Action::LogoutFinished => "logout_finished",
+            Action::LogoutRequested => "logout_requested",
+        }
+    }
+}
+
+/// One login attempt or logout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuditEvent {
+    /// What happened.
+    pub action: Action,
     /// The tenant slug.
     pub tenant: Option<String>,
     /// The IdP entity ID (the configured one for the tenant).
@@ -45,9 +74,9 @@ pub struct AuditEvent {
     pub error_code: Option<&'static str>,
     /// The NameID on success.
     pub name_id: Option<String>,
-    /// The request ID the response answered, when known.
+    /// The request ID the response answered (for logouts: the LogoutRequest's), when known.
     pub request_id: Option<String>,
-    /// The assertion ID, when validation got that far.
+    /// The assertion ID, when validation got that far (logouts: none).
     pub assertion_id: Option<String>,
     /// The app's context.
     pub context: AuditContext,
@@ -71,8 +100,10 @@ pub(crate) fn emit(event: &AuditEvent, sink: Option<&dyn AuditSink>) {
         Outcome::Success => "success",
         Outcome::Failure => "failure",
     };
+    let action = event.action.as_str();
     tracing::info!(
         target: "saml_sp::audit",
+        action,
         tenant = event.tenant.as_deref().unwrap_or(""),
         issuer = event.issuer.as_deref().unwrap_or(""),
         outcome,
@@ -81,9 +112,25 @@ pub(crate) fn emit(event: &AuditEvent, sink: Option<&dyn AuditSink>) {
         request_id = event.request_id.as_deref().unwrap_or(""),
         assertion_id = event.assertion_id.as_deref().unwrap_or(""),
         context = context.as_str(),
-        "saml login {outcome}"
+        "saml {action} {outcome}"
     );
     if let Some(s) = sink {
         s.record(event);
+    }
+}
+
+impl AuditEvent {
+    pub(crate) fn new(action: Action, tenant: &str, context: &AuditContext) -> Self {
+        AuditEvent {
+            action,
+            tenant: Some(tenant.to_owned()),
+            issuer: None,
+            outcome: Outcome::Failure,
+            error_code: None,
+            name_id: None,
+            request_id: None,
+            assertion_id: None,
+            context: context.clone(),
+        }
     }
 }

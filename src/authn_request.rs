@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 
-use crate::binding::{deflate, url_encode};
+use crate::binding::{check_relay_state, post_form, redirect_query};
 use crate::crypto::{self, SignatureAlgorithm, SigningKey};
 use crate::error::Error;
 use crate::time::format_instant;
@@ -26,9 +26,7 @@ use crate::xml::{escape_attr, escape_text};
 
 /// NameID format `emailAddress` (the default NameIDPolicy).
 pub const EMAIL_ADDRESS: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
-const HTTP_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
-/// The binding's limit on RelayState (SAML Bindings 3.4.3 / 3.5.3).
-pub const MAX_RELAY_STATE: usize = 80;
+use crate::metadata::HTTP_POST;
 
 /// `RequestedAuthnContext/@Comparison`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,64 +278,4 @@ impl BuiltAuthnRequest {
             relay_state,
         ))
     }
-}
-
-fn check_relay_state(relay_state: Option<&str>) -> Result<(), Error> {
-    match relay_state {
-        Some(r) if r.len() > MAX_RELAY_STATE => Err(Error::Binding(format!(
-            "RelayState is {} bytes; the SAML bindings allow at most {MAX_RELAY_STATE}",
-            r.len()
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// Builds the query of an HTTP-Redirect message (`SAMLRequest` or `SAMLResponse`), signed when
-/// `signing` is given.
-///
-/// # Errors
-/// [`Error::Binding`] for a RelayState over 80 bytes; signing errors.
-pub fn redirect_query(
-    param: &str,
-    xml: &[u8],
-    relay_state: Option<&str>,
-    signing: Option<(&SigningKey, SignatureAlgorithm)>,
-) -> Result<String, Error> {
-    check_relay_state(relay_state)?;
-    let mut q = format!("{param}={}", url_encode(&STANDARD.encode(deflate(xml))));
-    if let Some(r) = relay_state {
-        q.push_str(&format!("&RelayState={}", url_encode(r)));
-    }
-    if let Some((key, alg)) = signing {
-        q.push_str(&format!("&SigAlg={}", url_encode(alg.uri())));
-        let sig = key.sign(alg, q.as_bytes())?;
-        q.push_str(&format!("&Signature={}", url_encode(&STANDARD.encode(sig))));
-    }
-    Ok(q)
-}
-
-/// An auto-submitting HTML form posting `param` (base64 already) to `action`.
-pub fn post_form(action: &str, param: &str, value_b64: &str, relay_state: Option<&str>) -> String {
-    let mut html = String::from(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Signing in</title></head>",
-    );
-    html.push_str("<body onload=\"document.forms[0].submit()\">");
-    html.push_str(&format!(
-        "<form method=\"post\" action=\"{}\">",
-        escape_attr(action)
-    ));
-    html.push_str(&format!(
-        "<input type=\"hidden\" name=\"{}\" value=\"{}\"/>",
-        escape_attr(param),
-        escape_attr(value_b64)
-    ));
-    if let Some(r) = relay_state {
-        html.push_str(&format!(
-            "<input type=\"hidden\" name=\"RelayState\" value=\"{}\"/>",
-            escape_attr(r)
-        ));
-    }
-    html.push_str("<noscript><p>JavaScript is disabled. Press Continue to sign in.</p><button type=\"submit\">Continue</button></noscript>");
-    html.push_str("</form></body></html>\n");
-    html
 }

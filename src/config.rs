@@ -16,7 +16,7 @@
 
 use chrono::Duration;
 
-use crate::crypto::Certificate;
+use crate::crypto::{Certificate, SigningKey};
 use crate::error::Error;
 use crate::xml::Limits;
 
@@ -57,6 +57,7 @@ pub struct IdentityProvider {
     pub(crate) entity_id: String,
     pub(crate) certificates: Vec<Certificate>,
     pub(crate) sso_url: Option<String>,
+    pub(crate) slo_url: Option<String>,
 }
 
 impl IdentityProvider {
@@ -85,6 +86,7 @@ impl IdentityProvider {
             entity_id,
             certificates,
             sso_url: None,
+            slo_url: None,
         })
     }
 
@@ -94,9 +96,20 @@ impl IdentityProvider {
         self
     }
 
+    /// Sets the IdP's Single Logout URL (where LogoutRequests and LogoutResponses go).
+    pub fn with_slo_url(mut self, url: impl Into<String>) -> Self {
+        self.slo_url = Some(url.into());
+        self
+    }
+
     /// The IdP entity ID.
     pub fn entity_id(&self) -> &str {
         &self.entity_id
+    }
+
+    /// The Single Logout URL, when known.
+    pub fn slo_url(&self) -> Option<&str> {
+        self.slo_url.as_deref()
     }
 
     /// The trusted signing certificates.
@@ -138,6 +151,7 @@ pub struct ValidationPolicy {
     pub(crate) required_authn_contexts: Vec<String>,
     pub(crate) decryption_keys: Vec<crate::xmlenc::DecryptionKey>,
     pub(crate) allow_legacy_encryption: bool,
+    pub(crate) allow_unsigned_logout: bool,
 }
 
 impl Default for ValidationPolicy {
@@ -153,6 +167,7 @@ impl Default for ValidationPolicy {
             required_authn_contexts: Vec::new(),
             decryption_keys: Vec::new(),
             allow_legacy_encryption: false,
+            allow_unsigned_logout: false,
         }
     }
 }
@@ -220,6 +235,14 @@ impl ValidationPolicy {
     /// asking the IdP for RSA-OAEP and AES-GCM.
     pub fn dangerous_allow_legacy_encryption(mut self) -> Self {
         self.allow_legacy_encryption = true;
+        self
+    }
+
+    /// **Dangerous:** accept unsigned LogoutRequests and LogoutResponses on the front-channel
+    /// bindings. SAML Profiles 4.4.3 requires them signed; without a signature anyone can log a
+    /// user out, or answer a logout in the IdP's name.
+    pub fn dangerous_allow_unsigned_logout(mut self) -> Self {
+        self.allow_unsigned_logout = true;
         self
     }
 
@@ -295,6 +318,8 @@ pub(crate) struct SpInner {
     pub(crate) acs_url: String,
     pub(crate) idp: IdentityProvider,
     pub(crate) policy: ValidationPolicy,
+    pub(crate) slo_url: Option<String>,
+    pub(crate) signing_key: Option<SigningKey>,
 }
 
 /// Builder for [`ServiceProvider`]. Every weaker option is named `dangerous_*`; each option is a
@@ -307,6 +332,8 @@ pub struct ServiceProviderBuilder {
     acs_url: String,
     idp: Option<IdentityProvider>,
     policy: ValidationPolicy,
+    slo_url: Option<String>,
+    signing_key: Option<SigningKey>,
 }
 
 impl ServiceProvider {
@@ -320,6 +347,8 @@ impl ServiceProvider {
             acs_url: acs_url.into(),
             idp: None,
             policy: ValidationPolicy::default(),
+            slo_url: None,
+            signing_key: None,
         }
     }
 
@@ -358,6 +387,14 @@ impl ServiceProvider {
     /// The SP decryption keys.
     pub fn decryption_keys(&self) -> &[crate::xmlenc::DecryptionKey] {
         &self.inner.policy.decryption_keys
+    }
+    /// The SP's Single Logout URL (the Destination of logout messages sent to it).
+    pub fn slo_url(&self) -> Option<&str> {
+        self.inner.slo_url.as_deref()
+    }
+    /// The SP's signing key (logout messages, signed AuthnRequests).
+    pub fn signing_key(&self) -> Option<&SigningKey> {
+        self.inner.signing_key.as_ref()
     }
 }
 
@@ -440,6 +477,18 @@ impl ServiceProviderBuilder {
         self.policy = self.policy.dangerous_allow_legacy_encryption();
         self
     }
+    /// The SP's Single Logout endpoint: the Destination required on logout messages the IdP
+    /// sends here, and the `SingleLogoutService` of SP metadata.
+    pub fn single_logout_url(mut self, url: impl Into<String>) -> Self {
+        self.slo_url = Some(url.into());
+        self
+    }
+    /// The SP's signing key (with its certificate, for metadata): signs logout messages (which
+    /// must be signed on the front channel) and AuthnRequests when the IdP wants them signed.
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
 
     /// Validates the configuration.
     ///
@@ -454,6 +503,9 @@ impl ServiceProviderBuilder {
             });
         }
         check_url("acs_url", &self.acs_url)?;
+        if let Some(u) = &self.slo_url {
+            check_url("single_logout_url", u)?;
+        }
         let idp = self.idp.ok_or(Error::Config {
             field: "idp",
             reason: "an identity provider is required".into(),
@@ -465,6 +517,8 @@ impl ServiceProviderBuilder {
                 acs_url: self.acs_url,
                 idp,
                 policy: self.policy,
+                slo_url: self.slo_url,
+                signing_key: self.signing_key,
             }),
         })
     }

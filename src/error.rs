@@ -258,6 +258,14 @@ pub enum Error {
         /// The email's domain.
         found: String,
     },
+    /// A LogoutRequest whose ID was already processed.
+    #[error("replayed logout request: {id:?} from {issuer:?} was already processed")]
+    ReplayedLogoutRequest {
+        /// The IdP.
+        issuer: String,
+        /// The LogoutRequest ID.
+        id: String,
+    },
     /// Metadata whose `validUntil` has passed (SAML Metadata 2.3): never used.
     #[error("metadata expired: valid until {valid_until}, now {now}")]
     MetadataExpired {
@@ -309,6 +317,7 @@ impl Error {
             Error::Binding(_) => "binding",
             Error::AuthnContextMismatch { .. } => "authn_context_mismatch",
             Error::MetadataExpired { .. } => "metadata_expired",
+            Error::ReplayedLogoutRequest { .. } => "replayed_logout_request",
             Error::IdentityIncomplete { .. } => "identity_incomplete",
             Error::UserNotProvisioned { .. } => "user_not_provisioned",
             Error::ProvisioningFailed(_) => "provisioning_failed",

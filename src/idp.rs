@@ -38,10 +38,12 @@ use crate::error::Error;
 use crate::provision::AttributeMapping;
 
 /// SP-wide settings shared by every tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SpSettings {
     entity_id_template: String,
     acs_url_template: String,
+    slo_url_template: Option<String>,
+    signing_key: Option<crate::crypto::SigningKey>,
 }
 
 impl SpSettings {
@@ -67,7 +69,26 @@ impl SpSettings {
         Ok(SpSettings {
             entity_id_template,
             acs_url_template,
+            slo_url_template: None,
+            signing_key: None,
         })
+    }
+    /// The SP's Single Logout URL (may contain `{tenant}`).
+    #[must_use]
+    pub fn single_logout_url(mut self, url: impl Into<String>) -> Self {
+        self.slo_url_template = Some(url.into());
+        self
+    }
+    /// The SP's signing key (logout messages; AuthnRequests when an IdP wants them signed).
+    #[must_use]
+    pub fn signing_key(mut self, key: crate::crypto::SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+    fn slo_url(&self, slug: &str) -> Option<String> {
+        self.slo_url_template
+            .as_ref()
+            .map(|t| t.replace("{tenant}", slug))
     }
     fn entity_id(&self, slug: &str) -> String {
         self.entity_id_template.replace("{tenant}", slug)
@@ -86,6 +107,7 @@ pub struct TenantConfig {
     enabled: bool,
     idp_entity_id: String,
     sso_url: Option<String>,
+    slo_url: Option<String>,
     certificates: Vec<Certificate>,
     policy: ValidationPolicy,
     jit: bool,
@@ -117,6 +139,7 @@ impl TenantConfig {
             enabled: true,
             idp_entity_id: idp_entity_id.into(),
             sso_url: None,
+            slo_url: None,
             certificates,
             policy: ValidationPolicy::default(),
             jit: true,
@@ -144,6 +167,9 @@ impl TenantConfig {
             .map(str::to_owned);
         let mut c = TenantConfig::new(slug, md.entity_id(), md.signing_certificates().to_vec());
         c.sso_url = sso;
+        c.slo_url = md
+            .slo_url(crate::metadata::HTTP_REDIRECT)
+            .map(str::to_owned);
         Ok(c)
     }
     /// Human-readable name.
@@ -159,6 +185,11 @@ impl TenantConfig {
     /// The IdP's SSO URL (HTTP-Redirect).
     pub fn sso_url(mut self, url: impl Into<String>) -> Self {
         self.sso_url = Some(url.into());
+        self
+    }
+    /// The IdP's Single Logout URL (HTTP-Redirect binding).
+    pub fn slo_url(mut self, url: impl Into<String>) -> Self {
+        self.slo_url = Some(url.into());
         self
     }
     /// The whole validation policy (signatures, clock skew, response age, limits, extra
@@ -290,6 +321,10 @@ impl Tenant {
     pub fn sso_url(&self) -> Option<&str> {
         self.config.sso_url.as_deref()
     }
+    /// The IdP Single Logout URL.
+    pub fn slo_url(&self) -> Option<&str> {
+        self.config.slo_url.as_deref()
+    }
     /// This tenant's ACS URL.
     pub fn acs_url(&self) -> &str {
         self.sp.acs_url()
@@ -353,12 +388,21 @@ impl IdpRegistry {
         if let Some(u) = &config.sso_url {
             idp = idp.with_sso_url(u.clone());
         }
-        let b = ServiceProvider::builder(
+        if let Some(u) = &config.slo_url {
+            idp = idp.with_slo_url(u.clone());
+        }
+        let mut b = ServiceProvider::builder(
             self.sp.entity_id(&config.slug),
             self.sp.acs_url(&config.slug),
         )
         .idp(idp)
         .policy(config.policy.clone());
+        if let Some(u) = self.sp.slo_url(&config.slug) {
+            b = b.single_logout_url(u);
+        }
+        if let Some(k) = &self.sp.signing_key {
+            b = b.signing_key(k.clone());
+        }
         Ok(Tenant {
             sp: b.build()?,
             config,

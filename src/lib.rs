@@ -18,6 +18,7 @@ mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod idp;
+pub mod logout;
 pub mod metadata;
 pub mod provision;
 #[cfg(feature = "redis")]
@@ -30,7 +31,7 @@ pub mod validate;
 pub mod xml;
 pub mod xmlenc;
 
-pub use acs::{Acs, LoginStart, LoginSuccess};
+pub use acs::{Acs, LoginStart, LoginSuccess, LogoutDone, LogoutReply, LogoutStart};
 pub use assertion::{Attribute, NameId, Signed, VerifiedAssertion};
 pub use config::{IdentityProvider, ServiceProvider, ServiceProviderBuilder, SignaturePolicy};
 pub use error::{Error, Result};

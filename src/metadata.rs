@@ -54,6 +54,7 @@ pub struct Endpoint {
 pub struct IdpMetadata {
     entity_id: String,
     sso: Vec<Endpoint>,
+    slo: Vec<Endpoint>,
     certificates: Vec<Certificate>,
     name_id_formats: Vec<String>,
     valid_until: Option<DateTime<Utc>>,
@@ -162,6 +163,7 @@ impl IdpMetadata {
             || root.child_elements().any(|c| c.is(DSIG_NS, "Signature"));
 
         let mut sso = Vec::new();
+        let mut slo = Vec::new();
         let mut certificates: Vec<Certificate> = Vec::new();
         let mut name_id_formats = Vec::new();
         let mut want_authn_requests_signed = false;
@@ -171,16 +173,21 @@ impl IdpMetadata {
                 continue;
             }
             want_authn_requests_signed |= d.attribute("WantAuthnRequestsSigned") == Some("true");
-            for s in md_children(d, "SingleSignOnService") {
-                let binding = s.attribute("Binding").unwrap_or("").to_owned();
-                let location = s.attribute("Location").unwrap_or("").to_owned();
-                if !(location.starts_with("https://") || location.starts_with("http://")) {
-                    return Err(cfg(
-                        "idp_metadata",
-                        format!("SingleSignOnService Location must be http(s), found {location:?}"),
-                    ));
+            for (kind, list) in [
+                ("SingleSignOnService", &mut sso),
+                ("SingleLogoutService", &mut slo),
+            ] {
+                for s in md_children(d, kind) {
+                    let binding = s.attribute("Binding").unwrap_or("").to_owned();
+                    let location = s.attribute("Location").unwrap_or("").to_owned();
+                    if !(location.starts_with("https://") || location.starts_with("http://")) {
+                        return Err(cfg(
+                            "idp_metadata",
+                            format!("{kind} Location must be http(s), found {location:?}"),
+                        ));
+                    }
+                    list.push(Endpoint { binding, location });
                 }
-                sso.push(Endpoint { binding, location });
             }
             for k in md_children(d, "KeyDescriptor") {
                 if !matches!(k.attribute("use"), None | Some("signing")) {
@@ -227,6 +234,7 @@ impl IdpMetadata {
         Ok(IdpMetadata {
             entity_id,
             sso,
+            slo,
             certificates,
             name_id_formats,
             valid_until,
@@ -255,6 +263,19 @@ impl IdpMetadata {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// The `SingleLogoutService` endpoints, in document order.
+    pub fn slo_endpoints(&self) -> &[Endpoint] {
+        &self.slo
+    }
+
+    /// The Single Logout URL for `binding`, if the IdP offers one.
+    pub fn slo_url(&self, binding: &str) -> Option<&str> {
+        self.slo
+            .iter()
+            .find(|e| e.binding == binding)
+            .map(|e| e.location.as_str())
     }
 
     /// The IdP entity ID.
@@ -328,6 +349,7 @@ pub struct SpMetadata {
     acs_urls: Vec<String>,
     certificates: Vec<Certificate>,
     encryption_certificates: Vec<Certificate>,
+    slo_url: Option<String>,
     authn_requests_signed: bool,
     want_assertions_signed: bool,
     name_id_formats: Vec<String>,
@@ -344,6 +366,7 @@ impl SpMetadata {
             acs_urls: vec![acs_url.into()],
             certificates: Vec::new(),
             encryption_certificates: Vec::new(),
+            slo_url: None,
             authn_requests_signed: false,
             want_assertions_signed: true,
             name_id_formats: vec![crate::authn_request::EMAIL_ADDRESS.into()],
@@ -360,6 +383,11 @@ impl SpMetadata {
     /// A signing certificate; call twice (current and next) for a key rollover.
     pub fn signing_certificate(mut self, cert: Certificate) -> Self {
         self.certificates.push(cert);
+        self
+    }
+    /// The SP's Single Logout endpoint, published for the HTTP-Redirect and HTTP-POST bindings.
+    pub fn single_logout_service(mut self, url: impl Into<String>) -> Self {
+        self.slo_url = Some(url.into());
         self
     }
     /// An SP encryption certificate (repeatable: current, then next during a rotation), published
@@ -452,6 +480,14 @@ impl SpMetadata {
                 x.push_str(&format!("<md:EncryptionMethod Algorithm=\"{alg}\"/>"));
             }
             x.push_str("</md:KeyDescriptor>\n");
+        }
+        if let Some(u) = &self.slo_url {
+            for b in [HTTP_REDIRECT, HTTP_POST] {
+                x.push_str(&format!(
+                    "    <md:SingleLogoutService Binding=\"{b}\" Location=\"{}\"/>\n",
+                    a(u)
+                ));
+            }
         }
         for f in &self.name_id_formats {
             x.push_str(&format!(

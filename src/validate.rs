@@ -15,7 +15,7 @@ use crate::xml::{Document, Element, ParseOptions};
 pub const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 /// The SAML 2.0 protocol namespace.
 pub const SAMLP_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
-const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+pub(crate) const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 const ENTITY_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
 
@@ -104,7 +104,7 @@ pub(crate) enum RequestCheck<'a> {
     Deferred,
 }
 
-fn saml_children<'a, 's>(
+pub(crate) fn saml_children<'a, 's>(
     e: Element<'a>,
     ns: &'s str,
     local: &'s str,
@@ -112,7 +112,7 @@ fn saml_children<'a, 's>(
     e.child_elements().filter(move |c| c.is(ns, local))
 }
 
-fn only_child<'a>(
+pub(crate) fn only_child<'a>(
     e: Element<'a>,
     ns: &str,
     local: &str,
@@ -130,7 +130,7 @@ fn only_child<'a>(
 }
 
 /// The text of a simple-content element: no child elements allowed.
-fn simple_text(e: Element<'_>) -> Result<String, Error> {
+pub(crate) fn simple_text(e: Element<'_>) -> Result<String, Error> {
     if e.has_child_elements() {
         return Err(Error::malformed(
             format!("{} with text content only", e.local_name()),
@@ -140,13 +140,13 @@ fn simple_text(e: Element<'_>) -> Result<String, Error> {
     Ok(e.text())
 }
 
-fn instant(e: Element<'_>, attr: &'static str) -> Result<Option<DateTime<Utc>>, Error> {
+pub(crate) fn instant(e: Element<'_>, attr: &'static str) -> Result<Option<DateTime<Utc>>, Error> {
     e.attribute(attr)
         .map(|v| parse_instant(v, attr))
         .transpose()
 }
 
-fn check_id(e: Element<'_>, what: &str) -> Result<String, Error> {
+pub(crate) fn check_id(e: Element<'_>, what: &str) -> Result<String, Error> {
     let id = e
         .attribute("ID")
         .ok_or_else(|| Error::malformed(format!("an ID on the {what}"), "none"))?;
@@ -159,7 +159,7 @@ fn check_id(e: Element<'_>, what: &str) -> Result<String, Error> {
     Ok(id.to_owned())
 }
 
-fn check_version(e: Element<'_>, what: &str) -> Result<(), Error> {
+pub(crate) fn check_version(e: Element<'_>, what: &str) -> Result<(), Error> {
     match e.attribute("Version") {
         Some("2.0") => Ok(()),
         other => Err(Error::malformed(
@@ -169,7 +169,7 @@ fn check_version(e: Element<'_>, what: &str) -> Result<(), Error> {
     }
 }
 
-fn check_issuer(
+pub(crate) fn check_issuer(
     issuer: Option<Element<'_>>,
     element: &'static str,
     expected: &str,
@@ -201,13 +201,13 @@ fn check_issuer(
     Ok(())
 }
 
-struct Window {
-    now: DateTime<Utc>,
-    skew: Duration,
+pub(crate) struct Window {
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) skew: Duration,
 }
 
 impl Window {
-    fn not_before(&self, what: &'static str, t: DateTime<Utc>) -> Result<(), Error> {
+    pub(crate) fn not_before(&self, what: &'static str, t: DateTime<Utc>) -> Result<(), Error> {
         if self.now + self.skew < t {
             return Err(Error::NotYetValid {
                 what,
@@ -218,7 +218,11 @@ impl Window {
         }
         Ok(())
     }
-    fn not_on_or_after(&self, what: &'static str, t: DateTime<Utc>) -> Result<(), Error> {
+    pub(crate) fn not_on_or_after(
+        &self,
+        what: &'static str,
+        t: DateTime<Utc>,
+    ) -> Result<(), Error> {
         if self.now - self.skew >= t {
             return Err(Error::Expired {
                 what,
@@ -323,13 +327,13 @@ impl ServiceProvider {
 }
 
 /// The parser settings for messages and for decrypted plaintext alike.
-fn parse_options(cfg: &crate::config::SpInner) -> ParseOptions {
+pub(crate) fn parse_options(cfg: &crate::config::SpInner) -> ParseOptions {
     ParseOptions::default()
         .with_limits(cfg.policy.limits)
         .forbidding_processing_instructions()
 }
 
-fn decryptor<'a>(
+pub(crate) fn decryptor<'a>(
     cfg: &'a crate::config::SpInner,
     parse: &'a ParseOptions,
 ) -> crate::xmlenc::Decryptor<'a> {

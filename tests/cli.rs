@@ -589,3 +589,53 @@ fn verify_decrypts_with_sp_decryption_key_and_inspect_names_the_algorithms() {
         "{text}"
     );
 }
+
+/// Issue 16: `verify` and `inspect` understand logout messages (a Keycloak Redirect
+/// LogoutResponse, verified over its query octets as received).
+#[test]
+fn verify_and_inspect_understand_logout_messages() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/");
+    let file = format!("{dir}logout/keycloak-redirect-logout-response-01.txt");
+    let out = Command::new(BIN)
+        .args([
+            "verify",
+            "--sp-entity-id",
+            "https://netsaml2-testapp.local",
+            "--acs-url",
+            "https://x/acs",
+        ])
+        .args([
+            "--idp-issuer",
+            "https://keycloak.local:8443/auth/realms/Foswiki",
+        ])
+        .args([
+            "--idp-cert",
+            &format!("{dir}certs/keycloak-foswiki-9647c6ea.pem"),
+        ])
+        .args([
+            "--sp-slo-url",
+            "https://netsaml2-testapp.local/sls-redirect-response",
+        ])
+        .args([
+            "--request-id",
+            "NETSAML2_6f77f72757a9f523f076c4e6bd479d90f3abcfc70dd9378b034b5cb3f82b8c0b",
+        ])
+        .args([
+            "--now",
+            "2022-08-20T02:05:26Z",
+            "--dangerous-allow-legacy-crypto",
+            "--json",
+            &file,
+        ])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["kind"], "LogoutResponse");
+    assert_eq!(v["status"], "Success");
+    assert!(v["signature"].as_str().unwrap().starts_with("redirect"));
+    let out = Command::new(BIN).args(["inspect", &file]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("LogoutResponse"), "{text}");
+    assert!(text.contains("HTTP-Redirect (SAMLResponse"), "{text}");
+}

@@ -178,6 +178,10 @@ struct VerifyArgs {
     /// Require one of these AuthnContextClassRefs. Repeatable.
     #[arg(long)]
     require_authn_context: Vec<String>,
+    /// The SP's Single Logout URL: the Destination a LogoutRequest or LogoutResponse must carry
+    /// (needed to verify logout messages).
+    #[arg(long)]
+    sp_slo_url: Option<String>,
     /// Print one JSON object instead of the human report.
     #[arg(long)]
     json: bool,
@@ -294,9 +298,12 @@ fn build_sp(a: &VerifyArgs) -> Result<ServiceProvider, UsageError> {
     if a.dangerous_allow_legacy_encryption {
         policy = policy.dangerous_allow_legacy_encryption();
     }
-    let b = ServiceProvider::builder(&a.sp_entity_id, &a.acs_url)
+    let mut b = ServiceProvider::builder(&a.sp_entity_id, &a.acs_url)
         .idp(idp)
         .policy(policy);
+    if let Some(u) = &a.sp_slo_url {
+        b = b.single_logout_url(u);
+    }
     b.build().map_err(settings(""))
 }
 
@@ -351,10 +358,70 @@ fn print_report(report: &Report) {
     }
 }
 
+/// A logout message (LogoutRequest or LogoutResponse) as it traveled: a Redirect URL or query
+/// (verified over its octets as received), or the POST value / raw XML.
+fn verify_logout(
+    a: &VerifyArgs,
+    sp: &ServiceProvider,
+    now: DateTime<Utc>,
+    text: &str,
+    xml: &[u8],
+    root: &str,
+) -> Result<bool, UsageError> {
+    use saml_sp::logout::IncomingLogout;
+    let redirect = text.contains("SAMLRequest=") || text.contains("SAMLResponse=");
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, xml);
+    let param = if root == "LogoutRequest" {
+        "SAMLRequest"
+    } else {
+        "SAMLResponse"
+    };
+    let msg = if redirect {
+        IncomingLogout::Redirect { query: text.trim() }
+    } else {
+        IncomingLogout::Post {
+            param,
+            value: &b64,
+            relay_state: None,
+        }
+    };
+    let result: Result<Value, Error> = if root == "LogoutRequest" {
+        sp.validate_logout_request(&msg, now).map(|r| {
+            json!({"valid": true, "kind": root, "id": r.id, "issuer": r.issuer, "name_id": r.name_id.value,
+                "name_id_format": r.name_id.format, "session_indexes": r.session_indexes, "signature": r.signature})
+        })
+    } else {
+        sp.validate_logout_response(&msg, a.request_id.as_deref(), now)
+            .map(|r| {
+                json!({"valid": true, "kind": root, "id": r.id, "in_response_to": r.in_response_to,
+                "status": format!("{:?}", r.status), "signature": r.signature})
+            })
+    };
+    match (&result, a.json) {
+        (Ok(v), true) => say!("{v}"),
+        (Ok(v), false) => say!("ACCEPTED: the {root} is valid: {v}"),
+        (Err(e), true) => say!(
+            "{}",
+            json!({"valid": false, "kind": root, "error": {"code": e.code(), "message": e.to_string()}, "checks": []})
+        ),
+        (Err(e), false) => say!("REJECTED ({}): {e}", e.code()),
+    }
+    Ok(result.is_ok())
+}
+
 fn verify(a: &VerifyArgs) -> Result<bool, UsageError> {
     let sp = build_sp(a)?;
     let now = parse_now(a.now.as_deref())?;
     let bytes = read_input(&a.input)?;
+    // Logout messages: decoded the way `inspect` decodes them, then validated as logout.
+    if let Ok(text) = std::str::from_utf8(&bytes)
+        && let Ok((_, xml)) = decode_any_text(text.trim())
+        && let Ok(doc) = Document::parse(&xml)
+        && matches!(doc.root().local_name(), "LogoutRequest" | "LogoutResponse")
+    {
+        let root = doc.root().local_name().to_owned();
+        return verify_logout(a, &sp, now, text, &xml, &root);
+    }
     let mut report = Report::default();
     let result = saml_sp::binding::decode_response_input(&bytes, &sp.limits())
         .and_then(|xml| sp.validate_with_report(&xml, a.request_id.as_deref(), now, &mut report));
@@ -405,7 +472,11 @@ fn decode_any(input: &str) -> Result<(String, Vec<u8>), UsageError> {
         read_input(input)?
     };
     let text = String::from_utf8_lossy(&bytes);
-    let trimmed = text.trim();
+    decode_any_text(text.trim())
+}
+
+/// [`decode_any`] on text already read.
+fn decode_any_text(trimmed: &str) -> Result<(String, Vec<u8>), UsageError> {
     if trimmed.starts_with('<') {
         return Ok(("raw XML".into(), trimmed.as_bytes().to_vec()));
     }

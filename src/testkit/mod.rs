@@ -499,7 +499,7 @@ impl TestIdp {
             b = b.in_response_to(request_id);
         }
         let relay = get("RelayState");
-        Ok(crate::authn_request::post_form(
+        Ok(crate::binding::post_form(
             &acs,
             "SAMLResponse",
             &b.build_base64(now)?,
@@ -518,6 +518,179 @@ impl TestIdp {
                 ("RelayState", ""),
             ],
         )
+    }
+}
+
+/// Single Logout at the test IdP: signed LogoutRequests and LogoutResponses on both bindings, and
+/// a logout page for the SP-initiated flow.
+impl TestIdp {
+    fn logout_xml(
+        &self,
+        root: &str,
+        id: &str,
+        destination: &str,
+        rest: &str,
+        now: DateTime<Utc>,
+    ) -> String {
+        format!(
+            "<samlp:{root} xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{t}\" Destination=\"{d}\"{rest}",
+            t = format_instant(now),
+            d = escape_attr(destination),
+        )
+    }
+
+    fn new_id() -> Result<String, Error> {
+        let mut b = [0u8; 16];
+        crate::crypto::random_bytes(&mut b)?;
+        Ok(format!("_l{}", crate::crypto::hex(&b)))
+    }
+
+    fn logout_request_xml(
+        &self,
+        session: &crate::logout::SessionRecord,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String), Error> {
+        let id = Self::new_id()?;
+        let mut rest = format!(
+            " NotOnOrAfter=\"{}\"><saml:Issuer>{}</saml:Issuer>{}",
+            format_instant(now + Duration::minutes(5)),
+            escape_text(&self.entity_id),
+            crate::logout::name_id_xml_for_tests(&session.name_id)
+        );
+        if let Some(i) = &session.session_index {
+            rest.push_str(&format!(
+                "<samlp:SessionIndex>{}</samlp:SessionIndex>",
+                escape_text(i)
+            ));
+        }
+        rest.push_str("</samlp:LogoutRequest>");
+        let xml = self.logout_xml("LogoutRequest", &id, destination, &rest, now);
+        Ok((id, xml))
+    }
+
+    fn logout_response_xml(
+        &self,
+        in_response_to: &str,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String), Error> {
+        let id = Self::new_id()?;
+        let rest = format!(
+            " InResponseTo=\"{}\"><saml:Issuer>{}</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status></samlp:LogoutResponse>",
+            escape_attr(in_response_to),
+            escape_text(&self.entity_id)
+        );
+        Ok((
+            id.clone(),
+            self.logout_xml("LogoutResponse", &id, destination, &rest, now),
+        ))
+    }
+
+    /// An IdP-initiated `LogoutRequest` ending `session`, as an HTTP-Redirect URL to the SP's
+    /// Single Logout URL `destination`, signed over the query. Returns (request ID, URL).
+    ///
+    /// # Errors
+    /// Signing errors.
+    pub fn logout_request_redirect(
+        &self,
+        session: &crate::logout::SessionRecord,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String), Error> {
+        let (id, xml) = self.logout_request_xml(session, destination, now)?;
+        let q = crate::binding::redirect_query(
+            "SAMLRequest",
+            xml.as_bytes(),
+            Some("idp-relay"),
+            Some((&self.key, SignatureAlgorithm::RsaSha256)),
+        )?;
+        Ok((id, format!("{destination}?{q}")))
+    }
+
+    /// The same `LogoutRequest` for HTTP-POST: (request ID, base64 of the enveloped-signed XML).
+    ///
+    /// # Errors
+    /// Signing errors.
+    pub fn logout_request_post(
+        &self,
+        session: &crate::logout::SessionRecord,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String), Error> {
+        use base64::Engine as _;
+        let (id, xml) = self.logout_request_xml(session, destination, now)?;
+        let signed = sign_enveloped(&xml, &id, &self.key, SignatureAlgorithm::RsaSha256)?;
+        Ok((id, base64::engine::general_purpose::STANDARD.encode(signed)))
+    }
+
+    /// A `Success` `LogoutResponse` to the SP's LogoutRequest `in_response_to`, as an
+    /// HTTP-Redirect URL to the SP's Single Logout URL `destination`, signed over the query.
+    ///
+    /// # Errors
+    /// Signing errors.
+    pub fn logout_response_redirect(
+        &self,
+        in_response_to: &str,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, Error> {
+        let (_, xml) = self.logout_response_xml(in_response_to, destination, now)?;
+        let q = crate::binding::redirect_query(
+            "SAMLResponse",
+            xml.as_bytes(),
+            None,
+            Some((&self.key, SignatureAlgorithm::RsaSha256)),
+        )?;
+        Ok(format!("{destination}?{q}"))
+    }
+
+    /// The same `LogoutResponse` for HTTP-POST (base64 of the enveloped-signed XML).
+    ///
+    /// # Errors
+    /// Signing errors.
+    pub fn logout_response_post(
+        &self,
+        in_response_to: &str,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, Error> {
+        use base64::Engine as _;
+        let (id, xml) = self.logout_response_xml(in_response_to, destination, now)?;
+        let signed = sign_enveloped(&xml, &id, &self.key, SignatureAlgorithm::RsaSha256)?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(signed))
+    }
+
+    /// The test IdP's Single Logout page for an SP-initiated logout: reads the SP's
+    /// `LogoutRequest` from the Redirect query (its signature is not checked: this IdP trusts
+    /// every SP) and returns the URL that sends the browser back to `sp_slo_url` with a signed
+    /// `Success` `LogoutResponse`, carrying the request's RelayState.
+    ///
+    /// # Errors
+    /// [`Error::Binding`] or XML errors for a missing or malformed LogoutRequest.
+    pub fn slo_redirect(
+        &self,
+        query: &str,
+        sp_slo_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, Error> {
+        let m = crate::binding::decode_redirect(query, &crate::binding::InflateOptions::default())?;
+        let doc = crate::xml::Document::parse(&m.xml)?;
+        let root = doc.root();
+        if root.local_name() != "LogoutRequest" {
+            return Err(Error::Binding(
+                "the test IdP's SLO endpoint expects a LogoutRequest".into(),
+            ));
+        }
+        let id = root.attribute("ID").unwrap_or_default();
+        let (_, xml) = self.logout_response_xml(id, sp_slo_url, now)?;
+        let q = crate::binding::redirect_query(
+            "SAMLResponse",
+            xml.as_bytes(),
+            m.relay_state.as_deref(),
+            Some((&self.key, SignatureAlgorithm::RsaSha256)),
+        )?;
+        Ok(format!("{sp_slo_url}?{q}"))
     }
 }
 

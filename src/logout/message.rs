@@ -1,0 +1,179 @@
+//! Receiving a logout message: binding decoding, the signature, and the checks every logout
+//! message shares (element, version, ID, IssueInstant, Destination, Issuer).
+
+use chrono::{DateTime, Utc};
+
+use crate::binding::{InflateOptions, decode_post, decode_redirect};
+use crate::config::SpInner;
+use crate::dsig::{self, VerifyOptions};
+use crate::error::Error;
+use crate::validate::{SAML_NS, SAMLP_NS, Window, check_id, check_issuer, check_version, instant};
+use crate::xml::Document;
+
+/// A logout message as the SP's Single Logout endpoint received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IncomingLogout<'a> {
+    /// HTTP-Redirect: the query string exactly as received (or the whole URL). Its detached
+    /// signature is verified over these octets; never re-encode them.
+    Redirect {
+        /// The raw query (`SAMLRequest=...&RelayState=...&SigAlg=...&Signature=...`).
+        query: &'a str,
+    },
+    /// HTTP-POST: the form field's name (`SAMLRequest` or `SAMLResponse`) and value (base64),
+    /// and the `RelayState` field.
+    Post {
+        /// `SAMLRequest` or `SAMLResponse`.
+        param: &'a str,
+        /// The base64 value.
+        value: &'a str,
+        /// The `RelayState` field, if any.
+        relay_state: Option<&'a str>,
+    },
+}
+
+/// A decoded message whose signature (when required) verified, with the shared checks done.
+pub(crate) struct Verified {
+    pub(crate) doc: Document,
+    pub(crate) relay_state: Option<String>,
+    pub(crate) id: String,
+    pub(crate) issue_instant: DateTime<Utc>,
+    /// How it was signed: `redirect rsa-sha256`, `post rsa-sha256`, or `unsigned`.
+    pub(crate) signature: String,
+}
+
+/// Decodes `msg`, which must carry a `samlp:{root}` in parameter `param`, verifies its signature
+/// with the configured IdP certificates only, and checks version, ID, IssueInstant (not in the
+/// future, within the maximum age), Destination (the SP's Single Logout URL, required when
+/// signed) and Issuer (the IdP).
+pub(crate) fn receive(
+    cfg: &SpInner,
+    msg: &IncomingLogout<'_>,
+    param: &'static str,
+    root: &'static str,
+    now: DateTime<Utc>,
+) -> Result<Verified, Error> {
+    let limits = cfg.policy.limits;
+    let parse = crate::validate::parse_options(cfg);
+    let legacy = cfg.policy.allow_legacy_crypto;
+    let (doc, relay_state, signature) = match msg {
+        IncomingLogout::Redirect { query } => {
+            let m = decode_redirect(
+                query,
+                &InflateOptions::default().with_max_output(limits.max_input_bytes),
+            )?;
+            if m.param != param {
+                return Err(Error::Binding(format!(
+                    "a {root} in the {param} parameter, found it in {}",
+                    m.param
+                )));
+            }
+            let doc = Document::parse_with(&m.xml, &parse)?;
+            check_root(&doc, root)?;
+            let signature = match &m.signature {
+                Some((alg, _, _)) => {
+                    m.verify_signature(&cfg.idp.certificates, legacy)?;
+                    format!("redirect {}", alg.rsplit('#').next().unwrap_or(alg))
+                }
+                None => "unsigned".to_owned(),
+            };
+            (doc, m.relay_state.clone(), signature)
+        }
+        IncomingLogout::Post {
+            param: p,
+            value,
+            relay_state,
+        } => {
+            if *p != param {
+                return Err(Error::Binding(format!(
+                    "a {root} in the {param} form field, found {p}"
+                )));
+            }
+            let xml = decode_post(value, &limits)?;
+            let doc = Document::parse_with(&xml, &parse)?;
+            check_root(&doc, root)?;
+            let verified = dsig::verify_enveloped(
+                doc.root(),
+                root,
+                &VerifyOptions {
+                    certificates: &cfg.idp.certificates,
+                    allow_legacy_crypto: legacy,
+                },
+            )?;
+            let signature = match verified {
+                Some(v) => format!("post {}", v.algorithm.name()),
+                None => "unsigned".to_owned(),
+            };
+            (doc, relay_state.map(str::to_owned), signature)
+        }
+    };
+    if signature == "unsigned" && !cfg.policy.allow_unsigned_logout {
+        return Err(Error::SignatureMissing {
+            expected: format!(
+                "the {root} (front-channel logout messages are signed, SAML Profiles 4.4.3)"
+            ),
+        });
+    }
+    let (id, issue_instant) = {
+        let e = doc.root();
+        check_version(e, root)?;
+        let id = check_id(e, root)?;
+        let issue = instant(e, "IssueInstant")?
+            .ok_or_else(|| Error::malformed(format!("an IssueInstant on the {root}"), "none"))?;
+        let w = Window {
+            now,
+            skew: cfg.policy.clock_skew,
+        };
+        w.not_before("IssueInstant", issue)?;
+        w.not_on_or_after(
+            "IssueInstant + max_response_age",
+            issue + cfg.policy.max_response_age,
+        )?;
+        let slo = cfg.slo_url.as_deref().ok_or(Error::Config {
+            field: "single_logout_url",
+            reason: "the SP's Single Logout URL is needed to check a logout message's Destination"
+                .into(),
+        })?;
+        match e.attribute("Destination") {
+            Some(d) if d == slo => {}
+            Some(d) => {
+                return Err(Error::DestinationMismatch {
+                    expected: slo.into(),
+                    found: d.into(),
+                });
+            }
+            None if signature != "unsigned" => {
+                return Err(Error::DestinationMismatch {
+                    expected: slo.into(),
+                    found: "<missing>".into(),
+                });
+            }
+            None => {}
+        }
+        let issuer = e
+            .child_elements()
+            .next()
+            .filter(|c| c.is(SAML_NS, "Issuer"));
+        check_issuer(issuer, root, &cfg.idp.entity_id)?;
+        (id, issue)
+    };
+    Ok(Verified {
+        doc,
+        relay_state,
+        id,
+        issue_instant,
+        signature,
+    })
+}
+
+fn check_root(doc: &Document, root: &'static str) -> Result<(), Error> {
+    let e = doc.root();
+    if e.is(SAMLP_NS, root) {
+        Ok(())
+    } else {
+        Err(Error::malformed(
+            format!("a samlp:{root} document element"),
+            format!("{{{}}}{}", e.namespace().unwrap_or(""), e.local_name()),
+        ))
+    }
+}
