@@ -9,7 +9,6 @@
 //! Settings: `PORT` (8080), `SAML_SP_BASE_URL`, `SAML_IDP_METADATA`, `SAML_ALLOW_IDP_INITIATED=1`,
 //! `SAML_REDIS_URL` (with `--features redis`).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use actix_web::http::StatusCode;
@@ -30,7 +29,7 @@ use demo::{TENANT, build_registry};
 struct App {
     acs: Acs<Db>,
     db: Db,
-    sessions: Mutex<HashMap<String, i64>>,
+    sessions: demo::Sessions,
     base: String,
     test_idp: Option<TestIdp>,
 }
@@ -75,11 +74,8 @@ async fn saml_acs(app: web::Data<App>, req: HttpRequest, form: web::Form<AcsForm
         .await
     {
         Ok(done) => {
-            let sid = random_token();
-            app.sessions
-                .lock()
-                .map(|mut s| s.insert(sid.clone(), done.user))
-                .ok();
+            let saml = saml_sp::logout::SessionRecord::from_assertion(&done.assertion);
+            let sid = app.sessions.create(done.user, saml);
             let secure = if app.base.starts_with("https://") {
                 "; Secure"
             } else {
@@ -140,6 +136,15 @@ async fn test_idp_pages(app: web::Data<App>, req: HttpRequest, body: String) -> 
         ("GET", "/test-idp/metadata") => {
             Ok(idp.metadata_xml(&format!("{}/test-idp/sso", app.base)))
         }
+        ("GET", "/test-idp/slo") => idp.slo_page(
+            req.query_string(),
+            &format!("{}/saml/slo", app.base),
+            chrono::Utc::now(),
+        ),
+        ("GET", "/test-idp/logout") => Ok(idp.logout_form("/test-idp/logout")),
+        ("POST", "/test-idp/logout") => {
+            idp.logout_submit(&body, &format!("{}/saml/slo", app.base), chrono::Utc::now())
+        }
         _ => return HttpResponse::NotFound().finish(),
     };
     match page {
@@ -152,7 +157,7 @@ async fn test_idp_pages(app: web::Data<App>, req: HttpRequest, body: String) -> 
 
 async fn home(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
     let user = cookie_value(&req, "sid")
-        .and_then(|sid| app.sessions.lock().ok()?.get(&sid).copied())
+        .and_then(|sid| app.sessions.user(&sid))
         .and_then(|id| app.db.get(id));
     let body = match user {
         Some((email, first, last, groups)) => format!(
@@ -173,17 +178,40 @@ async fn home(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
     )
 }
 
+fn audit_context(req: &HttpRequest) -> AuditContext {
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    AuditContext::new().with("ip", ip)
+}
+
 async fn logout(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
-    if let Some(sid) = cookie_value(&req, "sid") {
-        app.sessions.lock().map(|mut s| s.remove(&sid)).ok();
-    }
+    let sid = cookie_value(&req, "sid");
+    let to = demo::logout(
+        &app.acs,
+        &app.sessions,
+        sid.as_deref(),
+        &audit_context(&req),
+    )
+    .await;
     HttpResponse::SeeOther()
         .insert_header((
             SET_COOKIE,
             "sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
         ))
-        .insert_header((LOCATION, "/"))
+        .insert_header((LOCATION, to))
         .finish()
+}
+
+async fn slo(app: web::Data<App>, req: HttpRequest) -> HttpResponse {
+    let ctx = audit_context(&req);
+    match demo::single_logout(&app.acs, &app.sessions, req.query_string(), &ctx).await {
+        Ok(to) => HttpResponse::SeeOther()
+            .insert_header((LOCATION, to))
+            .finish(),
+        Err(e) => error_page(&e),
+    }
 }
 
 fn error_page(e: &Error) -> HttpResponse {
@@ -225,12 +253,6 @@ fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-}
-
-fn random_token() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).ok();
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Users in SQLite (in memory unless `SAML_SP_DB` names a file).
@@ -302,7 +324,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = web::Data::new(App {
         acs,
         db,
-        sessions: Mutex::new(HashMap::new()),
+        sessions: demo::Sessions::default(),
         base: base.clone(),
         test_idp,
     });
@@ -317,6 +339,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .route("/saml/acs", web::post().to(saml_acs))
             .route("/saml/metadata", web::get().to(saml_metadata))
             .route("/logout", web::post().to(logout))
+            .route("/saml/slo", web::get().to(slo))
             .default_service(web::to(test_idp_pages))
     })
     .bind(("127.0.0.1", port))?

@@ -10,7 +10,6 @@
 //! (an IdP metadata file: Okta, Entra ID, ...), `SAML_ALLOW_IDP_INITIATED=1`, `SAML_REDIS_URL`
 //! (with `--features redis`: share request and replay state between instances).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -34,7 +33,7 @@ use demo::{TENANT, build_registry};
 struct App {
     acs: Acs<Db>,
     db: Db,
-    sessions: Mutex<HashMap<String, i64>>,
+    sessions: demo::Sessions,
     base: String,
     test_idp: Option<TestIdp>,
 }
@@ -79,11 +78,8 @@ async fn acs_post(
         .await
     {
         Ok(done) => {
-            let sid = random_token();
-            app.sessions
-                .lock()
-                .map(|mut s| s.insert(sid.clone(), done.user))
-                .ok();
+            let saml = saml_sp::logout::SessionRecord::from_assertion(&done.assertion);
+            let sid = app.sessions.create(done.user, saml);
             let secure = if app.base.starts_with("https://") {
                 "; Secure"
             } else {
@@ -149,6 +145,21 @@ async fn idp_initiate(State(app): State<Arc<App>>) -> Response {
         ))
     })
 }
+async fn idp_slo(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
+    let slo = format!("{}/saml/slo", app.base);
+    idp_page(&app, |idp| {
+        idp.slo_page(&q.unwrap_or_default(), &slo, chrono::Utc::now())
+    })
+}
+async fn idp_logout_form(State(app): State<Arc<App>>) -> Response {
+    idp_page(&app, |idp| Ok(idp.logout_form("/test-idp/logout")))
+}
+async fn idp_logout(State(app): State<Arc<App>>, body: String) -> Response {
+    let slo = format!("{}/saml/slo", app.base);
+    idp_page(&app, |idp| {
+        idp.logout_submit(&body, &slo, chrono::Utc::now())
+    })
+}
 async fn idp_metadata(State(app): State<Arc<App>>) -> Response {
     let sso = format!("{}/test-idp/sso", app.base);
     idp_page(&app, |idp| Ok(idp.metadata_xml(&sso)))
@@ -178,18 +189,34 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Html<String> {
     ))
 }
 
-async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Some(sid) = cookie(&headers, "sid") {
-        app.sessions.lock().map(|mut s| s.remove(&sid)).ok();
-    }
+async fn logout(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let ctx = AuditContext::new().with("ip", peer.ip().to_string());
+    let sid = cookie(&headers, "sid");
+    let to = demo::logout(&app.acs, &app.sessions, sid.as_deref(), &ctx).await;
     (
         [(
             header::SET_COOKIE,
             "sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
         )],
-        Redirect::to("/"),
+        Redirect::to(&to),
     )
         .into_response()
+}
+
+async fn slo(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let ctx = AuditContext::new().with("ip", peer.ip().to_string());
+    match demo::single_logout(&app.acs, &app.sessions, &q.unwrap_or_default(), &ctx).await {
+        Ok(to) => Redirect::to(&to).into_response(),
+        Err(e) => error_page(&e),
+    }
 }
 
 fn error_page(e: &Error) -> Response {
@@ -218,14 +245,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn session(app: &App, headers: &HeaderMap) -> Option<i64> {
-    let sid = cookie(headers, "sid")?;
-    app.sessions.lock().ok()?.get(&sid).copied()
-}
-
-fn random_token() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).ok();
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    app.sessions.user(&cookie(headers, "sid")?)
 }
 
 /// Users in SQLite (in memory unless `SAML_SP_DB` names a file).
@@ -297,7 +317,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Arc::new(App {
         acs,
         db,
-        sessions: Mutex::new(HashMap::new()),
+        sessions: demo::Sessions::default(),
         base: base.clone(),
         test_idp,
     });
@@ -311,6 +331,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .route("/saml/metadata", get(metadata))
         .route("/logout", post(logout))
+        .route("/saml/slo", get(slo))
+        .route("/test-idp/slo", get(idp_slo))
+        .route("/test-idp/logout", get(idp_logout_form).post(idp_logout))
         .route("/test-idp/sso", get(idp_sso_get).post(idp_sso_post))
         .route("/test-idp/login", post(idp_login))
         .route("/test-idp/initiate", get(idp_initiate))

@@ -9,7 +9,6 @@
 //! Settings: `PORT` (8080), `SAML_SP_BASE_URL`, `SAML_IDP_METADATA`, `SAML_ALLOW_IDP_INITIATED=1`,
 //! `SAML_REDIS_URL` (with `--features redis`).
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
@@ -33,7 +32,7 @@ type Reply = Response<Full<Bytes>>;
 struct App {
     acs: Acs<Db>,
     db: Db,
-    sessions: Mutex<HashMap<String, i64>>,
+    sessions: demo::Sessions,
     base: String,
     test_idp: Option<TestIdp>,
 }
@@ -90,11 +89,8 @@ async fn route(
                 .await
             {
                 Ok(done) => {
-                    let sid = random_token();
-                    app.sessions
-                        .lock()
-                        .map(|mut s| s.insert(sid.clone(), done.user))
-                        .ok();
+                    let saml = saml_sp::logout::SessionRecord::from_assertion(&done.assertion);
+                    let sid = app.sessions.create(done.user, saml);
                     let secure = if app.base.starts_with("https://") {
                         "; Secure"
                     } else {
@@ -113,13 +109,20 @@ async fn route(
             with_type(StatusCode::OK, "application/samlmetadata+xml", xml)
         }
         (Method::POST, "/logout") => {
-            if let Some(sid) = cookie_value(&cookie, "sid") {
-                app.sessions.lock().map(|mut s| s.remove(&sid)).ok();
-            }
+            let ctx = AuditContext::new().with("ip", peer.ip().to_string());
+            let sid = cookie_value(&cookie, "sid");
+            let to = demo::logout(&app.acs, &app.sessions, sid.as_deref(), &ctx).await;
             redirect(
-                "/",
+                &to,
                 Some("sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax".into()),
             )
+        }
+        (Method::GET, "/saml/slo") => {
+            let ctx = AuditContext::new().with("ip", peer.ip().to_string());
+            match demo::single_logout(&app.acs, &app.sessions, &query, &ctx).await {
+                Ok(to) => redirect(&to, None),
+                Err(e) => error_page(&e),
+            }
         }
         (m, path) if path.starts_with("/test-idp/") => test_idp(&app, &m, path, &query, &body),
         _ => status(StatusCode::NOT_FOUND),
@@ -158,6 +161,13 @@ fn test_idp(app: &App, method: &Method, path: &str, query: &str, body: &str) -> 
             &format!("{}/saml/acs", app.base),
             "/test-idp/login",
         )),
+        (&Method::GET, "/test-idp/slo") => {
+            idp.slo_page(query, &format!("{}/saml/slo", app.base), chrono::Utc::now())
+        }
+        (&Method::GET, "/test-idp/logout") => Ok(idp.logout_form("/test-idp/logout")),
+        (&Method::POST, "/test-idp/logout") => {
+            idp.logout_submit(body, &format!("{}/saml/slo", app.base), chrono::Utc::now())
+        }
         (&Method::GET, "/test-idp/metadata") => {
             Ok(idp.metadata_xml(&format!("{}/test-idp/sso", app.base)))
         }
@@ -173,7 +183,7 @@ fn test_idp(app: &App, method: &Method, path: &str, query: &str, body: &str) -> 
 
 fn home(app: &App, cookie: &str) -> String {
     let user = cookie_value(cookie, "sid")
-        .and_then(|sid| app.sessions.lock().ok()?.get(&sid).copied())
+        .and_then(|sid| app.sessions.user(&sid))
         .and_then(|id| app.db.get(id));
     let body = match user {
         Some((email, first, last, groups)) => format!(
@@ -252,12 +262,6 @@ fn cookie_value(raw: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-fn random_token() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).ok();
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// Users in SQLite (in memory unless `SAML_SP_DB` names a file).
 #[derive(Clone)]
 struct Db(Arc<Mutex<rusqlite::Connection>>);
@@ -327,7 +331,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Arc::new(App {
         acs,
         db,
-        sessions: Mutex::new(HashMap::new()),
+        sessions: demo::Sessions::default(),
         base: base.clone(),
         test_idp,
     });

@@ -1,11 +1,17 @@
-//! Shared by the three demo apps (`axum_sp`, `hyper_sp`, `actix_sp`): which IdP to trust, and
-//! how the sign-in form starts a login. Not an example on its own.
+//! Shared by the three demo apps (`axum_sp`, `hyper_sp`, `actix_sp`): which IdP to trust, the
+//! SP's keys, how the sign-in form starts a login, the sessions, and Single Logout. Not an
+//! example on its own.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use saml_sp::acs::LoginStart;
-use saml_sp::crypto::Certificate;
+use saml_sp::audit::AuditContext;
+use saml_sp::crypto::{Certificate, SigningKey};
 use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::logout::{IncomingLogout, ReceivedLogoutRequest, SessionRecord, SessionTerminator};
 use saml_sp::metadata::SpMetadata;
-use saml_sp::provision::Provisioner;
+use saml_sp::provision::{ProvisionError, Provisioner};
 use saml_sp::testkit::TestIdp;
 use saml_sp::xmlenc::DecryptionKey;
 use saml_sp::{Acs, Error};
@@ -21,10 +27,12 @@ pub const TEST_IDP_WARNING: &str = "DEMO MODE: this app trusts saml-sp's built-i
 /// built-in test IdP, with a key generated now (never the crate's published test key): a
 /// deployment with a misspelt or empty setting fails to start instead of trusting the test IdP.
 pub fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Error> {
-    let registry = IdpRegistry::new(SpSettings::new(
-        format!("{base}/saml/metadata"),
-        format!("{base}/saml/acs"),
-    )?);
+    let keys = sp_keys()?;
+    let registry = IdpRegistry::new(
+        SpSettings::new(format!("{base}/saml/metadata"), format!("{base}/saml/acs"))?
+            .single_logout_url(format!("{base}/saml/slo"))
+            .signing_key(keys.signing.clone()),
+    );
     let unsolicited = std::env::var("SAML_ALLOW_IDP_INITIATED").is_ok_and(|v| v == "1");
     let idp_settings: Vec<String> = std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
@@ -32,12 +40,16 @@ pub fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Erro
         .collect();
     let (config, test_idp) = if idp_settings.is_empty() {
         let mut idp = TestIdp::generate(format!("{base}/test-idp/metadata"))?;
-        if let Some((_, cert)) = sp_key_pair()? {
-            idp = idp.encrypting_for(cert, saml_sp::testkit::Encryption::Aes256Gcm);
+        if keys.from_env {
+            idp = idp.encrypting_for(
+                keys.certificate.clone(),
+                saml_sp::testkit::Encryption::Aes256Gcm,
+            );
         }
         eprintln!("\n*** {TEST_IDP_WARNING} ***\n");
         let c = TenantConfig::new(TENANT, idp.entity_id(), vec![idp.certificate().clone()])
-            .sso_url(format!("{base}/test-idp/sso"));
+            .sso_url(format!("{base}/test-idp/sso"))
+            .slo_url(format!("{base}/test-idp/slo"));
         (c, Some(idp))
     } else {
         let path = std::env::var("SAML_IDP_METADATA")
@@ -59,10 +71,7 @@ pub fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Erro
             None,
         )
     };
-    let config = match sp_key_pair()? {
-        Some((key, _)) => config.decryption_key(key),
-        None => config,
-    };
+    let config = config.decryption_key(keys.decryption.clone());
     let config = if unsolicited {
         config.dangerous_allow_unsolicited_responses()
     } else {
@@ -99,32 +108,170 @@ pub fn banner(test_idp: bool) -> String {
     }
 }
 
-/// The SP's own key pair from `SAML_SP_KEY` and `SAML_SP_CERT` (PEM files), when both are set:
-/// it decrypts encrypted assertions, and its certificate is published for encryption.
-pub fn sp_key_pair() -> Result<Option<(DecryptionKey, Certificate)>, Error> {
-    let (Ok(key_path), Ok(cert_path)) =
-        (std::env::var("SAML_SP_KEY"), std::env::var("SAML_SP_CERT"))
-    else {
-        return Ok(None);
-    };
+/// The SP's own keys: from `SAML_SP_KEY` and `SAML_SP_CERT` (PEM files) when both are set;
+/// otherwise generated on first start and kept beside the database (`SAML_SP_DB`, when it is a
+/// file), or for this process only with the in-memory database. The key signs logout messages
+/// and decrypts encrypted assertions; its certificate is published in SP metadata for both.
+pub struct SpKeys {
+    /// Signs logout messages.
+    pub signing: SigningKey,
+    /// Decrypts encrypted assertions.
+    pub decryption: DecryptionKey,
+    /// The certificate published in SP metadata.
+    pub certificate: Certificate,
+    /// Whether the keys came from `SAML_SP_KEY`/`SAML_SP_CERT`.
+    pub from_env: bool,
+}
+
+static KEYS: std::sync::OnceLock<SpKeys> = std::sync::OnceLock::new();
+
+/// The SP's keys, loaded or generated once per process.
+pub fn sp_keys() -> Result<&'static SpKeys, Error> {
+    if let Some(k) = KEYS.get() {
+        return Ok(k);
+    }
     let read = |path: &str, field: &'static str| {
         std::fs::read_to_string(path).map_err(|e| Error::Config {
             field,
             reason: format!("{path}: {e}"),
         })
     };
-    let cert = Certificate::parse(read(&cert_path, "SAML_SP_CERT")?.as_bytes())?;
-    let key = DecryptionKey::from_pem(&read(&key_path, "SAML_SP_KEY")?)?
-        .with_certificate(cert.clone())?;
-    Ok(Some((key, cert)))
+    let (key_pem, cert_pem, from_env) =
+        match (std::env::var("SAML_SP_KEY"), std::env::var("SAML_SP_CERT")) {
+            (Ok(k), Ok(c)) => (read(&k, "SAML_SP_KEY")?, read(&c, "SAML_SP_CERT")?, true),
+            _ => {
+                let beside_db = std::env::var("SAML_SP_DB").ok().filter(|p| p != ":memory:");
+                let paths =
+                    beside_db.map(|db| (format!("{db}.sp-key.pem"), format!("{db}.sp-cert.pem")));
+                match &paths {
+                    Some((k, c)) if std::path::Path::new(k).exists() => {
+                        (read(k, "SAML_SP_DB")?, read(c, "SAML_SP_DB")?, false)
+                    }
+                    _ => {
+                        let g =
+                            saml_sp::testkit::generate_key("saml-sp demo SP", chrono::Utc::now())?;
+                        if let Some((k, c)) = &paths {
+                            let write = |p: &str, v: &str| {
+                                std::fs::write(p, v).map_err(|e| Error::Config {
+                                    field: "SAML_SP_DB",
+                                    reason: format!("{p}: {e}"),
+                                })
+                            };
+                            write(k, &g.key_pem)?;
+                            write(c, &g.certificate_pem)?;
+                        }
+                        (g.key_pem, g.certificate_pem, false)
+                    }
+                }
+            }
+        };
+    let certificate = Certificate::parse(cert_pem.as_bytes())?;
+    let keys = SpKeys {
+        signing: SigningKey::from_pem(&key_pem, Some(certificate.clone()))?,
+        decryption: DecryptionKey::from_pem(&key_pem)?.with_certificate(certificate.clone())?,
+        certificate,
+        from_env,
+    };
+    Ok(KEYS.get_or_init(|| keys))
 }
 
-/// The SP metadata to upload to the IdP: entity ID, ACS URL, and the encryption certificate when
-/// `SAML_SP_CERT` is set.
+/// The SP metadata to upload to the IdP: entity ID, ACS URL, Single Logout endpoint, and the
+/// SP certificate for signing and encryption.
 pub fn sp_metadata(base: &str) -> Result<String, Error> {
-    let mut md = SpMetadata::new(format!("{base}/saml/metadata"), format!("{base}/saml/acs"));
-    if let Some((_, cert)) = sp_key_pair()? {
-        md = md.encryption_certificate(cert);
+    let keys = sp_keys()?;
+    Ok(
+        SpMetadata::new(format!("{base}/saml/metadata"), format!("{base}/saml/acs"))
+            .single_logout_service(format!("{base}/saml/slo"))
+            .signing_certificate(keys.certificate.clone())
+            .encryption_certificate(keys.certificate.clone())
+            .to_xml(),
+    )
+}
+
+/// The demo's sessions: cookie token -> (user id, the SAML session for logout). They end at the
+/// IdP's request too ([`SessionTerminator`]), so an IdP-initiated logout signs the browser out
+/// on its next request.
+#[derive(Default)]
+pub struct Sessions(Mutex<HashMap<String, (i64, Option<SessionRecord>)>>);
+
+impl Sessions {
+    /// A new session for `user`; returns the cookie token.
+    pub fn create(&self, user: i64, saml: Option<SessionRecord>) -> String {
+        let mut b = [0u8; 16];
+        getrandom::fill(&mut b).ok();
+        let sid: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        if let Ok(mut s) = self.0.lock() {
+            s.insert(sid.clone(), (user, saml));
+        }
+        sid
     }
-    Ok(md.to_xml())
+    /// The user of a session.
+    pub fn user(&self, sid: &str) -> Option<i64> {
+        self.0.lock().ok()?.get(sid).map(|(u, _)| *u)
+    }
+    /// Ends a session, returning its SAML session.
+    pub fn remove(&self, sid: &str) -> Option<SessionRecord> {
+        self.0.lock().ok()?.remove(sid).and_then(|(_, r)| r)
+    }
+}
+
+impl SessionTerminator for Sessions {
+    async fn end_sessions(
+        &self,
+        _tenant: &str,
+        request: &ReceivedLogoutRequest,
+    ) -> Result<usize, ProvisionError> {
+        let mut s = self
+            .0
+            .lock()
+            .map_err(|_| ProvisionError("session lock poisoned".into()))?;
+        let before = s.len();
+        s.retain(|_, (_, r)| !r.as_ref().is_some_and(|r| request.ends(r)));
+        Ok(before - s.len())
+    }
+}
+
+/// `POST /logout`: ends the local session and, when the IdP has a Single Logout endpoint,
+/// returns the IdP URL that continues the logout there (SP-initiated Single Logout); otherwise
+/// `/`.
+pub async fn logout<P: Provisioner>(
+    acs: &Acs<P>,
+    sessions: &Sessions,
+    sid: Option<&str>,
+    ctx: &AuditContext,
+) -> String {
+    let Some(record) = sid.and_then(|s| sessions.remove(s)) else {
+        return "/".into();
+    };
+    let has_slo = acs
+        .registry()
+        .by_slug(TENANT)
+        .is_some_and(|t| t.slo_url().is_some());
+    if !has_slo {
+        return "/".into();
+    }
+    match acs.start_logout(TENANT, &record, Some("/"), ctx).await {
+        Ok(start) => start.redirect_url,
+        Err(_) => "/".into(),
+    }
+}
+
+/// `GET /saml/slo` (HTTP-Redirect): the IdP's LogoutResponse ends an SP-initiated logout
+/// (returns the local path to go to); its LogoutRequest starts an IdP-initiated one (returns the
+/// IdP URL carrying the signed LogoutResponse).
+pub async fn single_logout<P: Provisioner>(
+    acs: &Acs<P>,
+    sessions: &Sessions,
+    query: &str,
+    ctx: &AuditContext,
+) -> Result<String, Error> {
+    let msg = IncomingLogout::Redirect { query };
+    if query.contains("SAMLResponse=") {
+        Ok(acs.finish_logout(TENANT, &msg, ctx).await?.return_to)
+    } else {
+        Ok(acs
+            .handle_logout_request(TENANT, &msg, sessions, ctx)
+            .await?
+            .redirect_url)
+    }
 }

@@ -69,6 +69,9 @@ enum Command {
         /// SP encryption certificate(s) to publish (KeyDescriptor use="encryption").
         #[arg(long)]
         encryption_cert: Vec<String>,
+        /// The SP's Single Logout URL (SingleLogoutService, Redirect and POST).
+        #[arg(long)]
+        slo_url: Option<String>,
     },
     /// Print an HTTP-Redirect URL carrying a new AuthnRequest, and its ID.
     AuthnRequest {
@@ -721,10 +724,14 @@ fn sp_metadata(
     acs_url: &str,
     certs: &[String],
     encryption_certs: &[String],
+    slo_url: Option<&str>,
     signed: bool,
 ) -> Result<(), UsageError> {
     let mut md =
         saml_sp::metadata::SpMetadata::new(entity_id, acs_url).authn_requests_signed(signed);
+    if let Some(u) = slo_url {
+        md = md.single_logout_service(u);
+    }
     for path in certs {
         for c in Certificate::parse_all(&read_input(path)?)
             .map_err(|e| usage(format!("--cert {path}: {e}")))?
@@ -823,11 +830,13 @@ fn main() -> ExitCode {
             cert,
             authn_requests_signed,
             encryption_cert,
+            slo_url,
         } => sp_metadata(
             entity_id,
             acs_url,
             cert,
             encryption_cert,
+            slo_url.as_deref(),
             *authn_requests_signed,
         )
         .map(|()| true),

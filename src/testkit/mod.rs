@@ -222,14 +222,16 @@ impl TestIdp {
         &self.cert
     }
 
-    /// The IdP's metadata (HTTP-Redirect and HTTP-POST SSO at `sso_url`).
+    /// The IdP's metadata (HTTP-Redirect and HTTP-POST SSO at `sso_url`; HTTP-Redirect Single
+    /// Logout at the same URL with `/sso` replaced by `/slo`).
     pub fn metadata_xml(&self, sso_url: &str) -> String {
         use base64::Engine as _;
         let cert = base64::engine::general_purpose::STANDARD.encode(self.certificate().der());
         format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{e}\"><md:IDPSSODescriptor WantAuthnRequestsSigned=\"false\" protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"><md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{s}\"/><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"{s}\"/></md:IDPSSODescriptor></md:EntityDescriptor>\n",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{e}\"><md:IDPSSODescriptor WantAuthnRequestsSigned=\"false\" protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"><md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{slo}\"/><md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{s}\"/><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"{s}\"/></md:IDPSSODescriptor></md:EntityDescriptor>\n",
             e = escape_attr(&self.entity_id),
-            s = escape_attr(sso_url)
+            s = escape_attr(sso_url),
+            slo = escape_attr(&sso_url.replace("/sso", "/slo")),
         )
     }
 
@@ -692,6 +694,97 @@ impl TestIdp {
         )?;
         Ok(format!("{sp_slo_url}?{q}"))
     }
+}
+
+/// The test IdP's Single Logout web pages, framework-agnostic like its login pages: mount
+/// [`TestIdp::slo_page`] on `GET` of its SLO URL, [`TestIdp::logout_form`] on a page of your
+/// choice and [`TestIdp::logout_submit`] on that form's `POST`.
+impl TestIdp {
+    /// The SLO endpoint's page. A `LogoutRequest` from the SP (SP-initiated logout) is answered
+    /// with a page that sends the browser to `sp_slo_url` with a signed `Success`
+    /// `LogoutResponse`; a `LogoutResponse` from the SP (the end of an IdP-initiated logout) gets
+    /// a "signed out" page (`id="idp-signed-out"`, the status shown in `id="idp-logout-status"`).
+    ///
+    /// # Errors
+    /// [`Error::Binding`] or XML errors for a missing or malformed message.
+    pub fn slo_page(
+        &self,
+        query: &str,
+        sp_slo_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, Error> {
+        if query.contains("SAMLResponse=") {
+            let m =
+                crate::binding::decode_redirect(query, &crate::binding::InflateOptions::default())?;
+            let doc = crate::xml::Document::parse(&m.xml)?;
+            let status = doc
+                .root()
+                .child_elements()
+                .find(|e| e.local_name() == "Status")
+                .and_then(|s| s.child_elements().next())
+                .and_then(|c| c.attribute("Value"))
+                .unwrap_or("")
+                .rsplit(':')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            return Ok(format!(
+                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>saml-sp test IdP</title></head><body><h1 id=\"idp-signed-out\">Signed out at the test IdP</h1><p>The application answered: <span id=\"idp-logout-status\">{}</span></p></body></html>\n",
+                escape_text(&status)
+            ));
+        }
+        Ok(redirect_page(&self.slo_redirect(query, sp_slo_url, now)?))
+    }
+
+    /// A form that starts an IdP-initiated logout of a user (by email NameID) at the SP.
+    pub fn logout_form(&self, form_action: &str) -> String {
+        format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>saml-sp test IdP</title></head><body><h1>saml-sp test IdP: sign a user out everywhere</h1><form method=\"post\" action=\"{}\"><label>Email <input name=\"email\" id=\"logout-email\" value=\"ada@example.com\"/></label> <button type=\"submit\" id=\"idp-logout\">Sign out at the apps</button></form></body></html>\n",
+            escape_attr(form_action)
+        )
+    }
+
+    /// The logout form's `POST`: a page that sends the browser to `sp_slo_url` with a signed
+    /// `LogoutRequest` for the email's NameID (every session of it).
+    ///
+    /// # Errors
+    /// [`Error::Binding`] for a form without an email; signing errors.
+    pub fn logout_submit(
+        &self,
+        body: &str,
+        sp_slo_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, Error> {
+        let params = crate::binding::parse_params(body)?;
+        let email = params
+            .iter()
+            .find(|p| p.name == "email")
+            .map(|p| p.value.clone())
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| Error::Binding("the logout form lacks an email".into()))?;
+        let session = crate::logout::SessionRecord {
+            issuer: self.entity_id.clone(),
+            name_id: crate::assertion::NameId {
+                value: email,
+                format: Some("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".into()),
+                name_qualifier: None,
+                sp_name_qualifier: None,
+                sp_provided_id: None,
+            },
+            session_index: None,
+            session_not_on_or_after: None,
+        };
+        let (_, url) = self.logout_request_redirect(&session, sp_slo_url, now)?;
+        Ok(redirect_page(&url))
+    }
+}
+
+/// A page that sends the browser on to `url` at once (a meta refresh, with a link).
+fn redirect_page(url: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={u}\"><title>saml-sp test IdP</title></head><body><p><a href=\"{u}\">Continue</a></p></body></html>\n",
+        u = escape_attr(url)
+    )
 }
 
 fn login_form(action: &str, hidden: &[(&str, &str)]) -> String {

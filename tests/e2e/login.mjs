@@ -4,6 +4,11 @@
 //   mode idp-allowed  : IdP-initiated login succeeds (server started with SAML_ALLOW_IDP_INITIATED=1)
 //   mode idp-refused  : IdP-initiated login is refused with unsolicited_response
 //   mode replay       : the same SAMLResponse POSTed twice: the second is refused as a replay
+//   mode slo-sp       : sign in through the test IdP, then "Sign out" ends the session at the IdP
+//                      too (LogoutRequest to the IdP, signed LogoutResponse back) and lands on /
+//   mode slo-idp      : sign in, then the test IdP signs the user out everywhere (IdP-initiated
+//                      LogoutRequest to the app): the app answers Success and is signed out
+//   mode slo-third-party : sign in through samlify, then "Sign out" goes through samlify's SLO
 // sp-initiated types a work email into the home page's field (routed to the configured IdP even
 // though it claims no domain); replay leaves it empty. Both require the demo-mode warning.
 import { chromium } from 'playwright-core';
@@ -48,6 +53,37 @@ try {
         await fail(`replayed POST not refused: ${resp.status()} ${body.slice(0, 200)}`);
       }
     }
+  } else if (mode === 'slo-sp' || mode === 'slo-idp' || mode === 'slo-third-party') {
+    const seen = [];
+    page.on('request', (r) => seen.push(r.url()));
+    await page.goto(`${base}/`);
+    await page.click('#sign-in');
+    if (mode !== 'slo-third-party') {
+      await page.waitForSelector('#first_name');
+      await page.click('#sign-in');
+    }
+    await page.waitForSelector('#who', { timeout: 15000 });
+    const email = (await page.textContent('#who')).replace('Signed in as ', '').trim();
+    if (mode === 'slo-idp') {
+      await page.goto(`${base}/test-idp/logout`);
+      await page.fill('#logout-email', email);
+      await page.click('#idp-logout');
+      await page.waitForSelector('#idp-signed-out', { timeout: 15000 });
+      const status = (await page.textContent('#idp-logout-status')).trim();
+      if (status !== 'Success') await fail(`the app answered ${status}`);
+      if (!seen.some((u) => u.includes('/saml/slo?SAMLRequest='))) await fail('no LogoutRequest reached the app');
+      if (!seen.some((u) => u.includes('/test-idp/slo?SAMLResponse='))) await fail('no LogoutResponse reached the IdP');
+    } else {
+      await page.click('#logout');
+      await page.waitForSelector('#sign-in', { timeout: 15000 });
+      const idpSlo = mode === 'slo-sp' ? '/test-idp/slo?SAMLRequest=' : '/slo?SAMLRequest=';
+      if (!seen.some((u) => u.includes(idpSlo))) await fail('the logout did not go through the IdP');
+      if (!seen.some((u) => u.includes('/saml/slo?SAMLResponse='))) await fail('no LogoutResponse came back');
+    }
+    // Signed out: the next request shows the sign-in form.
+    await page.goto(`${base}/`);
+    if (await page.isVisible('#who')) await fail('still signed in after logout');
+    if (!(await page.isVisible('#sign-in'))) await fail('no sign-in form after logout');
   } else if (mode === 'third-party' || mode === 'third-party-encrypted') {
     // The app points at samlify (SAML_IDP_METADATA): sign in there and land on / as its user.
     await page.goto(`${base}/`);

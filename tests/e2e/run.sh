@@ -42,6 +42,23 @@ for ex in "${examples[@]}"; do
   node tests/e2e/login.mjs "$base" idp-refused
   start "$ex" SAML_ALLOW_IDP_INITIATED=1
   node tests/e2e/login.mjs "$base" idp-allowed
+  # Single Logout through the test IdP: SP-initiated, then IdP-initiated.
+  node tests/e2e/login.mjs "$base" slo-sp
+  node tests/e2e/login.mjs "$base" slo-idp
+  # ...and through samlify (its SLO verifies our signed LogoutRequest against SP metadata).
+  app_port=$(free_port); idp_port=$(free_port)
+  target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
+    --acs-url "http://127.0.0.1:$app_port/saml/acs" --slo-url "http://127.0.0.1:$app_port/saml/slo" \
+    --cert tests/fixtures/keys/sp.crt > "target/e2e/sp-$app_port.xml"
+  node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
+    tests/fixtures/keys/idp.crt "target/e2e/samlify-idp-$idp_port.xml" > "target/e2e/samlify-$idp_port.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "target/e2e/samlify-idp-$idp_port.xml" ] && break; sleep 0.1; done
+  PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" SAML_SP_KEY=tests/fixtures/keys/sp.key \
+    SAML_SP_CERT=tests/fixtures/keys/sp.crt "target/debug/examples/$ex" > "target/e2e/$ex-samlify-slo.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
+  node tests/e2e/login.mjs "http://127.0.0.1:$app_port" slo-third-party
   # The same SP-initiated login against samlify, a third-party IdP, running on loopback.
   app_port=$(free_port); idp_port=$(free_port)
   target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
