@@ -220,20 +220,8 @@ async fn slo(
 }
 
 fn error_page(e: &Error) -> Response {
-    let explain = match e.code() {
-        "replayed_assertion" => "This sign-in response was already used. Start the sign-in again.",
-        "unsolicited_response" => {
-            "Sign-in started at the identity provider is not enabled for this app."
-        }
-        "unknown_tenant" => "No single sign-on is configured for that email domain.",
-        "expired" | "not_yet_valid" => {
-            "The sign-in response is outside its validity window (check the clocks)."
-        }
-        _ => {
-            "The sign-in response was refused. An administrator can find details in the audit log."
-        }
-    };
-    (StatusCode::FORBIDDEN, Html(format!("<!DOCTYPE html><html><body><h1>Sign-in failed</h1><p id=\"code\">{}</p><p>{explain}</p><p><a href=\"/\">Back</a></p></body></html>", e.code()))).into_response()
+    let status = StatusCode::from_u16(e.kind().http_status()).unwrap_or(StatusCode::FORBIDDEN);
+    (status, Html(demo::error_html(e))).into_response()
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {

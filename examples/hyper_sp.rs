@@ -202,26 +202,8 @@ fn home(app: &App, cookie: &str) -> String {
 }
 
 fn error_page(e: &Error) -> Reply {
-    let explain = match e.code() {
-        "replayed_assertion" => "This sign-in response was already used. Start the sign-in again.",
-        "unsolicited_response" => {
-            "Sign-in started at the identity provider is not enabled for this app."
-        }
-        "unknown_tenant" => "No single sign-on is configured for that email domain.",
-        "expired" | "not_yet_valid" => {
-            "The sign-in response is outside its validity window (check the clocks)."
-        }
-        _ => {
-            "The sign-in response was refused. An administrator can find details in the audit log."
-        }
-    };
-    html(
-        StatusCode::FORBIDDEN,
-        format!(
-            "<!DOCTYPE html><html><body><h1>Sign-in failed</h1><p id=\"code\">{}</p><p>{explain}</p><p><a href=\"/\">Back</a></p></body></html>",
-            e.code()
-        ),
-    )
+    let status = StatusCode::from_u16(e.kind().http_status()).unwrap_or(StatusCode::FORBIDDEN);
+    html(status, demo::error_html(e))
 }
 
 fn with_type(code: StatusCode, content_type: &'static str, body: String) -> Reply {

@@ -342,12 +342,12 @@ impl<P: Provisioner> Acs<P> {
             self.provisioner
                 .upsert(slug, &identity)
                 .await
-                .map_err(|e| Error::ProvisioningFailed(e.0))?
+                .map_err(Error::ProvisioningFailed)?
         } else {
             self.provisioner
                 .find(slug, &identity)
                 .await
-                .map_err(|e| Error::ProvisioningFailed(e.0))?
+                .map_err(Error::ProvisioningFailed)?
                 .ok_or_else(|| Error::UserNotProvisioned {
                     tenant: slug.to_owned(),
                     email: identity.email.clone(),

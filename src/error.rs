@@ -1,5 +1,45 @@
-//! Errors. Every variant has a stable, machine-readable [`Error::code`] and a message that says
-//! what was expected and what was found. Messages never include assertion XML.
+//! Errors. Every variant has a stable, machine-readable [`Error::code`] (listed in
+//! [`Error::CODES`]; they are an API), a message that says what was expected and what was found,
+//! a [`ErrorKind`] that decides the HTTP answer, and a short [`Error::user_message`] safe to show
+//! the person signing in. Messages never include assertion XML.
+//!
+//! ```
+//! use saml_sp::error::{Error, ErrorKind};
+//!
+//! let e = Error::UnsolicitedResponse;
+//! assert_eq!(e.code(), "unsolicited_response");
+//! assert_eq!(e.kind(), ErrorKind::Rejected);
+//! assert_eq!(e.kind().http_status(), 403);
+//! // One line per error in an app: status, a safe message and the code; details go to the audit log.
+//! let page = format!("{} {} ({})", e.kind().http_status(), e.user_message(), e.code());
+//! assert!(page.starts_with("403 Sign-in started at your identity provider"));
+//! ```
+
+/// What kind of failure an [`Error`] is: it decides the HTTP answer and who must act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The message (a Response, a logout message, a request) was refused: forged, tampered,
+    /// expired, replayed, for another SP, or malformed. 403 (400 for undecodable input).
+    Rejected,
+    /// The SP or tenant configuration is wrong or incomplete (an administrator must act). 500.
+    Configuration,
+    /// A store is unreachable; the login was refused rather than accepted unprotected. 503.
+    Unavailable,
+    /// The app refused: the user is not provisioned, or the app's provisioner failed. 403.
+    Application,
+}
+
+impl ErrorKind {
+    /// The HTTP status for an error of this kind.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::Rejected | ErrorKind::Application => 403,
+            ErrorKind::Configuration => 500,
+            ErrorKind::Unavailable => 503,
+        }
+    }
+}
 
 use crate::xml::XmlError;
 
@@ -79,9 +119,6 @@ pub enum Error {
         /// What the signature has.
         found: String,
     },
-    /// An `ID` value is used twice (from the signature layer's view).
-    #[error("duplicate ID {0:?}")]
-    DuplicateId(String),
     /// `Audience` does not contain the SP entity ID.
     #[error(
         "audience mismatch: expected {expected:?} in every AudienceRestriction, found {found:?}"
@@ -205,7 +242,7 @@ pub enum Error {
     },
     /// A request or replay store failed; the login is refused rather than accepted unprotected.
     #[error("store unavailable: {0}")]
-    StoreUnavailable(String),
+    StoreUnavailable(#[source] crate::store::StoreError),
     /// The configuration is invalid.
     #[error("invalid configuration: {field}: {reason}")]
     Config {
@@ -237,7 +274,7 @@ pub enum Error {
     },
     /// The app's provisioner refused the login.
     #[error("provisioning failed: {0}")]
-    ProvisioningFailed(String),
+    ProvisioningFailed(#[source] crate::provision::ProvisionError),
     /// The tenant's SSO configuration is disabled.
     #[error("IdP disabled: the SSO configuration of tenant {tenant:?} is disabled")]
     IdpDisabled {
@@ -298,7 +335,6 @@ impl Error {
             Error::NoDecryptionKey { .. } => "no_decryption_key",
             Error::DecryptionFailed { .. } => "decryption_failed",
             Error::SignatureProfile { .. } => "signature_profile",
-            Error::DuplicateId(_) => "duplicate_id",
             Error::AudienceMismatch { .. } => "audience_mismatch",
             Error::RecipientMismatch { .. } => "recipient_mismatch",
             Error::DestinationMismatch { .. } => "destination_mismatch",
@@ -324,6 +360,99 @@ impl Error {
             Error::IdpDisabled { .. } => "idp_disabled",
             Error::UnknownTenant { .. } => "unknown_tenant",
             Error::EmailDomainNotAllowed { .. } => "email_domain_not_allowed",
+        }
+    }
+
+    /// Every code [`Error::code`] can return (the XML layer's included), sorted. Codes are an
+    /// API: a test pins this list.
+    pub const CODES: &'static [&'static str] = &[
+        "audience_mismatch",
+        "authn_context_mismatch",
+        "binding",
+        "config_invalid",
+        "decryption_failed",
+        "destination_mismatch",
+        "digest_mismatch",
+        "duplicate_id",
+        "email_domain_not_allowed",
+        "expired",
+        "identity_incomplete",
+        "idp_disabled",
+        "in_response_to_mismatch",
+        "invalid_time",
+        "issuer_mismatch",
+        "malformed",
+        "metadata_expired",
+        "no_bearer_confirmation",
+        "no_decryption_key",
+        "not_yet_valid",
+        "provisioning_failed",
+        "recipient_mismatch",
+        "replayed_assertion",
+        "replayed_logout_request",
+        "signature_invalid",
+        "signature_missing",
+        "signature_profile",
+        "status_not_success",
+        "store_unavailable",
+        "unknown_in_response_to",
+        "unknown_tenant",
+        "unsolicited_response",
+        "unsupported_algorithm",
+        "untrusted_key",
+        "user_not_provisioned",
+        "xml_forbidden",
+        "xml_limit_exceeded",
+        "xml_malformed",
+    ];
+
+    /// The kind of failure (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::StoreUnavailable(_) => ErrorKind::Unavailable,
+            Error::Config { .. }
+            | Error::NoDecryptionKey { .. }
+            | Error::MetadataExpired { .. } => ErrorKind::Configuration,
+            Error::UserNotProvisioned { .. } | Error::ProvisioningFailed(_) => {
+                ErrorKind::Application
+            }
+            _ => ErrorKind::Rejected,
+        }
+    }
+
+    /// A short message safe to show the person signing in: no identifiers, no configuration.
+    /// The full message ([`std::fmt::Display`]) goes to the audit log.
+    pub fn user_message(&self) -> &'static str {
+        match self {
+            Error::ReplayedAssertion { .. } => {
+                "This sign-in response was already used. Start the sign-in again."
+            }
+            Error::UnsolicitedResponse => {
+                "Sign-in started at your identity provider is not enabled for this app. Start the sign-in from this app."
+            }
+            Error::UnknownInResponseTo { .. } | Error::InResponseToMismatch { .. } => {
+                "This sign-in does not match one started here (an old tab?). Start the sign-in again."
+            }
+            Error::Expired { .. } | Error::NotYetValid { .. } => {
+                "The sign-in response is outside its validity window. Start the sign-in again; if it keeps failing, the clocks differ."
+            }
+            Error::UnknownTenant { .. } => "No single sign-on is configured for that account.",
+            Error::IdpDisabled { .. } => "Single sign-on is turned off for your organization.",
+            Error::EmailDomainNotAllowed { .. } => {
+                "Your email domain is not allowed for this organization's single sign-on."
+            }
+            Error::StatusNotSuccess { .. } => "Your identity provider did not sign you in.",
+            Error::UserNotProvisioned { .. } => "Your account has not been set up in this app yet.",
+            Error::ProvisioningFailed(_) => "Your account could not be set up. Try again later.",
+            Error::StoreUnavailable(_) => "Sign-in is unavailable for a moment. Try again shortly.",
+            _ => match self.kind() {
+                ErrorKind::Configuration => {
+                    "Single sign-on is not configured correctly. An administrator can find the details in the audit log."
+                }
+                _ => {
+                    "The sign-in response was refused. An administrator can find the details in the audit log."
+                }
+            },
         }
     }
 

@@ -34,5 +34,5 @@ pub mod xmlenc;
 pub use acs::{Acs, LoginStart, LoginSuccess, LogoutDone, LogoutReply, LogoutStart};
 pub use assertion::{Attribute, NameId, Signed, VerifiedAssertion};
 pub use config::{IdentityProvider, ServiceProvider, ServiceProviderBuilder, SignaturePolicy};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use validate::{Check, CheckResult, Report};

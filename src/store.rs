@@ -34,7 +34,7 @@ pub enum StoreError {
 
 impl From<StoreError> for crate::Error {
     fn from(e: StoreError) -> Self {
-        crate::Error::StoreUnavailable(e.to_string())
+        crate::Error::StoreUnavailable(e)
     }
 }
 

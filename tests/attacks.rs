@@ -728,7 +728,7 @@ fn case_63_doctype_of_any_kind() {
 fn case_66_trailing_content() {
     reject(
         &(fixture("assertion_signed") + "<samlp:Response/>"),
-        "malformed",
+        "xml_malformed",
     );
 }
 
@@ -1059,11 +1059,11 @@ fn case_22_names_a_round_trip_would_rewrite() {
         "<samlp:Response ::foo=\"bar\"",
         "<samlp:Response xmlns:=\"urn:x\"",
     ] {
-        reject(&xml.replacen("<samlp:Response", bad, 1), "malformed");
+        reject(&xml.replacen("<samlp:Response", bad, 1), "xml_malformed");
     }
     reject(
         &xml.replacen("<samlp:Status>", "<samlp:Status><!x>", 1),
-        "malformed",
+        "xml_malformed",
     );
 }
 
@@ -1224,7 +1224,7 @@ fn case_59_undeclared_prefix_and_illegal_declarations() {
     let xml = fixture("assertion_signed");
     reject(
         &xml.replacen("<samlp:Status>", "<foo:Bar/><samlp:Status>", 1),
-        "malformed",
+        "xml_malformed",
     );
     reject(
         &xml.replacen(
@@ -1232,11 +1232,11 @@ fn case_59_undeclared_prefix_and_illegal_declarations() {
             "<samlp:Response xmlns:xml=\"urn:x\" ",
             1,
         ),
-        "malformed",
+        "xml_malformed",
     );
     reject(
         &xml.replacen("<samlp:Response ", "<samlp:Response xmlns:saml=\"\" ", 1),
-        "malformed",
+        "xml_malformed",
     );
 }
 
@@ -1245,7 +1245,7 @@ fn case_60_duplicate_attributes() {
     let xml = fixture("assertion_signed");
     reject(
         &xml.replacen("Version=\"2.0\"", "Version=\"2.0\" Version=\"3.0\"", 1),
-        "malformed",
+        "xml_malformed",
     );
     reject(
         &xml.replacen(
@@ -1253,7 +1253,7 @@ fn case_60_duplicate_attributes() {
             "<samlp:Response xmlns:a=\"urn:x\" xmlns:b=\"urn:x\" a:v=\"1\" b:v=\"2\" ",
             1,
         ),
-        "malformed",
+        "xml_malformed",
     );
 }
 
@@ -1315,11 +1315,11 @@ fn case_65_xml_1_1_and_illegal_characters() {
     );
     reject(
         &xml.replacen("<samlp:Status>", "<samlp:Status>&#0;", 1),
-        "malformed",
+        "xml_malformed",
     );
     reject(
         &xml.replacen("<samlp:Status>", "<samlp:Status>\u{1}", 1),
-        "malformed",
+        "xml_malformed",
     );
 }
 

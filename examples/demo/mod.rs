@@ -275,3 +275,12 @@ pub async fn single_logout<P: Provisioner>(
             .redirect_url)
     }
 }
+
+/// The error page: the user-safe message and the stable code (the details are in the audit log).
+pub fn error_html(e: &Error) -> String {
+    format!(
+        "<!DOCTYPE html><html><body><h1>Sign-in failed</h1><p id=\"code\">{}</p><p>{}</p><p><a href=\"/\">Back</a></p></body></html>",
+        e.code(),
+        e.user_message()
+    )
+}

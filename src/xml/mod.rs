@@ -165,7 +165,7 @@ impl XmlError {
     /// `duplicate_id`.
     pub fn code(&self) -> &'static str {
         match self {
-            XmlError::Malformed { .. } => "malformed",
+            XmlError::Malformed { .. } => "xml_malformed",
             XmlError::Forbidden { .. } => "xml_forbidden",
             XmlError::LimitExceeded { .. } => "xml_limit_exceeded",
             XmlError::DuplicateId { .. } => "duplicate_id",
