@@ -9,8 +9,8 @@
 )]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use saml_sp::authn_request::AuthnRequest;
 use saml_sp::binding::{InflateOptions, decode_post, inflate};
+use saml_sp::login::authn_request::AuthnRequest;
 use saml_sp::metadata::IdpMetadata;
 use saml_sp::xml::{Document, Limits, ParseOptions};
 
@@ -97,8 +97,8 @@ mod hostile_inputs;
 /// Issue 13: every input dimension that reaches code before a signature verifies, at 1x, 4x and
 /// 16x. Each group's times must grow at most linearly (4x and 16x the 1x time, or less).
 fn scaling(c: &mut Criterion) {
-    use saml_sp::c14n::{Algorithm, Subset, canonicalize_to_vec};
     use saml_sp::testkit::{TestIdp, TestUser};
+    use saml_sp::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
     use saml_sp::{IdentityProvider, ServiceProvider};
     const SP: &str = "https://sp.example.com/saml/metadata";
     const ACS: &str = "https://sp.example.com/saml/acs";

@@ -11,7 +11,7 @@
 )]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use saml_sp::c14n::{Algorithm, Subset, canonicalize};
+use saml_sp::xml::c14n::{Algorithm, Subset, canonicalize};
 use saml_sp::xml::{Document, Limits, ParseOptions};
 
 /// An Okta-shaped Response whose AttributeStatement is grown until the document reaches `target`

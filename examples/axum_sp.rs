@@ -18,8 +18,8 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Query, RawQuery, State}
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use saml_sp::audit::AuditContext;
-use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
+use saml_sp::login::AuditContext;
+use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::testkit::TestIdp;
 use saml_sp::xml::escape_text as esc;
 use saml_sp::{Acs, Error};
@@ -113,7 +113,7 @@ type Stores = (
 async fn stores() -> Result<Stores, saml_sp::store::StoreError> {
     #[cfg(feature = "redis")]
     if let Ok(url) = std::env::var("SAML_REDIS_URL") {
-        let s = saml_sp::redis_store::RedisStore::connect(&url, "saml-sp-demo:").await?;
+        let s = saml_sp::store::redis::RedisStore::connect(&url, "saml-sp-demo:").await?;
         return Ok((Arc::new(s.clone()), Arc::new(s)));
     }
     Ok((

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use saml_sp::redis_store::RedisStore;
+use saml_sp::store::redis::RedisStore;
 use saml_sp::store::{ReplayCache, RequestStore};
 
 #[tokio::main(flavor = "current_thread")]

@@ -274,7 +274,7 @@ pub enum Error {
     },
     /// The app's provisioner refused the login.
     #[error("provisioning failed: {0}")]
-    ProvisioningFailed(#[source] crate::provision::ProvisionError),
+    ProvisioningFailed(#[source] crate::login::provision::ProvisionError),
     /// The tenant's SSO configuration is disabled.
     #[error("IdP disabled: the SSO configuration of tenant {tenant:?} is disabled")]
     IdpDisabled {

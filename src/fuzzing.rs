@@ -3,10 +3,10 @@
 //! without bound; they return nothing because only crashes matter.
 
 use crate::binding::{InflateOptions, decode_redirect, decode_response_input};
-use crate::c14n::{Algorithm, Subset, canonicalize_to_vec};
-use crate::config::{IdentityProvider, ServiceProvider};
 use crate::crypto::Certificate;
 use crate::metadata::IdpMetadata;
+use crate::sp::config::{IdentityProvider, ServiceProvider};
+use crate::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use crate::xml::{Document, Limits, ParseOptions};
 
 /// Parses into the tree.

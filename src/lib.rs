@@ -2,37 +2,47 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod acs;
-pub mod assertion;
-pub mod audit;
-pub mod authn_request;
-mod b64;
-pub mod binding;
-pub mod c14n;
-pub mod config;
+// The modules in the order a Response flows through them (see "Architecture" in the README):
+// the safe XML tree and its canonicalization, the crypto primitives, XML-DSig verification that
+// returns the signed element, XML Encryption, the SAML messages as they travel (bindings), the
+// SP's validation of a Response into a typed assertion, logout, metadata, many tenants, the
+// one-call login flow with provisioning and audit, and the stores.
+pub mod xml;
+
 pub mod crypto;
+
 pub mod dsig;
+
+pub mod xmlenc;
+
+pub mod binding;
+
+pub mod sp;
+
+pub mod logout;
+
+pub mod metadata;
+
+pub mod tenant;
+
+pub mod login;
+
+pub mod store;
+
 pub mod error;
-mod flow;
+pub mod ns;
+pub mod time;
+
 #[cfg(feature = "testkit")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod idp;
-pub mod logout;
-pub mod metadata;
-pub mod provision;
-#[cfg(feature = "redis")]
-pub mod redis_store;
-pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-pub mod time;
-pub mod validate;
-pub mod xml;
-pub mod xmlenc;
 
-pub use acs::{Acs, LoginStart, LoginSuccess, LogoutDone, LogoutReply, LogoutStart};
-pub use assertion::{Attribute, NameId, Signed, VerifiedAssertion};
-pub use config::{IdentityProvider, ServiceProvider, ServiceProviderBuilder, SignaturePolicy};
 pub use error::{Error, ErrorKind, Result};
-pub use validate::{Check, CheckResult, Report};
+pub use login::{Acs, LoginStart, LoginSuccess, LogoutDone, LogoutReply, LogoutStart};
+pub use sp::{
+    Attribute, Check, CheckResult, IdentityProvider, NameId, Report, ServiceProvider,
+    ServiceProviderBuilder, SignaturePolicy, Signed, ValidationPolicy, VerifiedAssertion,
+};
+pub use tenant::{IdpRegistry, SpSettings, TenantConfig};

@@ -1,4 +1,4 @@
-//! The audit event reaches `tracing` under the target `saml_sp::audit` with every field and no
+//! The audit event reaches `tracing` under the target `saml_sp::login` with every field and no
 //! XML. In its own test binary: tracing caches callsite interest process-wide, and a test running
 //! in parallel without a subscriber could race this one.
 
@@ -12,10 +12,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use saml_sp::audit::AuditContext;
-use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
-use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
+use saml_sp::login::AuditContext;
+use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
+use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{TestIdp, TestUser};
 
 struct Users;
@@ -50,7 +50,7 @@ fn login() {
         Arc::new(MemoryReplayCache::default()),
         Users,
     );
-    let start = saml_sp::acs::block_on_ready(Box::pin(acs.start_login("acme", None))).unwrap();
+    let start = saml_sp::login::block_on_ready(Box::pin(acs.start_login("acme", None))).unwrap();
     let resp = idp
         .response(
             "https://app.example.com/m",
@@ -60,7 +60,7 @@ fn login() {
         .user(TestUser::new("ada@acme.example"))
         .build_base64(chrono::Utc::now())
         .unwrap();
-    saml_sp::acs::block_on_ready(Box::pin(acs.finish_login(
+    saml_sp::login::block_on_ready(Box::pin(acs.finish_login(
         "acme",
         &resp,
         Some(&start.relay_state),
@@ -109,9 +109,9 @@ fn audit_events_go_to_tracing_under_saml_sp_audit() {
     let events = capture.0.lock().unwrap();
     let (target, fields) = events
         .iter()
-        .find(|(t, _)| t == "saml_sp::audit")
+        .find(|(t, _)| t == "saml_sp::login")
         .expect("an audit event");
-    assert_eq!(target, "saml_sp::audit");
+    assert_eq!(target, "saml_sp::login");
     for k in [
         "tenant",
         "issuer",

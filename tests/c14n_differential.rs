@@ -22,8 +22,8 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
-use saml_sp::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use saml_sp::xml::Document;
+use saml_sp::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 
 /// xorshift64*: small, deterministic, good enough for test generation.
 struct Rng(u64);

@@ -11,8 +11,8 @@
     clippy::indexing_slicing
 )]
 
-use saml_sp::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use saml_sp::xml::Document;
+use saml_sp::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 
 fn c14n_doc(xml: &str, alg: Algorithm) -> String {
     let doc = Document::parse(xml.as_bytes()).unwrap();

@@ -115,10 +115,7 @@ fn accepts_base64_with_line_breaks_form_body_and_stdin() {
         .collect();
     let out = verify(&args, &tmp("b64", wrapped.as_bytes()), None);
     assert_eq!(out.status.code(), Some(0));
-    let form = format!(
-        "SAMLResponse={}&RelayState=%2Fdashboard",
-        saml_sp::binding::url_encode(&b64)
-    );
+    let form = format!("SAMLResponse={}&RelayState=%2Fdashboard", url_encode(&b64));
     let out = verify(&args, &tmp("form", form.as_bytes()), None);
     assert_eq!(
         out.status.code(),
@@ -290,13 +287,13 @@ fn c14n_prints_the_bytes_the_signature_code_digests() {
     assert_eq!(out2.status.code(), Some(0));
     let doc = saml_sp::xml::Document::parse(&small_xml()).unwrap();
     let apex = doc.element_by_id(id).unwrap().id();
-    let want = saml_sp::c14n::canonicalize_to_vec(
+    let want = saml_sp::xml::c14n::canonicalize_to_vec(
         &doc,
-        saml_sp::c14n::Subset::Element {
+        saml_sp::xml::c14n::Subset::Element {
             apex,
             exclude: None,
         },
-        saml_sp::c14n::Algorithm::Exclusive,
+        saml_sp::xml::c14n::Algorithm::Exclusive,
         &["xs"],
     )
     .unwrap();
@@ -333,10 +330,10 @@ fn inspect_decodes_post_redirect_and_raw() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("HTTP-POST base64"));
     let req = br#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_abc" Version="2.0" IssueInstant="2026-01-01T00:00:00Z" AssertionConsumerServiceURL="https://sp.example.com/saml/acs"/>"#;
-    let deflated = base64::engine::general_purpose::STANDARD.encode(saml_sp::binding::deflate(req));
+    let deflated = base64::engine::general_purpose::STANDARD.encode(deflate(req));
     let url = format!(
         "https://idp.example.com/sso?SAMLRequest={}&RelayState=abc",
-        saml_sp::binding::url_encode(&deflated)
+        url_encode(&deflated)
     );
     let out = Command::new(BIN).args(["inspect", &url]).output().unwrap();
     assert_eq!(
@@ -351,14 +348,13 @@ fn inspect_decodes_post_redirect_and_raw() {
         "{text}"
     );
     // Inflation is capped.
-    let bomb = base64::engine::general_purpose::STANDARD
-        .encode(saml_sp::binding::deflate(&vec![b' '; 50 << 20]));
+    let bomb = base64::engine::general_purpose::STANDARD.encode(deflate(&vec![b' '; 50 << 20]));
     let out = Command::new(BIN)
         .args([
             "inspect",
             &tmp(
                 "bomb",
-                format!("SAMLRequest={}", saml_sp::binding::url_encode(&bomb)).as_bytes(),
+                format!("SAMLRequest={}", url_encode(&bomb)).as_bytes(),
             ),
         ])
         .output()
@@ -638,4 +634,15 @@ fn verify_and_inspect_understand_logout_messages() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("LogoutResponse"), "{text}");
     assert!(text.contains("HTTP-Redirect (SAMLResponse"), "{text}");
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn url_encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

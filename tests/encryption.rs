@@ -508,12 +508,12 @@ fn decrypted_plaintext_must_be_exactly_one_assertion() {
 /// The one-call ACS with a tenant whose policy holds the decryption key: an encrypted login.
 #[test]
 fn tenant_policy_carries_decryption_keys_into_the_one_call_acs() {
-    use saml_sp::acs::Acs;
-    use saml_sp::audit::AuditContext;
-    use saml_sp::config::ValidationPolicy;
-    use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
-    use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
+    use saml_sp::login::Acs;
+    use saml_sp::login::AuditContext;
+    use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
+    use saml_sp::sp::ValidationPolicy;
     use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
+    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
     use std::sync::Arc;
     struct Users;
     impl Provisioner for Users {

@@ -115,7 +115,7 @@ fn every_variant() -> Vec<Error> {
             tenant: s(),
             email: s(),
         },
-        Error::ProvisioningFailed(saml_sp::provision::ProvisionError(s())),
+        Error::ProvisioningFailed(saml_sp::login::ProvisionError(s())),
         Error::IdpDisabled { tenant: s() },
         Error::UnknownTenant { found: s() },
         Error::EmailDomainNotAllowed {
@@ -179,6 +179,6 @@ fn sources_are_kept() {
     use std::error::Error as _;
     let e = Error::StoreUnavailable(saml_sp::store::StoreError::Full { capacity: 7 });
     assert!(e.source().unwrap().to_string().contains("7"));
-    let e = Error::ProvisioningFailed(saml_sp::provision::ProvisionError("db down".into()));
+    let e = Error::ProvisioningFailed(saml_sp::login::ProvisionError("db down".into()));
     assert_eq!(e.source().unwrap().to_string(), "db down");
 }

@@ -15,16 +15,16 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use chrono::{DateTime, Duration, Utc};
-use saml_sp::acs::Acs;
-use saml_sp::audit::AuditContext;
-use saml_sp::c14n::{Algorithm, Subset, canonicalize_to_vec};
-use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::login::Acs;
+use saml_sp::login::AuditContext;
+use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::metadata::IdpMetadata;
-use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore, ReplayCache, RequestStore};
+use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{SignShape, TestIdp, TestUser};
 use saml_sp::time::{FixedClock, parse_instant};
 use saml_sp::xml::Document;
+use saml_sp::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use saml_sp::{IdentityProvider, ServiceProvider};
 
 #[path = "support/hostile.rs"]
@@ -465,9 +465,9 @@ fn defect_7_the_demo_test_idp_key_is_generated_not_published() {
 fn defect_7_back_and_repost_is_reported_as_a_replay_with_ids_in_the_audit() {
     use std::sync::Mutex;
     #[derive(Default, Debug)]
-    struct Sink(Mutex<Vec<saml_sp::audit::AuditEvent>>);
-    impl saml_sp::audit::AuditSink for Sink {
-        fn record(&self, e: &saml_sp::audit::AuditEvent) {
+    struct Sink(Mutex<Vec<saml_sp::login::AuditEvent>>);
+    impl saml_sp::login::AuditSink for Sink {
+        fn record(&self, e: &saml_sp::login::AuditEvent) {
             self.0.lock().unwrap().push(e.clone());
         }
     }

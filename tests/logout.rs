@@ -16,15 +16,15 @@ use std::task::{Context, Poll, Waker};
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use saml_sp::acs::Acs;
-use saml_sp::audit::AuditContext;
 use saml_sp::crypto::Certificate;
-use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::login::Acs;
+use saml_sp::login::AuditContext;
+use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::logout::{
     IncomingLogout, LogoutStatus, ReceivedLogoutRequest, SessionRecord, SessionTerminator,
 };
-use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
+use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{SignShape, TestIdp, TestUser};
 use saml_sp::time::{FixedClock, parse_instant};
 use saml_sp::{IdentityProvider, ServiceProvider, ServiceProviderBuilder};
@@ -381,7 +381,7 @@ fn unsigned_logout_request_is_refused_by_default() {
     );
     // Only with the dangerous option.
     let lax = builder(&idp)
-        .policy(saml_sp::config::ValidationPolicy::default().dangerous_allow_unsigned_logout())
+        .policy(saml_sp::sp::ValidationPolicy::default().dangerous_allow_unsigned_logout())
         .build()
         .unwrap();
     assert_eq!(

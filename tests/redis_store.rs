@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use saml_sp::Acs;
-use saml_sp::audit::AuditContext;
-use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
-use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
-use saml_sp::redis_store::RedisStore;
+use saml_sp::login::AuditContext;
+use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
+use saml_sp::store::redis::RedisStore;
+use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{TestIdp, TestUser};
 
 const SP_ID: &str = "https://app.example.com/saml/metadata";

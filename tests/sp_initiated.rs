@@ -11,9 +11,9 @@
 
 use std::process::Command;
 
-use saml_sp::authn_request::{AuthnRequest, Comparison};
 use saml_sp::binding::{InflateOptions, decode_redirect, inflate};
 use saml_sp::crypto::{Certificate, SignatureAlgorithm, SigningKey};
+use saml_sp::login::authn_request::{AuthnRequest, Comparison};
 use saml_sp::metadata::{IdpMetadata, SpMetadata};
 use saml_sp::time::parse_instant;
 use saml_sp::xml::Document;
@@ -57,7 +57,7 @@ fn tmp(name: &str, data: &[u8]) -> String {
     p.display().to_string()
 }
 
-fn request() -> saml_sp::authn_request::BuiltAuthnRequest {
+fn request() -> saml_sp::login::authn_request::BuiltAuthnRequest {
     let now = parse_instant("2026-01-01T10:00:00Z", "now").unwrap();
     AuthnRequest::new(SP, ACS)
         .destination(SSO)
@@ -218,7 +218,12 @@ fn redirect_signature_uses_octets_as_received() {
         .unwrap();
     let adfs = format!(
         "{lower}&Signature={}",
-        saml_sp::binding::url_encode(&base64::engine::general_purpose::STANDARD.encode(sig))
+        form_urlencoded::byte_serialize(
+            base64::engine::general_purpose::STANDARD
+                .encode(sig)
+                .as_bytes()
+        )
+        .collect::<String>()
     );
     let msg = decode_redirect(&adfs, &InflateOptions::default()).unwrap();
     assert!(
@@ -251,7 +256,12 @@ fn post_binding_form_is_escaped_and_signed_request_verifies_with_xmlsec1() {
     )
     .unwrap()
     .unwrap();
-    assert_eq!(v.algorithm, SignatureAlgorithm::RsaSha256);
+    assert_eq!(v.signature.algorithm, SignatureAlgorithm::RsaSha256);
+    assert_eq!(
+        v.element,
+        doc.root(),
+        "the verified element is the one signed"
+    );
     if !require_tool("xmlsec1") {
         return;
     }
@@ -287,7 +297,12 @@ fn deflate_bomb_is_refused_within_the_cap() {
     use base64::Engine as _;
     let q = format!(
         "SAMLRequest={}",
-        saml_sp::binding::url_encode(&base64::engine::general_purpose::STANDARD.encode(&bomb))
+        form_urlencoded::byte_serialize(
+            base64::engine::general_purpose::STANDARD
+                .encode(&bomb)
+                .as_bytes()
+        )
+        .collect::<String>()
     );
     assert_eq!(
         decode_redirect(&q, &InflateOptions::default())
@@ -296,7 +311,7 @@ fn deflate_bomb_is_refused_within_the_cap() {
         "xml_limit_exceeded"
     );
     // A small input inflating far beyond the ratio cap.
-    let small_bomb = saml_sp::binding::deflate(&vec![b' '; 10 << 20]);
+    let small_bomb = deflate(&vec![b' '; 10 << 20]);
     assert_eq!(
         inflate(&small_bomb, &InflateOptions::default())
             .unwrap_err()
@@ -387,4 +402,11 @@ fn sp_signing_key_checks() {
         "config_invalid"
     );
     assert!(format!("{:?}", sp_key()).contains("[redacted]"));
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
 }

@@ -13,12 +13,12 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use saml_sp::acs::{Acs, LoginSuccess};
-use saml_sp::audit::{AuditContext, AuditEvent, AuditSink, Outcome};
 use saml_sp::crypto::Certificate;
-use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
-use saml_sp::provision::{AttributeMapping, ProvisionError, Provisioner, SamlIdentity};
+use saml_sp::login::{Acs, LoginSuccess};
+use saml_sp::login::{AttributeMapping, ProvisionError, Provisioner, SamlIdentity};
+use saml_sp::login::{AuditContext, AuditEvent, AuditSink, Outcome};
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
+use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{AttributeStyle, TestIdp, TestUser};
 use saml_sp::xml::Document;
 
@@ -429,7 +429,7 @@ fn jit_off_requires_an_existing_user() {
     assert_eq!(e.code(), "user_not_provisioned");
     // Once the app created the user, the same login works.
     let id = SamlIdentity::clone(
-        &saml_sp::provision::AttributeMapping::default()
+        &saml_sp::login::AttributeMapping::default()
             .identity(&{
                 let idp = TestIdp::fixed("https://idp-b.example.com/metadata");
                 let sp = saml_sp::ServiceProvider::builder(SP_ID, acs_url("globex"))
@@ -592,7 +592,7 @@ fn every_alias_maps_and_missing_names_are_unknown() {
         }
     }
     assert_eq!(
-        saml_sp::provision::email_domain("V@Example.COM").as_deref(),
+        saml_sp::login::email_domain("V@Example.COM").as_deref(),
         Some("example.com")
     );
 }
@@ -806,7 +806,7 @@ fn tenants_load_from_toml_and_json_with_field_errors() {
     let toml_text = format!(
         "slug = \"acme\"\nidp_entity_id = \"https://idp.example.com\"\nsso_url = \"https://idp.example.com/sso\"\ncertificates = [{pem:?}]\nemail_domains = [\"acme.example\"]\nrequire_signed = \"assertion\"\njit = false\n[attribute_mapping]\nfirst_name = [\"given\"]\n"
     );
-    let s: saml_sp::idp::TenantSettings = toml::from_str(&toml_text).unwrap();
+    let s: saml_sp::tenant::TenantSettings = toml::from_str(&toml_text).unwrap();
     let registry = IdpRegistry::new(SpSettings::new(SP_ID, ACS_TEMPLATE).unwrap());
     registry.insert(s.into_config().unwrap()).unwrap();
     let t = registry.by_slug("acme").unwrap();
@@ -816,12 +816,12 @@ fn tenants_load_from_toml_and_json_with_field_errors() {
         t.service_provider().signature_policy(),
         saml_sp::SignaturePolicy::Assertion
     );
-    let bad: saml_sp::idp::TenantSettings =
+    let bad: saml_sp::tenant::TenantSettings =
         serde_json::from_str(r#"{"slug":"x","idp_entity_id":"i","certificates":["not a cert"]}"#)
             .unwrap();
     let e = bad.into_config().unwrap_err();
     assert!(e.to_string().contains("certificates"), "{e}");
-    let bad: saml_sp::idp::TenantSettings =
+    let bad: saml_sp::tenant::TenantSettings =
         serde_json::from_str(&format!(r#"{{"slug":"x","idp_entity_id":"i","certificates":[{pem:?}],"require_signed":"sometimes"}}"#)).unwrap();
     assert!(
         bad.into_config()
@@ -830,7 +830,7 @@ fn tenants_load_from_toml_and_json_with_field_errors() {
             .contains("require_signed")
     );
     assert!(
-        serde_json::from_str::<saml_sp::idp::TenantSettings>(
+        serde_json::from_str::<saml_sp::tenant::TenantSettings>(
             r#"{"slug":"x","idp_entity_id":"i","certificates":[],"typo":1}"#
         )
         .is_err()

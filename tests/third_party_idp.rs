@@ -13,8 +13,8 @@
 use std::process::Command;
 
 use base64::Engine as _;
-use saml_sp::authn_request::AuthnRequest;
 use saml_sp::crypto::{Certificate, SignatureAlgorithm, SigningKey};
+use saml_sp::login::authn_request::AuthnRequest;
 use saml_sp::metadata::SpMetadata;
 use saml_sp::{IdentityProvider, ServiceProvider};
 
@@ -127,7 +127,7 @@ fn check_response(v: &serde_json::Value, request_id: &str) {
     );
 }
 
-fn request() -> saml_sp::authn_request::BuiltAuthnRequest {
+fn request() -> saml_sp::login::authn_request::BuiltAuthnRequest {
     AuthnRequest::new(SP, ACS)
         .destination(SSO)
         .build(chrono::Utc::now())

@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use saml_sp::acs::LoginStart;
-use saml_sp::audit::AuditContext;
 use saml_sp::crypto::{Certificate, SigningKey};
-use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::login::AuditContext;
+use saml_sp::login::LoginStart;
+use saml_sp::login::{ProvisionError, Provisioner};
 use saml_sp::logout::{IncomingLogout, ReceivedLogoutRequest, SessionRecord, SessionTerminator};
 use saml_sp::metadata::SpMetadata;
-use saml_sp::provision::{ProvisionError, Provisioner};
+use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::TestIdp;
 use saml_sp::xmlenc::DecryptionKey;
 use saml_sp::{Acs, Error};

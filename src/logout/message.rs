@@ -4,10 +4,12 @@
 use chrono::{DateTime, Utc};
 
 use crate::binding::{InflateOptions, decode_post, decode_redirect};
-use crate::config::SpInner;
 use crate::dsig::{self, VerifyOptions};
 use crate::error::Error;
-use crate::validate::{SAML_NS, SAMLP_NS, Window, check_id, check_issuer, check_version, instant};
+use crate::sp::config::SpInner;
+use crate::sp::validate::{
+    SAML_NS, SAMLP_NS, Window, check_id, check_issuer, check_version, instant,
+};
 use crate::xml::Document;
 
 /// A logout message as the SP's Single Logout endpoint received it.
@@ -54,7 +56,7 @@ pub(crate) fn receive(
     now: DateTime<Utc>,
 ) -> Result<Verified, Error> {
     let limits = cfg.policy.limits;
-    let parse = crate::validate::parse_options(cfg);
+    let parse = crate::sp::validate::parse_options(cfg);
     let legacy = cfg.policy.allow_legacy_crypto;
     let (doc, relay_state, signature) = match msg {
         IncomingLogout::Redirect { query } => {
@@ -101,7 +103,7 @@ pub(crate) fn receive(
                 },
             )?;
             let signature = match verified {
-                Some(v) => format!("post {}", v.algorithm.name()),
+                Some(v) => format!("post {}", v.signature.algorithm.name()),
                 None => "unsigned".to_owned(),
             };
             (doc, relay_state.map(str::to_owned), signature)

@@ -11,7 +11,7 @@
 //!   detached signature over the query octets exactly as received (ADFS and Entra escape in
 //!   lower case; re-encoding would break them), POST messages by an enveloped XML signature with
 //!   the same profile as responses (`dsig`), on the message element itself. Unsigned messages are
-//!   refused unless [`crate::config::ValidationPolicy::dangerous_allow_unsigned_logout`];
+//!   refused unless [`crate::sp::config::ValidationPolicy::dangerous_allow_unsigned_logout`];
 //! - every value is read from the message element whose signature verified (wrapping-proof by the
 //!   same construction as responses);
 //! - the Issuer is the configured IdP's, the Destination the SP's Single Logout URL, the
@@ -61,6 +61,6 @@ pub use session::{SessionRecord, SessionTerminator};
 
 /// The `saml:NameID` element for `n` (the test IdP writes LogoutRequests with it).
 #[cfg(feature = "testkit")]
-pub(crate) fn name_id_xml_for_tests(n: &crate::assertion::NameId) -> String {
+pub(crate) fn name_id_xml_for_tests(n: &crate::sp::assertion::NameId) -> String {
     request::name_id_xml(n)
 }

@@ -7,13 +7,13 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::message::{IncomingLogout, receive};
 use super::session::SessionRecord;
-use crate::assertion::NameId;
 use crate::binding::{check_relay_state, post_form, redirect_query};
-use crate::config::ServiceProvider;
 use crate::crypto::{SignatureAlgorithm, SigningKey};
 use crate::error::Error;
+use crate::sp::assertion::NameId;
+use crate::sp::config::ServiceProvider;
+use crate::sp::validate::{SAML_NS, SAMLP_NS, Window, instant, simple_text};
 use crate::time::format_instant;
-use crate::validate::{SAML_NS, SAMLP_NS, Window, instant, simple_text};
 use crate::xml::{escape_attr, escape_text};
 
 /// How long a LogoutRequest the SP sends stays valid (its `NotOnOrAfter`).
@@ -226,9 +226,9 @@ impl ServiceProvider {
                     name_id = Some(c);
                 }
                 (Some(SAML_NS), "EncryptedID") if name_id.is_none() && decrypted.is_none() => {
-                    let parse = crate::validate::parse_options(cfg);
+                    let parse = crate::sp::validate::parse_options(cfg);
                     decrypted = Some(
-                        crate::validate::decryptor(cfg, &parse)
+                        crate::sp::validate::decryptor(cfg, &parse)
                             .decrypt(c, "EncryptedID", (SAML_NS, "NameID"))?
                             .0,
                     );

@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 
 use super::message::{IncomingLogout, receive};
 use super::request::{OutgoingLogout, new_id};
-use crate::config::ServiceProvider;
 use crate::error::Error;
+use crate::sp::config::ServiceProvider;
+use crate::sp::validate::{SAML_NS, SAMLP_NS, STATUS_SUCCESS, only_child, saml_children};
 use crate::time::format_instant;
-use crate::validate::{SAML_NS, SAMLP_NS, STATUS_SUCCESS, only_child, saml_children};
 use crate::xml::{escape_attr, escape_text};
 
 const PARTIAL_LOGOUT: &str = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout";
@@ -72,7 +72,7 @@ impl ServiceProvider {
         now: DateTime<Utc>,
     ) -> Result<ReceivedLogoutResponse, Error> {
         let r = self.validate_logout_response_deferred(msg, now)?;
-        crate::validate::check_in_response_to(Some(&r.in_response_to), outstanding_request)?;
+        crate::sp::validate::check_in_response_to(Some(&r.in_response_to), outstanding_request)?;
         Ok(r)
     }
 

@@ -4,9 +4,9 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::assertion::{NameId, VerifiedAssertion};
 use crate::error::Error;
-use crate::provision::ProvisionError;
+use crate::login::provision::ProvisionError;
+use crate::sp::assertion::{NameId, VerifiedAssertion};
 
 /// The identity of one SAML session, as Single Logout names it: the IdP, the NameID (with its
 /// format and qualifiers, compared exactly) and the SessionIndex. Store it with the app's session

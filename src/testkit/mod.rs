@@ -764,7 +764,7 @@ impl TestIdp {
             .ok_or_else(|| Error::Binding("the logout form lacks an email".into()))?;
         let session = crate::logout::SessionRecord {
             issuer: self.entity_id.clone(),
-            name_id: crate::assertion::NameId {
+            name_id: crate::sp::assertion::NameId {
                 value: email,
                 format: Some("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".into()),
                 name_qualifier: None,

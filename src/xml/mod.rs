@@ -20,6 +20,7 @@
 //! ```
 
 mod attrs;
+pub mod c14n;
 mod chars;
 pub(crate) mod fast_map;
 pub(crate) mod scan;

@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::assertion::VerifiedAssertion;
-use crate::config::ServiceProvider;
 use crate::error::Error;
+use crate::sp::assertion::VerifiedAssertion;
+use crate::sp::config::ServiceProvider;
+use crate::sp::report::Report;
+use crate::sp::validate::RequestCheck;
 use crate::store::{ReplayCache, RequestStore};
-use crate::validate::{Report, RequestCheck};
 
 impl ServiceProvider {
     /// Validates a Response (raw XML), then consumes its InResponseTo from `requests` (exactly

@@ -1,82 +1,12 @@
-//! Stores: outstanding request IDs (taken exactly once) and the replay cache (assertion IDs
-//! remembered until they expire).
-//!
-//! The traits are object-safe and async-friendly: methods return boxed futures, so
-//! `Arc<dyn RequestStore>` works in any runtime. The in-memory implementations are bounded and
-//! expire entries; they are right for a single instance. Several instances behind a load balancer
-//! need a shared store.
-//!
-//! Keys are namespaced (per IdP configuration / tenant) by the caller, so one tenant's request can
-//! never satisfy another's response.
+//! In-memory stores for a single instance: bounded, expiring, O(log n) per operation.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-/// Why a store could not answer. saml-sp refuses the login (fails closed) when this happens.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The backing service is unreachable or timed out.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// The store is full of unexpired entries.
-    #[error("store full: {capacity} unexpired entries")]
-    Full {
-        /// The configured capacity.
-        capacity: usize,
-    },
-}
-
-impl From<StoreError> for crate::Error {
-    fn from(e: StoreError) -> Self {
-        crate::Error::StoreUnavailable(e)
-    }
-}
-
-/// A boxed, sendable future returned by store methods.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
-
-/// Remembers outstanding logins until they expire; each record can be taken exactly once.
-///
-/// The key is an issued AuthnRequest ID (for [`crate::ServiceProvider::consume`]) or an opaque
-/// RelayState token whose value records the request ID and return path (for
-/// [`crate::acs::Acs`]). `take` must be atomic (a Redis GETDEL, say): two instances taking the
-/// same key concurrently get it once between them.
-pub trait RequestStore: std::fmt::Debug + Send + Sync {
-    /// Remembers `key` with `value` in `namespace` until `expires`.
-    fn remember<'a>(
-        &'a self,
-        namespace: &'a str,
-        key: &'a str,
-        value: &'a str,
-        expires: DateTime<Utc>,
-    ) -> StoreFuture<'a, ()>;
-    /// Atomically removes `key`, returning its value when it was present and not expired at `now`.
-    fn take<'a>(
-        &'a self,
-        namespace: &'a str,
-        key: &'a str,
-        now: DateTime<Utc>,
-    ) -> StoreFuture<'a, Option<String>>;
-}
-
-/// Remembers consumed assertion IDs until their deadline.
-pub trait ReplayCache: std::fmt::Debug + Send + Sync {
-    /// Inserts `key` in `namespace` until `until` if absent (or expired at `now`): `true` when
-    /// inserted, `false` when it was already there (a replay).
-    fn insert_if_absent<'a>(
-        &'a self,
-        namespace: &'a str,
-        key: &'a str,
-        until: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreFuture<'a, bool>;
-}
+use super::{ReplayCache, RequestStore, StoreError, StoreFuture};
 
 /// What to do when an [`Expiring`] map is full of unexpired entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

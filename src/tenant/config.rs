@@ -1,49 +1,18 @@
-//! Many IdPs in one app: a registry of per-tenant SSO configurations.
-//!
-//! Each tenant (customer organization) has a stable slug, its IdP (issuer, SSO URL, signing
-//! certificates), policies, and the email domains it owns. Look-ups go by slug (from the ACS or
-//! login path), by the Response's Issuer, or by email domain (IdP discovery). Configurations are
-//! added, replaced (certificate rotation), disabled and removed at run time; readers never take a
-//! lock (the registry is an atomically swapped immutable snapshot).
-//!
-//! ```
-//! use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
-//! use saml_sp::crypto::Certificate;
-//!
-//! let certs = Certificate::parse_all(&std::fs::read("../shared/bench/idp.crt")?)?;
-//! let registry = IdpRegistry::new(SpSettings::new(
-//!     "https://app.example.com/saml/metadata",
-//!     "https://app.example.com/login/saml/{tenant}/callback",
-//! )?);
-//! registry.insert(
-//!     TenantConfig::new("acme", "http://www.okta.com/exk1bench0idp0okta0x7", certs)
-//!         .sso_url("https://acme.okta.com/app/x/sso/saml")
-//!         .email_domains(["acme.example"])
-//!         .enforce_sso(true),
-//! )?;
-//! assert_eq!(registry.discover("Ada@ACME.example").unwrap().slug(), "acme");
-//! assert!(registry.sso_enforced_for("acme.example"));
-//! assert_eq!(registry.by_slug("acme").unwrap().acs_url(), "https://app.example.com/login/saml/acme/callback");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! One tenant's configuration (`TenantConfig`, loadable with serde as `TenantSettings`) and the
+//! SP-wide settings every tenant shares (`SpSettings`).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use arc_swap::ArcSwap;
-
-use crate::config::{IdentityProvider, ServiceProvider, SignaturePolicy, ValidationPolicy};
 use crate::crypto::Certificate;
 use crate::error::Error;
-use crate::provision::AttributeMapping;
+use crate::login::provision::AttributeMapping;
+use crate::sp::config::{SignaturePolicy, ValidationPolicy};
 
 /// SP-wide settings shared by every tenant.
 #[derive(Debug, Clone)]
 pub struct SpSettings {
-    entity_id_template: String,
-    acs_url_template: String,
-    slo_url_template: Option<String>,
-    signing_key: Option<crate::crypto::SigningKey>,
+    pub(super) entity_id_template: String,
+    pub(super) acs_url_template: String,
+    pub(super) slo_url_template: Option<String>,
+    pub(super) signing_key: Option<crate::crypto::SigningKey>,
 }
 
 impl SpSettings {
@@ -85,15 +54,15 @@ impl SpSettings {
         self.signing_key = Some(key);
         self
     }
-    fn slo_url(&self, slug: &str) -> Option<String> {
+    pub(super) fn slo_url(&self, slug: &str) -> Option<String> {
         self.slo_url_template
             .as_ref()
             .map(|t| t.replace("{tenant}", slug))
     }
-    fn entity_id(&self, slug: &str) -> String {
+    pub(super) fn entity_id(&self, slug: &str) -> String {
         self.entity_id_template.replace("{tenant}", slug)
     }
-    fn acs_url(&self, slug: &str) -> String {
+    pub(super) fn acs_url(&self, slug: &str) -> String {
         self.acs_url_template.replace("{tenant}", slug)
     }
 }
@@ -102,18 +71,18 @@ impl SpSettings {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct TenantConfig {
-    slug: String,
-    display_name: String,
-    enabled: bool,
-    idp_entity_id: String,
-    sso_url: Option<String>,
-    slo_url: Option<String>,
-    certificates: Vec<Certificate>,
-    policy: ValidationPolicy,
-    jit: bool,
-    mapping: AttributeMapping,
-    email_domains: Vec<String>,
-    enforce_sso: bool,
+    pub(super) slug: String,
+    pub(super) display_name: String,
+    pub(super) enabled: bool,
+    pub(super) idp_entity_id: String,
+    pub(super) sso_url: Option<String>,
+    pub(super) slo_url: Option<String>,
+    pub(super) certificates: Vec<Certificate>,
+    pub(super) policy: ValidationPolicy,
+    pub(super) jit: bool,
+    pub(super) mapping: AttributeMapping,
+    pub(super) email_domains: Vec<String>,
+    pub(super) enforce_sso: bool,
 }
 
 fn valid_slug(slug: &str) -> bool {
@@ -162,14 +131,12 @@ impl TenantConfig {
         let md = crate::metadata::IdpMetadata::parse(metadata_xml, None)?;
         md.check_valid_at(now)?;
         let sso = md
-            .sso_url(crate::metadata::HTTP_REDIRECT)
-            .or_else(|| md.sso_url(crate::metadata::HTTP_POST))
+            .sso_url(crate::ns::HTTP_REDIRECT)
+            .or_else(|| md.sso_url(crate::ns::HTTP_POST))
             .map(str::to_owned);
         let mut c = TenantConfig::new(slug, md.entity_id(), md.signing_certificates().to_vec());
         c.sso_url = sso;
-        c.slo_url = md
-            .slo_url(crate::metadata::HTTP_REDIRECT)
-            .map(str::to_owned);
+        c.slo_url = md.slo_url(crate::ns::HTTP_REDIRECT).map(str::to_owned);
         Ok(c)
     }
     /// Human-readable name.
@@ -246,7 +213,7 @@ impl TenantConfig {
         self
     }
 
-    fn validate(&self) -> Result<(), Error> {
+    pub(super) fn validate(&self) -> Result<(), Error> {
         if !valid_slug(&self.slug) {
             return Err(Error::Config {
                 field: "slug",
@@ -290,273 +257,6 @@ impl TenantConfig {
             }
         }
         Ok(())
-    }
-}
-
-/// A tenant as the registry holds it: its configuration and a ready [`ServiceProvider`].
-#[derive(Debug)]
-pub struct Tenant {
-    config: TenantConfig,
-    sp: ServiceProvider,
-}
-
-impl Tenant {
-    /// The slug.
-    pub fn slug(&self) -> &str {
-        &self.config.slug
-    }
-    /// The display name.
-    pub fn display_name(&self) -> &str {
-        &self.config.display_name
-    }
-    /// Whether logins are accepted.
-    pub fn is_enabled(&self) -> bool {
-        self.config.enabled
-    }
-    /// The IdP entity ID.
-    pub fn idp_entity_id(&self) -> &str {
-        &self.config.idp_entity_id
-    }
-    /// The IdP SSO URL.
-    pub fn sso_url(&self) -> Option<&str> {
-        self.config.sso_url.as_deref()
-    }
-    /// The IdP Single Logout URL.
-    pub fn slo_url(&self) -> Option<&str> {
-        self.config.slo_url.as_deref()
-    }
-    /// This tenant's ACS URL.
-    pub fn acs_url(&self) -> &str {
-        self.sp.acs_url()
-    }
-    /// This tenant's SP entity ID.
-    pub fn sp_entity_id(&self) -> &str {
-        self.sp.entity_id()
-    }
-    /// Just-in-time provisioning.
-    pub fn jit(&self) -> bool {
-        self.config.jit
-    }
-    /// The attribute mapping.
-    pub fn attribute_mapping(&self) -> &AttributeMapping {
-        &self.config.mapping
-    }
-    /// The tenant's email domains (lower case).
-    pub fn email_domains(&self) -> &[String] {
-        &self.config.email_domains
-    }
-    /// The validator for this tenant's responses.
-    pub fn service_provider(&self) -> &ServiceProvider {
-        &self.sp
-    }
-    /// Whether unsolicited responses are accepted.
-    pub fn allows_unsolicited(&self) -> bool {
-        self.config.policy.allow_unsolicited
-    }
-}
-
-#[derive(Debug, Default)]
-struct Snapshot {
-    by_slug: HashMap<String, Arc<Tenant>>,
-    by_issuer: HashMap<String, String>,
-    by_domain: HashMap<String, String>,
-}
-
-/// The tenant registry. Share it (`Arc<IdpRegistry>`) across threads: reads are lock-free,
-/// writes replace an immutable snapshot atomically (serialized among themselves).
-#[derive(Debug)]
-pub struct IdpRegistry {
-    sp: SpSettings,
-    snapshot: ArcSwap<Snapshot>,
-    write: std::sync::Mutex<()>,
-}
-
-impl IdpRegistry {
-    /// An empty registry.
-    pub fn new(sp: SpSettings) -> Self {
-        IdpRegistry {
-            sp,
-            snapshot: ArcSwap::from_pointee(Snapshot::default()),
-            write: std::sync::Mutex::new(()),
-        }
-    }
-
-    fn build_tenant(&self, config: TenantConfig) -> Result<Tenant, Error> {
-        config.validate()?;
-        let mut idp =
-            IdentityProvider::new(config.idp_entity_id.clone(), config.certificates.clone())?;
-        if let Some(u) = &config.sso_url {
-            idp = idp.with_sso_url(u.clone());
-        }
-        if let Some(u) = &config.slo_url {
-            idp = idp.with_slo_url(u.clone());
-        }
-        let mut b = ServiceProvider::builder(
-            self.sp.entity_id(&config.slug),
-            self.sp.acs_url(&config.slug),
-        )
-        .idp(idp)
-        .policy(config.policy.clone());
-        if let Some(u) = self.sp.slo_url(&config.slug) {
-            b = b.single_logout_url(u);
-        }
-        if let Some(k) = &self.sp.signing_key {
-            b = b.signing_key(k.clone());
-        }
-        Ok(Tenant {
-            sp: b.build()?,
-            config,
-        })
-    }
-
-    /// Applies `change` to a copy of the current snapshot and publishes it.
-    fn update(
-        &self,
-        change: impl FnOnce(&mut HashMap<String, Arc<Tenant>>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        let _guard = self.write.lock().map_err(|_| Error::Config {
-            field: "registry",
-            reason: "poisoned".into(),
-        })?;
-        let current = self.snapshot.load();
-        let mut by_slug = current.by_slug.clone();
-        change(&mut by_slug)?;
-        let mut by_issuer = HashMap::new();
-        let mut by_domain = HashMap::new();
-        for (slug, t) in &by_slug {
-            if let Some(other) = by_issuer.insert(t.config.idp_entity_id.clone(), slug.clone()) {
-                return Err(Error::Config {
-                    field: "idp_entity_id",
-                    reason: format!(
-                        "{:?} is already the IdP of tenant {other:?}",
-                        t.config.idp_entity_id
-                    ),
-                });
-            }
-            for d in &t.config.email_domains {
-                if let Some(other) = by_domain.insert(d.clone(), slug.clone()) {
-                    return Err(Error::Config {
-                        field: "email_domains",
-                        reason: format!("{d:?} already belongs to tenant {other:?}"),
-                    });
-                }
-            }
-        }
-        self.snapshot.store(Arc::new(Snapshot {
-            by_slug,
-            by_issuer,
-            by_domain,
-        }));
-        Ok(())
-    }
-
-    /// Adds a tenant.
-    ///
-    /// # Errors
-    /// [`Error::Config`] naming the field: invalid configuration, a slug already present, an
-    /// issuer or email domain already used by another tenant.
-    pub fn insert(&self, config: TenantConfig) -> Result<(), Error> {
-        let tenant = Arc::new(self.build_tenant(config)?);
-        self.update(|m| {
-            if m.contains_key(tenant.slug()) {
-                return Err(Error::Config {
-                    field: "slug",
-                    reason: format!("tenant {:?} already exists", tenant.slug()),
-                });
-            }
-            m.insert(tenant.slug().to_owned(), tenant);
-            Ok(())
-        })
-    }
-
-    /// Replaces a tenant's configuration (certificate rotation, policy changes). Validations in
-    /// flight finish with the configuration they started with.
-    ///
-    /// # Errors
-    /// As [`IdpRegistry::insert`]; [`Error::UnknownTenant`] when the slug is absent.
-    pub fn replace(&self, config: TenantConfig) -> Result<(), Error> {
-        let tenant = Arc::new(self.build_tenant(config)?);
-        self.update(|m| {
-            if !m.contains_key(tenant.slug()) {
-                return Err(Error::UnknownTenant {
-                    found: tenant.slug().to_owned(),
-                });
-            }
-            m.insert(tenant.slug().to_owned(), tenant);
-            Ok(())
-        })
-    }
-
-    /// Enables or disables a tenant.
-    ///
-    /// # Errors
-    /// [`Error::UnknownTenant`].
-    pub fn set_enabled(&self, slug: &str, enabled: bool) -> Result<(), Error> {
-        let current = self.by_slug(slug).ok_or_else(|| Error::UnknownTenant {
-            found: slug.to_owned(),
-        })?;
-        self.replace(current.config.clone().enabled(enabled))
-    }
-
-    /// Removes a tenant.
-    ///
-    /// # Errors
-    /// [`Error::UnknownTenant`].
-    pub fn remove(&self, slug: &str) -> Result<(), Error> {
-        self.update(|m| {
-            m.remove(slug)
-                .map(|_| ())
-                .ok_or_else(|| Error::UnknownTenant {
-                    found: slug.to_owned(),
-                })
-        })
-    }
-
-    /// The tenant with this slug (enabled or not).
-    pub fn by_slug(&self, slug: &str) -> Option<Arc<Tenant>> {
-        self.snapshot.load().by_slug.get(slug).cloned()
-    }
-
-    /// The tenant whose IdP is `issuer`.
-    pub fn by_issuer(&self, issuer: &str) -> Option<Arc<Tenant>> {
-        let snap = self.snapshot.load();
-        snap.by_issuer
-            .get(issuer)
-            .and_then(|slug| snap.by_slug.get(slug))
-            .cloned()
-    }
-
-    /// IdP discovery: the enabled tenant owning the domain of `email` (domains compare
-    /// case-insensitively).
-    pub fn discover(&self, email: &str) -> Option<Arc<Tenant>> {
-        let domain = crate::provision::email_domain(email)?;
-        let snap = self.snapshot.load();
-        snap.by_domain
-            .get(&domain)
-            .and_then(|slug| snap.by_slug.get(slug))
-            .filter(|t| t.is_enabled())
-            .cloned()
-    }
-
-    /// Whether password logins must be refused for `domain` (an enabled tenant owns it with SSO
-    /// enforcement on).
-    pub fn sso_enforced_for(&self, domain: &str) -> bool {
-        let domain = domain.to_ascii_lowercase();
-        let snap = self.snapshot.load();
-        snap.by_domain
-            .get(&domain)
-            .and_then(|slug| snap.by_slug.get(slug))
-            .is_some_and(|t| t.is_enabled() && t.config.enforce_sso)
-    }
-
-    /// Number of tenants.
-    pub fn len(&self) -> usize {
-        self.snapshot.load().by_slug.len()
-    }
-
-    /// Whether the registry is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -2,7 +2,7 @@
 //! [`Provisioner`] trait through which the app creates, updates or looks up its user.
 //!
 //! ```
-//! use saml_sp::provision::AttributeMapping;
+//! use saml_sp::login::AttributeMapping;
 //!
 //! let mapping = AttributeMapping::default();
 //! assert!(mapping.first_name.iter().any(|n| n == "givenName"));
@@ -11,10 +11,10 @@
 
 use std::future::Future;
 
-use crate::assertion::VerifiedAssertion;
 use crate::error::Error;
+use crate::sp::assertion::VerifiedAssertion;
 
-const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+use crate::ns::NAMEID_EMAIL as EMAIL_FORMAT;
 /// The value used for a first or last name the IdP did not send.
 pub const UNKNOWN: &str = "Unknown";
 

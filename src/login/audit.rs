@@ -1,5 +1,5 @@
 //! Audit events: one per login attempt and one per logout, success or failure, emitted as a
-//! structured `tracing` event under the target `saml_sp::audit` and, optionally, handed to an
+//! structured `tracing` event under the target `saml_sp::login` and, optionally, handed to an
 //! [`AuditSink`].
 //! Events never carry assertion XML or secrets.
 
@@ -102,7 +102,7 @@ pub(crate) fn emit(event: &AuditEvent, sink: Option<&dyn AuditSink>) {
     };
     let action = event.action.as_str();
     tracing::info!(
-        target: "saml_sp::audit",
+        target: "saml_sp::login",
         action,
         tenant = event.tenant.as_deref().unwrap_or(""),
         issuer = event.issuer.as_deref().unwrap_or(""),

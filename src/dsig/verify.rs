@@ -1,53 +1,11 @@
-//! Verification of an enveloped XML signature, profiled as SAML Core 5.4 requires.
-//!
-//! [`verify_enveloped`] checks the `ds:Signature` child of one element and, when it verifies,
-//! returns a [`VerifiedSignature`] that names that element: callers read identity data from that
-//! element only, never by searching the document again (the defence against signature wrapping).
-//!
-//! What is accepted:
-//! - exactly one `ds:Signature` child, right after the element's `Issuer` (or first when there is
-//!   no Issuer); children `SignedInfo`, `SignatureValue`, optional `KeyInfo`, nothing else;
-//! - `SignedInfo` = `CanonicalizationMethod`, `SignatureMethod`, exactly one `Reference`;
-//! - the Reference's URI is `#` + the element's `ID` (resolved through the document's ID index),
-//!   or empty only when the element is the document element;
-//! - transforms: enveloped-signature (required) and at most one C14N 1.0 / exclusive C14N (with or
-//!   without comments, PrefixList honoured);
-//! - algorithms from the allow-list in [`crate::crypto`]; SHA-1 and RSA keys under 2048 bits only
-//!   with the legacy option;
-//! - keys: only configured certificates. `KeyInfo` is a hint for choosing among them, never trust.
+//! Verification of one enveloped signature (the profile in the module documentation).
 
-use crate::c14n::{self, Algorithm, Subset};
 use crate::crypto::{self, Certificate, DigestAlgorithm, SignatureAlgorithm, VerifyFailure};
 use crate::error::Error;
+use crate::xml::c14n::{self, Algorithm, Subset};
 use crate::xml::{Element, Node};
 
-/// The XML-DSig namespace.
-pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
-const EXC_C14N_NS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
-const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-
-/// What a verified signature used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct VerifiedSignature {
-    /// The SignatureMethod.
-    pub algorithm: SignatureAlgorithm,
-    /// The Reference's DigestMethod.
-    pub digest: DigestAlgorithm,
-    /// The CanonicalizationMethod of SignedInfo.
-    pub canonicalization: Algorithm,
-    /// SHA-256 fingerprint of the configured certificate that verified it.
-    pub certificate_sha256: String,
-}
-
-/// Options for [`verify_enveloped`].
-#[derive(Debug, Clone, Copy)]
-pub struct VerifyOptions<'a> {
-    /// The trusted certificates.
-    pub certificates: &'a [Certificate],
-    /// Accept SHA-1 and RSA keys of 1024-2047 bits.
-    pub allow_legacy_crypto: bool,
-}
+use super::{DSIG_NS, ENVELOPED, EXC_C14N_NS, SignedElement, VerifiedSignature, VerifyOptions};
 
 fn is_ds<'a>(e: &Element<'a>, local: &str) -> bool {
     e.is(DSIG_NS, local)
@@ -163,7 +121,7 @@ fn c14n_algorithm(uri: &str) -> Result<Algorithm, Error> {
 /// Finds the `ds:Signature` children of `element` and checks their placement.
 ///
 /// Returns `None` when the element has no signature.
-pub(crate) fn signature_of<'a>(element: Element<'a>) -> Result<Option<Element<'a>>, Error> {
+fn signature_of<'a>(element: Element<'a>) -> Result<Option<Element<'a>>, Error> {
     let children: Vec<Element<'a>> = element.child_elements().collect();
     let mut sig = None;
     for (index, child) in children.iter().enumerate() {
@@ -200,11 +158,11 @@ pub(crate) fn signature_of<'a>(element: Element<'a>) -> Result<Option<Element<'a
 /// # Errors
 /// Any violation of the profile, an algorithm outside the allow-list, a digest mismatch, or a
 /// signature that no configured key verifies.
-pub fn verify_enveloped(
-    element: Element<'_>,
+pub fn verify_enveloped<'a>(
+    element: Element<'a>,
     element_name: &'static str,
     opts: &VerifyOptions<'_>,
-) -> Result<Option<VerifiedSignature>, Error> {
+) -> Result<Option<SignedElement<'a>>, Error> {
     let Some(sig) = signature_of(element)? else {
         return Ok(None);
     };
@@ -511,11 +469,14 @@ pub fn verify_enveloped(
             element: element_name,
         });
     }
-    Ok(Some(VerifiedSignature {
-        algorithm,
-        digest,
-        canonicalization: si_c14n,
-        certificate_sha256: cert.fingerprint_hex(),
+    Ok(Some(SignedElement {
+        element,
+        signature: VerifiedSignature {
+            algorithm,
+            digest,
+            canonicalization: si_c14n,
+            certificate_sha256: cert.fingerprint_hex(),
+        },
     }))
 }
 
@@ -545,88 +506,4 @@ fn key_info_certificates(key_info: Element<'_>) -> Vec<Vec<u8>> {
         }
     }
     out
-}
-
-/// Signs the element whose `ID` is `id` with an enveloped signature (exclusive C14N, SHA-256
-/// digest, `algorithm`), placed right after the element's `Issuer` (before its first child element
-/// when it has no Issuer, as in metadata), and returns the new document.
-/// Used for signed AuthnRequests and by test IdPs; the element must not be signed yet.
-///
-/// # Errors
-/// [`Error::Xml`] when `xml` does not parse; [`Error::Malformed`] when there is no such element
-/// or it has no child element; signing errors.
-pub fn sign_enveloped(
-    xml: &str,
-    id: &str,
-    key: &crate::crypto::SigningKey,
-    algorithm: SignatureAlgorithm,
-) -> Result<String, Error> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let doc = crate::xml::Document::parse(xml.as_bytes())?;
-    let element = doc
-        .element_by_id(id)
-        .ok_or_else(|| Error::malformed(format!("an element with ID {id:?}"), "none"))?;
-    let digest_alg = DigestAlgorithm::Sha256;
-    let mut h = digest_alg.hasher();
-    c14n::canonicalize(
-        &doc,
-        Subset::Element {
-            apex: element.id(),
-            exclude: None,
-        },
-        Algorithm::Exclusive,
-        &[],
-        &mut h,
-    )
-    .map_err(|e| Error::malformed("a canonicalizable element", e.to_string()))?;
-    let digest = b64.encode(h.finish());
-    let signed_info = format!(
-        "<ds:SignedInfo xmlns:ds=\"{DSIG_NS}\"><ds:CanonicalizationMethod Algorithm=\"{exc}\"/><ds:SignatureMethod Algorithm=\"{alg}\"/><ds:Reference URI=\"#{id}\"><ds:Transforms><ds:Transform Algorithm=\"{ENVELOPED}\"/><ds:Transform Algorithm=\"{exc}\"/></ds:Transforms><ds:DigestMethod Algorithm=\"{dm}\"/><ds:DigestValue>{digest}</ds:DigestValue></ds:Reference></ds:SignedInfo>",
-        exc = c14n::EXC_C14N,
-        alg = algorithm.uri(),
-        dm = digest_alg.uri(),
-    );
-    // Exclusive C14N of SignedInfo depends only on the ds prefix it uses, so its canonical form
-    // standalone equals its canonical form inside the Signature.
-    let si_doc = crate::xml::Document::parse(signed_info.as_bytes())?;
-    let si_c14n = c14n::canonicalize_to_vec(
-        &si_doc,
-        Subset::Element {
-            apex: si_doc.root().id(),
-            exclude: None,
-        },
-        Algorithm::Exclusive,
-        &[],
-    )
-    .map_err(|e| Error::malformed("a canonicalizable SignedInfo", e.to_string()))?;
-    let sig = b64.encode(key.sign(algorithm, &si_c14n)?);
-    let key_info = key.certificate().map_or(String::new(), |c| {
-        format!("<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>", b64.encode(c.der()))
-    });
-    let inner = signed_info.replacen(&format!(" xmlns:ds=\"{DSIG_NS}\""), "", 1);
-    let signature = format!(
-        "<ds:Signature xmlns:ds=\"{DSIG_NS}\">{inner}<ds:SignatureValue>{sig}</ds:SignatureValue>{key_info}</ds:Signature>"
-    );
-    // SAML puts the signature right after the Issuer; metadata (no Issuer) as the first child.
-    let first = element.child_elements().next();
-    let at = match first.filter(|c| c.local_name() == "Issuer") {
-        Some(issuer) => {
-            let close = format!("</{}>", issuer.qname());
-            let from = issuer.offset();
-            xml.get(from..)
-                .and_then(|rest| rest.find(&close))
-                .map(|i| from + i + close.len())
-                .ok_or_else(|| Error::malformed("a closed Issuer", "none"))?
-        }
-        None => first
-            .map(|c| c.offset())
-            .ok_or_else(|| Error::malformed("a child element in the signed element", "none"))?,
-    };
-    Ok(format!(
-        "{}{}{}",
-        xml.get(..at).unwrap_or(""),
-        signature,
-        xml.get(at..).unwrap_or("")
-    ))
 }

@@ -12,9 +12,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use saml_sp::{Acs, Error, audit::AuditContext, crypto::Certificate};
-//! use saml_sp::idp::{IdpRegistry, SpSettings, TenantConfig};
-//! use saml_sp::provision::{ProvisionError, Provisioner, SamlIdentity};
+//! use saml_sp::{Acs, Error, login::AuditContext};
+//! use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+//! use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
 //! use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
 //!
 //! struct Users; // your database
@@ -39,11 +39,11 @@
 //! let registry = Arc::new(IdpRegistry::new(SpSettings::new(
 //!     "https://app.example.com/saml/metadata", "https://app.example.com/login/saml/{tenant}/callback")?));
 //! registry.insert(TenantConfig::new("acme", "http://www.okta.com/exk1bench0idp0okta0x7",
-//!         Certificate::parse_all(&std::fs::read("../shared/bench/idp.crt")?)?)
+//!         vec![saml_sp::testkit::TestIdp::fixed("idp").certificate().clone()])
 //!     .sso_url("https://acme.okta.com/app/x/sso/saml").email_domains(["example.com"]))?;
 //! let acs = Acs::new(registry, Arc::new(MemoryRequestStore::default()), Arc::new(MemoryReplayCache::default()), Users);
 //! // GET /saml/login?email=ada@example.com  ->  302 to start.redirect_url
-//! let start = saml_sp::acs::block_on_ready(Box::pin(acs.start_login_for_email("ada@example.com", Some("/dashboard"))))?;
+//! let start = saml_sp::login::block_on_ready(Box::pin(acs.start_login_for_email("ada@example.com", Some("/dashboard"))))?;
 //! assert!(start.redirect_url.starts_with("https://acme.okta.com/app/x/sso/saml?SAMLRequest="));
 //! # let _ = acs_handler; Ok(()) }
 //! ```
@@ -52,16 +52,17 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::assertion::VerifiedAssertion;
-use crate::audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome, emit};
-use crate::authn_request::AuthnRequest;
 use crate::error::Error;
-use crate::idp::{IdpRegistry, Tenant};
+use crate::login::audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome, emit};
+use crate::login::authn_request::AuthnRequest;
+use crate::login::provision::{Provisioner, SamlIdentity};
 use crate::logout::{IncomingLogout, LogoutStatus, SessionRecord, SessionTerminator};
-use crate::provision::{Provisioner, SamlIdentity};
+use crate::sp::assertion::VerifiedAssertion;
+use crate::sp::report::Report;
+use crate::sp::validate::RequestCheck;
 use crate::store::{ReplayCache, RequestStore};
+use crate::tenant::{IdpRegistry, Tenant};
 use crate::time::{Clock, SystemClock};
-use crate::validate::{Report, RequestCheck};
 
 /// Where to send the browser to start a login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,7 +222,11 @@ impl<P: Provisioner> Acs<P> {
         crate::crypto::random_bytes(&mut token)?;
         let relay_state = crate::crypto::hex(&token);
         let return_to = return_to.and_then(safe_return_path).unwrap_or("/");
-        let record = format!("{}\n{return_to}", req.id());
+        let record = PendingLogin {
+            request_id: req.id().to_owned(),
+            return_to: return_to.to_owned(),
+        }
+        .encode();
         self.requests
             .remember(slug, &relay_state, &record, now + self.request_lifetime)
             .await?;
@@ -247,7 +252,7 @@ impl<P: Provisioner> Acs<P> {
             .registry
             .discover(email)
             .ok_or_else(|| Error::UnknownTenant {
-                found: crate::provision::email_domain(email)
+                found: crate::login::provision::email_domain(email)
                     .unwrap_or_else(|| email.chars().take(80).collect()),
             })?;
         self.start_login(tenant.slug(), return_to).await
@@ -302,11 +307,8 @@ impl<P: Provisioner> Acs<P> {
             Some(token) => self.requests.take(slug, token, now).await?,
             None => None,
         };
-        let (request_id, return_to) = match &pending {
-            Some(record) => {
-                let (id, path) = record.split_once('\n').unwrap_or((record.as_str(), "/"));
-                (Some(id.to_owned()), path.to_owned())
-            }
+        let (request_id, return_to) = match pending.as_deref().map(PendingLogin::decode) {
+            Some(p) => (Some(p.request_id), p.return_to),
             // IdP-initiated: a RelayState that is a safe local path may choose the landing page.
             None => (
                 None,
@@ -325,8 +327,11 @@ impl<P: Provisioner> Acs<P> {
         }
         // Replay before InResponseTo: a Back and re-post (its RelayState record already taken)
         // is reported as the replay it is.
-        crate::flow::record_use(&*self.replay, slug, &assertion, now).await?;
-        crate::validate::check_in_response_to(assertion.in_response_to(), request_id.as_deref())?;
+        crate::sp::consume::record_use(&*self.replay, slug, &assertion, now).await?;
+        crate::sp::validate::check_in_response_to(
+            assertion.in_response_to(),
+            request_id.as_deref(),
+        )?;
 
         let identity = tenant.attribute_mapping().identity(&assertion)?;
         if !tenant.email_domains().is_empty() {
@@ -523,6 +528,29 @@ impl<P: Provisioner> Acs<P> {
             .ok_or_else(|| Error::UnknownTenant {
                 found: slug.to_owned(),
             })
+    }
+}
+
+/// What [`Acs::start_login`] keeps server-side under the RelayState token until the Response
+/// arrives: the AuthnRequest ID and the local path to return to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PendingLogin {
+    request_id: String,
+    return_to: String,
+}
+
+impl PendingLogin {
+    /// `request ID` LF `return path` (neither contains a line feed: the ID is ours, the path
+    /// passed `safe_return_path`).
+    fn encode(&self) -> String {
+        format!("{}\n{}", self.request_id, self.return_to)
+    }
+    fn decode(record: &str) -> PendingLogin {
+        let (id, path) = record.split_once('\n').unwrap_or((record, "/"));
+        PendingLogin {
+            request_id: id.to_owned(),
+            return_to: safe_return_path(path).unwrap_or("/").to_owned(),
+        }
     }
 }
 

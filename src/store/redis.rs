@@ -12,7 +12,7 @@
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), saml_sp::store::StoreError> {
-//! let store = saml_sp::redis_store::RedisStore::connect("redis://127.0.0.1:6379/", "myapp:saml:").await?;
+//! let store = saml_sp::store::redis::RedisStore::connect("redis://127.0.0.1:6379/", "myapp:saml:").await?;
 //! let requests: std::sync::Arc<dyn saml_sp::store::RequestStore> = std::sync::Arc::new(store.clone());
 //! let replay: std::sync::Arc<dyn saml_sp::store::ReplayCache> = std::sync::Arc::new(store);
 //! # Ok(()) }

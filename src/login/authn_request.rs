@@ -1,7 +1,7 @@
 //! SP-initiated login: the `AuthnRequest` and its HTTP-Redirect and HTTP-POST encodings.
 //!
 //! ```
-//! use saml_sp::authn_request::AuthnRequest;
+//! use saml_sp::login::authn_request::AuthnRequest;
 //!
 //! let now = saml_sp::time::parse_instant("2026-01-01T10:00:00Z", "now")?;
 //! let req = AuthnRequest::new("https://sp.example.com/saml/metadata", "https://sp.example.com/saml/acs")
@@ -24,9 +24,7 @@ use crate::error::Error;
 use crate::time::format_instant;
 use crate::xml::{escape_attr, escape_text};
 
-/// NameID format `emailAddress` (the default NameIDPolicy).
-pub const EMAIL_ADDRESS: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
-use crate::metadata::HTTP_POST;
+use crate::ns::{HTTP_POST, NAMEID_EMAIL as EMAIL_ADDRESS};
 
 /// `RequestedAuthnContext/@Comparison`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,10 @@
 //! use saml_sp::{IdentityProvider, ServiceProvider, SignaturePolicy};
 //! use saml_sp::crypto::Certificate;
 //!
-//! let pem = std::fs::read("../shared/bench/idp.crt")?;
-//! let idp = IdentityProvider::new("http://www.okta.com/exk1bench0idp0okta0x7", Certificate::parse_all(&pem)?)?;
+//! // The IdP's signing certificate as its admin console hands it out: PEM (with or without line
+//! // breaks), bare base64 or DER. (Here the test IdP's.)
+//! # let pem = saml_sp::testkit::generate_key("idp", chrono::Utc::now())?.certificate_pem;
+//! let idp = IdentityProvider::new("http://www.okta.com/exk1bench0idp0okta0x7", Certificate::parse_all(pem.as_bytes())?)?;
 //! let sp = ServiceProvider::builder("https://sp.example.com/saml/metadata", "https://sp.example.com/saml/acs")
 //!     .idp(idp)
 //!     .require_signed(SignaturePolicy::Either)
@@ -125,11 +127,11 @@ impl IdentityProvider {
 
 /// How Responses are validated: every option, in one type shared by the single-IdP
 /// [`ServiceProviderBuilder`] and by per-tenant configuration
-/// ([`crate::idp::TenantConfig::policy`]), so each exists in both. Defaults are strict; every
+/// ([`crate::tenant::TenantConfig::policy`]), so each exists in both. Defaults are strict; every
 /// weaker option is named `dangerous_*`.
 ///
 /// ```
-/// use saml_sp::config::ValidationPolicy;
+/// use saml_sp::sp::ValidationPolicy;
 /// use saml_sp::SignaturePolicy;
 ///
 /// let policy = ValidationPolicy::default()

@@ -14,7 +14,7 @@
 //! `Vec<u8>`, or a digest so that the canonical bytes are never buffered.
 //!
 //! ```
-//! use saml_sp::c14n::{canonicalize, Algorithm, Subset};
+//! use saml_sp::xml::c14n::{canonicalize, Algorithm, Subset};
 //! use saml_sp::xml::Document;
 //!
 //! let doc = Document::parse(br#"<r xmlns:a="urn:a" xmlns:b="urn:b"><a:x ID="i" z="1" a:y="2"/></r>"#)?;

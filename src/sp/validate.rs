@@ -3,93 +3,19 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::assertion::{Attribute, NameId, Signed, VerifiedAssertion};
-use crate::config::{ServiceProvider, SignaturePolicy};
-use crate::dsig::{self, DSIG_NS, VerifiedSignature, VerifyOptions};
+use crate::dsig::{self, SignedElement, VerifyOptions};
 use crate::error::Error;
+use crate::ns::DSIG_NS;
+use crate::sp::assertion::{Attribute, NameId, Signed, VerifiedAssertion};
+use crate::sp::config::{ServiceProvider, SignaturePolicy};
 use crate::time::{format_instant, parse_instant};
 use crate::xml::fast_map::FastMap;
 use crate::xml::{Document, Element, ParseOptions};
 
-/// The SAML 2.0 assertion namespace.
-pub const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
-/// The SAML 2.0 protocol namespace.
-pub const SAMLP_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
-pub(crate) const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
-const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
-const ENTITY_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
+use super::report::{CheckResult, Report};
 
-/// The outcome of one check, for troubleshooting reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CheckResult {
-    /// The check passed.
-    Passed,
-    /// The check failed (validation stopped here).
-    Failed,
-    /// The check did not apply.
-    Skipped,
-}
-
-impl CheckResult {
-    /// `passed`, `failed` or `skipped`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckResult::Passed => "passed",
-            CheckResult::Failed => "failed",
-            CheckResult::Skipped => "skipped",
-        }
-    }
-}
-
-/// One check made while validating, with what was expected and found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Check {
-    /// Name of the check (`signature`, `issuer`, `audience`, ...).
-    pub check: &'static str,
-    /// Its outcome.
-    pub result: CheckResult,
-    /// What the configuration expects.
-    pub expected: String,
-    /// What the message has.
-    pub found: String,
-}
-
-/// Checks made during one validation, in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    /// The checks.
-    pub checks: Vec<Check>,
-}
-
-impl Report {
-    fn add(
-        &mut self,
-        check: &'static str,
-        result: CheckResult,
-        expected: impl Into<String>,
-        found: impl Into<String>,
-    ) {
-        self.checks.push(Check {
-            check,
-            result,
-            expected: expected.into(),
-            found: found.into(),
-        });
-    }
-    fn pass(&mut self, check: &'static str, expected: impl Into<String>, found: impl Into<String>) {
-        self.add(check, CheckResult::Passed, expected, found);
-    }
-    fn skip(&mut self, check: &'static str, why: impl Into<String>) {
-        self.add(check, CheckResult::Skipped, "", why);
-    }
-    /// Records `err` as the failure of `check` and returns it.
-    fn fail(&mut self, check: &'static str, err: Error) -> Error {
-        self.add(check, CheckResult::Failed, "", err.to_string());
-        err
-    }
-}
+use crate::ns::{CM_BEARER as BEARER, NAMEID_ENTITY as ENTITY_FORMAT};
+pub(crate) use crate::ns::{SAML_NS, SAMLP_NS, STATUS_SUCCESS};
 
 /// The most `EncryptedAttribute`s decrypted in one Assertion (each costs an RSA private-key
 /// operation).
@@ -327,14 +253,14 @@ impl ServiceProvider {
 }
 
 /// The parser settings for messages and for decrypted plaintext alike.
-pub(crate) fn parse_options(cfg: &crate::config::SpInner) -> ParseOptions {
+pub(crate) fn parse_options(cfg: &crate::sp::config::SpInner) -> ParseOptions {
     ParseOptions::default()
         .with_limits(cfg.policy.limits)
         .forbidding_processing_instructions()
 }
 
 pub(crate) fn decryptor<'a>(
-    cfg: &'a crate::config::SpInner,
+    cfg: &'a crate::sp::config::SpInner,
     parse: &'a ParseOptions,
 ) -> crate::xmlenc::Decryptor<'a> {
     crate::xmlenc::Decryptor {
@@ -344,8 +270,8 @@ pub(crate) fn decryptor<'a>(
     }
 }
 
-fn sig_found(s: &Option<VerifiedSignature>) -> String {
-    match s {
+fn sig_found(s: &Option<SignedElement<'_>>) -> String {
+    match s.as_ref().map(|s| &s.signature) {
         Some(v) => format!(
             "{} / {} / {}",
             v.algorithm.name(),

@@ -8,7 +8,9 @@ use rsa::traits::PublicKeyParts;
 use sha2::Digest as _;
 use subtle::ConstantTimeEq;
 
-use crate::c14n::Sink;
+use crate::xml::c14n::Sink;
+
+pub(crate) mod b64;
 use crate::error::Error;
 
 /// A signature algorithm of the allow-list.
@@ -275,7 +277,7 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// Decodes XML Schema `base64Binary`: white space anywhere is ignored, padding and trailing bits
 /// must be canonical.
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    crate::b64::decode(text)
+    crate::crypto::b64::decode(text)
 }
 
 /// Lower-case hex.

@@ -1,0 +1,84 @@
+//! The HTTP-POST binding: the base64 form field (size checked before decoding) and the
+//! auto-submitting form; and the CLI's detection of how a captured Response was handed over.
+
+use crate::error::Error;
+use crate::xml::escape_attr;
+use crate::xml::{Limits, XmlError};
+
+use super::params::parse_params;
+
+/// Decodes the base64 `SAMLResponse` field of an HTTP-POST form (line breaks and spaces, as IdPs
+/// wrap lines, are allowed). The encoded size is checked against `limits.max_input_bytes` *before*
+/// decoding, so an oversized body costs nothing.
+///
+/// # Errors
+/// [`Error::Xml`] with a limit error when the field is too large; [`Error::Binding`] when it is
+/// not valid standard base64.
+pub fn decode_post(saml_response: &str, limits: &Limits) -> Result<Vec<u8>, Error> {
+    // base64 grows by 4/3; allow generous white space for line wrapping.
+    let max_encoded = limits.max_input_bytes.saturating_mul(3) / 2 + 1024;
+    if saml_response.len() > max_encoded {
+        return Err(Error::Xml(XmlError::LimitExceeded {
+            limit: "max_input_bytes (encoded SAMLResponse)",
+            max: max_encoded,
+            found: saml_response.len(),
+        }));
+    }
+    crate::crypto::decode_base64(saml_response)
+        .ok_or_else(|| Error::Binding("SAMLResponse is not valid base64".into()))
+}
+
+/// Auto-detects how a captured `SAMLResponse` was handed over and returns the XML: raw XML, the
+/// base64 value as POSTed (line breaks allowed), or a whole form body
+/// `SAMLResponse=...&RelayState=...` (URL-encoded).
+///
+/// # Errors
+/// [`Error::Binding`] when it is none of these; limit errors for oversized input.
+pub fn decode_response_input(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, Error> {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let rest = bytes.get(start..).unwrap_or_default();
+    if rest.starts_with(b"<") || rest.starts_with("\u{feff}".as_bytes()) {
+        return Ok(bytes.to_vec());
+    }
+    let text = std::str::from_utf8(rest)
+        .map_err(|_| Error::Binding("input is neither XML, base64 nor a form body".into()))?
+        .trim();
+    if text.contains("SAMLResponse=") {
+        let params = parse_params(text)?;
+        let value = params
+            .iter()
+            .find(|p| p.name == "SAMLResponse")
+            .ok_or_else(|| Error::Binding("no SAMLResponse parameter".into()))?;
+        return decode_post(&value.value, limits);
+    }
+    decode_post(text, limits)
+}
+
+/// An auto-submitting HTML form posting `param` (base64 already) to `action`.
+pub fn post_form(action: &str, param: &str, value_b64: &str, relay_state: Option<&str>) -> String {
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Signing in</title></head>",
+    );
+    html.push_str("<body onload=\"document.forms[0].submit()\">");
+    html.push_str(&format!(
+        "<form method=\"post\" action=\"{}\">",
+        escape_attr(action)
+    ));
+    html.push_str(&format!(
+        "<input type=\"hidden\" name=\"{}\" value=\"{}\"/>",
+        escape_attr(param),
+        escape_attr(value_b64)
+    ));
+    if let Some(r) = relay_state {
+        html.push_str(&format!(
+            "<input type=\"hidden\" name=\"RelayState\" value=\"{}\"/>",
+            escape_attr(r)
+        ));
+    }
+    html.push_str("<noscript><p>JavaScript is disabled. Press Continue to sign in.</p><button type=\"submit\">Continue</button></noscript>");
+    html.push_str("</form></body></html>\n");
+    html
+}

@@ -1,0 +1,23 @@
+//! The one-call flow an app mounts: starting logins (AuthnRequest, bindings, RelayState),
+//! finishing them at the ACS ([`Acs`]: tenant, stores, validation, replay, provisioning, audit),
+//! and Single Logout through the same object.
+//!
+//! - `acs`: [`Acs`] and its results;
+//! - `authn_request`: building the AuthnRequest;
+//! - `provision`: the verified identity and the app's [`Provisioner`];
+//! - `audit`: one event per login and logout.
+
+pub mod acs;
+pub mod audit;
+pub mod authn_request;
+pub mod provision;
+
+pub use acs::{
+    Acs, LoginStart, LoginSuccess, LogoutDone, LogoutReply, LogoutStart, block_on_ready,
+    safe_return_path,
+};
+pub use audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome};
+pub use authn_request::{AuthnRequest, BuiltAuthnRequest, Comparison};
+pub use provision::{
+    AttributeMapping, ProvisionError, Provisioner, SamlIdentity, UNKNOWN, email_domain,
+};

@@ -1,0 +1,21 @@
+//! The Service Provider's core: a configured [`ServiceProvider`] (one IdP, one
+//! [`ValidationPolicy`]) validates a Response into a [`VerifiedAssertion`], recording every check
+//! in a [`Report`].
+//!
+//! - `config`: [`ServiceProvider`], its builder, [`IdentityProvider`] and [`ValidationPolicy`];
+//! - `validate`: the Web Browser SSO profile checks, sans-IO (time is passed in);
+//! - `report`: what each check expected and found;
+//! - `assertion`: the typed result, obtainable only through validation;
+//! - `consume`: validation plus the request store and the replay cache.
+
+pub mod assertion;
+pub mod config;
+pub(crate) mod consume;
+pub mod report;
+pub mod validate;
+
+pub use assertion::{Attribute, NameId, Signed, VerifiedAssertion};
+pub use config::{
+    IdentityProvider, ServiceProvider, ServiceProviderBuilder, SignaturePolicy, ValidationPolicy,
+};
+pub use report::{Check, CheckResult, Report};

@@ -1,0 +1,279 @@
+//! The registry of tenants: look-ups by slug, issuer and email domain; atomic updates.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::error::Error;
+use crate::login::provision::AttributeMapping;
+use crate::sp::config::{IdentityProvider, ServiceProvider};
+
+use super::config::{SpSettings, TenantConfig};
+
+/// A tenant as the registry holds it: its configuration and a ready [`ServiceProvider`].
+#[derive(Debug)]
+pub struct Tenant {
+    config: TenantConfig,
+    sp: ServiceProvider,
+}
+
+impl Tenant {
+    /// The slug.
+    pub fn slug(&self) -> &str {
+        &self.config.slug
+    }
+    /// The display name.
+    pub fn display_name(&self) -> &str {
+        &self.config.display_name
+    }
+    /// Whether logins are accepted.
+    pub fn is_enabled(&self) -> bool {
+        self.config.enabled
+    }
+    /// The IdP entity ID.
+    pub fn idp_entity_id(&self) -> &str {
+        &self.config.idp_entity_id
+    }
+    /// The IdP SSO URL.
+    pub fn sso_url(&self) -> Option<&str> {
+        self.config.sso_url.as_deref()
+    }
+    /// The IdP Single Logout URL.
+    pub fn slo_url(&self) -> Option<&str> {
+        self.config.slo_url.as_deref()
+    }
+    /// This tenant's ACS URL.
+    pub fn acs_url(&self) -> &str {
+        self.sp.acs_url()
+    }
+    /// This tenant's SP entity ID.
+    pub fn sp_entity_id(&self) -> &str {
+        self.sp.entity_id()
+    }
+    /// Just-in-time provisioning.
+    pub fn jit(&self) -> bool {
+        self.config.jit
+    }
+    /// The attribute mapping.
+    pub fn attribute_mapping(&self) -> &AttributeMapping {
+        &self.config.mapping
+    }
+    /// The tenant's email domains (lower case).
+    pub fn email_domains(&self) -> &[String] {
+        &self.config.email_domains
+    }
+    /// The validator for this tenant's responses.
+    pub fn service_provider(&self) -> &ServiceProvider {
+        &self.sp
+    }
+    /// Whether unsolicited responses are accepted.
+    pub fn allows_unsolicited(&self) -> bool {
+        self.config.policy.allow_unsolicited
+    }
+}
+
+#[derive(Debug, Default)]
+struct Snapshot {
+    by_slug: HashMap<String, Arc<Tenant>>,
+    by_issuer: HashMap<String, String>,
+    by_domain: HashMap<String, String>,
+}
+
+/// The tenant registry. Share it (`Arc<IdpRegistry>`) across threads: reads are lock-free,
+/// writes replace an immutable snapshot atomically (serialized among themselves).
+#[derive(Debug)]
+pub struct IdpRegistry {
+    sp: SpSettings,
+    snapshot: ArcSwap<Snapshot>,
+    write: std::sync::Mutex<()>,
+}
+
+impl IdpRegistry {
+    /// An empty registry.
+    pub fn new(sp: SpSettings) -> Self {
+        IdpRegistry {
+            sp,
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            write: std::sync::Mutex::new(()),
+        }
+    }
+
+    fn build_tenant(&self, config: TenantConfig) -> Result<Tenant, Error> {
+        config.validate()?;
+        let mut idp =
+            IdentityProvider::new(config.idp_entity_id.clone(), config.certificates.clone())?;
+        if let Some(u) = &config.sso_url {
+            idp = idp.with_sso_url(u.clone());
+        }
+        if let Some(u) = &config.slo_url {
+            idp = idp.with_slo_url(u.clone());
+        }
+        let mut b = ServiceProvider::builder(
+            self.sp.entity_id(&config.slug),
+            self.sp.acs_url(&config.slug),
+        )
+        .idp(idp)
+        .policy(config.policy.clone());
+        if let Some(u) = self.sp.slo_url(&config.slug) {
+            b = b.single_logout_url(u);
+        }
+        if let Some(k) = &self.sp.signing_key {
+            b = b.signing_key(k.clone());
+        }
+        Ok(Tenant {
+            sp: b.build()?,
+            config,
+        })
+    }
+
+    /// Applies `change` to a copy of the current snapshot and publishes it.
+    fn update(
+        &self,
+        change: impl FnOnce(&mut HashMap<String, Arc<Tenant>>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let _guard = self.write.lock().map_err(|_| Error::Config {
+            field: "registry",
+            reason: "poisoned".into(),
+        })?;
+        let current = self.snapshot.load();
+        let mut by_slug = current.by_slug.clone();
+        change(&mut by_slug)?;
+        let mut by_issuer = HashMap::new();
+        let mut by_domain = HashMap::new();
+        for (slug, t) in &by_slug {
+            if let Some(other) = by_issuer.insert(t.config.idp_entity_id.clone(), slug.clone()) {
+                return Err(Error::Config {
+                    field: "idp_entity_id",
+                    reason: format!(
+                        "{:?} is already the IdP of tenant {other:?}",
+                        t.config.idp_entity_id
+                    ),
+                });
+            }
+            for d in &t.config.email_domains {
+                if let Some(other) = by_domain.insert(d.clone(), slug.clone()) {
+                    return Err(Error::Config {
+                        field: "email_domains",
+                        reason: format!("{d:?} already belongs to tenant {other:?}"),
+                    });
+                }
+            }
+        }
+        self.snapshot.store(Arc::new(Snapshot {
+            by_slug,
+            by_issuer,
+            by_domain,
+        }));
+        Ok(())
+    }
+
+    /// Adds a tenant.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the field: invalid configuration, a slug already present, an
+    /// issuer or email domain already used by another tenant.
+    pub fn insert(&self, config: TenantConfig) -> Result<(), Error> {
+        let tenant = Arc::new(self.build_tenant(config)?);
+        self.update(|m| {
+            if m.contains_key(tenant.slug()) {
+                return Err(Error::Config {
+                    field: "slug",
+                    reason: format!("tenant {:?} already exists", tenant.slug()),
+                });
+            }
+            m.insert(tenant.slug().to_owned(), tenant);
+            Ok(())
+        })
+    }
+
+    /// Replaces a tenant's configuration (certificate rotation, policy changes). Validations in
+    /// flight finish with the configuration they started with.
+    ///
+    /// # Errors
+    /// As [`IdpRegistry::insert`]; [`Error::UnknownTenant`] when the slug is absent.
+    pub fn replace(&self, config: TenantConfig) -> Result<(), Error> {
+        let tenant = Arc::new(self.build_tenant(config)?);
+        self.update(|m| {
+            if !m.contains_key(tenant.slug()) {
+                return Err(Error::UnknownTenant {
+                    found: tenant.slug().to_owned(),
+                });
+            }
+            m.insert(tenant.slug().to_owned(), tenant);
+            Ok(())
+        })
+    }
+
+    /// Enables or disables a tenant.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTenant`].
+    pub fn set_enabled(&self, slug: &str, enabled: bool) -> Result<(), Error> {
+        let current = self.by_slug(slug).ok_or_else(|| Error::UnknownTenant {
+            found: slug.to_owned(),
+        })?;
+        self.replace(current.config.clone().enabled(enabled))
+    }
+
+    /// Removes a tenant.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTenant`].
+    pub fn remove(&self, slug: &str) -> Result<(), Error> {
+        self.update(|m| {
+            m.remove(slug)
+                .map(|_| ())
+                .ok_or_else(|| Error::UnknownTenant {
+                    found: slug.to_owned(),
+                })
+        })
+    }
+
+    /// The tenant with this slug (enabled or not).
+    pub fn by_slug(&self, slug: &str) -> Option<Arc<Tenant>> {
+        self.snapshot.load().by_slug.get(slug).cloned()
+    }
+
+    /// The tenant whose IdP is `issuer`.
+    pub fn by_issuer(&self, issuer: &str) -> Option<Arc<Tenant>> {
+        let snap = self.snapshot.load();
+        snap.by_issuer
+            .get(issuer)
+            .and_then(|slug| snap.by_slug.get(slug))
+            .cloned()
+    }
+
+    /// IdP discovery: the enabled tenant owning the domain of `email` (domains compare
+    /// case-insensitively).
+    pub fn discover(&self, email: &str) -> Option<Arc<Tenant>> {
+        let domain = crate::login::provision::email_domain(email)?;
+        let snap = self.snapshot.load();
+        snap.by_domain
+            .get(&domain)
+            .and_then(|slug| snap.by_slug.get(slug))
+            .filter(|t| t.is_enabled())
+            .cloned()
+    }
+
+    /// Whether password logins must be refused for `domain` (an enabled tenant owns it with SSO
+    /// enforcement on).
+    pub fn sso_enforced_for(&self, domain: &str) -> bool {
+        let domain = domain.to_ascii_lowercase();
+        let snap = self.snapshot.load();
+        snap.by_domain
+            .get(&domain)
+            .and_then(|slug| snap.by_slug.get(slug))
+            .is_some_and(|t| t.is_enabled() && t.config.enforce_sso)
+    }
+
+    /// Number of tenants.
+    pub fn len(&self) -> usize {
+        self.snapshot.load().by_slug.len()
+    }
+
+    /// Whether the registry is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
