@@ -29,6 +29,9 @@ pub mod login;
 
 pub mod store;
 
+#[cfg(feature = "web")]
+pub mod web;
+
 pub mod error;
 pub mod ns;
 pub mod time;

@@ -19,5 +19,5 @@ pub use acs::{
 pub use audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome};
 pub use authn_request::{AuthnRequest, BuiltAuthnRequest, Comparison};
 pub use provision::{
-    AttributeMapping, ProvisionError, Provisioner, SamlIdentity, UNKNOWN, email_domain,
+    AttributeMapping, ProvisionError, ProvisionFn, Provisioner, SamlIdentity, UNKNOWN, email_domain,
 };

@@ -213,3 +213,39 @@ pub trait Provisioner: Send + Sync {
         identity: &SamlIdentity,
     ) -> impl Future<Output = Result<Option<Self::User>, ProvisionError>> + Send;
 }
+
+/// A [`Provisioner`] from a closure: `(tenant, identity) -> Future<Result<User, ProvisionError>>`,
+/// used for both `upsert` and `find`. For apps whose user is derived from the identity (or that
+/// upsert in one call).
+///
+/// ```
+/// use saml_sp::login::{ProvisionFn, SamlIdentity};
+/// let users = ProvisionFn(|_tenant: String, id: SamlIdentity| async move { Ok(id.email) });
+/// # let _ = users;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProvisionFn<F>(pub F);
+
+impl<F, Fut, U> Provisioner for ProvisionFn<F>
+where
+    F: Fn(String, SamlIdentity) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<U, ProvisionError>> + Send,
+    U: Send,
+{
+    type User = U;
+    fn upsert(
+        &self,
+        tenant: &str,
+        identity: &SamlIdentity,
+    ) -> impl Future<Output = Result<U, ProvisionError>> + Send {
+        (self.0)(tenant.to_owned(), identity.clone())
+    }
+    fn find(
+        &self,
+        tenant: &str,
+        identity: &SamlIdentity,
+    ) -> impl Future<Output = Result<Option<U>, ProvisionError>> + Send {
+        let f = (self.0)(tenant.to_owned(), identity.clone());
+        async move { f.await.map(Some) }
+    }
+}

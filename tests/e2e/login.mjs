@@ -53,6 +53,13 @@ try {
         await fail(`replayed POST not refused: ${resp.status()} ${body.slice(0, 200)}`);
       }
     }
+  } else if (mode === 'minimal') {
+    // examples/minimal_axum.rs through samlify: the home page shows the signed-in email.
+    await page.goto(`${base}/`);
+    await page.click('#sign-in');
+    await page.waitForSelector('#who', { timeout: 15000 });
+    if ((await page.textContent('#who')).trim() !== 'grace@samlify.example') await fail('not signed in');
+    if (shot) await page.screenshot({ path: shot, fullPage: true });
   } else if (mode === 'slo-sp' || mode === 'slo-idp' || mode === 'slo-third-party') {
     const seen = [];
     page.on('request', (r) => seen.push(r.url()));

@@ -1,0 +1,463 @@
+//! The SP's HTTP endpoints, written once on the `http` crate's types (feature `web`), with thin
+//! framework adapters (`axum`): login start, the ACS, SP metadata, Single Logout, sign-out, and
+//! error pages that show a user-safe message and the stable code (the detail goes to the audit
+//! log). An app supplies its tenant configuration, its [`Provisioner`] and where to go after
+//! login.
+//!
+//! | route (under the prefix, default `/saml`) | what |
+//! |---|---|
+//! | `GET login?email=...&return_to=/path` | starts a login (IdP discovery by email; else the default tenant) |
+//! | `POST acs` | the ACS: validates, provisions, starts a fresh session, 303 to the return path |
+//! | `GET metadata` | SP metadata (entity ID, ACS, SLO, signing and encryption certificates) |
+//! | `GET slo` | Single Logout: the IdP's LogoutResponse or LogoutRequest |
+//! | `POST logout` | ends the session, and at the IdP when it has an SLO endpoint |
+//!
+//! With several tenants (no default tenant), each route takes the tenant first:
+//! `/saml/{tenant}/acs`, and so on.
+//!
+//! Defaults: ACS bodies up to 1 MiB (real responses with many groups run to hundreds of KiB);
+//! the client address is the connection's peer, and `X-Forwarded-For` is read only when the peer
+//! is one of [`WebSettings::trusted_proxies`]; the session cookie is `HttpOnly`, `SameSite=Lax`,
+//! `Secure` when the base URL is https, and a new token is issued at every login (no fixation).
+
+#[cfg(feature = "axum")]
+pub mod axum;
+mod session;
+
+pub use session::{MemorySessions, SessionBackend};
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use http::{HeaderMap, Method, Response, StatusCode, header};
+
+use crate::error::Error;
+use crate::login::audit::AuditContext;
+use crate::login::provision::Provisioner;
+use crate::login::{Acs, safe_return_path};
+use crate::logout::{IncomingLogout, SessionRecord};
+use crate::metadata::SpMetadata;
+
+/// How the endpoints are mounted and behave.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WebSettings {
+    /// The path prefix of the SAML routes (default `/saml`).
+    pub prefix: String,
+    /// The tenant used when a route names none (single-IdP apps); `None` puts the tenant in
+    /// the path.
+    pub default_tenant: Option<String>,
+    /// The largest ACS body read (default 1 MiB).
+    pub max_body: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (default none).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Where to go after login when the login named no return path (default `/`).
+    pub after_login: String,
+    /// The session cookie's name (default `saml_session`).
+    pub cookie: String,
+    /// Whether the cookie is `Secure` (default: whether the ACS URL is https).
+    pub secure_cookie: bool,
+}
+
+impl WebSettings {
+    /// Settings for a single-IdP app whose tenant is `tenant`.
+    pub fn single_tenant(tenant: impl Into<String>) -> Self {
+        WebSettings {
+            prefix: "/saml".into(),
+            default_tenant: Some(tenant.into()),
+            max_body: 1 << 20,
+            trusted_proxies: Vec::new(),
+            after_login: "/".into(),
+            cookie: "saml_session".into(),
+            secure_cookie: false,
+        }
+    }
+    /// Settings for a multi-tenant app (the tenant in each route's path).
+    pub fn multi_tenant() -> Self {
+        WebSettings {
+            default_tenant: None,
+            ..WebSettings::single_tenant("")
+        }
+    }
+    /// The path prefix (for example `/sso`).
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+    /// The largest ACS body read.
+    #[must_use]
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+    /// A proxy whose `X-Forwarded-For` is believed for the client address.
+    #[must_use]
+    pub fn trust_proxy(mut self, addr: IpAddr) -> Self {
+        self.trusted_proxies.push(addr);
+        self
+    }
+    /// Where to go after login.
+    #[must_use]
+    pub fn after_login(mut self, path: impl Into<String>) -> Self {
+        self.after_login = path.into();
+        self
+    }
+    /// Whether the session cookie is `Secure`.
+    #[must_use]
+    pub fn secure_cookie(mut self, yes: bool) -> Self {
+        self.secure_cookie = yes;
+        self
+    }
+}
+
+/// The SP's endpoints over an [`Acs`] and a [`SessionBackend`]. Share it as `Arc<SamlWeb<..>>`.
+pub struct SamlWeb<P: Provisioner, S> {
+    acs: Arc<Acs<P>>,
+    sessions: Arc<S>,
+    settings: WebSettings,
+}
+
+impl<P: Provisioner, S> std::fmt::Debug for SamlWeb<P, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SamlWeb")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The client address: the connection's peer, or, when the peer is a trusted proxy, the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|a| !trusted.contains(a))
+        .unwrap_or(peer)
+}
+
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn field(src: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(src)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn html(status: StatusCode, body: String) -> Response<String> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+fn redirect(to: &str, set_cookie: Option<String>) -> Response<String> {
+    let mut r = Response::new(String::new());
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = http::HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    if let Some(c) = set_cookie.and_then(|c| http::HeaderValue::from_str(&c).ok()) {
+        r.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    r
+}
+
+/// The error page: status from [`Error::kind`], the user-safe message and the stable code.
+pub fn error_page(e: &Error) -> Response<String> {
+    let status = StatusCode::from_u16(e.kind().http_status()).unwrap_or(StatusCode::FORBIDDEN);
+    html(
+        status,
+        format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sign-in failed</title></head><body><h1>Sign-in failed</h1><p id=\"message\">{}</p><p>Code: <code id=\"code\">{}</code></p><p><a href=\"/\">Back</a></p></body></html>",
+            crate::xml::escape_text(e.user_message()),
+            e.code()
+        ),
+    )
+}
+
+/// The common case in one call: one IdP from its metadata file, in-memory stores and sessions.
+impl<F, Fut, U> SamlWeb<crate::login::ProvisionFn<F>, MemorySessions<U>>
+where
+    F: Fn(String, crate::login::SamlIdentity) -> Fut + Send + Sync,
+    Fut: std::future::Future<Output = Result<U, crate::login::ProvisionError>> + Send,
+    U: Clone + Send + Sync + 'static,
+{
+    /// An app at `base_url` (its public URL, `https://app.example.com`) signing users in from the
+    /// one IdP whose metadata is in the file `idp_metadata`, with `provision` turning a verified
+    /// identity into the app's user. Routes under `/saml` (entity ID `{base_url}/saml/metadata`,
+    /// ACS `{base_url}/saml/acs`), in-memory request store, replay cache and sessions, the
+    /// cookie `Secure` when `base_url` is https.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unreadable file or a bad URL; metadata errors.
+    pub fn from_idp_metadata_file(
+        base_url: &str,
+        idp_metadata: impl AsRef<std::path::Path>,
+        provision: F,
+    ) -> Result<Self, Error> {
+        let path = idp_metadata.as_ref();
+        let xml = std::fs::read(path).map_err(|e| Error::Config {
+            field: "idp_metadata",
+            reason: format!("{}: {e}", path.display()),
+        })?;
+        let base = base_url.trim_end_matches('/');
+        let registry = crate::tenant::IdpRegistry::new(
+            crate::tenant::SpSettings::new(
+                format!("{base}/saml/metadata"),
+                format!("{base}/saml/acs"),
+            )?
+            .single_logout_url(format!("{base}/saml/slo")),
+        );
+        registry.insert(crate::tenant::TenantConfig::from_idp_metadata(
+            "default",
+            &xml,
+            chrono::Utc::now(),
+        )?)?;
+        let acs = Acs::new(
+            Arc::new(registry),
+            Arc::new(crate::store::MemoryRequestStore::default()),
+            Arc::new(crate::store::MemoryReplayCache::default()),
+            crate::login::ProvisionFn(provision),
+        );
+        Ok(SamlWeb::new(
+            Arc::new(acs),
+            Arc::new(MemorySessions::default()),
+            WebSettings::single_tenant("default").secure_cookie(base.starts_with("https://")),
+        ))
+    }
+}
+
+impl<P, S> SamlWeb<P, S>
+where
+    P: Provisioner,
+    P::User: Clone,
+    S: SessionBackend<P::User>,
+{
+    /// The endpoints over `acs` with `sessions`.
+    pub fn new(acs: Arc<Acs<P>>, sessions: Arc<S>, settings: WebSettings) -> Self {
+        SamlWeb {
+            acs,
+            sessions,
+            settings,
+        }
+    }
+
+    /// The one-call flow.
+    pub fn acs(&self) -> &Acs<P> {
+        &self.acs
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &WebSettings {
+        &self.settings
+    }
+
+    /// The signed-in user of a request (its session cookie), if any.
+    pub fn user(&self, headers: &HeaderMap) -> Option<P::User> {
+        let token = cookie(headers, &self.settings.cookie)?;
+        self.sessions.user(token, chrono::Utc::now())
+    }
+
+    /// Whether `path` is one of these endpoints.
+    pub fn handles(&self, path: &str) -> bool {
+        path.strip_prefix(self.settings.prefix.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// Serves one request to an endpoint. `peer` is the connection's address; the body must
+    /// already be limited to [`WebSettings::max_body`] by the adapter (larger bodies get 413).
+    pub async fn handle(&self, req: http::Request<Vec<u8>>, peer: IpAddr) -> Response<String> {
+        let ip = client_ip(peer, req.headers(), &self.settings.trusted_proxies);
+        let ctx = AuditContext::new().with("ip", ip.to_string());
+        let Some(rest) = req.uri().path().strip_prefix(self.settings.prefix.as_str()) else {
+            return html(StatusCode::NOT_FOUND, String::new());
+        };
+        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let (tenant, action) = match (&self.settings.default_tenant, segments.as_slice()) {
+            (Some(t), [action]) => (t.clone(), *action),
+            (None, [t, action]) => ((*t).to_owned(), *action),
+            _ => return html(StatusCode::NOT_FOUND, String::new()),
+        };
+        if req.body().len() > self.settings.max_body {
+            return html(StatusCode::PAYLOAD_TOO_LARGE, String::new());
+        }
+        let query = req.uri().query().unwrap_or("");
+        let result = match (req.method(), action) {
+            (&Method::GET, "login") => self.login(&tenant, query).await,
+            (&Method::POST, "acs") => self.finish(&tenant, req.body(), req.headers(), &ctx).await,
+            (&Method::GET, "metadata") => self.metadata(&tenant),
+            (&Method::GET, "slo") => self.slo(&tenant, query, &ctx).await,
+            (&Method::POST, "logout") => Ok(self.logout(&tenant, req.headers(), &ctx).await),
+            _ => return html(StatusCode::NOT_FOUND, String::new()),
+        };
+        result.unwrap_or_else(|e| error_page(&e))
+    }
+
+    async fn login(&self, tenant: &str, query: &str) -> Result<Response<String>, Error> {
+        let email = field(query.as_bytes(), "email").filter(|e| !e.is_empty());
+        let return_to = field(query.as_bytes(), "return_to");
+        let return_to = return_to
+            .as_deref()
+            .and_then(safe_return_path)
+            .unwrap_or(&self.settings.after_login);
+        let start = match email {
+            Some(email) => match self
+                .acs
+                .start_login_for_email(&email, Some(return_to))
+                .await
+            {
+                Err(Error::UnknownTenant { .. }) if self.settings.default_tenant.is_some() => {
+                    self.acs.start_login(tenant, Some(return_to)).await?
+                }
+                other => other?,
+            },
+            None => self.acs.start_login(tenant, Some(return_to)).await?,
+        };
+        Ok(redirect(&start.redirect_url, None))
+    }
+
+    async fn finish(
+        &self,
+        tenant: &str,
+        body: &[u8],
+        headers: &HeaderMap,
+        ctx: &AuditContext,
+    ) -> Result<Response<String>, Error> {
+        let saml_response = field(body, "SAMLResponse").unwrap_or_default();
+        let relay_state = field(body, "RelayState");
+        let done = self
+            .acs
+            .finish_login(tenant, &saml_response, relay_state.as_deref(), ctx)
+            .await?;
+        // A fresh token for every login: a token the browser brought is never reused.
+        if let Some(old) = cookie(headers, &self.settings.cookie) {
+            self.sessions.remove(old);
+        }
+        let mut b = [0u8; 32];
+        crate::crypto::random_bytes(&mut b)?;
+        let token = crate::crypto::hex(&b);
+        let expires = done.assertion.session_not_on_or_after();
+        self.sessions.insert(
+            token.clone(),
+            done.user,
+            SessionRecord::from_assertion(&done.assertion),
+            expires,
+        );
+        let secure = if self.settings.secure_cookie {
+            "; Secure"
+        } else {
+            ""
+        };
+        let max_age = expires
+            .map(|e| {
+                format!(
+                    "; Max-Age={}",
+                    (e - chrono::Utc::now()).num_seconds().max(0)
+                )
+            })
+            .unwrap_or_default();
+        let cookie = format!(
+            "{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}{max_age}",
+            self.settings.cookie
+        );
+        Ok(redirect(&done.return_to, Some(cookie)))
+    }
+
+    fn metadata(&self, tenant: &str) -> Result<Response<String>, Error> {
+        let t = self
+            .acs
+            .registry()
+            .by_slug(tenant)
+            .ok_or_else(|| Error::UnknownTenant {
+                found: tenant.to_owned(),
+            })?;
+        let sp = t.service_provider();
+        let mut md = SpMetadata::new(sp.entity_id(), sp.acs_url());
+        if let Some(u) = sp.slo_url() {
+            md = md.single_logout_service(u);
+        }
+        if let Some(c) = sp.signing_key().and_then(|k| k.certificate()) {
+            md = md.signing_certificate(c.clone());
+        }
+        for k in sp.decryption_keys() {
+            if let Some(c) = k.certificate() {
+                md = md.encryption_certificate(c.clone());
+            }
+        }
+        let mut r = Response::new(md.to_xml());
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/samlmetadata+xml"),
+        );
+        Ok(r)
+    }
+
+    async fn slo(
+        &self,
+        tenant: &str,
+        query: &str,
+        ctx: &AuditContext,
+    ) -> Result<Response<String>, Error> {
+        let msg = IncomingLogout::Redirect { query };
+        if query.contains("SAMLResponse=") {
+            let done = self.acs.finish_logout(tenant, &msg, ctx).await?;
+            Ok(redirect(&done.return_to, None))
+        } else {
+            let reply = self
+                .acs
+                .handle_logout_request(tenant, &msg, &*self.sessions, ctx)
+                .await?;
+            Ok(redirect(&reply.redirect_url, None))
+        }
+    }
+
+    async fn logout(
+        &self,
+        tenant: &str,
+        headers: &HeaderMap,
+        ctx: &AuditContext,
+    ) -> Response<String> {
+        let clear = format!(
+            "{}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+            self.settings.cookie
+        );
+        let record = cookie(headers, &self.settings.cookie).and_then(|t| self.sessions.remove(t));
+        let has_slo = self
+            .acs
+            .registry()
+            .by_slug(tenant)
+            .is_some_and(|t| t.slo_url().is_some());
+        let to = match record {
+            Some(r) if has_slo => self
+                .acs
+                .start_logout(tenant, &r, Some("/"), ctx)
+                .await
+                .map_or_else(|_| "/".to_owned(), |s| s.redirect_url),
+            _ => "/".to_owned(),
+        };
+        redirect(&to, Some(clear))
+    }
+}

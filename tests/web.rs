@@ -1,0 +1,466 @@
+//! The web layer and its axum adapter (issue 18), without a browser: every endpoint, the error
+//! pages, the client address behind proxies, fresh session tokens, and the size of the minimal
+//! examples.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use axum::routing::get;
+use axum::{Router, response::Html};
+use saml_sp::login::SamlIdentity;
+use saml_sp::testkit::{TestIdp, TestUser};
+use saml_sp::web::axum::{SignedIn, router};
+use saml_sp::web::{SamlWeb, WebSettings};
+use tower::ServiceExt as _;
+
+const BASE: &str = "https://app.example.com";
+
+fn idp() -> TestIdp {
+    TestIdp::fixed("https://idp.example.com/saml")
+}
+
+fn metadata_file(idp: &TestIdp) -> String {
+    let path =
+        std::env::temp_dir().join(format!("saml-sp-web-{}-{}.xml", std::process::id(), rand()));
+    std::fs::write(&path, idp.metadata_xml("https://idp.example.com/sso")).unwrap();
+    path.display().to_string()
+}
+
+fn rand() -> u64 {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).unwrap();
+    u64::from_le_bytes(b)
+}
+
+type Users =
+    fn(String, SamlIdentity) -> std::future::Ready<Result<String, saml_sp::login::ProvisionError>>;
+
+fn users(
+    _tenant: String,
+    id: SamlIdentity,
+) -> std::future::Ready<Result<String, saml_sp::login::ProvisionError>> {
+    std::future::ready(Ok(id.email))
+}
+
+fn web(
+    idp: &TestIdp,
+) -> Arc<SamlWeb<saml_sp::login::ProvisionFn<Users>, saml_sp::web::MemorySessions<String>>> {
+    Arc::new(SamlWeb::from_idp_metadata_file(BASE, metadata_file(idp), users as Users).unwrap())
+}
+
+async fn home(user: Option<SignedIn<String>>) -> Html<String> {
+    Html(match user {
+        Some(SignedIn(email)) => format!("signed in as {email}"),
+        None => "anonymous".into(),
+    })
+}
+
+async fn private(SignedIn(email): SignedIn<String>) -> String {
+    format!("secret of {email}")
+}
+
+fn app<P, S>(web: Arc<SamlWeb<P, S>>) -> Router
+where
+    P: saml_sp::login::Provisioner<User = String> + 'static,
+    S: saml_sp::web::SessionBackend<String> + Send + Sync + 'static,
+{
+    Router::new()
+        .route("/", get(home))
+        .route("/private", get(private))
+        .merge(router(web.clone()))
+        .with_state(web)
+}
+
+fn request(
+    method: &str,
+    uri: &str,
+    body: &str,
+    cookie: Option<&str>,
+    peer: [u8; 4],
+    xff: Option<&str>,
+) -> Request<Body> {
+    let mut r = Request::builder().method(method).uri(uri);
+    if !body.is_empty() {
+        r = r.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    if let Some(c) = cookie {
+        r = r.header(header::COOKIE, c);
+    }
+    if let Some(x) = xff {
+        r = r.header("x-forwarded-for", x);
+    }
+    let mut r = r.body(Body::from(body.to_owned())).unwrap();
+    r.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((peer, 40000))));
+    r
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+fn location(h: &axum::http::HeaderMap) -> String {
+    h.get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Starts a login and returns (request ID, RelayState).
+async fn start(app: &Router) -> (String, String) {
+    let (status, headers, _) = send(
+        app,
+        request(
+            "GET",
+            "/saml/login?return_to=/private",
+            "",
+            None,
+            [10, 0, 0, 1],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let url = location(&headers);
+    assert!(
+        url.starts_with("https://idp.example.com/sso?SAMLRequest="),
+        "{url}"
+    );
+    let m = saml_sp::binding::decode_redirect(&url, &Default::default()).unwrap();
+    let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
+    (
+        doc.root().attribute("ID").unwrap().to_owned(),
+        m.relay_state.unwrap(),
+    )
+}
+
+fn acs_body(saml_response: &str, relay_state: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("SAMLResponse", saml_response)
+        .append_pair("RelayState", relay_state)
+        .finish()
+}
+
+#[tokio::test]
+async fn login_acs_session_and_replay() {
+    let idp = idp();
+    let app = app(web(&idp));
+    let (request_id, relay) = start(&app).await;
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to(&request_id)
+        .user(TestUser::new("ada@example.com"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    // A cookie the browser brought before login is not reused.
+    let (status, headers, _) = send(
+        &app,
+        request(
+            "POST",
+            "/saml/acs",
+            &acs_body(&response, &relay),
+            Some("saml_session=attacker-chosen"),
+            [10, 0, 0, 1],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&headers), "/private");
+    let set = headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        set.starts_with("saml_session=")
+            && set.contains("HttpOnly")
+            && set.contains("SameSite=Lax")
+            && set.contains("Secure"),
+        "{set}"
+    );
+    let token = set.split(';').next().unwrap().to_owned();
+    assert_ne!(token, "saml_session=attacker-chosen");
+    assert_eq!(token.len(), "saml_session=".len() + 64);
+    // Signed in, with the extractor.
+    let (_, _, body) = send(
+        &app,
+        request("GET", "/", "", Some(&token), [10, 0, 0, 1], None),
+    )
+    .await;
+    assert_eq!(body, "signed in as ada@example.com");
+    let (status, _, body) = send(
+        &app,
+        request("GET", "/private", "", Some(&token), [10, 0, 0, 1], None),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "secret of ada@example.com")
+    );
+    // The brought cookie is not a session.
+    let (_, _, body) = send(
+        &app,
+        request(
+            "GET",
+            "/",
+            "",
+            Some("saml_session=attacker-chosen"),
+            [10, 0, 0, 1],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(body, "anonymous");
+    // The same Response again: the already-used page, 403, with the code.
+    let (status, _, body) = send(
+        &app,
+        request(
+            "POST",
+            "/saml/acs",
+            &acs_body(&response, &relay),
+            None,
+            [10, 0, 0, 1],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        body.contains("<code id=\"code\">replayed_assertion</code>")
+            && body.contains("already used"),
+        "{body}"
+    );
+    // Logout ends the session and clears the cookie.
+    let (status, headers, _) = send(
+        &app,
+        request(
+            "POST",
+            "/saml/logout",
+            "",
+            Some(&token),
+            [10, 0, 0, 1],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        headers
+            .get(header::SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let (_, _, body) = send(
+        &app,
+        request("GET", "/", "", Some(&token), [10, 0, 0, 1], None),
+    )
+    .await;
+    assert_eq!(body, "anonymous");
+}
+
+#[tokio::test]
+async fn signed_in_extractor_redirects_to_the_login_with_a_return_path() {
+    let app = app(web(&idp()));
+    let (status, headers, _) = send(
+        &app,
+        request("GET", "/private", "", None, [10, 0, 0, 1], None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&headers), "/saml/login?return_to=%2Fprivate");
+}
+
+#[tokio::test]
+async fn metadata_error_pages_limits_and_unknown_routes() {
+    let idp = idp();
+    let app = app(web(&idp));
+    let (status, headers, body) = send(
+        &app,
+        request("GET", "/saml/metadata", "", None, [10, 0, 0, 1], None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/samlmetadata+xml"
+    );
+    assert!(
+        body.contains(&format!("entityID=\"{BASE}/saml/metadata\""))
+            && body.contains(&format!("Location=\"{BASE}/saml/acs\"")),
+        "{body}"
+    );
+    // A forged Response: 403, the code, a safe message, no detail.
+    let (status, _, body) = send(
+        &app,
+        request(
+            "POST",
+            "/saml/acs",
+            &acs_body("PHNhbWxwOlJlc3BvbnNlLz4=", ""),
+            None,
+            [10, 0, 0, 1],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        body.contains("id=\"code\">xml_malformed<") && body.contains("refused"),
+        "{body}"
+    );
+    assert!(!body.contains("samlp:Response"), "{body}");
+    // Over the body limit: 413 (the adapter refuses before reading more).
+    let big = "x".repeat((1 << 20) + 10);
+    let (status, _, _) = send(
+        &app,
+        request("POST", "/saml/acs", &big, None, [10, 0, 0, 1], None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // A large real Response (many groups, ~300 KB) is accepted under the default limit.
+    let (request_id, relay) = start(&app).await;
+    let groups: Vec<String> = (0..4000)
+        .map(|i| format!("group-with-a-long-name-{i:05}"))
+        .collect();
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to(&request_id)
+        .user(TestUser::new("ada@example.com").groups(groups))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    assert!(response.len() > 300_000, "{}", response.len());
+    let (status, _, body) = send(
+        &app,
+        request(
+            "POST",
+            "/saml/acs",
+            &acs_body(&response, &relay),
+            None,
+            [10, 0, 0, 1],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (status, _, _) = send(
+        &app,
+        request("GET", "/saml/nothing", "", None, [10, 0, 0, 1], None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[derive(Debug, Default)]
+struct Ips(Mutex<Vec<String>>);
+impl saml_sp::login::AuditSink for Ips {
+    fn record(&self, e: &saml_sp::login::AuditEvent) {
+        if let Some((_, ip)) = e.context.fields.iter().find(|(k, _)| k == "ip") {
+            self.0.lock().unwrap().push(ip.clone());
+        }
+    }
+}
+
+#[tokio::test]
+async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
+    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+    let idp = idp();
+    let registry = IdpRegistry::new(
+        SpSettings::new(format!("{BASE}/saml/metadata"), format!("{BASE}/saml/acs")).unwrap(),
+    );
+    registry
+        .insert(
+            TenantConfig::new("default", idp.entity_id(), vec![idp.certificate().clone()])
+                .sso_url("https://idp.example.com/sso"),
+        )
+        .unwrap();
+    let ips = Arc::new(Ips::default());
+    let acs = saml_sp::Acs::new(
+        Arc::new(registry),
+        Arc::new(MemoryRequestStore::default()),
+        Arc::new(MemoryReplayCache::default()),
+        saml_sp::login::ProvisionFn(users as Users),
+    )
+    .with_audit_sink(ips.clone());
+    let settings = WebSettings::single_tenant("default").trust_proxy("10.0.0.9".parse().unwrap());
+    let web = Arc::new(SamlWeb::new(
+        Arc::new(acs),
+        Arc::new(saml_sp::web::MemorySessions::default()),
+        settings,
+    ));
+    let app = app(web);
+    let body = acs_body("PHg+", "");
+    // From a client directly: its forged header is ignored.
+    send(
+        &app,
+        request(
+            "POST",
+            "/saml/acs",
+            &body,
+            None,
+            [203, 0, 113, 7],
+            Some("1.2.3.4"),
+        ),
+    )
+    .await;
+    // Through the trusted proxy: the client the proxy saw.
+    send(
+        &app,
+        request(
+            "POST",
+            "/saml/acs",
+            &body,
+            None,
+            [10, 0, 0, 9],
+            Some("1.2.3.4, 198.51.100.20"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        *ips.0.lock().unwrap(),
+        vec!["203.0.113.7".to_owned(), "198.51.100.20".to_owned()]
+    );
+}
+
+/// The minimal examples are at most 30 lines of code a user writes (non-blank, non-comment).
+#[test]
+fn minimal_examples_stay_under_30_lines() {
+    let names: &[&str] = &["minimal_axum"];
+    for name in names {
+        let path = format!("{}/examples/{name}.rs", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .count();
+        assert!(lines <= 30, "{name}: {lines} lines of code");
+    }
+}
