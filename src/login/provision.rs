@@ -219,9 +219,12 @@ pub trait Provisioner: Send + Sync {
 /// upsert in one call).
 ///
 /// ```
-/// use saml_sp::login::{ProvisionFn, SamlIdentity};
-/// let users = ProvisionFn(|_tenant: String, id: SamlIdentity| async move { Ok(id.email) });
-/// # let _ = users;
+/// use saml_sp::login::{ProvisionError, ProvisionFn, Provisioner, SamlIdentity};
+/// let users = ProvisionFn(|_tenant: String, id: SamlIdentity| async move {
+///     Ok::<_, ProvisionError>(id.email) // INSERT ... ON CONFLICT DO UPDATE ... RETURNING id
+/// });
+/// fn is_provisioner<P: Provisioner>(_: &P) {}
+/// is_provisioner(&users);
 /// ```
 #[derive(Debug, Clone)]
 pub struct ProvisionFn<F>(pub F);
