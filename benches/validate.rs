@@ -157,5 +157,39 @@ fn encrypted(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, many_attributes, encrypted);
+/// Issue 19: one shared ServiceProvider validating the 9.6 KB Response on 1, 2 and 4 threads at
+/// once. The reported time is per validation per thread: flat means throughput per core holds.
+fn parallel(c: &mut Criterion) {
+    let certs = Certificate::parse_all(&std::fs::read(format!("{DIR}idp.crt")).unwrap()).unwrap();
+    let sp = ServiceProvider::builder(
+        "https://sp.example.com/saml/metadata",
+        "https://sp.example.com/saml/acs",
+    )
+    .idp(IdentityProvider::new("http://www.okta.com/exk1bench0idp0okta0x7", certs).unwrap())
+    .build()
+    .unwrap();
+    let now = parse_instant("2026-11-23T07:28:58Z", "now").unwrap();
+    let xml = std::fs::read(format!("{DIR}response_small.xml")).unwrap();
+    let mut group = c.benchmark_group("parallel");
+    for threads in [1u32, 2, 4] {
+        group.bench_function(format!("{threads}_threads"), |b| {
+            b.iter_custom(|iters| {
+                let start = std::time::Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        s.spawn(|| {
+                            for _ in 0..iters {
+                                sp.validate_response(&xml, Some(REQ), now).unwrap();
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, many_attributes, encrypted, parallel);
 criterion_main!(benches);
