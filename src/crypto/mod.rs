@@ -513,15 +513,7 @@ impl Certificate {
                 | SignatureAlgorithm::RsaSha384
                 | SignatureAlgorithm::RsaSha512,
             ) => {
-                let bits = k.size() * 8;
-                if bits < 2048 && !allow_legacy {
-                    return Err(VerifyFailure::Weak(format!(
-                        "RSA-{bits} key: keys under 2048 bits need the legacy-crypto option"
-                    )));
-                }
-                if signature.len() != k.size() {
-                    return Err(VerifyFailure::Bad);
-                }
+                rsa_usable(k, signature, allow_legacy)?;
                 let scheme = match algorithm {
                     SignatureAlgorithm::RsaSha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
                     SignatureAlgorithm::RsaSha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
@@ -537,15 +529,7 @@ impl Certificate {
                 | SignatureAlgorithm::RsaPssSha384
                 | SignatureAlgorithm::RsaPssSha512,
             ) => {
-                let bits = k.size() * 8;
-                if bits < 2048 && !allow_legacy {
-                    return Err(VerifyFailure::Weak(format!(
-                        "RSA-{bits} key: keys under 2048 bits need the legacy-crypto option"
-                    )));
-                }
-                if signature.len() != k.size() {
-                    return Err(VerifyFailure::Bad);
-                }
+                rsa_usable(k, signature, allow_legacy)?;
                 // RFC 6931: MGF1 with the same hash, salt as long as the hash.
                 let result = match algorithm {
                     SignatureAlgorithm::RsaPssSha384 => {
@@ -572,6 +556,25 @@ impl Certificate {
             _ => Err(VerifyFailure::WrongType),
         }
     }
+}
+
+/// An RSA key may verify `signature`: at least 2048 bits (1024 with the legacy option), and a
+/// signature exactly as long as the modulus.
+fn rsa_usable(
+    k: &rsa::PublicKey,
+    signature: &[u8],
+    allow_legacy: bool,
+) -> Result<(), VerifyFailure> {
+    let bits = k.size() * 8;
+    if bits < 2048 && !allow_legacy {
+        return Err(VerifyFailure::Weak(format!(
+            "RSA-{bits} key: keys under 2048 bits need the legacy-crypto option"
+        )));
+    }
+    if signature.len() != k.size() {
+        return Err(VerifyFailure::Bad);
+    }
+    Ok(())
 }
 
 #[cfg(feature = "aws-lc-rs")]
