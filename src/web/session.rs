@@ -31,7 +31,9 @@ pub trait SessionBackend<U>: SessionTerminator {
 
 type Entry<U> = (U, Option<SessionRecord>, Option<DateTime<Utc>>);
 
-/// Sessions in memory (one process), bounded by `capacity` (oldest-expiring evicted first).
+/// Sessions in memory (one process), at most 100,000: when full, expired sessions are purged
+/// first, then one session is evicted (a session is only created by a verified login, so
+/// filling it takes that many real logins).
 #[derive(Debug)]
 pub struct MemorySessions<U> {
     map: Mutex<HashMap<String, Entry<U>>>,
