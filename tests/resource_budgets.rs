@@ -11,8 +11,11 @@
     clippy::indexing_slicing
 )]
 
-use saml_sp::binding::{InflateOptions, decode_post, inflate};
+use saml_sp::binding::{InflateOptions, decode_post, decode_redirect, inflate};
 use saml_sp::xml::{Document, Limits, ParseOptions};
+
+#[path = "support/hostile.rs"]
+mod hostile;
 
 fn status_kb(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -67,6 +70,20 @@ fn hostile_inputs_stay_within_budget() {
     ))
     .unwrap();
 
+    // Issue 13's inputs: the forged SignedInfo (validated end to end with default limits) and
+    // 80,000 query parameters.
+    let forged = hostile::forged_signed_info(58, 32, 99_000);
+    let params = hostile::many_params("SAMLRequest", 80_000);
+    let idp = saml_sp::testkit::TestIdp::fixed("https://idp.example.com/saml");
+    let sp = saml_sp::ServiceProvider::builder(
+        "https://sp.example.com/saml/metadata",
+        "https://sp.example.com/saml/acs",
+    )
+    .idp(saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap())
+    .build()
+    .unwrap();
+    let now = chrono::Utc::now();
+
     let mut report = Vec::new();
     type Case<'a> = (&'a str, Box<dyn FnOnce() -> &'static str + 'a>, &'a str);
     let cases: Vec<Case<'_>> = vec![
@@ -101,6 +118,16 @@ fn hostile_inputs_stay_within_budget() {
             "1 GiB deflate bomb",
             Box::new(|| code_of(inflate(&bomb, &InflateOptions::default()))),
             "xml_limit_exceeded",
+        ),
+        (
+            "forged SignedInfo, 427 KB (issue 13)",
+            Box::new(|| code_of(sp.validate_response(forged.as_bytes(), None, now))),
+            "signature_profile",
+        ),
+        (
+            "80,000 query parameters (issue 13)",
+            Box::new(|| code_of(decode_redirect(&params, &InflateOptions::default()))),
+            "binding",
         ),
     ];
     for (name, run, want) in cases {
