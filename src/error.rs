@@ -295,6 +295,21 @@ pub enum Error {
         /// The email's domain.
         found: String,
     },
+    /// The certificate that verified a signature is outside its validity period, and the policy
+    /// requires validity ([`crate::sp::ValidationPolicy::require_certificate_validity`]).
+    #[error(
+        "certificate expired: the {element} signature verified with a certificate valid {not_before} to {not_after}, now {now}"
+    )]
+    CertificateExpired {
+        /// The signed element.
+        element: &'static str,
+        /// The certificate's notBefore.
+        not_before: String,
+        /// The certificate's notAfter.
+        not_after: String,
+        /// The time of the check.
+        now: String,
+    },
     /// A LogoutRequest whose ID was already processed.
     #[error("replayed logout request: {id:?} from {issuer:?} was already processed")]
     ReplayedLogoutRequest {
@@ -354,6 +369,7 @@ impl Error {
             Error::AuthnContextMismatch { .. } => "authn_context_mismatch",
             Error::MetadataExpired { .. } => "metadata_expired",
             Error::ReplayedLogoutRequest { .. } => "replayed_logout_request",
+            Error::CertificateExpired { .. } => "certificate_expired",
             Error::IdentityIncomplete { .. } => "identity_incomplete",
             Error::UserNotProvisioned { .. } => "user_not_provisioned",
             Error::ProvisioningFailed(_) => "provisioning_failed",
@@ -369,6 +385,7 @@ impl Error {
         "audience_mismatch",
         "authn_context_mismatch",
         "binding",
+        "certificate_expired",
         "config_invalid",
         "decryption_failed",
         "destination_mismatch",

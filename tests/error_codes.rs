@@ -130,6 +130,12 @@ fn every_variant() -> Vec<Error> {
             valid_until: s(),
             now: s(),
         },
+        Error::CertificateExpired {
+            element: "Response",
+            not_before: s(),
+            not_after: s(),
+            now: s(),
+        },
         Error::AuthnContextMismatch {
             expected: vec![],
             found: s(),

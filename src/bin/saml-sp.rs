@@ -160,6 +160,9 @@ struct VerifyArgs {
     /// Dangerous: decrypt with rsa-1_5 key transport and tripledes-cbc content.
     #[arg(long)]
     dangerous_allow_legacy_encryption: bool,
+    /// Refuse a signature whose certificate is outside its validity dates (reported either way).
+    #[arg(long)]
+    require_certificate_validity: bool,
     /// An SP decryption key (PEM: PKCS#8 or PKCS#1) for encrypted assertions. Repeatable.
     #[arg(long)]
     sp_decryption_key: Vec<String>,
@@ -291,6 +294,9 @@ fn build_sp(a: &VerifyArgs) -> Result<ServiceProvider, UsageError> {
             DecryptionKey::from_pem(&pem)
                 .map_err(settings(&format!("--sp-decryption-key {path}")))?,
         );
+    }
+    if a.require_certificate_validity {
+        policy = policy.require_certificate_validity();
     }
     if a.dangerous_allow_unsolicited_responses {
         policy = policy.dangerous_allow_unsolicited_responses();

@@ -310,6 +310,8 @@ pub struct Certificate {
     fingerprint: [u8; 32],
     key: Key,
     subject: String,
+    not_before: chrono::DateTime<chrono::Utc>,
+    not_after: chrono::DateTime<chrono::Utc>,
 }
 
 impl std::fmt::Debug for Certificate {
@@ -372,12 +374,33 @@ impl Certificate {
             ));
         };
         let fingerprint: [u8; 32] = sha2::Sha256::digest(der).into();
+        let time = |t: x509_parser::time::ASN1Time| {
+            chrono::DateTime::from_timestamp(t.timestamp(), 0)
+                .ok_or_else(|| bad("a validity date out of range".into()))
+        };
         Ok(Certificate {
             der: der.to_vec(),
             fingerprint,
             key,
             subject: cert.subject().to_string(),
+            not_before: time(cert.validity().not_before)?,
+            not_after: time(cert.validity().not_after)?,
         })
+    }
+
+    /// The certificate's `notBefore`.
+    pub fn not_before(&self) -> chrono::DateTime<chrono::Utc> {
+        self.not_before
+    }
+
+    /// The certificate's `notAfter`.
+    pub fn not_after(&self) -> chrono::DateTime<chrono::Utc> {
+        self.not_after
+    }
+
+    /// Whether `now` lies within the certificate's validity period.
+    pub fn is_valid_at(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.not_before <= now && now <= self.not_after
     }
 
     /// Parses every certificate in `text` as an IdP console hands them out: PEM (one or more

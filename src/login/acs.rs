@@ -218,6 +218,16 @@ impl<P: Provisioner> Acs<P> {
         let req = AuthnRequest::new(tenant.sp_entity_id(), tenant.acs_url())
             .destination(sso)
             .build(now)?;
+        // The IdP's WantAuthnRequestsSigned is honoured with the SP signing key.
+        let signing = if tenant.signs_authn_requests() {
+            let key = tenant.service_provider().signing_key().ok_or(Error::Config {
+                field: "sp_signing_key",
+                reason: format!("the IdP of tenant {slug:?} wants signed AuthnRequests: configure the SP's signing key"),
+            })?;
+            Some((key, crate::crypto::SignatureAlgorithm::RsaSha256))
+        } else {
+            None
+        };
         let mut token = [0u8; 16];
         crate::crypto::random_bytes(&mut token)?;
         let relay_state = crate::crypto::hex(&token);
@@ -230,7 +240,7 @@ impl<P: Provisioner> Acs<P> {
         self.requests
             .remember(slug, &relay_state, &record, now + self.request_lifetime)
             .await?;
-        let redirect_url = req.redirect_url(Some(&relay_state), None)?;
+        let redirect_url = req.redirect_url(Some(&relay_state), signing)?;
         Ok(LoginStart {
             redirect_url,
             request_id: req.id().to_owned(),

@@ -154,6 +154,7 @@ pub struct ValidationPolicy {
     pub(crate) decryption_keys: Vec<crate::xmlenc::DecryptionKey>,
     pub(crate) allow_legacy_encryption: bool,
     pub(crate) allow_unsigned_logout: bool,
+    pub(crate) require_certificate_validity: bool,
 }
 
 impl Default for ValidationPolicy {
@@ -170,6 +171,7 @@ impl Default for ValidationPolicy {
             decryption_keys: Vec::new(),
             allow_legacy_encryption: false,
             allow_unsigned_logout: false,
+            require_certificate_validity: false,
         }
     }
 }
@@ -240,6 +242,16 @@ impl ValidationPolicy {
         self
     }
 
+    /// Refuse a signature whose verifying certificate is outside its validity period at the time
+    /// of the check (`certificate_expired`). Off by default: like Shibboleth SP, saml-sp trusts
+    /// the key an administrator configured whatever the certificate's dates say (IdPs keep
+    /// signing with expired self-signed certificates, and refusing them turns a bookkeeping
+    /// date into an outage); `saml-sp verify` reports the dates either way, and rotation is done
+    /// by configuring the new certificate beside the old one.
+    pub fn require_certificate_validity(mut self) -> Self {
+        self.require_certificate_validity = true;
+        self
+    }
     /// **Dangerous:** accept unsigned LogoutRequests and LogoutResponses on the front-channel
     /// bindings. SAML Profiles 4.4.3 requires them signed; without a signature anyone can log a
     /// user out, or answer a logout in the IdP's name.

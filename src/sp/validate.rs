@@ -252,6 +252,59 @@ impl ServiceProvider {
     }
 }
 
+/// Reports the validity dates of the certificate that verified `signed`, and refuses a
+/// certificate outside them when the policy requires it.
+fn certificate_dates(
+    cfg: &crate::sp::config::SpInner,
+    signed: &Option<SignedElement<'_>>,
+    element: &'static str,
+    w: &Window,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let Some(s) = signed else {
+        return Ok(());
+    };
+    let Some(cert) = cfg
+        .idp
+        .certificates
+        .iter()
+        .find(|c| c.fingerprint_hex() == s.signature.certificate_sha256)
+    else {
+        return Ok(());
+    };
+    let dates = format!(
+        "{} to {}",
+        format_instant(cert.not_before()),
+        format_instant(cert.not_after())
+    );
+    let check = if element == "Response" {
+        "response_certificate"
+    } else {
+        "assertion_certificate"
+    };
+    if cert.is_valid_at(w.now) {
+        report.pass(check, "a certificate within its validity period", dates);
+    } else if cfg.policy.require_certificate_validity {
+        return Err(report.fail(
+            check,
+            Error::CertificateExpired {
+                element,
+                not_before: format_instant(cert.not_before()),
+                not_after: format_instant(cert.not_after()),
+                now: format_instant(w.now),
+            },
+        ));
+    } else {
+        report.add(
+            check,
+            CheckResult::Skipped,
+            "a configured key (its certificate's dates are not enforced)",
+            format!("outside its validity period: {dates}"),
+        );
+    }
+    Ok(())
+}
+
 /// The parser settings for messages and for decrypted plaintext alike.
 pub(crate) fn parse_options(cfg: &crate::sp::config::SpInner) -> ParseOptions {
     ParseOptions::default()
@@ -370,6 +423,7 @@ fn validate_document(
     // The Response's own signature (every signature present must verify).
     let response_sig = dsig::verify_enveloped(response, "Response", verify_opts)
         .map_err(|e| report.fail("response_signature", e))?;
+    certificate_dates(cfg, &response_sig, "Response", w, report)?;
     report.add(
         "response_signature",
         if response_sig.is_some() {
@@ -439,6 +493,7 @@ fn validate_document(
     // The Assertion's own signature.
     let assertion_sig = dsig::verify_enveloped(assertion, "Assertion", verify_opts)
         .map_err(|e| report.fail("assertion_signature", e))?;
+    certificate_dates(cfg, &assertion_sig, "Assertion", w, report)?;
     report.add(
         "assertion_signature",
         if assertion_sig.is_some() {

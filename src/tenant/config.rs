@@ -77,6 +77,7 @@ pub struct TenantConfig {
     pub(super) idp_entity_id: String,
     pub(super) sso_url: Option<String>,
     pub(super) slo_url: Option<String>,
+    pub(super) sign_authn_requests: bool,
     pub(super) certificates: Vec<Certificate>,
     pub(super) policy: ValidationPolicy,
     pub(super) jit: bool,
@@ -109,6 +110,7 @@ impl TenantConfig {
             idp_entity_id: idp_entity_id.into(),
             sso_url: None,
             slo_url: None,
+            sign_authn_requests: false,
             certificates,
             policy: ValidationPolicy::default(),
             jit: true,
@@ -136,6 +138,7 @@ impl TenantConfig {
             .map(str::to_owned);
         let mut c = TenantConfig::new(slug, md.entity_id(), md.signing_certificates().to_vec());
         c.sso_url = sso;
+        c.sign_authn_requests = md.wants_authn_requests_signed();
         c.slo_url = md.slo_url(crate::ns::HTTP_REDIRECT).map(str::to_owned);
         Ok(c)
     }
@@ -152,6 +155,12 @@ impl TenantConfig {
     /// The IdP's SSO URL (HTTP-Redirect).
     pub fn sso_url(mut self, url: impl Into<String>) -> Self {
         self.sso_url = Some(url.into());
+        self
+    }
+    /// Sign AuthnRequests (the IdP's `WantAuthnRequestsSigned`, read from its metadata by
+    /// [`TenantConfig::from_idp_metadata`]); needs the SP signing key in [`SpSettings`].
+    pub fn sign_authn_requests(mut self, yes: bool) -> Self {
+        self.sign_authn_requests = yes;
         self
     }
     /// The IdP's Single Logout URL (HTTP-Redirect binding).

@@ -39,6 +39,10 @@ impl Tenant {
     pub fn sso_url(&self) -> Option<&str> {
         self.config.sso_url.as_deref()
     }
+    /// Whether AuthnRequests to this tenant's IdP are signed.
+    pub fn signs_authn_requests(&self) -> bool {
+        self.config.sign_authn_requests
+    }
     /// The IdP Single Logout URL.
     pub fn slo_url(&self) -> Option<&str> {
         self.config.slo_url.as_deref()
