@@ -452,7 +452,7 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
 /// The minimal examples are at most 30 lines of code a user writes (non-blank, non-comment).
 #[test]
 fn minimal_examples_stay_under_30_lines() {
-    let names: &[&str] = &["minimal_axum"];
+    let names: &[&str] = &["minimal_axum", "minimal_actix"];
     for name in names {
         let path = format!("{}/examples/{name}.rs", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap();
@@ -463,4 +463,119 @@ fn minimal_examples_stay_under_30_lines() {
             .count();
         assert!(lines <= 30, "{name}: {lines} lines of code");
     }
+}
+
+/// The actix-web adapter: the same endpoints through `configure`, and its `SignedIn` extractor.
+#[actix_web::test]
+async fn actix_adapter_serves_login_acs_metadata_and_the_extractor() {
+    use actix_web::test as at;
+    use saml_sp::web::actix::{SignedIn as ActixSignedIn, configure};
+    async fn who(user: Option<ActixSignedIn<String>>) -> String {
+        user.map_or_else(|| "anonymous".into(), |u| format!("signed in as {}", u.0))
+    }
+    async fn private(user: ActixSignedIn<String>) -> String {
+        format!("secret of {}", user.0)
+    }
+    let idp = idp();
+    let web = web(&idp);
+    let app = at::init_service(
+        actix_web::App::new()
+            .configure(configure(web.clone()))
+            .route("/", actix_web::web::get().to(who))
+            .route("/private", actix_web::web::get().to(private)),
+    )
+    .await;
+    let resp = at::call_service(
+        &app,
+        at::TestRequest::get().uri("/saml/metadata").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let body = String::from_utf8(at::read_body(resp).await.to_vec()).unwrap();
+    assert!(
+        body.contains(&format!("entityID=\"{BASE}/saml/metadata\"")),
+        "{body}"
+    );
+    let resp = at::call_service(&app, at::TestRequest::get().uri("/private").to_request()).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers().get("location").unwrap(),
+        "/saml/login?return_to=%2Fprivate"
+    );
+    let resp = at::call_service(&app, at::TestRequest::get().uri("/saml/login").to_request()).await;
+    assert_eq!(resp.status(), 303);
+    let url = resp
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let m = saml_sp::binding::decode_redirect(&url, &Default::default()).unwrap();
+    let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
+    let request_id = doc.root().attribute("ID").unwrap().to_owned();
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to(&request_id)
+        .user(TestUser::new("bob@example.com"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let resp = at::call_service(
+        &app,
+        at::TestRequest::post()
+            .uri("/saml/acs")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(acs_body(&response, m.relay_state.as_deref().unwrap()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let resp = at::call_service(
+        &app,
+        at::TestRequest::get()
+            .uri("/")
+            .insert_header(("cookie", cookie.as_str()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8(at::read_body(resp).await.to_vec()).unwrap(),
+        "signed in as bob@example.com"
+    );
+    let resp = at::call_service(
+        &app,
+        at::TestRequest::get()
+            .uri("/private")
+            .insert_header(("cookie", cookie.as_str()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8(at::read_body(resp).await.to_vec()).unwrap(),
+        "secret of bob@example.com"
+    );
+    // A forged Response: the error page with the code.
+    let resp = at::call_service(
+        &app,
+        at::TestRequest::post()
+            .uri("/saml/acs")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(acs_body("PHg+", ""))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
 }

@@ -1,5 +1,5 @@
 //! The SP's HTTP endpoints, written once on the `http` crate's types (feature `web`), with thin
-//! framework adapters (`axum`): login start, the ACS, SP metadata, Single Logout, sign-out, and
+//! framework adapters (`axum`, `actix`): login start, the ACS, SP metadata, Single Logout, sign-out, and
 //! error pages that show a user-safe message and the stable code (the detail goes to the audit
 //! log). An app supplies its tenant configuration, its [`Provisioner`] and where to go after
 //! login.
@@ -20,6 +20,8 @@
 //! is one of [`WebSettings::trusted_proxies`]; the session cookie is `HttpOnly`, `SameSite=Lax`,
 //! `Secure` when the base URL is https, and a new token is issued at every login (no fixation).
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 mod session;

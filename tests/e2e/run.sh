@@ -27,7 +27,8 @@ start() {
   echo "example $ex did not start" >&2; return 1
 }
 examples=(axum_sp hyper_sp actix_sp)
-cargo build --locked --features testkit,cli,axum --bin saml-sp $(printf -- '--example %s ' "${examples[@]}") --example minimal_axum
+cargo build --locked --features testkit,cli,axum,actix --bin saml-sp $(printf -- '--example %s ' "${examples[@]}") \
+  --example minimal_axum --example minimal_actix
 for ex in "${examples[@]}"; do
   # Any IdP setting present but unusable: the app refuses to start, never falls back to the test IdP.
   if PORT="$(free_port)" SAML_IDP_METADATA= timeout 20 "target/debug/examples/$ex" > "target/e2e/$ex-misconfigured.log" 2>&1; then
@@ -88,19 +89,22 @@ for ex in "${examples[@]}"; do
     node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party-encrypted
   done
 done
-# The minimal axum app (examples/minimal_axum.rs, on the web adapter) signs in through samlify.
-app_port=$(free_port); idp_port=$(free_port)
-target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
-  --acs-url "http://127.0.0.1:$app_port/saml/acs" > "target/e2e/sp-$app_port.xml"
-node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
-  tests/fixtures/keys/idp.crt "target/e2e/samlify-idp-$idp_port.xml" > "target/e2e/samlify-$idp_port.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s "target/e2e/samlify-idp-$idp_port.xml" ] && break; sleep 0.1; done
-PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" target/debug/examples/minimal_axum \
-  > "target/e2e/minimal_axum.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
-node tests/e2e/login.mjs "http://127.0.0.1:$app_port" minimal "target/e2e/minimal_axum-signed-in.png"
+# The minimal apps (examples/minimal_axum.rs, minimal_actix.rs, on the web adapters) sign in
+# through samlify.
+for minimal in minimal_axum minimal_actix; do
+  app_port=$(free_port); idp_port=$(free_port)
+  target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
+    --acs-url "http://127.0.0.1:$app_port/saml/acs" > "target/e2e/sp-$app_port.xml"
+  node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
+    tests/fixtures/keys/idp.crt "target/e2e/samlify-idp-$idp_port.xml" > "target/e2e/samlify-$idp_port.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "target/e2e/samlify-idp-$idp_port.xml" ] && break; sleep 0.1; done
+  PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" "target/debug/examples/$minimal" \
+    > "target/e2e/$minimal.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
+  node tests/e2e/login.mjs "http://127.0.0.1:$app_port" minimal "target/e2e/$minimal-signed-in.png"
+done
 
 # Every server this run started must be gone after cleanup (two runs once left twelve behind).
 cleanup
