@@ -191,5 +191,63 @@ fn parallel(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, many_attributes, encrypted, parallel);
+/// Issue 19: cost per KB from 10 KB to 1 MB. Okta-shaped test-IdP Responses (both signed) grown
+/// with group values; the byte and node limits raised for the 1 MB case. Criterion's throughput
+/// (MiB/s) per size shows whether the cost per KB stays flat.
+fn size_scaling(c: &mut Criterion) {
+    use saml_sp::testkit::{TestIdp, TestUser};
+    let idp = TestIdp::fixed("https://idp.example.com/metadata");
+    let sp = ServiceProvider::builder(
+        "https://sp.example.com/saml/metadata",
+        "https://sp.example.com/saml/acs",
+    )
+    .idp(IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap())
+    .limits(
+        saml_sp::xml::Limits::default()
+            .with_max_input_bytes(2 << 20)
+            .with_max_nodes(1_000_000),
+    )
+    .build()
+    .unwrap();
+    let now = parse_instant("2026-11-23T07:28:58Z", "now").unwrap();
+    let mut group = c.benchmark_group("size_scaling");
+    group.sample_size(20);
+    for (label, groups) in [("10KB", 50usize), ("100KB", 900), ("1MB", 9_500)] {
+        let names: Vec<String> = (0..groups)
+            .map(|i| format!("okta-group-{i:06}-engineering"))
+            .collect();
+        let xml = idp
+            .response(
+                "https://sp.example.com/saml/metadata",
+                "https://sp.example.com/saml/acs",
+            )
+            .in_response_to(REQ)
+            .user(
+                TestUser::new("ada@example.com")
+                    .name("Ada", "Lovelace")
+                    .groups(names),
+            )
+            .build(now)
+            .unwrap();
+        sp.validate_response(xml.as_bytes(), Some(REQ), now)
+            .unwrap();
+        group.throughput(Throughput::Bytes(xml.len() as u64));
+        group.bench_function(format!("{label}_{}KiB", xml.len() / 1024), |b| {
+            b.iter(|| {
+                sp.validate_response(xml.as_bytes(), Some(REQ), now)
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench,
+    many_attributes,
+    encrypted,
+    parallel,
+    size_scaling
+);
 criterion_main!(benches);

@@ -22,7 +22,14 @@ pub fn sign_enveloped(
 ) -> Result<String, Error> {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let doc = crate::xml::Document::parse(xml.as_bytes())?;
+    // The document being signed is the signer's own (an AuthnRequest, a logout message, a test
+    // IdP's Response), so it may be larger than an inbound message.
+    let own = crate::xml::ParseOptions::default().with_limits(
+        crate::xml::Limits::default()
+            .with_max_input_bytes(64 << 20)
+            .with_max_nodes(10_000_000),
+    );
+    let doc = crate::xml::Document::parse_with(xml.as_bytes(), &own)?;
     let element = doc
         .element_by_id(id)
         .ok_or_else(|| Error::malformed(format!("an element with ID {id:?}"), "none"))?;
