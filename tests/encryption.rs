@@ -412,6 +412,20 @@ fn a_sibling_encrypted_key_named_by_retrieval_method_or_key_name() {
         1,
     );
     assert_eq!(code(&sp(&idp), &unnamed), "malformed");
+    // Siblings are bounded as they are collected, named or not: four unreferenced siblings
+    // beside the named one are refused before any is looked at.
+    let unreferenced = ek.replacen(
+        "<xenc:EncryptedKey>",
+        &format!("<xenc:EncryptedKey {ns}>"),
+        1,
+    );
+    let five_siblings =
+        by_name.replacen(&carried, &format!("{carried}{}", unreferenced.repeat(4)), 1);
+    let e = sp(&idp)
+        .validate_response(five_siblings.as_bytes(), Some(REQ), now())
+        .unwrap_err();
+    assert_eq!(e.code(), "malformed");
+    assert!(e.to_string().contains("at most 4 EncryptedKeys"), "{e}");
 }
 
 #[test]

@@ -118,6 +118,21 @@ fn hostile_metadata_is_refused_clearly() {
     );
     // Unknown entity ID.
     assert!(IdpMetadata::parse(ok.as_bytes(), Some("urn:other")).is_err());
+    // The same KeyDescriptor repeated: a few copies collapse to one key; many are refused
+    // (every copy is parsed, so the bound is on copies, not only on distinct keys).
+    let key_descriptor = &ok[start..end];
+    let three = ok.replacen(key_descriptor, &key_descriptor.repeat(3), 1);
+    assert_eq!(
+        IdpMetadata::parse(three.as_bytes(), None)
+            .unwrap()
+            .signing_certificates()
+            .len(),
+        1
+    );
+    let many = ok.replacen(key_descriptor, &key_descriptor.repeat(40), 1);
+    let e = IdpMetadata::parse(many.as_bytes(), None).unwrap_err();
+    assert_eq!(e.code(), "config_invalid");
+    assert!(e.to_string().contains("X509Certificate elements"), "{e}");
 }
 
 #[test]

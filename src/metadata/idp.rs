@@ -146,6 +146,7 @@ impl IdpMetadata {
         let mut sso = Vec::new();
         let mut slo = Vec::new();
         let mut certificates: Vec<Certificate> = Vec::new();
+        let mut examined = 0usize;
         let mut name_id_formats = Vec::new();
         let mut want_authn_requests_signed = false;
         for d in md_children(entity, "IDPSSODescriptor") {
@@ -180,11 +181,18 @@ impl IdpMetadata {
                             .child_elements()
                             .filter(|c| c.is(DSIG_NS, "X509Certificate"))
                         {
-                            if certificates.len() >= MAX_SIGNING_CERTIFICATES {
+                            // Count every certificate parsed, duplicates too: the bound is on
+                            // parse work, not only on what is kept.
+                            examined += 1;
+                            if examined > 2 * MAX_SIGNING_CERTIFICATES
+                                || certificates.len() >= MAX_SIGNING_CERTIFICATES
+                            {
                                 return Err(cfg(
                                     "idp_metadata",
                                     format!(
-                                        "more than {MAX_SIGNING_CERTIFICATES} signing certificates"
+                                        "at most {MAX_SIGNING_CERTIFICATES} distinct signing certificates \
+                                         in at most {} X509Certificate elements, found more",
+                                        2 * MAX_SIGNING_CERTIFICATES
                                     ),
                                 ));
                             }

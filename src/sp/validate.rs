@@ -270,6 +270,16 @@ fn certificate_dates(
         .iter()
         .find(|c| c.fingerprint_hex() == s.signature.certificate_sha256)
     else {
+        // The verifying certificate always comes from this configuration; should that ever
+        // not hold, a policy that requires validity fails closed rather than skipping the check.
+        if cfg.policy.require_certificate_validity {
+            return Err(Error::CertificateExpired {
+                element,
+                not_before: "unknown".into(),
+                not_after: "unknown".into(),
+                now: format_instant(w.now),
+            });
+        }
         return Ok(());
     };
     let dates = format!(

@@ -201,7 +201,17 @@ fn encrypted_keys<'a>(
     let mut keys = Vec::new();
     let mut named = false;
     if let Some(ki) = data.child_elements().find(|c| c.is(DSIG_NS, "KeyInfo")) {
-        for c in ki.child_elements() {
+        // At most a few key references are looked at (each may scan the few siblings).
+        for (n, c) in ki.child_elements().enumerate() {
+            if n >= 2 * MAX_ENCRYPTED_KEYS {
+                return Err(structure(
+                    format!(
+                        "at most {} entries in the EncryptedData's KeyInfo",
+                        2 * MAX_ENCRYPTED_KEYS
+                    ),
+                    "more",
+                ));
+            }
             if c.is(XENC_NS, "EncryptedKey") {
                 keys.push(c);
             } else if c.is(DSIG_NS, "RetrievalMethod") {
@@ -280,6 +290,14 @@ impl Decryptor<'_> {
             if c.is(XENC_NS, "EncryptedData") && data.is_none() {
                 data = Some(c);
             } else if c.is(XENC_NS, "EncryptedKey") {
+                // Everything here runs before any signature inside the plaintext can verify:
+                // bound the siblings so that naming them stays cheap.
+                if siblings.len() >= MAX_ENCRYPTED_KEYS {
+                    return Err(structure(
+                        format!("at most {MAX_ENCRYPTED_KEYS} EncryptedKeys"),
+                        "more",
+                    ));
+                }
                 siblings.push(c);
             } else {
                 return Err(structure(
@@ -385,10 +403,11 @@ impl Decryptor<'_> {
             body = body.get(end + 2..).unwrap_or_default();
         }
         let mut decls: Vec<(Option<&str>, &str)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut cur = Some(context);
         while let Some(e) = cur {
             for d in e.namespace_declarations() {
-                if !decls.iter().any(|(p, _)| *p == d.prefix) {
+                if seen.insert(d.prefix) {
                     decls.push((d.prefix, d.uri));
                 }
             }
