@@ -435,11 +435,11 @@ fn metadata_and_authn_request_subcommands() {
 #[path = "support/hostile.rs"]
 mod hostile;
 
-/// Issue 13, defects 1 and 2: each hostile input is refused through the real binary in well under
-/// a second, process start included (they took 22 s and 23 s). A 1 s bound is a regression gate
-/// with ~50x headroom on the debug build, not a performance goal (those live in benches/).
+/// Issue 13, defects 1 and 2: each hostile input is refused through the real binary, process start
+/// included, far below the 22 s and 23 s they took. The 10 s bound only tells "refused" from
+/// "hung" on a loaded CI machine; the cost itself is measured in benches/budgets.rs.
 #[test]
-fn hostile_inputs_of_the_review_are_refused_within_a_second() {
+fn hostile_inputs_of_the_review_are_refused_not_hung() {
     let forged = tmp(
         "forged-signed-info.xml",
         hostile::forged_signed_info(58, 32, 99_000).as_bytes(),
@@ -457,7 +457,7 @@ fn hostile_inputs_of_the_review_are_refused_within_a_second() {
         assert_eq!(out.status.code(), Some(1), "{input}");
         assert_eq!(json(&out)["error"]["code"], code, "{input}");
         assert!(
-            took < std::time::Duration::from_secs(1),
+            took < std::time::Duration::from_secs(10),
             "{input}: {took:?}"
         );
     }

@@ -29,6 +29,7 @@ mod sign;
 mod verify;
 
 pub use sign::sign_enveloped;
+pub(crate) use verify::{MAX_KEY_INFO_HINTS, key_info_certificates};
 pub use verify::{MAX_SIGNED_INFO_BYTES, MAX_SIGNED_INFO_NODES, verify_enveloped};
 
 pub(crate) use crate::ns::DSIG_NS;

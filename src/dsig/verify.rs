@@ -486,11 +486,11 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// How many `X509Certificate` hints of a KeyInfo are looked at (real IdPs send one or two).
-const MAX_KEY_INFO_HINTS: usize = 4;
+pub(crate) const MAX_KEY_INFO_HINTS: usize = 4;
 
 /// DER of the first few `KeyInfo/X509Data/X509Certificate`, as hints. Bounded, so that matching
 /// hints against configured certificates costs O(configured certificates), whatever KeyInfo holds.
-fn key_info_certificates(key_info: Element<'_>) -> Vec<Vec<u8>> {
+pub(crate) fn key_info_certificates(key_info: Element<'_>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for data in key_info.child_elements().filter(|e| is_ds(e, "X509Data")) {
         for c in data

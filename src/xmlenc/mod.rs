@@ -164,23 +164,18 @@ fn parse_encrypted_key(ek: Element<'_>, allow_legacy: bool) -> Result<WrappedKey
         algorithms::RSA_1_5 => algorithms::RSA_1_5,
         _ => algorithms::RSA_OAEP_MGF1P,
     };
+    // Hints, bounded as for signatures: matching them against the SP's keys stays
+    // O(configured keys) whatever the KeyInfo holds.
     let mut hinted_der = Vec::new();
     let mut hinted_names = Vec::new();
     if let Some(ki) = ek.child_elements().find(|c| c.is(DSIG_NS, "KeyInfo")) {
-        for c in ki.child_elements() {
-            if c.is(DSIG_NS, "KeyName") {
-                hinted_names.push(c.text().trim().to_owned());
-            } else if c.is(DSIG_NS, "X509Data") {
-                for x in c
-                    .child_elements()
-                    .filter(|x| x.is(DSIG_NS, "X509Certificate"))
-                {
-                    if let Some(der) = crate::crypto::decode_base64(&x.text()) {
-                        hinted_der.push(der);
-                    }
-                }
-            }
-        }
+        hinted_der = crate::dsig::key_info_certificates(ki);
+        hinted_names = ki
+            .child_elements()
+            .filter(|c| c.is(DSIG_NS, "KeyName"))
+            .take(crate::dsig::MAX_KEY_INFO_HINTS)
+            .map(|c| c.text().trim().to_owned())
+            .collect();
     }
     Ok(WrappedKey {
         transport,
