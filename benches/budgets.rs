@@ -104,15 +104,18 @@ fn scaling(c: &mut Criterion) {
     const ACS: &str = "https://sp.example.com/saml/acs";
     let now = saml_sp::time::parse_instant("2030-01-01T10:00:30Z", "now").unwrap();
     let idp = TestIdp::fixed("https://idp.example.com/saml");
-    let sp = ServiceProvider::builder(SP, ACS)
-        .idp(IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap())
-        .limits(
-            Limits::default()
-                .with_max_input_bytes(4 << 20)
-                .with_max_nodes(1_000_000),
-        )
-        .build()
-        .unwrap();
+    let sp = ServiceProvider::builder(
+        SP,
+        ACS,
+        IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
+    )
+    .limits(
+        Limits::default()
+            .with_max_input_bytes(4 << 20)
+            .with_max_nodes(1_000_000),
+    )
+    .build()
+    .unwrap();
     let big = ParseOptions::default().with_limits(
         Limits::default()
             .with_max_input_bytes(8 << 20)

@@ -23,8 +23,8 @@ fn bench(c: &mut Criterion) {
     let sp = ServiceProvider::builder(
         "https://sp.example.com/saml/metadata",
         "https://sp.example.com/saml/acs",
+        IdentityProvider::new("http://www.okta.com/exk1bench0idp0okta0x7", certs).unwrap(),
     )
-    .idp(IdentityProvider::new("http://www.okta.com/exk1bench0idp0okta0x7", certs).unwrap())
     .build()
     .unwrap();
     // The responses were signed at 2026-11-23T07:27:58Z; validate a minute later.
@@ -56,8 +56,8 @@ fn many_attributes(c: &mut Criterion) {
     let sp = ServiceProvider::builder(
         "https://sp.example.com/saml/metadata",
         "https://sp.example.com/saml/acs",
+        IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
     )
-    .idp(IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap())
     .build()
     .unwrap();
     let now = parse_instant("2026-11-23T07:28:58Z", "now").unwrap();
@@ -107,8 +107,8 @@ fn encrypted(c: &mut Criterion) {
     let sp = ServiceProvider::builder(
         "https://sp.example.com/saml/metadata",
         "https://sp.example.com/saml/acs",
+        IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
     )
-    .idp(IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap())
     .decryption_key(key)
     .build()
     .unwrap();
@@ -164,8 +164,8 @@ fn parallel(c: &mut Criterion) {
     let sp = ServiceProvider::builder(
         "https://sp.example.com/saml/metadata",
         "https://sp.example.com/saml/acs",
+        IdentityProvider::new("http://www.okta.com/exk1bench0idp0okta0x7", certs).unwrap(),
     )
-    .idp(IdentityProvider::new("http://www.okta.com/exk1bench0idp0okta0x7", certs).unwrap())
     .build()
     .unwrap();
     let now = parse_instant("2026-11-23T07:28:58Z", "now").unwrap();
@@ -200,8 +200,8 @@ fn size_scaling(c: &mut Criterion) {
     let sp = ServiceProvider::builder(
         "https://sp.example.com/saml/metadata",
         "https://sp.example.com/saml/acs",
+        IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
     )
-    .idp(IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap())
     .limits(
         saml_sp::xml::Limits::default()
             .with_max_input_bytes(2 << 20)

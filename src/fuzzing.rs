@@ -95,8 +95,8 @@ fn fixed_sp() -> Option<ServiceProvider> {
     ServiceProvider::builder(
         "https://sp.example.com/saml/metadata",
         "https://sp.example.com/saml/acs",
+        IdentityProvider::new("https://idp.example.com/saml", certs).ok()?,
     )
-    .idp(IdentityProvider::new("https://idp.example.com/saml", certs).ok()?)
     .dangerous_allow_unsolicited_responses()
     .dangerous_allow_legacy_crypto()
     .build()
@@ -162,8 +162,8 @@ pub fn validate_resigned(data: &[u8]) -> usize {
         ServiceProvider::builder(
             "https://sp.example.com/saml/metadata",
             "https://sp.example.com/saml/acs",
+            IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).ok()?,
         )
-        .idp(IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).ok()?)
         .build()
         .ok()
     }) else {

@@ -45,7 +45,7 @@ fn now() -> DateTime<Utc> {
 fn builder() -> saml_sp::ServiceProviderBuilder {
     let mut certs = cert("idp");
     certs.extend(cert("idp-ec"));
-    ServiceProvider::builder(SP, ACS).idp(IdentityProvider::new(IDP, certs).unwrap())
+    ServiceProvider::builder(SP, ACS, IdentityProvider::new(IDP, certs).unwrap())
 }
 
 fn sp() -> ServiceProvider {
@@ -136,8 +136,7 @@ fn accepts_rsa_sha512_inclusive_c14n_prefix_list_default_namespace_and_ecdsa() {
 fn accepts_with_several_configured_certificates_in_any_order() {
     let mut certs = cert("attacker");
     certs.extend(cert("idp"));
-    let sp = ServiceProvider::builder(SP, ACS)
-        .idp(IdentityProvider::new(IDP, certs).unwrap())
+    let sp = ServiceProvider::builder(SP, ACS, IdentityProvider::new(IDP, certs).unwrap())
         .build()
         .unwrap();
     sp.validate_response(fixture("assertion_signed").as_bytes(), Some(REQ), now())
@@ -542,20 +541,26 @@ fn case_41_key_type_and_size() {
         "{e}"
     );
     // A 1024-bit IdP key: refused by default, accepted with the legacy option.
-    let weak = ServiceProvider::builder(SP, ACS)
-        .idp(IdentityProvider::new(IDP, cert("idp1024")).unwrap())
-        .build()
-        .unwrap();
+    let weak = ServiceProvider::builder(
+        SP,
+        ACS,
+        IdentityProvider::new(IDP, cert("idp1024")).unwrap(),
+    )
+    .build()
+    .unwrap();
     reject_with(
         &weak,
         &fixture("assertion_key1024"),
         "unsupported_algorithm",
     );
-    let legacy = ServiceProvider::builder(SP, ACS)
-        .idp(IdentityProvider::new(IDP, cert("idp1024")).unwrap())
-        .dangerous_allow_legacy_crypto()
-        .build()
-        .unwrap();
+    let legacy = ServiceProvider::builder(
+        SP,
+        ACS,
+        IdentityProvider::new(IDP, cert("idp1024")).unwrap(),
+    )
+    .dangerous_allow_legacy_crypto()
+    .build()
+    .unwrap();
     legacy
         .validate_response(fixture("assertion_key1024").as_bytes(), Some(REQ), now())
         .unwrap();
@@ -1327,8 +1332,7 @@ fn case_65_xml_1_1_and_illegal_characters() {
 fn case_69_attribute_and_namespace_explosion() {
     let xml = fixture("assertion_signed");
     let attrs: String = (0..100_000).map(|i| format!(" a{i}=\"v\"")).collect();
-    let big = ServiceProvider::builder(SP, ACS)
-        .idp(IdentityProvider::new(IDP, cert("idp")).unwrap())
+    let big = ServiceProvider::builder(SP, ACS, IdentityProvider::new(IDP, cert("idp")).unwrap())
         .limits(saml_sp::xml::Limits::default().with_max_input_bytes(4 << 20))
         .build()
         .unwrap();

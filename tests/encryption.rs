@@ -42,8 +42,11 @@ fn sp_key() -> DecryptionKey {
 }
 
 fn builder(idp: &TestIdp) -> ServiceProviderBuilder {
-    ServiceProvider::builder(SP, ACS)
-        .idp(IdentityProvider::new(IDP, vec![idp.certificate().clone()]).unwrap())
+    ServiceProvider::builder(
+        SP,
+        ACS,
+        IdentityProvider::new(IDP, vec![idp.certificate().clone()]).unwrap(),
+    )
 }
 
 fn sp(idp: &TestIdp) -> ServiceProvider {

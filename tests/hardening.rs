@@ -54,10 +54,13 @@ fn idp() -> TestIdp {
 }
 
 fn sp(idp: &TestIdp) -> ServiceProvider {
-    ServiceProvider::builder(SP, ACS)
-        .idp(IdentityProvider::new(IDP, vec![idp.certificate().clone()]).unwrap())
-        .build()
-        .unwrap()
+    ServiceProvider::builder(
+        SP,
+        ACS,
+        IdentityProvider::new(IDP, vec![idp.certificate().clone()]).unwrap(),
+    )
+    .build()
+    .unwrap()
 }
 
 #[test]
@@ -438,10 +441,13 @@ fn defect_7_the_demo_test_idp_key_is_generated_not_published() {
         .in_response_to("_req1")
         .build(now())
         .unwrap();
-    let trusting = ServiceProvider::builder(SP, ACS)
-        .idp(IdentityProvider::new(IDP, vec![generated.certificate().clone()]).unwrap())
-        .build()
-        .unwrap();
+    let trusting = ServiceProvider::builder(
+        SP,
+        ACS,
+        IdentityProvider::new(IDP, vec![generated.certificate().clone()]).unwrap(),
+    )
+    .build()
+    .unwrap();
     assert!(
         trusting
             .validate_response(xml.as_bytes(), Some("_req1"), now())

@@ -76,11 +76,14 @@ fn certificate_validity_dates_are_reported_and_enforced_on_request() {
         .build(later)
         .unwrap();
     let sp = |policy: ValidationPolicy| {
-        ServiceProvider::builder(SP, ACS)
-            .idp(IdentityProvider::new(IDP, vec![cert.clone()]).unwrap())
-            .policy(policy)
-            .build()
-            .unwrap()
+        ServiceProvider::builder(
+            SP,
+            ACS,
+            IdentityProvider::new(IDP, vec![cert.clone()]).unwrap(),
+        )
+        .policy(policy)
+        .build()
+        .unwrap()
     };
     let mut report = saml_sp::Report::default();
     sp(ValidationPolicy::default())

@@ -58,7 +58,7 @@ fn sp_with(e: &toml::Table, legacy: bool, decrypt: bool) -> ServiceProvider {
     let acs = Some(e["acs_url"].as_str().unwrap())
         .filter(|s| !s.is_empty())
         .unwrap_or("urn:unused-acs");
-    let mut b = ServiceProvider::builder(sp_id, acs).idp(idp);
+    let mut b = ServiceProvider::builder(sp_id, acs, idp);
     let accept = e["expect"].as_str() == Some("accept");
     if let (true, Some(d)) = (accept, e.get("destination").and_then(|d| d.as_str()))
         && d != e["acs_url"].as_str().unwrap()

@@ -61,14 +61,15 @@ fn sp_signing_key() -> saml_sp::crypto::SigningKey {
 }
 
 fn builder(idp: &TestIdp) -> ServiceProviderBuilder {
-    ServiceProvider::builder(SP, ACS)
-        .idp(
-            IdentityProvider::new(IDP, vec![idp.certificate().clone()])
-                .unwrap()
-                .with_slo_url(IDP_SLO),
-        )
-        .single_logout_url(SP_SLO)
-        .signing_key(sp_signing_key())
+    ServiceProvider::builder(
+        SP,
+        ACS,
+        IdentityProvider::new(IDP, vec![idp.certificate().clone()])
+            .unwrap()
+            .with_slo_url(IDP_SLO),
+    )
+    .single_logout_url(SP_SLO)
+    .signing_key(sp_signing_key())
 }
 
 fn sp(idp: &TestIdp) -> ServiceProvider {
@@ -125,9 +126,12 @@ fn real_logout_messages_behave_as_their_manifest_says() {
             .filter(|x| !x.is_empty())
             .unwrap_or("urn:sp".into());
         let build = |legacy: bool| {
-            let mut b = ServiceProvider::builder(sp_id.clone(), "https://sp.invalid/acs")
-                .idp(IdentityProvider::new(s("idp_issuer"), certs.clone()).unwrap())
-                .single_logout_url(s("destination"));
+            let mut b = ServiceProvider::builder(
+                sp_id.clone(),
+                "https://sp.invalid/acs",
+                IdentityProvider::new(s("idp_issuer"), certs.clone()).unwrap(),
+            )
+            .single_logout_url(s("destination"));
             if legacy {
                 b = b.dangerous_allow_legacy_crypto();
             }

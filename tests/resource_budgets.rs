@@ -78,8 +78,8 @@ fn hostile_inputs_stay_within_budget() {
     let sp = saml_sp::ServiceProvider::builder(
         "https://sp.example.com/saml/metadata",
         "https://sp.example.com/saml/acs",
+        saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
     )
-    .idp(saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap())
     .build()
     .unwrap();
     let now = chrono::Utc::now();

@@ -39,8 +39,8 @@ fn sp() -> ServiceProvider {
     ServiceProvider::builder(
         "https://sp.example.com/saml/metadata",
         "https://sp.example.com/saml/acs",
+        IdentityProvider::new("https://idp.example.com/saml", cert).unwrap(),
     )
-    .idp(IdentityProvider::new("https://idp.example.com/saml", cert).unwrap())
     .build()
     .unwrap()
 }

@@ -432,17 +432,18 @@ fn jit_off_requires_an_existing_user() {
         &saml_sp::login::AttributeMapping::default()
             .identity(&{
                 let idp = TestIdp::fixed("https://idp-b.example.com/metadata");
-                let sp = saml_sp::ServiceProvider::builder(SP_ID, acs_url("globex"))
-                    .idp(
-                        saml_sp::IdentityProvider::new(
-                            idp.entity_id(),
-                            vec![idp.certificate().clone()],
-                        )
-                        .unwrap(),
+                let sp = saml_sp::ServiceProvider::builder(
+                    SP_ID,
+                    acs_url("globex"),
+                    saml_sp::IdentityProvider::new(
+                        idp.entity_id(),
+                        vec![idp.certificate().clone()],
                     )
-                    .dangerous_allow_unsolicited_responses()
-                    .build()
-                    .unwrap();
+                    .unwrap(),
+                )
+                .dangerous_allow_unsolicited_responses()
+                .build()
+                .unwrap();
                 let xml = idp
                     .response(SP_ID, &acs_url("globex"))
                     .user(TestUser::new("bob@globex.example"))
@@ -530,14 +531,14 @@ fn unsolicited_only_when_the_tenant_allows_it_and_replays_are_refused() {
 #[test]
 fn every_alias_maps_and_missing_names_are_unknown() {
     let idp = TestIdp::fixed("https://idp.example.com/metadata");
-    let sp = saml_sp::ServiceProvider::builder(SP_ID, "https://app.example.com/acs")
-        .idp(
-            saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()])
-                .unwrap(),
-        )
-        .dangerous_allow_unsolicited_responses()
-        .build()
-        .unwrap();
+    let sp = saml_sp::ServiceProvider::builder(
+        SP_ID,
+        "https://app.example.com/acs",
+        saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
+    )
+    .dangerous_allow_unsolicited_responses()
+    .build()
+    .unwrap();
     let now = chrono::Utc::now();
     let m = AttributeMapping::default();
     // Entra-style claim URIs.
@@ -604,14 +605,14 @@ fn alias_assertion(
     keep_fallback_email: bool,
 ) -> saml_sp::VerifiedAssertion {
     let idp = TestIdp::fixed("https://idp.example.com/metadata");
-    let sp = saml_sp::ServiceProvider::builder(SP_ID, "https://app.example.com/acs")
-        .idp(
-            saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()])
-                .unwrap(),
-        )
-        .dangerous_allow_unsolicited_responses()
-        .build()
-        .unwrap();
+    let sp = saml_sp::ServiceProvider::builder(
+        SP_ID,
+        "https://app.example.com/acs",
+        saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
+    )
+    .dangerous_allow_unsolicited_responses()
+    .build()
+    .unwrap();
     let now = chrono::Utc::now();
     let xml = idp
         .response(SP_ID, "https://app.example.com/acs")

@@ -97,8 +97,7 @@ fn our_sp() -> ServiceProvider {
     let certs =
         Certificate::parse_all(&std::fs::read(format!("{DIR}fixtures/keys/idp.crt")).unwrap())
             .unwrap();
-    ServiceProvider::builder(SP, ACS)
-        .idp(IdentityProvider::new(IDP, certs).unwrap())
+    ServiceProvider::builder(SP, ACS, IdentityProvider::new(IDP, certs).unwrap())
         .build()
         .unwrap()
 }
@@ -216,8 +215,7 @@ fn samlify_encrypted_assertions_gcm_and_cbc_are_accepted() {
     let certs =
         Certificate::parse_all(&std::fs::read(format!("{DIR}fixtures/keys/idp.crt")).unwrap())
             .unwrap();
-    let sp = ServiceProvider::builder(SP, ACS)
-        .idp(IdentityProvider::new(IDP, certs).unwrap())
+    let sp = ServiceProvider::builder(SP, ACS, IdentityProvider::new(IDP, certs).unwrap())
         .decryption_key(key)
         .build()
         .unwrap();

@@ -307,9 +307,7 @@ fn build_sp(a: &VerifyArgs) -> Result<ServiceProvider, UsageError> {
     if a.dangerous_allow_legacy_encryption {
         policy = policy.dangerous_allow_legacy_encryption();
     }
-    let mut b = ServiceProvider::builder(&a.sp_entity_id, &a.acs_url)
-        .idp(idp)
-        .policy(policy);
+    let mut b = ServiceProvider::builder(&a.sp_entity_id, &a.acs_url, idp).policy(policy);
     if let Some(u) = &a.sp_slo_url {
         b = b.single_logout_url(u);
     }

@@ -28,9 +28,9 @@
 //!
 //! let idp = TestIdp::fixed("https://idp.example.com/saml");
 //! let sp_key = saml_sp::testkit::generate_key("sp", chrono::Utc::now())?;
-//! let sp = ServiceProvider::builder("https://sp.example.com/saml/metadata", "https://sp.example.com/saml/acs")
-//!     .idp(IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()])?
-//!         .with_slo_url("https://idp.example.com/slo"))
+//! let trusted = IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()])?
+//!     .with_slo_url("https://idp.example.com/slo");
+//! let sp = ServiceProvider::builder("https://sp.example.com/saml/metadata", "https://sp.example.com/saml/acs", trusted)
 //!     .single_logout_url("https://sp.example.com/saml/slo")
 //!     .signing_key(sp_key.key)
 //!     .build()?;

@@ -8,8 +8,7 @@
 //! // breaks), bare base64 or DER. (Here the test IdP's.)
 //! # let pem = saml_sp::testkit::generate_key("idp", chrono::Utc::now())?.certificate_pem;
 //! let idp = IdentityProvider::new("http://www.okta.com/exk1bench0idp0okta0x7", Certificate::parse_all(pem.as_bytes())?)?;
-//! let sp = ServiceProvider::builder("https://sp.example.com/saml/metadata", "https://sp.example.com/saml/acs")
-//!     .idp(idp)
+//! let sp = ServiceProvider::builder("https://sp.example.com/saml/metadata", "https://sp.example.com/saml/acs", idp)
 //!     .require_signed(SignaturePolicy::Either)
 //!     .build()?;
 //! assert_eq!(sp.acs_url(), "https://sp.example.com/saml/acs");
@@ -344,22 +343,24 @@ pub(crate) struct SpInner {
 pub struct ServiceProviderBuilder {
     entity_id: String,
     acs_url: String,
-    idp: Option<IdentityProvider>,
+    idp: IdentityProvider,
     policy: ValidationPolicy,
     slo_url: Option<String>,
     signing_key: Option<SigningKey>,
 }
 
 impl ServiceProvider {
-    /// Starts a configuration with the SP entity ID (the audience) and ACS URL.
+    /// Starts a configuration with the SP entity ID (the audience), the ACS URL and the one IdP
+    /// it trusts (an argument, so a configuration without an IdP does not compile).
     pub fn builder(
         entity_id: impl Into<String>,
         acs_url: impl Into<String>,
+        idp: IdentityProvider,
     ) -> ServiceProviderBuilder {
         ServiceProviderBuilder {
             entity_id: entity_id.into(),
             acs_url: acs_url.into(),
-            idp: None,
+            idp,
             policy: ValidationPolicy::default(),
             slo_url: None,
             signing_key: None,
@@ -427,11 +428,6 @@ fn check_url(field: &'static str, url: &str) -> Result<(), Error> {
 }
 
 impl ServiceProviderBuilder {
-    /// The trusted IdP (required).
-    pub fn idp(mut self, idp: IdentityProvider) -> Self {
-        self.idp = Some(idp);
-        self
-    }
     /// The whole validation policy at once (replacing every option set before).
     pub fn policy(mut self, policy: ValidationPolicy) -> Self {
         self.policy = policy;
@@ -520,10 +516,7 @@ impl ServiceProviderBuilder {
         if let Some(u) = &self.slo_url {
             check_url("single_logout_url", u)?;
         }
-        let idp = self.idp.ok_or(Error::Config {
-            field: "idp",
-            reason: "an identity provider is required".into(),
-        })?;
+        let idp = self.idp;
         self.policy.validate()?;
         Ok(ServiceProvider {
             inner: std::sync::Arc::new(SpInner {

@@ -116,8 +116,8 @@ impl IdpRegistry {
         let mut b = ServiceProvider::builder(
             self.sp.entity_id(&config.slug),
             self.sp.acs_url(&config.slug),
+            idp,
         )
-        .idp(idp)
         .policy(config.policy.clone());
         if let Some(u) = self.sp.slo_url(&config.slug) {
             b = b.single_logout_url(u);

@@ -819,13 +819,13 @@ mod tests {
 
     /// An SP that trusts `idp`, at https://sp.example.com.
     fn sp_for(idp: &TestIdp) -> crate::ServiceProvider {
-        crate::ServiceProvider::builder("https://sp.example.com/m", "https://sp.example.com/acs")
-            .idp(
-                crate::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()])
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
+        crate::ServiceProvider::builder(
+            "https://sp.example.com/m",
+            "https://sp.example.com/acs",
+            crate::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
+        )
+        .build()
+        .unwrap()
     }
 
     #[test]
