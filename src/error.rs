@@ -326,6 +326,23 @@ pub enum Error {
         /// The time of the check.
         now: String,
     },
+    /// IdP metadata could not be fetched (connection, TLS, HTTP status, size or time limit).
+    #[error("metadata fetch failed: {url}: {reason}")]
+    MetadataFetch {
+        /// The URL (as configured or redirected to).
+        url: String,
+        /// What failed, with the expected and found values.
+        reason: String,
+    },
+    /// A metadata URL the SSRF guard refuses: not https, a loopback, private, link-local or
+    /// otherwise internal address (checked after DNS resolution and on every redirect).
+    #[error("metadata URL forbidden: {url}: {reason}")]
+    MetadataUrlForbidden {
+        /// The URL.
+        url: String,
+        /// The rule it broke and the address found.
+        reason: String,
+    },
     /// The IdP's authentication context does not satisfy the request.
     #[error("authn context mismatch: expected one of {expected:?}, found {found:?}")]
     AuthnContextMismatch {
@@ -368,6 +385,8 @@ impl Error {
             Error::Binding(_) => "binding",
             Error::AuthnContextMismatch { .. } => "authn_context_mismatch",
             Error::MetadataExpired { .. } => "metadata_expired",
+            Error::MetadataFetch { .. } => "metadata_fetch_failed",
+            Error::MetadataUrlForbidden { .. } => "metadata_url_forbidden",
             Error::ReplayedLogoutRequest { .. } => "replayed_logout_request",
             Error::CertificateExpired { .. } => "certificate_expired",
             Error::IdentityIncomplete { .. } => "identity_incomplete",
@@ -400,6 +419,8 @@ impl Error {
         "issuer_mismatch",
         "malformed",
         "metadata_expired",
+        "metadata_fetch_failed",
+        "metadata_url_forbidden",
         "no_bearer_confirmation",
         "no_decryption_key",
         "not_yet_valid",
@@ -426,8 +447,9 @@ impl Error {
     /// The kind of failure (see [`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::StoreUnavailable(_) => ErrorKind::Unavailable,
+            Error::StoreUnavailable(_) | Error::MetadataFetch { .. } => ErrorKind::Unavailable,
             Error::Config { .. }
+            | Error::MetadataUrlForbidden { .. }
             | Error::NoDecryptionKey { .. }
             | Error::MetadataExpired { .. } => ErrorKind::Configuration,
             Error::UserNotProvisioned { .. } | Error::ProvisioningFailed(_) => {

@@ -130,6 +130,14 @@ fn every_variant() -> Vec<Error> {
             valid_until: s(),
             now: s(),
         },
+        Error::MetadataFetch {
+            url: s(),
+            reason: s(),
+        },
+        Error::MetadataUrlForbidden {
+            url: s(),
+            reason: s(),
+        },
         Error::CertificateExpired {
             element: "Response",
             not_before: s(),
@@ -168,8 +176,13 @@ fn every_error_has_a_kind_a_status_and_a_safe_message() {
         let m = e.user_message();
         assert!(!m.is_empty() && !m.contains("x\""), "{}: {m}", e.code());
         match e.code() {
-            "store_unavailable" => assert_eq!(kind, ErrorKind::Unavailable),
-            "config_invalid" | "no_decryption_key" | "metadata_expired" => {
+            "store_unavailable" | "metadata_fetch_failed" => {
+                assert_eq!(kind, ErrorKind::Unavailable)
+            }
+            "config_invalid"
+            | "no_decryption_key"
+            | "metadata_expired"
+            | "metadata_url_forbidden" => {
                 assert_eq!(kind, ErrorKind::Configuration)
             }
             "user_not_provisioned" | "provisioning_failed" => {

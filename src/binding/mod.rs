@@ -10,6 +10,7 @@ mod post;
 mod redirect;
 
 pub use params::MAX_PARAMS;
+#[cfg(feature = "testkit")]
 pub(crate) use params::parse_params;
 pub use post::{decode_post, decode_response_input, post_form};
 pub use redirect::{InflateOptions, RedirectMessage, decode_redirect, inflate, redirect_query};

@@ -215,6 +215,8 @@ impl<P: Provisioner> Acs<P> {
             reason: format!("tenant {slug:?} has no SSO URL"),
         })?;
         let now = self.clock.now();
+        // Never send a user to an IdP whose metadata has expired (SAML Metadata 2.3).
+        tenant.service_provider().idp().check_current(now)?;
         let req = AuthnRequest::new(tenant.sp_entity_id(), tenant.acs_url())
             .destination(sso)
             .build(now)?;

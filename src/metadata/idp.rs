@@ -307,7 +307,13 @@ impl IdpMetadata {
     /// # Errors
     /// As [`IdentityProvider::new`].
     pub fn identity_provider(&self) -> Result<IdentityProvider, Error> {
-        let idp = IdentityProvider::new(self.entity_id.clone(), self.certificates.clone())?;
+        let mut idp = IdentityProvider::new(self.entity_id.clone(), self.certificates.clone())?;
+        if let Some(t) = self.valid_until {
+            idp = idp.with_valid_until(t);
+        }
+        if let Some(u) = self.slo_url(HTTP_REDIRECT) {
+            idp = idp.with_slo_url(u);
+        }
         Ok(
             match self
                 .sso_url(HTTP_REDIRECT)

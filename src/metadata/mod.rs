@@ -1,5 +1,7 @@
 //! SAML metadata: reading an IdP's (`idp`: `EntityDescriptor` / `EntitiesDescriptor`, signed or
-//! not, `validUntil`, `cacheDuration`) and writing the SP's (`sp`).
+//! not, `validUntil`, `cacheDuration`) and writing the SP's (`sp`); with the `fetch` feature,
+//! fetching it over https under an SSRF guard (`fetch`, `guard`) and keeping it fresh in the
+//! tenant registry (`refresh`).
 //!
 //! ```
 //! use saml_sp::metadata::IdpMetadata;
@@ -15,8 +17,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "fetch")]
+mod fetch;
+#[cfg(feature = "fetch")]
+mod guard;
 mod idp;
+#[cfg(feature = "fetch")]
+mod refresh;
 mod sp;
+
+#[cfg(feature = "fetch")]
+pub use fetch::{MetadataClient, MetadataClientBuilder, MetadataFetcher};
+#[cfg(feature = "fetch")]
+pub use refresh::{MetadataEvent, MetadataRefresher, MetadataSource, RefreshPolicy, SourceStatus};
 
 pub use idp::{Endpoint, IdpMetadata, MAX_SIGNING_CERTIFICATES, default_metadata_limits};
 pub use sp::SpMetadata;

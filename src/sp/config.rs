@@ -59,6 +59,7 @@ pub struct IdentityProvider {
     pub(crate) certificates: Vec<Certificate>,
     pub(crate) sso_url: Option<String>,
     pub(crate) slo_url: Option<String>,
+    pub(crate) valid_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl IdentityProvider {
@@ -88,7 +89,32 @@ impl IdentityProvider {
             certificates,
             sso_url: None,
             slo_url: None,
+            valid_until: None,
         })
+    }
+
+    /// Bounds how long this configuration may be used: the `validUntil` of the metadata it came
+    /// from (SAML Metadata 2.3). From that instant on, validation and login start fail with
+    /// [`Error::MetadataExpired`] until a fresh copy replaces the configuration.
+    pub fn with_valid_until(mut self, valid_until: chrono::DateTime<chrono::Utc>) -> Self {
+        self.valid_until = Some(valid_until);
+        self
+    }
+
+    /// The end of this configuration's validity, when it came from metadata with `validUntil`.
+    pub fn valid_until(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.valid_until
+    }
+
+    /// [`Error::MetadataExpired`] at or after [`IdentityProvider::valid_until`].
+    pub(crate) fn check_current(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), Error> {
+        match self.valid_until {
+            Some(t) if now >= t => Err(Error::MetadataExpired {
+                valid_until: crate::time::format_instant(t),
+                now: crate::time::format_instant(now),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Sets the IdP's single sign-on URL (for SP-initiated login).

@@ -237,6 +237,9 @@ impl ServiceProvider {
         report: &mut Report,
     ) -> Result<VerifiedAssertion, Error> {
         let cfg = &*self.inner;
+        cfg.idp
+            .check_current(now)
+            .map_err(|e| report.fail("idp_metadata", e))?;
         let opts = parse_options(cfg);
         let doc = Document::parse_with(xml, &opts).map_err(|e| report.fail("xml", e.into()))?;
         report.pass("xml", "well-formed XML within limits, no DTD", "ok");

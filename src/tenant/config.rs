@@ -73,7 +73,7 @@ impl SpSettings {
 pub struct TenantConfig {
     pub(super) slug: String,
     pub(super) display_name: String,
-    pub(super) enabled: bool,
+    pub(crate) enabled: bool,
     pub(super) idp_entity_id: String,
     pub(super) sso_url: Option<String>,
     pub(super) slo_url: Option<String>,
@@ -84,6 +84,9 @@ pub struct TenantConfig {
     pub(super) mapping: AttributeMapping,
     pub(super) email_domains: Vec<String>,
     pub(super) enforce_sso: bool,
+    pub(super) metadata_valid_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub(super) sp_entity_id: Option<String>,
+    pub(super) acs_url: Option<String>,
 }
 
 fn valid_slug(slug: &str) -> bool {
@@ -117,6 +120,9 @@ impl TenantConfig {
             mapping: AttributeMapping::default(),
             email_domains: Vec::new(),
             enforce_sso: false,
+            metadata_valid_until: None,
+            sp_entity_id: None,
+            acs_url: None,
         }
     }
     /// A tenant `slug` configured from the IdP's metadata XML (entity ID, every signing
@@ -132,15 +138,50 @@ impl TenantConfig {
     ) -> Result<Self, Error> {
         let md = crate::metadata::IdpMetadata::parse(metadata_xml, None)?;
         md.check_valid_at(now)?;
-        let sso = md
+        Ok(TenantConfig::new(slug, "", Vec::new()).with_idp_metadata(&md))
+    }
+    /// Replaces every IdP-side setting with what `metadata` publishes: entity ID, every signing
+    /// certificate (rotation overlap included), the Redirect (else POST) SSO URL, the Redirect SLO
+    /// URL, `WantAuthnRequestsSigned`, and `validUntil` (after which the tenant refuses logins
+    /// with `metadata_expired` until fresh metadata replaces it). The tenant's own options
+    /// (policy, attribute mapping, domains, ...) are kept: this is how a metadata refresh updates
+    /// a tenant built from a preset.
+    pub fn with_idp_metadata(mut self, metadata: &crate::metadata::IdpMetadata) -> Self {
+        self.idp_entity_id = metadata.entity_id().to_owned();
+        self.certificates = metadata.signing_certificates().to_vec();
+        self.sso_url = metadata
             .sso_url(crate::ns::HTTP_REDIRECT)
-            .or_else(|| md.sso_url(crate::ns::HTTP_POST))
+            .or_else(|| metadata.sso_url(crate::ns::HTTP_POST))
             .map(str::to_owned);
-        let mut c = TenantConfig::new(slug, md.entity_id(), md.signing_certificates().to_vec());
-        c.sso_url = sso;
-        c.sign_authn_requests = md.wants_authn_requests_signed();
-        c.slo_url = md.slo_url(crate::ns::HTTP_REDIRECT).map(str::to_owned);
-        Ok(c)
+        self.sign_authn_requests = metadata.wants_authn_requests_signed();
+        self.slo_url = metadata
+            .slo_url(crate::ns::HTTP_REDIRECT)
+            .map(str::to_owned);
+        self.metadata_valid_until = metadata.valid_until();
+        self
+    }
+    /// This tenant's own SP entity ID, instead of the [`SpSettings`] template (some IdPs, Entra
+    /// ID among them, want one SP entity ID per customer).
+    pub fn sp_entity_id(mut self, entity_id: impl Into<String>) -> Self {
+        self.sp_entity_id = Some(entity_id.into());
+        self
+    }
+    /// This tenant's own ACS URL, instead of the [`SpSettings`] template.
+    pub fn acs_url(mut self, url: impl Into<String>) -> Self {
+        self.acs_url = Some(url.into());
+        self
+    }
+    /// The IdP entity ID.
+    pub fn idp_entity_id(&self) -> &str {
+        &self.idp_entity_id
+    }
+    /// The IdP signing certificates.
+    pub fn certificates(&self) -> &[Certificate] {
+        &self.certificates
+    }
+    /// The tenant slug.
+    pub fn slug(&self) -> &str {
+        &self.slug
     }
     /// Human-readable name.
     pub fn display_name(mut self, name: impl Into<String>) -> Self {
@@ -242,6 +283,20 @@ impl TenantConfig {
             return Err(Error::Config {
                 field: "certificates",
                 reason: "at least one IdP signing certificate".into(),
+            });
+        }
+        if let Some(u) = &self.acs_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(Error::Config {
+                field: "acs_url",
+                reason: format!("expected an http(s) URL, found {u:?}"),
+            });
+        }
+        if self.sp_entity_id.as_deref() == Some("") {
+            return Err(Error::Config {
+                field: "sp_entity_id",
+                reason: "must not be empty".into(),
             });
         }
         if let Some(u) = &self.sso_url

@@ -29,7 +29,12 @@
 //! ```
 
 mod config;
+mod health;
 mod registry;
+
+#[cfg(feature = "fetch")]
+pub(crate) use health::expiry_warning;
+pub use health::{CertificateHealth, CertificateState, HealthStatus, TenantHealth};
 
 #[cfg(feature = "serde")]
 pub use config::TenantSettings;

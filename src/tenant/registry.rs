@@ -113,9 +113,18 @@ impl IdpRegistry {
         if let Some(u) = &config.slo_url {
             idp = idp.with_slo_url(u.clone());
         }
+        if let Some(t) = config.metadata_valid_until {
+            idp = idp.with_valid_until(t);
+        }
         let mut b = ServiceProvider::builder(
-            self.sp.entity_id(&config.slug),
-            self.sp.acs_url(&config.slug),
+            config
+                .sp_entity_id
+                .clone()
+                .unwrap_or_else(|| self.sp.entity_id(&config.slug)),
+            config
+                .acs_url
+                .clone()
+                .unwrap_or_else(|| self.sp.acs_url(&config.slug)),
             idp,
         )
         .policy(config.policy.clone());
@@ -279,5 +288,31 @@ impl IdpRegistry {
     /// Whether the registry is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Every tenant's signing-certificate report at `now`, sorted by slug: which certificates
+    /// are valid, and whether the last valid one expires within `warning_window` (30 days is a
+    /// good default) with no successor published.
+    pub fn certificate_health(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        warning_window: chrono::Duration,
+    ) -> Vec<super::TenantHealth> {
+        let snap = self.snapshot.load();
+        let mut out: Vec<_> = snap
+            .by_slug
+            .values()
+            .map(|t| {
+                super::health::report(
+                    &t.config.slug,
+                    &t.config.certificates,
+                    t.config.metadata_valid_until,
+                    now,
+                    warning_window,
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        out
     }
 }

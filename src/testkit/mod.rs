@@ -212,6 +212,18 @@ impl TestIdp {
         sign_enveloped(xml, id, &self.key, SignatureAlgorithm::RsaSha256)
     }
 
+    /// The same IdP after a signing-key rotation: the same entity ID, signing with its second
+    /// key (whose certificate is [`TestIdp::certificate`] of the result). For rotation tests.
+    pub fn successor(&self) -> Option<TestIdp> {
+        Some(TestIdp {
+            entity_id: self.entity_id.clone(),
+            cert: self.other.certificate()?.clone(),
+            key: self.other.clone(),
+            other: self.key.clone(),
+            encrypt_to: self.encrypt_to.clone(),
+        })
+    }
+
     /// The IdP entity ID.
     pub fn entity_id(&self) -> &str {
         &self.entity_id

@@ -1,0 +1,661 @@
+//! IdP metadata from a URL, kept fresh (issue 17): a local HTTPS server (rustls, a CA generated
+//! here and trusted only by these clients) serves the test IdP's metadata; the refresher keeps a
+//! tenant of an `IdpRegistry` in step with it. Every time is explicit.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use saml_sp::metadata::{
+    MetadataClient, MetadataEvent, MetadataRefresher, MetadataSource, RefreshPolicy,
+};
+use saml_sp::tenant::{HealthStatus, IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::testkit::TestIdp;
+use saml_sp::time::parse_instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::rustls;
+
+const IDP: &str = "https://idp.example.com/saml";
+const SSO: &str = "https://idp.example.com/sso";
+
+#[derive(Clone)]
+struct Reply {
+    status: u16,
+    location: Option<String>,
+    body: Vec<u8>,
+}
+
+struct Server {
+    port: u16,
+    ca_pem: String,
+    routes: Arc<Mutex<HashMap<String, Reply>>>,
+    down: Arc<AtomicBool>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "saml-sp test metadata CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
+        let down = Arc::new(AtomicBool::new(false));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (r, d, h) = (routes.clone(), down.clone(), hits.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let (acceptor, r, d, h) = (acceptor.clone(), r.clone(), d.clone(), h.clone());
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut req = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 16384 {
+                        match tls.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => req.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let text = String::from_utf8_lossy(&req);
+                    let path = text.split(' ').nth(1).unwrap_or("/").to_string();
+                    let reply = if d.load(Ordering::SeqCst) {
+                        Reply {
+                            status: 503,
+                            location: None,
+                            body: b"down".to_vec(),
+                        }
+                    } else {
+                        r.lock().unwrap().get(&path).cloned().unwrap_or(Reply {
+                            status: 404,
+                            location: None,
+                            body: b"not found".to_vec(),
+                        })
+                    };
+                    let mut head = format!(
+                        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nContent-Type: application/samlmetadata+xml\r\nConnection: close\r\n",
+                        reply.status,
+                        reply.body.len()
+                    );
+                    if let Some(l) = &reply.location {
+                        head.push_str(&format!("Location: {l}\r\n"));
+                    }
+                    head.push_str("\r\n");
+                    let _ = tls.write_all(head.as_bytes()).await;
+                    let _ = tls.write_all(&reply.body).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        Server {
+            port,
+            ca_pem: ca.pem(),
+            routes,
+            down,
+            hits,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn serve(&self, path: &str, body: impl Into<Vec<u8>>) {
+        self.routes.lock().unwrap().insert(
+            path.into(),
+            Reply {
+                status: 200,
+                location: None,
+                body: body.into(),
+            },
+        );
+    }
+
+    fn redirect(&self, path: &str, to: &str) {
+        self.routes.lock().unwrap().insert(
+            path.into(),
+            Reply {
+                status: 302,
+                location: Some(to.into()),
+                body: Vec::new(),
+            },
+        );
+    }
+
+    /// A client trusting only this server's CA, allowed to reach loopback.
+    fn client(&self) -> MetadataClient {
+        MetadataClient::builder()
+            .add_root_certificates_pem(self.ca_pem.as_bytes())
+            .unwrap()
+            .only_added_roots()
+            .dangerous_allow_loopback()
+            .build()
+            .unwrap()
+    }
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    parse_instant(s, "t").unwrap()
+}
+
+/// The IdP's metadata with these signing certificates (rotation overlap: several), and
+/// optional `validUntil` / `cacheDuration`, signed by `signer` when given.
+fn metadata(
+    idps: &[&TestIdp],
+    valid_until: Option<&str>,
+    cache: Option<&str>,
+    signer: Option<&TestIdp>,
+) -> String {
+    let mut md = idps[0].metadata_xml(SSO);
+    let key_descriptor = |idp: &TestIdp| {
+        let m = idp.metadata_xml(SSO);
+        let start = m.find("<md:KeyDescriptor").unwrap();
+        let end = m.find("</md:KeyDescriptor>").unwrap() + "</md:KeyDescriptor>".len();
+        m[start..end].to_string()
+    };
+    for extra in &idps[1..] {
+        let kd = key_descriptor(extra);
+        md = md.replacen(
+            "<md:SingleLogoutService",
+            &format!("{kd}<md:SingleLogoutService"),
+            1,
+        );
+    }
+    let mut attrs = String::from("ID=\"_md1\" ");
+    if let Some(v) = valid_until {
+        attrs.push_str(&format!("validUntil=\"{v}\" "));
+    }
+    if let Some(c) = cache {
+        attrs.push_str(&format!("cacheDuration=\"{c}\" "));
+    }
+    md = md.replacen(
+        "<md:EntityDescriptor ",
+        &format!("<md:EntityDescriptor {attrs}"),
+        1,
+    );
+    match signer {
+        Some(s) => s.sign(&md, "_md1").unwrap(),
+        None => md,
+    }
+}
+
+fn registry() -> Arc<IdpRegistry> {
+    Arc::new(IdpRegistry::new(
+        SpSettings::new(
+            "https://app.example.com/saml/{tenant}",
+            "https://app.example.com/saml/{tenant}/acs",
+        )
+        .unwrap(),
+    ))
+}
+
+fn template() -> TenantConfig {
+    // The IdP-side fields come from the metadata; these are the app's own.
+    TenantConfig::new("acme", "placeholder", Vec::new()).email_domains(["acme.example"])
+}
+
+fn no_jitter() -> RefreshPolicy {
+    RefreshPolicy::default().jitter(0.0)
+}
+
+/// A login signed by `idp`, validated by the tenant's current configuration at `now`.
+fn login(registry: &IdpRegistry, idp: &TestIdp, now: DateTime<Utc>) -> Result<String, String> {
+    let tenant = registry.by_slug("acme").ok_or("no tenant")?;
+    let sp = tenant.service_provider();
+    let xml = idp
+        .response(sp.entity_id(), sp.acs_url())
+        .in_response_to("_req1")
+        .build(now)
+        .unwrap();
+    sp.validate_response(xml.as_bytes(), Some("_req1"), now)
+        .map(|a| a.name_id().map(|n| n.value.clone()).unwrap_or_default())
+        .map_err(|e| e.code().to_string())
+}
+
+#[tokio::test]
+async fn refresh_honours_cache_duration_with_floor_and_ceiling() {
+    let server = Server::start().await;
+    let idp = TestIdp::fixed(IDP);
+    server.serve("/md", metadata(&[&idp], None, Some("PT1H"), None));
+    let reg = registry();
+    let r = MetadataRefresher::new(reg.clone(), server.client()).policy(no_jitter());
+    let t0 = t("2027-03-01T10:00:00Z");
+    let events = r
+        .watch(MetadataSource::new(server.url("/md"), template()), t0)
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, MetadataEvent::Updated { from: "url", .. }))
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, MetadataEvent::CertificateAdded { fingerprint, .. } if *fingerprint == idp.certificate().fingerprint_hex())));
+    let tenant = reg.by_slug("acme").unwrap();
+    assert_eq!(tenant.idp_entity_id(), IDP);
+    assert_eq!(tenant.sso_url(), Some(SSO));
+    assert_eq!(tenant.email_domains(), ["acme.example"]);
+    assert_eq!(
+        r.status("acme").unwrap().next_refresh,
+        t0 + Duration::hours(1)
+    );
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+
+    // Not due yet: nothing fetched.
+    assert!(r.refresh_due(t0 + Duration::minutes(59)).await.is_empty());
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+    // Due: fetched again, nothing changed but the schedule.
+    let t1 = t0 + Duration::hours(1);
+    let ev = r.refresh_due(t1).await;
+    assert_eq!(server.hits.load(Ordering::SeqCst), 2);
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e, MetadataEvent::CertificateAdded { .. })),
+        "{ev:?}"
+    );
+    assert_eq!(
+        r.status("acme").unwrap().next_refresh,
+        t1 + Duration::hours(1)
+    );
+
+    // cacheDuration below the floor (5 min) and above the ceiling (24 h) is clamped.
+    server.serve("/md", metadata(&[&idp], None, Some("PT10S"), None));
+    r.refresh("acme", t1).await.unwrap();
+    assert_eq!(
+        r.status("acme").unwrap().next_refresh,
+        t1 + Duration::minutes(5)
+    );
+    server.serve("/md", metadata(&[&idp], None, Some("P30D"), None));
+    r.refresh("acme", t1).await.unwrap();
+    assert_eq!(
+        r.status("acme").unwrap().next_refresh,
+        t1 + Duration::hours(24)
+    );
+    // Without cacheDuration: the default interval (4 h).
+    server.serve("/md", metadata(&[&idp], None, None, None));
+    r.refresh("acme", t1).await.unwrap();
+    assert_eq!(
+        r.status("acme").unwrap().next_refresh,
+        t1 + Duration::hours(4)
+    );
+
+    // Jitter takes up to its fraction off, never adds.
+    let reg2 = registry();
+    let jittery =
+        MetadataRefresher::new(reg2, server.client()).policy(RefreshPolicy::default().jitter(0.5));
+    server.serve("/md", metadata(&[&idp], None, Some("PT2H"), None));
+    jittery
+        .watch(MetadataSource::new(server.url("/md"), template()), t0)
+        .await
+        .unwrap();
+    let next = jittery.status("acme").unwrap().next_refresh;
+    assert!(
+        next <= t0 + Duration::hours(2) && next >= t0 + Duration::hours(1),
+        "{next}"
+    );
+}
+
+#[tokio::test]
+async fn certificate_rotation_with_overlap_needs_no_restart() {
+    let server = Server::start().await;
+    let old = TestIdp::fixed(IDP);
+    let new = old.successor().unwrap();
+    assert_ne!(old.certificate().der(), new.certificate().der());
+    let reg = registry();
+    let seen: Arc<Mutex<Vec<MetadataEvent>>> = Arc::default();
+    let sink = seen.clone();
+    let r = MetadataRefresher::new(reg.clone(), server.client())
+        .policy(no_jitter())
+        .on_event(move |e| sink.lock().unwrap().push(e.clone()));
+    let now = t("2027-03-01T10:00:00Z");
+
+    // Before: only the old certificate.
+    server.serve("/md", metadata(&[&old], None, Some("PT1H"), None));
+    r.watch(MetadataSource::new(server.url("/md"), template()), now)
+        .await
+        .unwrap();
+    assert_eq!(login(&reg, &old, now), Ok("user@example.com".into()));
+    assert_eq!(login(&reg, &new, now), Err("untrusted_key".into()));
+
+    // During: the IdP publishes both; a refresh trusts both.
+    server.serve("/md", metadata(&[&old, &new], None, Some("PT1H"), None));
+    let now = now + Duration::hours(1);
+    let ev = r.refresh_due(now).await;
+    assert!(
+        ev.iter().any(|e| matches!(e, MetadataEvent::CertificateAdded { fingerprint, .. } if *fingerprint == new.certificate().fingerprint_hex())),
+        "{ev:?}"
+    );
+    assert_eq!(login(&reg, &old, now), Ok("user@example.com".into()));
+    assert_eq!(login(&reg, &new, now), Ok("user@example.com".into()));
+
+    // After: the old certificate is withdrawn.
+    server.serve("/md", metadata(&[&new], None, Some("PT1H"), None));
+    let now = now + Duration::hours(1);
+    let ev = r.refresh_due(now).await;
+    assert!(
+        ev.iter().any(|e| matches!(e, MetadataEvent::CertificateRemoved { fingerprint, .. } if *fingerprint == old.certificate().fingerprint_hex())),
+        "{ev:?}"
+    );
+    assert_eq!(login(&reg, &new, now), Ok("user@example.com".into()));
+    assert_eq!(login(&reg, &old, now), Err("untrusted_key".into()));
+    // The sink saw every event the calls returned.
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.iter()
+            .filter(|e| matches!(e, MetadataEvent::CertificateAdded { .. }))
+            .count(),
+        2
+    );
+    assert_eq!(
+        seen.iter()
+            .filter(|e| matches!(e, MetadataEvent::CertificateRemoved { .. }))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn server_down_keeps_the_last_good_copy_until_valid_until() {
+    let server = Server::start().await;
+    let idp = TestIdp::fixed(IDP);
+    let dir = std::env::temp_dir().join(format!("saml-sp-md-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let backing = dir.join("acme.xml");
+    let _ = std::fs::remove_file(&backing);
+    server.serve(
+        "/md",
+        metadata(&[&idp], Some("2027-03-01T12:00:00Z"), Some("PT10M"), None),
+    );
+    let source =
+        || MetadataSource::new(server.url("/md"), template()).backing_file(backing.clone());
+    let reg = registry();
+    let r = MetadataRefresher::new(reg.clone(), server.client()).policy(no_jitter());
+    let t0 = t("2027-03-01T10:00:00Z");
+    r.watch(source(), t0).await.unwrap();
+    assert!(backing.exists(), "the good copy is kept on disk");
+
+    server.down.store(true, Ordering::SeqCst);
+    let t1 = t0 + Duration::minutes(10);
+    let ev = r.refresh_due(t1).await;
+    assert!(
+        ev.iter().any(|e| matches!(e, MetadataEvent::RefreshFailed { code: "metadata_fetch_failed", message, .. } if message.contains("503"))),
+        "{ev:?}"
+    );
+    let st = r.status("acme").unwrap();
+    assert_eq!(st.consecutive_failures, 1);
+    assert_eq!(
+        st.next_refresh,
+        t1 + Duration::minutes(1),
+        "backoff starts at 1 min"
+    );
+    r.refresh_due(st.next_refresh).await;
+    assert_eq!(
+        r.status("acme").unwrap().next_refresh,
+        st.next_refresh + Duration::minutes(2),
+        "backoff doubles"
+    );
+    // The last good copy still signs users in...
+    assert_eq!(login(&reg, &idp, t1), Ok("user@example.com".into()));
+    // ...until its validUntil; then logins are refused with a clear code.
+    let late = t("2027-03-01T12:00:01Z");
+    assert_eq!(login(&reg, &idp, late), Err("metadata_expired".into()));
+
+    // A restart during the outage: the backing file bridges it.
+    let reg2 = registry();
+    let r2 = MetadataRefresher::new(reg2.clone(), server.client()).policy(no_jitter());
+    let ev = r2.watch(source(), t1).await.unwrap();
+    assert!(
+        ev.iter().any(|e| matches!(
+            e,
+            MetadataEvent::Updated {
+                from: "backing_file",
+                ..
+            }
+        )),
+        "{ev:?}"
+    );
+    assert_eq!(login(&reg2, &idp, t1), Ok("user@example.com".into()));
+    // An expired backing copy is never used.
+    let reg3 = registry();
+    let r3 = MetadataRefresher::new(reg3.clone(), server.client()).policy(no_jitter());
+    let e = r3.watch(source(), late).await.unwrap_err();
+    assert_eq!(e.code(), "metadata_fetch_failed", "{e}");
+    assert!(reg3.by_slug("acme").is_none());
+    // The source stays watched and recovers when the IdP is back.
+    server.down.store(false, Ordering::SeqCst);
+    server.serve(
+        "/md",
+        metadata(&[&idp], Some("2027-03-02T12:00:00Z"), Some("PT10M"), None),
+    );
+    let next = r3.status("acme").unwrap().next_refresh;
+    r3.refresh_due(next).await;
+    assert_eq!(login(&reg3, &idp, next), Ok("user@example.com".into()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn tampered_signed_metadata_is_refused_and_the_old_copy_kept() {
+    let server = Server::start().await;
+    let idp = TestIdp::fixed(IDP);
+    let pinned = vec![idp.certificate().clone()];
+    let signed = metadata(&[&idp], None, Some("PT1H"), Some(&idp));
+    server.serve("/md", signed.clone());
+    let reg = registry();
+    let r = MetadataRefresher::new(reg.clone(), server.client()).policy(no_jitter());
+    let now = t("2027-03-01T10:00:00Z");
+    r.watch(
+        MetadataSource::new(server.url("/md"), template()).verify_with(pinned.clone()),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reg.by_slug("acme").unwrap().sso_url(), Some(SSO));
+
+    // An attacker on the path changes the SSO URL under the signature.
+    let tampered = signed.replace(SSO, "https://evil.example.com/sso");
+    assert_ne!(tampered, signed);
+    server.serve("/md", tampered);
+    let e = r.refresh("acme", now).await.unwrap_err();
+    assert_eq!(e.code(), "digest_mismatch", "{e}");
+    assert_eq!(
+        reg.by_slug("acme").unwrap().sso_url(),
+        Some(SSO),
+        "old copy kept"
+    );
+    // An unsigned document is refused when a certificate is pinned.
+    server.serve("/md", metadata(&[&idp], None, Some("PT1H"), None));
+    let e = r.refresh("acme", now).await.unwrap_err();
+    assert_eq!(e.code(), "signature_missing", "{e}");
+    // Signed by another key: refused.
+    let other = idp.successor().unwrap();
+    server.serve("/md", metadata(&[&other], None, None, Some(&other)));
+    let e = r.refresh("acme", now).await.unwrap_err();
+    assert_eq!(e.code(), "untrusted_key", "{e}");
+    assert_eq!(
+        reg.by_slug("acme")
+            .unwrap()
+            .service_provider()
+            .idp()
+            .certificates(),
+        pinned.as_slice()
+    );
+    assert_eq!(r.status("acme").unwrap().consecutive_failures, 3);
+}
+
+#[tokio::test]
+async fn the_ssrf_guard_refuses_internal_targets_and_redirects_to_them() {
+    let server = Server::start().await;
+    let strict = MetadataClient::builder()
+        .add_root_certificates_pem(server.ca_pem.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let forbidden = |r: Result<Vec<u8>, saml_sp::Error>| match r {
+        Err(e) => {
+            assert_eq!(e.code(), "metadata_url_forbidden", "{e}");
+            e.to_string()
+        }
+        Ok(_) => panic!("fetched"),
+    };
+    server.serve("/md", "<x/>");
+    // Literal loopback, a name resolving to loopback, the cloud metadata address, IPv4-mapped
+    // IPv6, a decimal IPv4 literal, plain http: refused before any request.
+    let hits = server.hits.load(Ordering::SeqCst);
+    let m = forbidden(strict.fetch(&server.url("/md")).await);
+    assert!(m.contains("loopback"), "{m}");
+    let m = forbidden(
+        strict
+            .fetch(&format!("https://localhost:{}/md", server.port))
+            .await,
+    );
+    assert!(
+        m.contains("localhost resolves to a loopback address"),
+        "{m}"
+    );
+    let m = forbidden(
+        strict
+            .fetch("https://169.254.169.254/latest/meta-data/")
+            .await,
+    );
+    assert!(m.contains("link-local"), "{m}");
+    forbidden(
+        strict
+            .fetch(&format!("https://[::ffff:127.0.0.1]:{}/md", server.port))
+            .await,
+    );
+    forbidden(
+        strict
+            .fetch(&format!("https://2130706433:{}/md", server.port))
+            .await,
+    );
+    forbidden(strict.fetch("https://10.0.0.8/md").await);
+    let m = forbidden(strict.fetch("http://idp.example.com/md").await);
+    assert!(m.contains("expected https"), "{m}");
+    forbidden(strict.fetch("file:///etc/passwd").await);
+    assert_eq!(
+        server.hits.load(Ordering::SeqCst),
+        hits,
+        "no request reached the server"
+    );
+
+    // Loopback allowed (a local test IdP): redirects are re-checked at every hop.
+    let client = server.client();
+    server.redirect("/to-imds", "https://169.254.169.254/latest/meta-data/");
+    let m = forbidden(client.fetch(&server.url("/to-imds")).await);
+    assert!(m.contains("169.254.169.254"), "{m}");
+    server.redirect("/to-private", "https://192.168.1.1/admin");
+    forbidden(client.fetch(&server.url("/to-private")).await);
+    server.redirect("/to-http", &format!("http://127.0.0.1:{}/md", server.port));
+    let m = forbidden(client.fetch(&server.url("/to-http")).await);
+    assert!(m.contains("expected https"), "{m}");
+    server.redirect("/loop", "/loop");
+    let e = client.fetch(&server.url("/loop")).await.unwrap_err();
+    assert_eq!(e.code(), "metadata_fetch_failed");
+    assert!(e.to_string().contains("at most 3 redirects"), "{e}");
+    server.redirect("/moved", "/md");
+    assert_eq!(client.fetch(&server.url("/moved")).await.unwrap(), b"<x/>");
+
+    // Size limit, status, TLS trust.
+    server.serve("/big", vec![b' '; 5000]);
+    let small = MetadataClient::builder()
+        .add_root_certificates_pem(server.ca_pem.as_bytes())
+        .unwrap()
+        .only_added_roots()
+        .dangerous_allow_loopback()
+        .max_bytes(1000)
+        .build()
+        .unwrap();
+    let e = small.fetch(&server.url("/big")).await.unwrap_err();
+    assert!(e.to_string().contains("at most 1000 bytes"), "{e}");
+    let e = client.fetch(&server.url("/nothing")).await.unwrap_err();
+    assert!(
+        e.to_string().contains("expected status 200, found 404"),
+        "{e}"
+    );
+    let untrusting = MetadataClient::builder()
+        .dangerous_allow_loopback()
+        .build()
+        .unwrap();
+    let e = untrusting.fetch(&server.url("/md")).await.unwrap_err();
+    assert_eq!(e.code(), "metadata_fetch_failed", "{e}");
+    assert!(
+        e.to_string().contains("certificate"),
+        "a TLS trust failure: {e}"
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_expiring_in_ten_days_is_warned_about() {
+    let server = Server::start().await;
+    let idp = TestIdp::fixed(IDP);
+    let not_after = idp.certificate().not_after();
+    let now = not_after - Duration::days(10);
+    server.serve("/md", metadata(&[&idp], None, None, None));
+    let reg = registry();
+    let r = MetadataRefresher::new(reg.clone(), server.client());
+    let ev = r
+        .watch(MetadataSource::new(server.url("/md"), template()), now)
+        .await
+        .unwrap();
+    assert!(
+        ev.iter().any(|e| matches!(e, MetadataEvent::CertificateExpiring { not_after: n, .. } if *n == not_after)),
+        "{ev:?}"
+    );
+    let health = reg.certificate_health(now, Duration::days(30));
+    assert_eq!(health.len(), 1);
+    assert_eq!(
+        health[0].status,
+        HealthStatus::ExpiringSoon {
+            fingerprint: idp.certificate().fingerprint_hex(),
+            not_after
+        }
+    );
+    // Forty days out, or with a shorter window: healthy. Past notAfter: no valid certificate.
+    assert_eq!(
+        reg.certificate_health(not_after - Duration::days(40), Duration::days(30))[0].status,
+        HealthStatus::Ok
+    );
+    assert_eq!(
+        reg.certificate_health(now, Duration::days(7))[0].status,
+        HealthStatus::Ok
+    );
+    assert_eq!(
+        reg.certificate_health(not_after + Duration::seconds(1), Duration::days(30))[0].status,
+        HealthStatus::NoValidCertificate
+    );
+}
