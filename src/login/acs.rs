@@ -219,6 +219,7 @@ impl<P: Provisioner> Acs<P> {
         tenant.service_provider().idp().check_current(now)?;
         let req = AuthnRequest::new(tenant.sp_entity_id(), tenant.acs_url())
             .destination(sso)
+            .name_id_format(tenant.requested_name_id_format())
             .build(now)?;
         // The IdP's WantAuthnRequestsSigned is honoured with the SP signing key.
         let signing = if tenant.signs_authn_requests() {

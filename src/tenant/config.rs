@@ -87,6 +87,8 @@ pub struct TenantConfig {
     pub(super) metadata_valid_until: Option<chrono::DateTime<chrono::Utc>>,
     pub(super) sp_entity_id: Option<String>,
     pub(super) acs_url: Option<String>,
+    pub(crate) requested_name_id_format: Option<String>,
+    pub(super) preset: Option<super::IdpPreset>,
 }
 
 fn valid_slug(slug: &str) -> bool {
@@ -123,7 +125,30 @@ impl TenantConfig {
             metadata_valid_until: None,
             sp_entity_id: None,
             acs_url: None,
+            requested_name_id_format: Some(crate::ns::NAMEID_EMAIL.to_owned()),
+            preset: None,
         }
+    }
+    /// A tenant `slug` for a known IdP product: its attribute names and the NameID format to
+    /// ask for. The IdP side (entity ID, certificates, SSO URL) comes from its metadata:
+    /// [`TenantConfig::with_idp_metadata`], or a [`crate::metadata::MetadataSource`] with this
+    /// as the template (feature `fetch`).
+    pub fn from_preset(slug: impl Into<String>, preset: super::IdpPreset) -> Self {
+        let mut c = TenantConfig::new(slug, "", Vec::new());
+        c.mapping = preset.attribute_mapping();
+        c.requested_name_id_format = preset.requested_name_id_format().map(str::to_owned);
+        c.preset = Some(preset);
+        c
+    }
+    /// The preset this tenant was built from, if any.
+    pub fn preset(&self) -> Option<super::IdpPreset> {
+        self.preset
+    }
+    /// The NameIDPolicy Format put in AuthnRequests (default emailAddress; `None` lets the IdP
+    /// send its configured format).
+    pub fn request_name_id_format(mut self, format: Option<&str>) -> Self {
+        self.requested_name_id_format = format.map(str::to_owned);
+        self
     }
     /// A tenant `slug` configured from the IdP's metadata XML (entity ID, every signing
     /// certificate, the Redirect (else POST) SSO URL).
@@ -363,6 +388,10 @@ pub struct TenantSettings {
     /// Attribute mapping overrides.
     #[serde(default)]
     pub attribute_mapping: Option<AttributeMapping>,
+    /// An IdP preset (`okta`, `entra-id`, `google-workspace`, `adfs`, `onelogin`, `jumpcloud`,
+    /// `pingfederate`, `keycloak`, `auth0`): its attribute names and NameID format.
+    #[serde(default)]
+    pub preset: Option<String>,
 }
 
 #[cfg(feature = "serde")]
@@ -386,12 +415,27 @@ impl TenantSettings {
                 })?,
             );
         }
-        let mut c = TenantConfig::new(self.slug.clone(), self.idp_entity_id, certs)
-            .display_name(self.display_name.unwrap_or(self.slug))
-            .enabled(self.enabled)
-            .jit(self.jit)
-            .email_domains(self.email_domains)
-            .enforce_sso(self.enforce_sso);
+        let mut c = match &self.preset {
+            Some(name) => {
+                let preset = super::IdpPreset::from_name(name).ok_or_else(|| Error::Config {
+                    field: "preset",
+                    reason: format!(
+                        "expected one of {:?}, found {name:?}",
+                        super::IdpPreset::ALL.map(super::IdpPreset::name)
+                    ),
+                })?;
+                let mut c = TenantConfig::from_preset(self.slug.clone(), preset);
+                c.idp_entity_id = self.idp_entity_id;
+                c.certificates = certs;
+                c
+            }
+            None => TenantConfig::new(self.slug.clone(), self.idp_entity_id, certs),
+        }
+        .display_name(self.display_name.unwrap_or(self.slug))
+        .enabled(self.enabled)
+        .jit(self.jit)
+        .email_domains(self.email_domains)
+        .enforce_sso(self.enforce_sso);
         if let Some(u) = self.sso_url {
             c = c.sso_url(u);
         }

@@ -30,11 +30,13 @@
 
 mod config;
 mod health;
+mod preset;
 mod registry;
 
 #[cfg(feature = "fetch")]
 pub(crate) use health::expiry_warning;
 pub use health::{CertificateHealth, CertificateState, HealthStatus, TenantHealth};
+pub use preset::IdpPreset;
 
 #[cfg(feature = "serde")]
 pub use config::TenantSettings;

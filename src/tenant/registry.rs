@@ -51,6 +51,14 @@ impl Tenant {
     pub fn acs_url(&self) -> &str {
         self.sp.acs_url()
     }
+    /// The NameIDPolicy Format its AuthnRequests ask for.
+    pub fn requested_name_id_format(&self) -> Option<&str> {
+        self.config.requested_name_id_format.as_deref()
+    }
+    /// The IdP preset the tenant was built from, if any.
+    pub fn preset(&self) -> Option<super::IdpPreset> {
+        self.config.preset
+    }
     /// This tenant's SP entity ID.
     pub fn sp_entity_id(&self) -> &str {
         self.sp.entity_id()
