@@ -50,9 +50,20 @@ struct AcsForm {
 async fn saml_login(app: web::Data<App>, q: web::Query<LoginQuery>) -> HttpResponse {
     let start = demo::start_login(&app.acs, q.email.as_deref()).await;
     match start {
-        Ok(s) => HttpResponse::SeeOther()
-            .insert_header((LOCATION, s.redirect_url))
-            .finish(),
+        // A redirect, or the auto-submitting POST page under its CSP for a POST-only IdP.
+        Ok(s) => {
+            let r = saml_sp::web::navigate(&s.navigation);
+            let mut out = HttpResponse::build(
+                actix_web::http::StatusCode::from_u16(r.status().as_u16())
+                    .unwrap_or(actix_web::http::StatusCode::SEE_OTHER),
+            );
+            for (k, v) in r.headers() {
+                if let Ok(v) = v.to_str() {
+                    out.insert_header((k.as_str(), v));
+                }
+            }
+            out.body(r.into_body())
+        }
         Err(e) => error_page(&e),
     }
 }

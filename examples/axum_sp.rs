@@ -54,7 +54,8 @@ struct AcsForm {
 async fn login(State(app): State<Arc<App>>, Query(q): Query<LoginQuery>) -> Response {
     let start = demo::start_login(&app.acs, q.email.as_deref()).await;
     match start {
-        Ok(s) => Redirect::to(&s.redirect_url).into_response(),
+        // A redirect, or the auto-submitting POST page under its CSP for a POST-only IdP.
+        Ok(s) => saml_sp::web::navigate(&s.navigation).into_response(),
         Err(e) => error_page(&e),
     }
 }

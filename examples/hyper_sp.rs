@@ -70,7 +70,8 @@ async fn route(
         (Method::GET, "/saml/login") => {
             let start = demo::start_login(&app.acs, field("email", &query).as_deref()).await;
             match start {
-                Ok(s) => redirect(&s.redirect_url, None),
+                // A redirect, or the auto-submitting POST page under its CSP.
+                Ok(s) => saml_sp::web::navigate(&s.navigation).map(|b| Full::new(Bytes::from(b))),
                 Err(e) => error_page(&e),
             }
         }

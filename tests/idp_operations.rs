@@ -140,7 +140,8 @@ fn want_authn_requests_signed_from_metadata_is_honoured() {
         Users,
     );
     let start = block_on(acs.start_login("acme", None)).unwrap();
-    let m = saml_sp::binding::decode_redirect(&start.redirect_url, &Default::default()).unwrap();
+    let m = saml_sp::binding::decode_redirect(start.redirect_url().unwrap(), &Default::default())
+        .unwrap();
     assert!(
         m.verify_signature(&[cert], false).unwrap(),
         "signed with the SP key"

@@ -292,7 +292,7 @@ fn sp_initiated_logout_round_trip_on_both_bindings() {
     assert!(done.signature.starts_with("post"));
     // The SP's POST form carries an enveloped-signed request the SP's certificate verifies.
     let form = request.post_form(None, sp.signing_key().unwrap()).unwrap();
-    assert!(form.contains("name=\"SAMLRequest\""));
+    assert!(form.html.contains("name=\"SAMLRequest\""));
     let signed = request.signed_xml(sp.signing_key().unwrap()).unwrap();
     assert!(signed.contains("<ds:Signature"));
 }

@@ -236,8 +236,30 @@ fn redirect_signature_uses_octets_as_received() {
 fn post_binding_form_is_escaped_and_signed_request_verifies_with_xmlsec1() {
     let r = request();
     let key = sp_key();
-    let html = r.post_form(Some("\"><script>x</script>"), None).unwrap();
+    let page = r.post_form(Some("\"><script>x</script>"), None).unwrap();
+    let html = &page.html;
     assert!(html.contains("<noscript>"));
+    // No inline event handler; the one script runs only under the page's CSP nonce.
+    assert!(!html.contains("onload"));
+    let nonce = page
+        .content_security_policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .unwrap();
+    assert_eq!(nonce.len(), 32);
+    assert!(html.contains(&format!(
+        "<script nonce=\"{nonce}\">document.forms[0].submit()</script>"
+    )));
+    assert!(
+        page.content_security_policy
+            .starts_with("default-src 'none'; script-src 'nonce-")
+    );
+    let again = r.post_form(None, None).unwrap();
+    assert_ne!(
+        again.content_security_policy, page.content_security_policy,
+        "a fresh nonce per page"
+    );
     assert!(html.contains(&format!("action=\"{SSO}\"")));
     assert!(!html.contains("<script>x"), "RelayState must be escaped");
     assert!(html.contains("&quot;&gt;&lt;script&gt;"));

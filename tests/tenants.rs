@@ -195,11 +195,13 @@ fn start_login_redirects_with_an_opaque_relay_state_and_a_stored_record() {
     let start = block_on(w.acs.start_login("acme", Some("https://evil.example.com/"))).unwrap();
     assert!(
         start
-            .redirect_url
+            .redirect_url()
+            .unwrap()
             .starts_with("https://idp-a.example.com/sso?SAMLRequest=")
     );
     assert_eq!(start.relay_state.len(), 32);
-    let msg = saml_sp::binding::decode_redirect(&start.redirect_url, &Default::default()).unwrap();
+    let msg = saml_sp::binding::decode_redirect(start.redirect_url().unwrap(), &Default::default())
+        .unwrap();
     assert_eq!(msg.relay_state.as_deref(), Some(start.relay_state.as_str()));
     let doc = Document::parse(&msg.xml).unwrap();
     assert_eq!(
@@ -836,4 +838,65 @@ fn tenants_load_from_toml_and_json_with_field_errors() {
         )
         .is_err()
     );
+}
+
+#[test]
+fn an_idp_offering_only_http_post_gets_the_request_by_auto_submitting_form() {
+    // Google Workspace's metadata (interop corpus) lists only HTTP-POST SSO endpoints.
+    let xml = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/interop/metadata/google-idp-metadata.xml"
+    ))
+    .unwrap();
+    let md = saml_sp::metadata::IdpMetadata::parse(&xml, None).unwrap();
+    let w = world(true);
+    w.registry
+        .insert(
+            TenantConfig::from_preset("initech", saml_sp::tenant::IdpPreset::GoogleWorkspace)
+                .with_idp_metadata(&md),
+        )
+        .unwrap();
+    let tenant = w.registry.by_slug("initech").unwrap();
+    assert_eq!(tenant.sso_binding(), saml_sp::binding::SsoBinding::Post);
+    let sso = "https://accounts.google.com/o/saml2/idp?idpid=C02dfl1r1";
+    assert_eq!(tenant.sso_url(), Some(sso));
+
+    // The metadata's validUntil is 2021-01-03: start the login before it (afterwards the tenant
+    // refuses with metadata_expired, checked below).
+    let when = saml_sp::time::parse_instant("2020-12-01T00:00:00Z", "t").unwrap();
+    let acs = w.acs.with_clock(Arc::new(saml_sp::time::FixedClock(when)));
+    let start = block_on(acs.start_login("initech", Some("/reports"))).unwrap();
+    assert_eq!(start.redirect_url(), None);
+    let saml_sp::binding::Navigation::Post(page) = &start.navigation else {
+        panic!("expected the POST binding, got {:?}", start.navigation);
+    };
+    assert!(
+        page.html
+            .contains(&format!("action=\"{}\"", sso.replace('&', "&amp;")))
+    );
+    assert!(page.html.contains(&format!(
+        "name=\"RelayState\" value=\"{}\"",
+        start.relay_state
+    )));
+    assert!(page.content_security_policy.contains("script-src 'nonce-"));
+    // The form carries the AuthnRequest: its ID is the one remembered, its Destination the SSO URL.
+    let b64 = page
+        .html
+        .split("name=\"SAMLRequest\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    let request = saml_sp::binding::decode_post(b64, &Default::default()).unwrap();
+    let doc = Document::parse(&request).unwrap();
+    assert_eq!(doc.root().attribute("ID"), Some(start.request_id.as_str()));
+    assert_eq!(doc.root().attribute("Destination"), Some(sso));
+    // The Google preset asks for an email NameID.
+    assert!(
+        String::from_utf8_lossy(&request)
+            .contains("Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\"")
+    );
+    let late = saml_sp::time::parse_instant("2021-01-03T16:17:49Z", "t").unwrap();
+    let acs = acs.with_clock(Arc::new(saml_sp::time::FixedClock(late)));
+    let e = block_on(acs.start_login("initech", None)).unwrap_err();
+    assert_eq!(e.code(), "metadata_expired", "{e}");
 }

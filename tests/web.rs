@@ -579,3 +579,47 @@ async fn actix_adapter_serves_login_acs_metadata_and_the_extractor() {
     .await;
     assert_eq!(resp.status(), 403);
 }
+
+#[tokio::test]
+async fn a_post_only_idp_gets_the_auto_submitting_page_under_a_nonce_csp() {
+    let idp = idp();
+    // The IdP's metadata without its HTTP-Redirect SSO endpoint.
+    let md = idp.metadata_xml("https://idp.example.com/sso").replacen(
+        "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://idp.example.com/sso\"/>",
+        "",
+        1,
+    );
+    assert!(!md.contains("HTTP-Redirect\" Location=\"https://idp.example.com/sso\""));
+    let path = std::env::temp_dir().join(format!("saml-sp-web-post-{}.xml", rand()));
+    std::fs::write(&path, md).unwrap();
+    let web = Arc::new(
+        SamlWeb::from_idp_metadata_file(BASE, path.display().to_string(), users as Users).unwrap(),
+    );
+    let app = app(web);
+    let (status, headers, body) = send(
+        &app,
+        request("GET", "/saml/login", "", None, [10, 0, 0, 1], None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get(header::LOCATION).is_none());
+    let csp = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap();
+    assert!(
+        body.contains(&format!("<script nonce=\"{nonce}\">")),
+        "{body}"
+    );
+    assert!(!body.contains("onload"));
+    assert!(body.contains("action=\"https://idp.example.com/sso\""));
+    assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+}

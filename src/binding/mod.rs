@@ -12,10 +12,44 @@ mod redirect;
 pub use params::MAX_PARAMS;
 #[cfg(feature = "testkit")]
 pub(crate) use params::parse_params;
-pub use post::{decode_post, decode_response_input, post_form};
+pub use post::{PostPage, decode_post, decode_response_input, post_form};
 pub use redirect::{InflateOptions, RedirectMessage, decode_redirect, inflate, redirect_query};
 
 use crate::error::Error;
+
+/// How the browser carries a message to the other party: a redirect (HTTP-Redirect binding) or
+/// an auto-submitting form page (HTTP-POST binding, for IdPs that offer only POST).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Navigation {
+    /// Answer with a 302/303 to this URL.
+    Redirect(String),
+    /// Answer 200 with this page and its `Content-Security-Policy` header.
+    Post(PostPage),
+}
+
+impl Navigation {
+    /// The URL, for the Redirect binding.
+    pub fn redirect_url(&self) -> Option<&str> {
+        match self {
+            Navigation::Redirect(u) => Some(u),
+            Navigation::Post(_) => None,
+        }
+    }
+}
+
+/// The SSO binding a tenant sends AuthnRequests with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum SsoBinding {
+    /// HTTP-Redirect (the default: a GET the IdP can bookmark, with a detached signature).
+    #[default]
+    Redirect,
+    /// HTTP-POST (an auto-submitting form; the signature is enveloped).
+    Post,
+}
 
 /// The binding's limit on RelayState (SAML Bindings 3.4.3 / 3.5.3).
 pub const MAX_RELAY_STATE: usize = 80;

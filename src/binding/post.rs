@@ -57,12 +57,41 @@ pub fn decode_response_input(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, E
     decode_post(text, limits)
 }
 
+/// An auto-submitting HTML page for the HTTP-POST binding, and the Content-Security-Policy it
+/// is served with: the only script is the submit call, allowed by a fresh nonce, so the page
+/// works under a strict CSP (no inline event handlers, no `unsafe-inline`).
+///
+/// `form-action` is deliberately absent from the policy: browsers apply it to the redirects
+/// the IdP answers the POST with, which would break logins that hop between IdP hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PostPage {
+    /// The HTML (every value escaped; a `<noscript>` Continue button).
+    pub html: String,
+    /// The `Content-Security-Policy` header value to serve it with.
+    pub content_security_policy: String,
+}
+
+impl std::fmt::Display for PostPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.html)
+    }
+}
+
 /// An auto-submitting HTML form posting `param` (base64 already) to `action`.
-pub fn post_form(action: &str, param: &str, value_b64: &str, relay_state: Option<&str>) -> String {
+pub fn post_form(
+    action: &str,
+    param: &str,
+    value_b64: &str,
+    relay_state: Option<&str>,
+) -> PostPage {
+    let mut nonce = [0u8; 16];
+    let nonce = crate::crypto::random_bytes(&mut nonce)
+        .ok()
+        .map(|()| crate::crypto::hex(&nonce));
     let mut html = String::from(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Signing in</title></head>",
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Signing in</title></head><body>",
     );
-    html.push_str("<body onload=\"document.forms[0].submit()\">");
     html.push_str(&format!(
         "<form method=\"post\" action=\"{}\">",
         escape_attr(action)
@@ -79,6 +108,25 @@ pub fn post_form(action: &str, param: &str, value_b64: &str, relay_state: Option
         ));
     }
     html.push_str("<noscript><p>JavaScript is disabled. Press Continue to sign in.</p><button type=\"submit\">Continue</button></noscript>");
-    html.push_str("</form></body></html>\n");
-    html
+    html.push_str("</form>");
+    let script_src = match &nonce {
+        Some(n) => {
+            html.push_str(&format!(
+                "<script nonce=\"{n}\">document.forms[0].submit()</script>"
+            ));
+            format!("'nonce-{n}'")
+        }
+        // Without randomness there is no nonce: no script, and the page shows its button.
+        None => {
+            html = html.replace("<noscript>", "").replace("</noscript>", "");
+            "'none'".to_owned()
+        }
+    };
+    html.push_str("</body></html>\n");
+    PostPage {
+        html,
+        content_security_policy: format!(
+            "default-src 'none'; script-src {script_src}; base-uri 'none'; frame-ancestors 'none'"
+        ),
+    }
 }

@@ -42,9 +42,10 @@
 //!         vec![saml_sp::testkit::TestIdp::fixed("idp").certificate().clone()])
 //!     .sso_url("https://acme.okta.com/app/x/sso/saml").email_domains(["example.com"]))?;
 //! let acs = Acs::new(registry, Arc::new(MemoryRequestStore::default()), Arc::new(MemoryReplayCache::default()), Users);
-//! // GET /saml/login?email=ada@example.com  ->  302 to start.redirect_url
+//! // GET /saml/login?email=ada@example.com  ->  302 to start.redirect_url() (or, for an IdP
+//! // offering only HTTP-POST, the auto-submitting page in start.navigation)
 //! let start = saml_sp::login::block_on_ready(Box::pin(acs.start_login_for_email("ada@example.com", Some("/dashboard"))))?;
-//! assert!(start.redirect_url.starts_with("https://acme.okta.com/app/x/sso/saml?SAMLRequest="));
+//! assert!(start.redirect_url().unwrap().starts_with("https://acme.okta.com/app/x/sso/saml?SAMLRequest="));
 //! # let _ = acs_handler; Ok(()) }
 //! ```
 
@@ -52,6 +53,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use crate::binding::Navigation;
 use crate::error::Error;
 use crate::login::audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome, emit};
 use crate::login::authn_request::AuthnRequest;
@@ -68,14 +70,22 @@ use crate::time::{Clock, SystemClock};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoginStart {
-    /// The IdP URL (HTTP-Redirect binding) to redirect to.
-    pub redirect_url: String,
+    /// Where to send the browser: a redirect (HTTP-Redirect binding), or an auto-submitting
+    /// page (HTTP-POST binding, for an IdP that offers only POST).
+    pub navigation: Navigation,
     /// The AuthnRequest ID.
     pub request_id: String,
     /// The opaque RelayState token sent along.
     pub relay_state: String,
     /// The tenant slug.
     pub tenant: String,
+}
+
+impl LoginStart {
+    /// The IdP URL to redirect to, for the HTTP-Redirect binding (`None` for POST).
+    pub fn redirect_url(&self) -> Option<&str> {
+        self.navigation.redirect_url()
+    }
 }
 
 /// A completed login.
@@ -243,9 +253,14 @@ impl<P: Provisioner> Acs<P> {
         self.requests
             .remember(slug, &relay_state, &record, now + self.request_lifetime)
             .await?;
-        let redirect_url = req.redirect_url(Some(&relay_state), signing)?;
+        let navigation = match tenant.sso_binding() {
+            crate::binding::SsoBinding::Post => {
+                Navigation::Post(req.post_form(Some(&relay_state), signing)?)
+            }
+            _ => Navigation::Redirect(req.redirect_url(Some(&relay_state), signing)?),
+        };
         Ok(LoginStart {
-            redirect_url,
+            navigation,
             request_id: req.id().to_owned(),
             relay_state,
             tenant: slug.to_owned(),

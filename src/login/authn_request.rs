@@ -262,7 +262,7 @@ impl BuiltAuthnRequest {
         &self,
         relay_state: Option<&str>,
         signing: Option<(&SigningKey, SignatureAlgorithm)>,
-    ) -> Result<String, Error> {
+    ) -> Result<crate::binding::PostPage, Error> {
         let dest = self.require_destination()?;
         check_relay_state(relay_state)?;
         let xml = match signing {

@@ -79,7 +79,11 @@ impl OutgoingLogout {
     ///
     /// # Errors
     /// [`Error::Binding`] for a RelayState over 80 bytes; signing errors.
-    pub fn post_form(&self, relay_state: Option<&str>, key: &SigningKey) -> Result<String, Error> {
+    pub fn post_form(
+        &self,
+        relay_state: Option<&str>,
+        key: &SigningKey,
+    ) -> Result<crate::binding::PostPage, Error> {
         check_relay_state(relay_state)?;
         let signed = self.signed_xml(key)?;
         Ok(post_form(

@@ -89,6 +89,7 @@ pub struct TenantConfig {
     pub(super) acs_url: Option<String>,
     pub(crate) requested_name_id_format: Option<String>,
     pub(super) preset: Option<super::IdpPreset>,
+    pub(crate) sso_binding: crate::binding::SsoBinding,
 }
 
 fn valid_slug(slug: &str) -> bool {
@@ -127,6 +128,7 @@ impl TenantConfig {
             acs_url: None,
             requested_name_id_format: Some(crate::ns::NAMEID_EMAIL.to_owned()),
             preset: None,
+            sso_binding: crate::binding::SsoBinding::Redirect,
         }
     }
     /// A tenant `slug` for a known IdP product: its attribute names and the NameID format to
@@ -174,15 +176,25 @@ impl TenantConfig {
     pub fn with_idp_metadata(mut self, metadata: &crate::metadata::IdpMetadata) -> Self {
         self.idp_entity_id = metadata.entity_id().to_owned();
         self.certificates = metadata.signing_certificates().to_vec();
-        self.sso_url = metadata
-            .sso_url(crate::ns::HTTP_REDIRECT)
-            .or_else(|| metadata.sso_url(crate::ns::HTTP_POST))
-            .map(str::to_owned);
+        (self.sso_url, self.sso_binding) = match (
+            metadata.sso_url(crate::ns::HTTP_REDIRECT),
+            metadata.sso_url(crate::ns::HTTP_POST),
+        ) {
+            (Some(u), _) => (Some(u.to_owned()), crate::binding::SsoBinding::Redirect),
+            (None, Some(u)) => (Some(u.to_owned()), crate::binding::SsoBinding::Post),
+            (None, None) => (None, crate::binding::SsoBinding::Redirect),
+        };
         self.sign_authn_requests = metadata.wants_authn_requests_signed();
         self.slo_url = metadata
             .slo_url(crate::ns::HTTP_REDIRECT)
             .map(str::to_owned);
         self.metadata_valid_until = metadata.valid_until();
+        self
+    }
+    /// The binding AuthnRequests are sent with (default Redirect; from metadata, POST when the
+    /// IdP offers only POST).
+    pub fn sso_binding(mut self, binding: crate::binding::SsoBinding) -> Self {
+        self.sso_binding = binding;
         self
     }
     /// This tenant's own SP entity ID, instead of the [`SpSettings`] template (some IdPs, Entra
@@ -368,6 +380,9 @@ pub struct TenantSettings {
     /// IdP SSO URL.
     #[serde(default)]
     pub sso_url: Option<String>,
+    /// `redirect` (default) or `post`.
+    #[serde(default)]
+    pub sso_binding: Option<crate::binding::SsoBinding>,
     /// Signing certificates (PEM, PEM without line breaks, or base64).
     pub certificates: Vec<String>,
     /// `assertion`, `response`, `both` or `either` (default).
@@ -438,6 +453,9 @@ impl TenantSettings {
         .enforce_sso(self.enforce_sso);
         if let Some(u) = self.sso_url {
             c = c.sso_url(u);
+        }
+        if let Some(b) = self.sso_binding {
+            c = c.sso_binding(b);
         }
         if let Some(p) = self.require_signed {
             c = c.require_signed(p.parse()?);

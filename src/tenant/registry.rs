@@ -51,6 +51,10 @@ impl Tenant {
     pub fn acs_url(&self) -> &str {
         self.sp.acs_url()
     }
+    /// The binding its AuthnRequests are sent with.
+    pub fn sso_binding(&self) -> crate::binding::SsoBinding {
+        self.config.sso_binding
+    }
     /// The NameIDPolicy Format its AuthnRequests ask for.
     pub fn requested_name_id_format(&self) -> Option<&str> {
         self.config.requested_name_id_format.as_deref()

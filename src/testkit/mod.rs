@@ -518,7 +518,8 @@ impl TestIdp {
             "SAMLResponse",
             &b.build_base64(now)?,
             (!relay.is_empty()).then_some(relay.as_str()),
-        ))
+        )
+        .html)
     }
 
     /// The login form for an IdP-initiated login to the SP `sp_entity_id` at `acs_url`.

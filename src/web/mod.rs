@@ -175,6 +175,26 @@ fn html(status: StatusCode, body: String) -> Response<String> {
     r
 }
 
+/// The browser step of a binding: a 303, or the auto-submitting page under its CSP (never cached).
+pub fn navigate(step: &crate::binding::Navigation) -> Response<String> {
+    match step {
+        crate::binding::Navigation::Post(page) => {
+            let mut r = html(StatusCode::OK, page.html.clone());
+            if let Ok(v) = http::HeaderValue::from_str(&page.content_security_policy) {
+                r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+            r
+        }
+        crate::binding::Navigation::Redirect(url) => redirect(url, None),
+        #[allow(unreachable_patterns)]
+        _ => redirect("/", None),
+    }
+}
+
 fn redirect(to: &str, set_cookie: Option<String>) -> Response<String> {
     let mut r = Response::new(String::new());
     *r.status_mut() = StatusCode::SEE_OTHER;
@@ -338,7 +358,7 @@ where
             },
             None => self.acs.start_login(tenant, Some(return_to)).await?,
         };
-        Ok(redirect(&start.redirect_url, None))
+        Ok(navigate(&start.navigation))
     }
 
     async fn finish(
