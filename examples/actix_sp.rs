@@ -310,10 +310,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(8080);
     let base =
         std::env::var("SAML_SP_BASE_URL").unwrap_or_else(|_| format!("http://127.0.0.1:{port}"));
-    let (registry, test_idp) = build_registry(&base)?;
+    let (registry, test_idp) = build_registry(&base).await?;
     let db = Db::open()?;
     let (requests, replay) = stores().await?;
-    let acs = Acs::new(Arc::new(registry), requests, replay, db.clone());
+    let acs = Acs::new(registry, requests, replay, db.clone());
     let app = web::Data::new(App {
         acs,
         db,

@@ -3,7 +3,7 @@
 //! example on its own.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use saml_sp::crypto::{Certificate, SigningKey};
 use saml_sp::login::AuditContext;
@@ -22,22 +22,43 @@ pub const TENANT: &str = "default";
 /// Shown on the console and on every page while the built-in test IdP is trusted.
 pub const TEST_IDP_WARNING: &str = "DEMO MODE: this app trusts saml-sp's built-in test IdP, which signs in anyone as anyone. Its key was generated at start and is never published, but never deploy an app in this mode: set SAML_IDP_METADATA to your IdP's metadata.";
 
-/// The IdP configuration from the environment. `SAML_IDP_METADATA` names the IdP's metadata
-/// file. Only when no `SAML_IDP_*` setting is present at all does the demo fall back to the
-/// built-in test IdP, with a key generated now (never the crate's published test key): a
-/// deployment with a misspelt or empty setting fails to start instead of trusting the test IdP.
-pub fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Error> {
+/// The IdP configuration from the environment. `SAML_IDP_METADATA_URL` names the IdP's metadata
+/// URL (fetched now and kept fresh while the app runs; `SAML_IDP_METADATA_CA` adds a PEM file of
+/// trusted roots, `SAML_DANGEROUS_ALLOW_PRIVATE_METADATA_URL=1` allows a loopback or private
+/// address), `SAML_IDP_METADATA` its metadata file. Only when no `SAML_IDP_*` setting is present
+/// at all does the demo fall back to the built-in test IdP, with a key generated now (never the
+/// crate's published test key): a deployment with a misspelt or empty setting fails to start
+/// instead of trusting the test IdP.
+pub async fn build_registry(base: &str) -> Result<(Arc<IdpRegistry>, Option<TestIdp>), Error> {
     let keys = sp_keys()?;
-    let registry = IdpRegistry::new(
+    let registry = Arc::new(IdpRegistry::new(
         SpSettings::new(format!("{base}/saml/metadata"), format!("{base}/saml/acs"))?
             .single_logout_url(format!("{base}/saml/slo"))
             .signing_key(keys.signing.clone()),
-    );
+    ));
     let unsolicited = std::env::var("SAML_ALLOW_IDP_INITIATED").is_ok_and(|v| v == "1");
+    let app_side = |config: TenantConfig| {
+        let config = config.decryption_key(keys.decryption.clone());
+        if unsolicited {
+            config.dangerous_allow_unsolicited_responses()
+        } else {
+            config
+        }
+    };
     let idp_settings: Vec<String> = std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
         .filter(|k| k.starts_with("SAML_IDP_"))
         .collect();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let Some(url) = env("SAML_IDP_METADATA_URL") {
+        watch_metadata_url(
+            &registry,
+            &url,
+            app_side(TenantConfig::new(TENANT, "", vec![])),
+        )
+        .await?;
+        return Ok((registry, None));
+    }
     let (config, test_idp) = if idp_settings.is_empty() {
         let mut idp = TestIdp::generate(format!("{base}/test-idp/metadata"))?;
         if keys.from_env {
@@ -52,16 +73,13 @@ pub fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Erro
             .slo_url(format!("{base}/test-idp/slo"));
         (c, Some(idp))
     } else {
-        let path = std::env::var("SAML_IDP_METADATA")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| Error::Config {
-                field: "SAML_IDP_METADATA",
-                reason: format!(
-                    "IdP settings are present ({}) but SAML_IDP_METADATA names no metadata file; refusing to fall back to the test IdP",
-                    idp_settings.join(", ")
-                ),
-            })?;
+        let path = env("SAML_IDP_METADATA").ok_or_else(|| Error::Config {
+            field: "SAML_IDP_METADATA",
+            reason: format!(
+                "IdP settings are present ({}) but neither SAML_IDP_METADATA nor SAML_IDP_METADATA_URL names the metadata; refusing to fall back to the test IdP",
+                idp_settings.join(", ")
+            ),
+        })?;
         let xml = std::fs::read(&path).map_err(|e| Error::Config {
             field: "SAML_IDP_METADATA",
             reason: format!("{path}: {e}"),
@@ -71,14 +89,45 @@ pub fn build_registry(base: &str) -> Result<(IdpRegistry, Option<TestIdp>), Erro
             None,
         )
     };
-    let config = config.decryption_key(keys.decryption.clone());
-    let config = if unsolicited {
-        config.dangerous_allow_unsolicited_responses()
-    } else {
-        config
-    };
-    registry.insert(config)?;
+    registry.insert(app_side(config))?;
     Ok((registry, test_idp))
+}
+
+/// Fetches the IdP's metadata from `url` into the registry and keeps it fresh in the background
+/// (the last good copy is kept beside the database, so a restart during an IdP outage works).
+async fn watch_metadata_url(
+    registry: &Arc<IdpRegistry>,
+    url: &str,
+    template: TenantConfig,
+) -> Result<(), Error> {
+    use saml_sp::metadata::{MetadataClient, MetadataRefresher, MetadataSource};
+    let mut client = MetadataClient::builder();
+    if let Some(ca) = std::env::var("SAML_IDP_METADATA_CA")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        let pem = std::fs::read(&ca).map_err(|e| Error::Config {
+            field: "SAML_IDP_METADATA_CA",
+            reason: format!("{ca}: {e}"),
+        })?;
+        client = client.add_root_certificates_pem(&pem)?;
+    }
+    if std::env::var("SAML_DANGEROUS_ALLOW_PRIVATE_METADATA_URL").is_ok_and(|v| v == "1") {
+        eprintln!(
+            "*** SAML_DANGEROUS_ALLOW_PRIVATE_METADATA_URL=1: metadata may come from loopback and private addresses ***"
+        );
+        client = client
+            .dangerous_allow_loopback()
+            .dangerous_allow_private_networks();
+    }
+    let mut source = MetadataSource::new(url, template);
+    if let Some(db) = std::env::var("SAML_SP_DB").ok().filter(|p| p != ":memory:") {
+        source = source.backing_file(format!("{db}.idp-metadata.xml"));
+    }
+    let refresher = Arc::new(MetadataRefresher::new(registry.clone(), client.build()?));
+    refresher.watch(source, chrono::Utc::now()).await?;
+    tokio::spawn(refresher.run(Arc::new(saml_sp::time::SystemClock)));
+    Ok(())
 }
 
 /// Starts a login from the sign-in form: the email's domain picks the tenant when one claims it

@@ -89,6 +89,41 @@ for ex in "${examples[@]}"; do
     node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party-encrypted
   done
 done
+# IdP metadata from an https URL (SAML_IDP_METADATA_URL): openssl serves samlify's metadata on
+# loopback with a certificate from a CA made here; the app trusts that CA (SAML_IDP_METADATA_CA)
+# and refuses the loopback URL unless SAML_DANGEROUS_ALLOW_PRIVATE_METADATA_URL=1.
+tls=target/e2e/tls; mkdir -p "$tls"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca.key" -out "$tls/ca.pem" -days 2 \
+  -subj "/CN=saml-sp e2e CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$tls/srv.key" -out "$tls/srv.csr" -subj "/CN=127.0.0.1" 2>/dev/null
+printf "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n" > "$tls/ext"
+openssl x509 -req -in "$tls/srv.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+  -out "$tls/srv.pem" -days 2 -extfile "$tls/ext" 2>/dev/null
+app_port=$(free_port); idp_port=$(free_port); md_port=$(free_port)
+target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
+  --acs-url "http://127.0.0.1:$app_port/saml/acs" > "target/e2e/sp-$app_port.xml"
+node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
+  tests/fixtures/keys/idp.crt "target/e2e/samlify-idp-$idp_port.xml" > "target/e2e/samlify-$idp_port.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "target/e2e/samlify-idp-$idp_port.xml" ] && break; sleep 0.1; done
+(cd target/e2e && exec openssl s_server -WWW -quiet -accept "$md_port" -cert tls/srv.pem -key tls/srv.key) \
+  > "target/e2e/metadata-server-$md_port.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$md_port") 2>/dev/null && break; sleep 0.1; done
+md_url="https://127.0.0.1:$md_port/samlify-idp-$idp_port.xml"
+if PORT=$app_port SAML_IDP_METADATA_URL="$md_url" SAML_IDP_METADATA_CA="$tls/ca.pem" timeout 20 \
+  target/debug/examples/axum_sp > "target/e2e/axum_sp-metadata-url-refused.log" 2>&1; then
+  echo "FAIL axum_sp fetched metadata from loopback without the dangerous setting" >&2; exit 1
+fi
+grep -q "MetadataUrlForbidden.*a loopback address" "target/e2e/axum_sp-metadata-url-refused.log" \
+  || { echo "FAIL axum_sp: no SSRF refusal" >&2; cat "target/e2e/axum_sp-metadata-url-refused.log" >&2; exit 1; }
+echo "ok axum_sp refuses a loopback metadata URL by default"
+PORT=$app_port SAML_IDP_METADATA_URL="$md_url" SAML_IDP_METADATA_CA="$tls/ca.pem" \
+  SAML_DANGEROUS_ALLOW_PRIVATE_METADATA_URL=1 target/debug/examples/axum_sp > "target/e2e/axum_sp-metadata-url.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
+node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party "target/e2e/axum_sp-metadata-url-signed-in.png"
+echo "ok axum_sp signs in through metadata fetched from an https URL"
 # The minimal apps (examples/minimal_axum.rs, minimal_actix.rs, on the web adapters) sign in
 # through samlify.
 for minimal in minimal_axum minimal_actix; do
