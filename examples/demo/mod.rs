@@ -67,6 +67,11 @@ pub async fn build_registry(base: &str) -> Result<(Arc<IdpRegistry>, Option<Test
                 saml_sp::testkit::Encryption::Aes256Gcm,
             );
         }
+        // Other apps trusting this test IdP (their SLO URLs, comma-separated) are signed out
+        // too when a user signs out here.
+        if let Some(peers) = env("SAML_TEST_IDP_LOGOUT_PEERS") {
+            idp = idp.with_logout_peers(peers.split(',').map(str::trim).filter(|p| !p.is_empty()));
+        }
         eprintln!("\n*** {TEST_IDP_WARNING} ***\n");
         let c = TenantConfig::new(TENANT, idp.entity_id(), vec![idp.certificate().clone()])
             .sso_url(format!("{base}/test-idp/sso"))

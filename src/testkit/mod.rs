@@ -152,6 +152,26 @@ pub struct TestIdp {
     key: SigningKey,
     other: SigningKey,
     encrypt_to: Option<(Certificate, Encryption)>,
+    /// Other SPs' Single Logout URLs, told when one SP's user signs out (front-channel SLO).
+    logout_peers: Vec<String>,
+    /// SP-initiated logouts in progress through the peers, by the RelayState token sent along.
+    pending_logouts:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, PendingLogout>>>,
+}
+
+/// An SP-initiated logout the test IdP is propagating to its other SPs.
+#[derive(Debug, Clone)]
+struct PendingLogout {
+    /// The first SP's LogoutRequest ID, answered once every peer is done.
+    request_id: String,
+    /// The first SP's RelayState.
+    relay_state: Option<String>,
+    /// The first SP's SLO URL.
+    sp_slo_url: String,
+    /// The user.
+    session: crate::logout::SessionRecord,
+    /// Peers not told yet.
+    remaining: Vec<String>,
 }
 
 impl TestIdp {
@@ -172,6 +192,8 @@ impl TestIdp {
             key: key(KEY, cert(CERT)),
             other: key(OTHER_KEY, cert(OTHER_CERT)),
             encrypt_to: None,
+            logout_peers: Vec::new(),
+            pending_logouts: std::sync::Arc::default(),
         }
     }
 
@@ -191,6 +213,8 @@ impl TestIdp {
             key: main.key,
             other: other.key,
             encrypt_to: None,
+            logout_peers: Vec::new(),
+            pending_logouts: std::sync::Arc::default(),
         })
     }
 
@@ -221,6 +245,8 @@ impl TestIdp {
             key: self.other.clone(),
             other: self.key.clone(),
             encrypt_to: self.encrypt_to.clone(),
+            logout_peers: self.logout_peers.clone(),
+            pending_logouts: std::sync::Arc::default(),
         })
     }
 
@@ -613,14 +639,63 @@ impl TestIdp {
         destination: &str,
         now: DateTime<Utc>,
     ) -> Result<(String, String), Error> {
+        self.logout_request_redirect_with(session, destination, "idp-relay", now)
+    }
+
+    fn logout_request_redirect_with(
+        &self,
+        session: &crate::logout::SessionRecord,
+        destination: &str,
+        relay_state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String), Error> {
         let (id, xml) = self.logout_request_xml(session, destination, now)?;
         let q = crate::binding::redirect_query(
             "SAMLRequest",
             xml.as_bytes(),
-            Some("idp-relay"),
+            Some(relay_state),
             Some((&self.key, SignatureAlgorithm::RsaSha256)),
         )?;
         Ok((id, format!("{destination}?{q}")))
+    }
+
+    /// Other SPs trusting this IdP, by Single Logout URL: when one SP's user signs out
+    /// (SP-initiated), the IdP sends each of them a LogoutRequest for that user before answering
+    /// the first SP, as a real IdP ends a user's sessions in every app (front-channel SLO).
+    #[must_use]
+    pub fn with_logout_peers<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        slo_urls: I,
+    ) -> Self {
+        self.logout_peers = slo_urls.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The next step of a logout being propagated: a LogoutRequest to the next peer, or the
+    /// final LogoutResponse to the first SP.
+    fn continue_logout(
+        &self,
+        token: &str,
+        mut pending: PendingLogout,
+        now: DateTime<Utc>,
+    ) -> Result<String, Error> {
+        if let Some(peer) = pending.remaining.pop() {
+            let (_, url) =
+                self.logout_request_redirect_with(&pending.session, &peer, token, now)?;
+            self.pending_logouts
+                .lock()
+                .map_err(|_| Error::Binding("the test IdP's logout state is poisoned".into()))?
+                .insert(token.to_owned(), pending);
+            return Ok(url);
+        }
+        let (_, xml) = self.logout_response_xml(&pending.request_id, &pending.sp_slo_url, now)?;
+        let q = crate::binding::redirect_query(
+            "SAMLResponse",
+            xml.as_bytes(),
+            pending.relay_state.as_deref(),
+            Some((&self.key, SignatureAlgorithm::RsaSha256)),
+        )?;
+        Ok(format!("{}?{q}", pending.sp_slo_url))
     }
 
     /// The same `LogoutRequest` for HTTP-POST: (request ID, base64 of the enveloped-signed XML).
@@ -698,14 +773,46 @@ impl TestIdp {
             ));
         }
         let id = root.attribute("ID").unwrap_or_default();
-        let (_, xml) = self.logout_response_xml(id, sp_slo_url, now)?;
-        let q = crate::binding::redirect_query(
-            "SAMLResponse",
-            xml.as_bytes(),
-            m.relay_state.as_deref(),
-            Some((&self.key, SignatureAlgorithm::RsaSha256)),
-        )?;
-        Ok(format!("{sp_slo_url}?{q}"))
+        let name_id = root
+            .child_elements()
+            .find(|e| e.local_name() == "NameID")
+            .map(|e| crate::sp::assertion::NameId {
+                value: e.text(),
+                format: e.attribute("Format").map(str::to_owned),
+                name_qualifier: None,
+                sp_name_qualifier: None,
+                sp_provided_id: None,
+            });
+        let pending = PendingLogout {
+            request_id: id.to_owned(),
+            relay_state: m.relay_state.clone(),
+            sp_slo_url: sp_slo_url.to_owned(),
+            remaining: match &name_id {
+                Some(_) => self
+                    .logout_peers
+                    .iter()
+                    .filter(|p| *p != sp_slo_url)
+                    .rev()
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            },
+            session: crate::logout::SessionRecord {
+                issuer: self.entity_id.clone(),
+                name_id: name_id.unwrap_or(crate::sp::assertion::NameId {
+                    value: String::new(),
+                    format: None,
+                    name_qualifier: None,
+                    sp_name_qualifier: None,
+                    sp_provided_id: None,
+                }),
+                session_index: None,
+                session_not_on_or_after: None,
+            },
+        };
+        let mut token = [0u8; 12];
+        crate::crypto::random_bytes(&mut token)?;
+        self.continue_logout(&format!("slo-{}", crate::crypto::hex(&token)), pending, now)
     }
 }
 
@@ -729,6 +836,17 @@ impl TestIdp {
         if query.contains("SAMLResponse=") {
             let m =
                 crate::binding::decode_redirect(query, &crate::binding::InflateOptions::default())?;
+            // A peer answering a logout this IdP is propagating: on to the next one.
+            let pending = m.relay_state.as_deref().and_then(|r| {
+                self.pending_logouts
+                    .lock()
+                    .ok()
+                    .and_then(|mut p| p.remove(r))
+                    .map(|p| (r.to_owned(), p))
+            });
+            if let Some((token, pending)) = pending {
+                return Ok(redirect_page(&self.continue_logout(&token, pending, now)?));
+            }
             let doc = crate::xml::Document::parse(&m.xml)?;
             let status = doc
                 .root()

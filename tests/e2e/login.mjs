@@ -9,6 +9,8 @@
 //   mode slo-idp      : sign in, then the test IdP signs the user out everywhere (IdP-initiated
 //                      LogoutRequest to the app): the app answers Success and is signed out
 //   mode slo-third-party : sign in through samlify, then "Sign out" goes through samlify's SLO
+//   mode slo-two-apps : sign in to this app and to a second one ($SECOND_APP, trusting this app's
+//                      test IdP); "Sign out" here ends the session in the second app too
 // sp-initiated types a work email into the home page's field (routed to the configured IdP even
 // though it claims no domain); replay leaves it empty. Both require the demo-mode warning.
 import { chromium } from 'playwright-core';
@@ -91,6 +93,32 @@ try {
     await page.goto(`${base}/`);
     if (await page.isVisible('#who')) await fail('still signed in after logout');
     if (!(await page.isVisible('#sign-in'))) await fail('no sign-in form after logout');
+  } else if (mode === 'slo-two-apps') {
+    const second = process.env.SECOND_APP;
+    if (!second) await fail('SECOND_APP is not set');
+    const seen = [];
+    page.on('request', (r) => seen.push(r.url()));
+    for (const app of [base, second]) {
+      await page.goto(`${app}/`);
+      await page.click('#sign-in');
+      await page.waitForSelector('#first_name');
+      await page.click('#sign-in');
+      await page.waitForSelector('#who', { timeout: 15000 });
+    }
+    await page.goto(`${second}/`);
+    if (!(await page.isVisible('#who'))) await fail('not signed in to the second app');
+    await page.goto(`${base}/`);
+    await page.click('#logout');
+    await page.waitForSelector('#sign-in', { timeout: 15000 });
+    for (const hop of [`${base}/test-idp/slo?SAMLRequest=`, `${second}/saml/slo?SAMLRequest=`,
+      `${base}/test-idp/slo?SAMLResponse=`, `${base}/saml/slo?SAMLResponse=`]) {
+      if (!seen.some((u) => u.startsWith(hop))) await fail(`the logout never went to ${hop}`);
+    }
+    for (const app of [second, base]) {
+      await page.goto(`${app}/`);
+      if (await page.isVisible('#who')) await fail(`still signed in at ${app}`);
+    }
+    if (shot) await page.screenshot({ path: shot, fullPage: true });
   } else if (mode === 'third-party' || mode === 'third-party-encrypted') {
     // The app points at samlify (SAML_IDP_METADATA): sign in there and land on / as its user.
     await page.goto(`${base}/`);

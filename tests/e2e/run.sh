@@ -89,6 +89,20 @@ for ex in "${examples[@]}"; do
     node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party-encrypted
   done
 done
+# Single Logout across two apps: the actix app (on "localhost", so the two apps' cookies stay
+# apart) trusts the axum app's test IdP; signing out of the axum app ends the actix session too.
+a_port=$(free_port); b_port=$(free_port)
+PORT=$a_port SAML_TEST_IDP_LOGOUT_PEERS="http://localhost:$b_port/saml/slo" target/debug/examples/axum_sp \
+  > "target/e2e/axum_sp-two-apps.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$a_port") 2>/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$a_port/test-idp/metadata" > "target/e2e/test-idp-$a_port.xml"
+PORT=$b_port SAML_SP_BASE_URL="http://localhost:$b_port" SAML_IDP_METADATA="target/e2e/test-idp-$a_port.xml" \
+  target/debug/examples/actix_sp > "target/e2e/actix_sp-two-apps.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$b_port") 2>/dev/null && break; sleep 0.1; done
+SECOND_APP="http://localhost:$b_port" node tests/e2e/login.mjs "http://127.0.0.1:$a_port" slo-two-apps \
+  "target/e2e/slo-two-apps.png"
 # IdP metadata from an https URL (SAML_IDP_METADATA_URL): openssl serves samlify's metadata on
 # loopback with a certificate from a CA made here; the app trusts that CA (SAML_IDP_METADATA_CA)
 # and refuses the loopback URL unless SAML_DANGEROUS_ALLOW_PRIVATE_METADATA_URL=1.
