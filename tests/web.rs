@@ -623,3 +623,97 @@ async fn a_post_only_idp_gets_the_auto_submitting_page_under_a_nonce_csp() {
     assert!(body.contains("action=\"https://idp.example.com/sso\""));
     assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
 }
+
+#[tokio::test]
+async fn hyper_adapter_serves_the_endpoints_and_hands_back_the_rest() {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    use saml_sp::web::hyper::serve;
+    let idp = idp();
+    let web = web(&idp);
+    let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let req = |method: &str, uri: &str, body: &str, cookie: Option<&str>| {
+        let mut r = hyper::Request::builder().method(method).uri(uri);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.body(Full::new(Bytes::from(body.to_owned()))).unwrap()
+    };
+    let text = |r: hyper::Response<Full<Bytes>>| async move {
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    };
+    // Not an endpoint: handed back untouched, body included.
+    let back = serve(&web, req("GET", "/dashboard", "keep", None), peer)
+        .await
+        .unwrap_err();
+    assert_eq!(back.uri(), "/dashboard");
+    assert_eq!(
+        back.into_body().collect().await.unwrap().to_bytes(),
+        Bytes::from("keep")
+    );
+    // Metadata.
+    let r = serve(&web, req("GET", "/saml/metadata", "", None), peer)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        text(r)
+            .await
+            .contains(&format!("entityID=\"{BASE}/saml/metadata\""))
+    );
+    // Login start, then the ACS with the IdP's answer: a session cookie and the return path.
+    let r = serve(
+        &web,
+        req("GET", "/saml/login?return_to=/reports", "", None),
+        peer,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    let m = saml_sp::binding::decode_redirect(&url, &Default::default()).unwrap();
+    let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to(doc.root().attribute("ID").unwrap())
+        .user(TestUser::new("hyper@example.com"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let body = acs_body(&response, m.relay_state.as_deref().unwrap());
+    let r = serve(&web, req("POST", "/saml/acs", &body, None), peer)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/reports");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("cookie", cookie.parse().unwrap());
+    assert_eq!(web.user(&headers).as_deref(), Some("hyper@example.com"));
+    // The same POST again: the error page with its code.
+    let r = serve(&web, req("POST", "/saml/acs", &body, None), peer)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(text(r).await.contains("id=\"code\">replayed_assertion<"));
+    // A body over the limit: 413 before any parsing.
+    let big = "x".repeat((1 << 20) + 1);
+    let r = serve(&web, req("POST", "/saml/acs", &big, None), peer)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // Sign-out ends the session.
+    let r = serve(&web, req("POST", "/saml/logout", "", Some(&cookie)), peer)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(web.user(&headers), None);
+}

@@ -1,26 +1,169 @@
-//! Shared by the three demo apps (`axum_sp`, `hyper_sp`, `actix_sp`): which IdP to trust, the
-//! SP's keys, how the sign-in form starts a login, the sessions, and Single Logout. Not an
+//! Shared by the three demo apps (`axum_sp`, `hyper_sp`, `actix_sp`), which differ only in how
+//! their framework routes requests here: the configuration (which IdP to trust, the SP's keys,
+//! the stores), the SQLite users (`db.rs`), the home page and the built-in test IdP's pages. The
+//! SAML endpoints themselves are saml-sp's `web` layer through each framework's adapter. Not an
 //! example on its own.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+mod db;
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use http::{Method, Response, StatusCode, header};
+use saml_sp::Acs;
+use saml_sp::Error;
 use saml_sp::crypto::{Certificate, SigningKey};
-use saml_sp::login::AuditContext;
-use saml_sp::login::LoginStart;
-use saml_sp::login::{ProvisionError, Provisioner};
-use saml_sp::logout::{IncomingLogout, ReceivedLogoutRequest, SessionRecord, SessionTerminator};
-use saml_sp::metadata::SpMetadata;
 use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::TestIdp;
+use saml_sp::web::{MemorySessions, SamlWeb, WebSettings};
+use saml_sp::xml::escape_text as esc;
 use saml_sp::xmlenc::DecryptionKey;
-use saml_sp::{Acs, Error};
+
+pub use db::Db;
 
 /// The demo's one tenant.
 pub const TENANT: &str = "default";
 
 /// Shown on the console and on every page while the built-in test IdP is trusted.
 pub const TEST_IDP_WARNING: &str = "DEMO MODE: this app trusts saml-sp's built-in test IdP, which signs in anyone as anyone. Its key was generated at start and is never published, but never deploy an app in this mode: set SAML_IDP_METADATA to your IdP's metadata.";
+
+/// The SAML endpoints of the demo: users are SQLite row IDs, sessions in memory.
+pub type Web = SamlWeb<Db, MemorySessions<i64>>;
+
+/// Everything a demo app serves.
+pub struct Demo {
+    /// The SAML endpoints (`/saml/login`, `/saml/acs`, `/saml/metadata`, `/saml/slo`,
+    /// `/saml/logout`), mounted through the framework's adapter.
+    pub web: Arc<Web>,
+    /// The listening port.
+    pub port: u16,
+    name: &'static str,
+    db: Db,
+    base: String,
+    test_idp: Option<TestIdp>,
+}
+
+/// Reads the settings (`PORT`, `SAML_SP_BASE_URL`, the IdP, the SP keys, `SAML_SP_DB`,
+/// `SAML_REDIS_URL`) and builds the demo `name` ("axum", ...).
+pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error>> {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let base =
+        std::env::var("SAML_SP_BASE_URL").unwrap_or_else(|_| format!("http://127.0.0.1:{port}"));
+    let (registry, test_idp) = build_registry(&base).await?;
+    let db = Db::open()?;
+    let (requests, replay) = stores().await?;
+    let acs = Arc::new(Acs::new(registry, requests, replay, db.clone()));
+    let settings = WebSettings::single_tenant(TENANT).secure_cookie(base.starts_with("https://"));
+    let web = Arc::new(SamlWeb::new(
+        acs,
+        Arc::new(MemorySessions::default()),
+        settings,
+    ));
+    println!("saml-sp {name} demo on {base}/ (SP metadata: {base}/saml/metadata)");
+    Ok(Demo {
+        web,
+        port,
+        name,
+        db,
+        base,
+        test_idp,
+    })
+}
+
+type Stores = (
+    Arc<dyn saml_sp::store::RequestStore>,
+    Arc<dyn saml_sp::store::ReplayCache>,
+);
+
+/// In memory, or on Redis (`SAML_REDIS_URL`, with `--features redis`) so several instances share
+/// pending logins and the replay cache.
+async fn stores() -> Result<Stores, saml_sp::store::StoreError> {
+    #[cfg(feature = "redis")]
+    if let Ok(url) = std::env::var("SAML_REDIS_URL") {
+        let s = saml_sp::store::redis::RedisStore::connect(&url, "saml-sp-demo:").await?;
+        return Ok((Arc::new(s.clone()), Arc::new(s)));
+    }
+    Ok((
+        Arc::new(saml_sp::store::MemoryRequestStore::default()),
+        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+    ))
+}
+
+/// Every page that is not a SAML endpoint: `/` and the test IdP under `/test-idp/`.
+pub async fn page(demo: &Demo, req: http::Request<Vec<u8>>, _peer: IpAddr) -> Response<String> {
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let body = String::from_utf8_lossy(req.body()).into_owned();
+    let path = req.uri().path();
+    if path == "/" && req.method() == Method::GET {
+        return html(StatusCode::OK, home(demo, req.headers()));
+    }
+    let Some(idp) = demo
+        .test_idp
+        .as_ref()
+        .filter(|_| path.starts_with("/test-idp/"))
+    else {
+        return html(StatusCode::NOT_FOUND, "not found".into());
+    };
+    let (base, now) = (&demo.base, chrono::Utc::now());
+    let slo = format!("{base}/saml/slo");
+    let result = match (req.method().clone(), path) {
+        (Method::GET, "/test-idp/sso") => idp.sso_page(&query, "/test-idp/login"),
+        (Method::POST, "/test-idp/sso") => idp.sso_page(&body, "/test-idp/login"),
+        (Method::POST, "/test-idp/login") => idp.login_submit(&body, now),
+        (Method::GET, "/test-idp/initiate") => Ok(idp.idp_initiated(
+            &format!("{base}/saml/metadata"),
+            &format!("{base}/saml/acs"),
+            "/test-idp/login",
+        )),
+        (Method::GET, "/test-idp/slo") => idp.slo_page(&query, &slo, now),
+        (Method::GET, "/test-idp/logout") => Ok(idp.logout_form("/test-idp/logout")),
+        (Method::POST, "/test-idp/logout") => idp.logout_submit(&body, &slo, now),
+        (Method::GET, "/test-idp/metadata") => {
+            Ok(idp.metadata_xml(&format!("{base}/test-idp/sso")))
+        }
+        _ => return html(StatusCode::NOT_FOUND, "not found".into()),
+    };
+    match result {
+        Ok(page) => html(StatusCode::OK, page),
+        Err(e) => saml_sp::web::error_page(&e),
+    }
+}
+
+/// The home page: who is signed in (from the session the web layer keeps), or the sign-in form.
+fn home(demo: &Demo, headers: &http::HeaderMap) -> String {
+    let user = demo.web.user(headers).and_then(|id| demo.db.get(id));
+    let body = match user {
+        Some((email, first, last, groups)) => format!(
+            "<p id=\"who\">Signed in as {}</p><p id=\"name\">{} {}</p><p id=\"groups\">Groups: {}</p><form method=\"post\" action=\"/saml/logout\"><button id=\"logout\">Sign out</button></form>",
+            esc(&email), esc(&first), esc(&last), esc(&groups)
+        ),
+        None => "<form method=\"get\" action=\"/saml/login\"><label>Work email <input name=\"email\" id=\"email\"/></label> <button id=\"sign-in\">Sign in with SSO</button></form><p><a href=\"/test-idp/initiate\">IdP-initiated login (test IdP)</a></p>".to_owned(),
+    };
+    let warning = if demo.test_idp.is_some() {
+        format!(
+            "<p id=\"demo-warning\" style=\"background:#fdd;padding:.5em;border:2px solid #c00\"><strong>{TEST_IDP_WARNING}</strong></p>"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>saml-sp {n} demo</title></head><body><h1>saml-sp {n} demo</h1>{warning}{body}</body></html>",
+        n = demo.name
+    )
+}
+
+fn html(status: StatusCode, body: String) -> Response<String> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
 
 /// The IdP configuration from the environment. `SAML_IDP_METADATA_URL` names the IdP's metadata
 /// URL (fetched now and kept fresh while the app runs; `SAML_IDP_METADATA_CA` adds a PEM file of
@@ -135,33 +278,6 @@ async fn watch_metadata_url(
     Ok(())
 }
 
-/// Starts a login from the sign-in form: the email's domain picks the tenant when one claims it
-/// (IdP discovery); otherwise the demo's one configured IdP is used, so typing any work email
-/// works as a new user expects.
-pub async fn start_login<P: Provisioner>(
-    acs: &Acs<P>,
-    email: Option<&str>,
-) -> Result<LoginStart, Error> {
-    if let Some(email) = email.filter(|e| !e.is_empty()) {
-        match acs.start_login_for_email(email, Some("/")).await {
-            Err(Error::UnknownTenant { .. }) => {}
-            other => return other,
-        }
-    }
-    acs.start_login(TENANT, Some("/")).await
-}
-
-/// The warning banner for pages while the test IdP is trusted (empty otherwise).
-pub fn banner(test_idp: bool) -> String {
-    if test_idp {
-        format!(
-            "<p id=\"demo-warning\" style=\"background:#fdd;padding:.5em;border:2px solid #c00\"><strong>{TEST_IDP_WARNING}</strong></p>"
-        )
-    } else {
-        String::new()
-    }
-}
-
 /// The SP's own keys: from `SAML_SP_KEY` and `SAML_SP_CERT` (PEM files) when both are set;
 /// otherwise generated on first start and kept beside the database (`SAML_SP_DB`, when it is a
 /// file), or for this process only with the in-memory database. The key signs logout messages
@@ -227,114 +343,4 @@ pub fn sp_keys() -> Result<&'static SpKeys, Error> {
         from_env,
     };
     Ok(KEYS.get_or_init(|| keys))
-}
-
-/// The SP metadata to upload to the IdP: entity ID, ACS URL, Single Logout endpoint, and the
-/// SP certificate for signing and encryption.
-pub fn sp_metadata(base: &str) -> Result<String, Error> {
-    let keys = sp_keys()?;
-    Ok(
-        SpMetadata::new(format!("{base}/saml/metadata"), format!("{base}/saml/acs"))
-            .single_logout_service(format!("{base}/saml/slo"))
-            .signing_certificate(keys.certificate.clone())
-            .encryption_certificate(keys.certificate.clone())
-            .to_xml(),
-    )
-}
-
-/// The demo's sessions: cookie token -> (user id, the SAML session for logout). They end at the
-/// IdP's request too ([`SessionTerminator`]), so an IdP-initiated logout signs the browser out
-/// on its next request.
-#[derive(Default)]
-pub struct Sessions(Mutex<HashMap<String, (i64, Option<SessionRecord>)>>);
-
-impl Sessions {
-    /// A new session for `user`; returns the cookie token.
-    pub fn create(&self, user: i64, saml: Option<SessionRecord>) -> String {
-        let mut b = [0u8; 16];
-        getrandom::fill(&mut b).ok();
-        let sid: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        if let Ok(mut s) = self.0.lock() {
-            s.insert(sid.clone(), (user, saml));
-        }
-        sid
-    }
-    /// The user of a session.
-    pub fn user(&self, sid: &str) -> Option<i64> {
-        self.0.lock().ok()?.get(sid).map(|(u, _)| *u)
-    }
-    /// Ends a session, returning its SAML session.
-    pub fn remove(&self, sid: &str) -> Option<SessionRecord> {
-        self.0.lock().ok()?.remove(sid).and_then(|(_, r)| r)
-    }
-}
-
-impl SessionTerminator for Sessions {
-    async fn end_sessions(
-        &self,
-        _tenant: &str,
-        request: &ReceivedLogoutRequest,
-    ) -> Result<usize, ProvisionError> {
-        let mut s = self
-            .0
-            .lock()
-            .map_err(|_| ProvisionError("session lock poisoned".into()))?;
-        let before = s.len();
-        s.retain(|_, (_, r)| !r.as_ref().is_some_and(|r| request.ends(r)));
-        Ok(before - s.len())
-    }
-}
-
-/// `POST /logout`: ends the local session and, when the IdP has a Single Logout endpoint,
-/// returns the IdP URL that continues the logout there (SP-initiated Single Logout); otherwise
-/// `/`.
-pub async fn logout<P: Provisioner>(
-    acs: &Acs<P>,
-    sessions: &Sessions,
-    sid: Option<&str>,
-    ctx: &AuditContext,
-) -> String {
-    let Some(record) = sid.and_then(|s| sessions.remove(s)) else {
-        return "/".into();
-    };
-    let has_slo = acs
-        .registry()
-        .by_slug(TENANT)
-        .is_some_and(|t| t.slo_url().is_some());
-    if !has_slo {
-        return "/".into();
-    }
-    match acs.start_logout(TENANT, &record, Some("/"), ctx).await {
-        Ok(start) => start.redirect_url,
-        Err(_) => "/".into(),
-    }
-}
-
-/// `GET /saml/slo` (HTTP-Redirect): the IdP's LogoutResponse ends an SP-initiated logout
-/// (returns the local path to go to); its LogoutRequest starts an IdP-initiated one (returns the
-/// IdP URL carrying the signed LogoutResponse).
-pub async fn single_logout<P: Provisioner>(
-    acs: &Acs<P>,
-    sessions: &Sessions,
-    query: &str,
-    ctx: &AuditContext,
-) -> Result<String, Error> {
-    let msg = IncomingLogout::Redirect { query };
-    if query.contains("SAMLResponse=") {
-        Ok(acs.finish_logout(TENANT, &msg, ctx).await?.return_to)
-    } else {
-        Ok(acs
-            .handle_logout_request(TENANT, &msg, sessions, ctx)
-            .await?
-            .redirect_url)
-    }
-}
-
-/// The error page: the user-safe message and the stable code (the details are in the audit log).
-pub fn error_html(e: &Error) -> String {
-    format!(
-        "<!DOCTYPE html><html><body><h1>Sign-in failed</h1><p id=\"code\">{}</p><p>{}</p><p><a href=\"/\">Back</a></p></body></html>",
-        e.code(),
-        e.user_message()
-    )
 }

@@ -1,5 +1,5 @@
 //! The SP's HTTP endpoints, written once on the `http` crate's types (feature `web`), with thin
-//! framework adapters (`axum`, `actix`): login start, the ACS, SP metadata, Single Logout, sign-out, and
+//! framework adapters (`axum`, `actix`, `hyper`): login start, the ACS, SP metadata, Single Logout, sign-out, and
 //! error pages that show a user-safe message and the stable code (the detail goes to the audit
 //! log). An app supplies its tenant configuration, its [`Provisioner`] and where to go after
 //! login.
@@ -24,6 +24,8 @@
 pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod session;
 
 pub use session::{MemorySessions, SessionBackend};

@@ -41,6 +41,7 @@ for ex in "${examples[@]}"; do
   node tests/e2e/login.mjs "$base" sp-initiated "target/e2e/$ex-signed-in.png"
   node tests/e2e/login.mjs "$base" replay
   node tests/e2e/login.mjs "$base" idp-refused
+  node tests/e2e/login.mjs "$base" big-response
   start "$ex" SAML_ALLOW_IDP_INITIATED=1
   node tests/e2e/login.mjs "$base" idp-allowed
   # Single Logout through the test IdP: SP-initiated, then IdP-initiated.
