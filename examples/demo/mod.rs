@@ -241,8 +241,22 @@ pub async fn build_registry(base: &str) -> Result<(Arc<IdpRegistry>, Option<Test
     Ok((registry, test_idp))
 }
 
+/// Without the `fetch` feature there is no https client: say how to get one.
+#[cfg(not(feature = "fetch"))]
+async fn watch_metadata_url(
+    _registry: &Arc<IdpRegistry>,
+    _url: &str,
+    _template: TenantConfig,
+) -> Result<(), Error> {
+    Err(Error::Config {
+        field: "SAML_IDP_METADATA_URL",
+        reason: "fetching metadata needs the https client: run with --features fetch".into(),
+    })
+}
+
 /// Fetches the IdP's metadata from `url` into the registry and keeps it fresh in the background
 /// (the last good copy is kept beside the database, so a restart during an IdP outage works).
+#[cfg(feature = "fetch")]
 async fn watch_metadata_url(
     registry: &Arc<IdpRegistry>,
     url: &str,

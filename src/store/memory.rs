@@ -216,14 +216,19 @@ impl RequestStore for MemoryRequestStore {
     }
 }
 
-/// In-memory [`ReplayCache`], bounded (default 100,000 entries) and expiring. When full of
-/// unexpired entries it refuses (fails closed) rather than forgetting.
+/// In-memory [`ReplayCache`], bounded (default 1,000,000 entries) and expiring. When full of
+/// unexpired entries it refuses (fails closed, `store_unavailable`) rather than forgetting.
+///
+/// An entry lives as long as its assertion could be replayed (the bearer NotOnOrAfter, at most
+/// IssueInstant + the maximum response age, plus skew): with the common 5-minute assertions the
+/// default holds a sustained 3,300 logins per second per instance (the load test filled the
+/// former 100,000 at 370 per second); an entry costs about 150 bytes.
 #[derive(Debug)]
 pub struct MemoryReplayCache(Expiring);
 
 impl Default for MemoryReplayCache {
     fn default() -> Self {
-        MemoryReplayCache::with_capacity(100_000)
+        MemoryReplayCache::with_capacity(1_000_000)
     }
 }
 

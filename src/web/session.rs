@@ -1,7 +1,7 @@
 //! The app's sessions as the web layer sees them: a small trait (keep your own store behind it)
 //! and an in-memory implementation.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -31,20 +31,38 @@ pub trait SessionBackend<U>: SessionTerminator {
 
 type Entry<U> = (U, Option<SessionRecord>, Option<DateTime<Utc>>);
 
-/// Sessions in memory (one process), at most 100,000: when full, expired sessions are purged
-/// first, then one session is evicted (a session is only created by a verified login, so
-/// filling it takes that many real logins).
+/// Sessions in memory (one process), at most 100,000 by default: when full, the oldest session
+/// ends (a session is only created by a verified login, so filling it takes that many real
+/// logins; an app with more concurrent users keeps its sessions in its own store behind
+/// [`SessionBackend`]).
 #[derive(Debug)]
 pub struct MemorySessions<U> {
-    map: Mutex<HashMap<String, Entry<U>>>,
+    inner: Mutex<Inner<U>>,
     capacity: usize,
+}
+
+#[derive(Debug)]
+struct Inner<U> {
+    map: HashMap<String, Entry<U>>,
+    /// Tokens in creation order (some already removed): the oldest session is evicted first.
+    order: VecDeque<String>,
 }
 
 impl<U> Default for MemorySessions<U> {
     fn default() -> Self {
+        MemorySessions::with_capacity(100_000)
+    }
+}
+
+impl<U> MemorySessions<U> {
+    /// At most `capacity` sessions; when full, the oldest is ended to make room.
+    pub fn with_capacity(capacity: usize) -> Self {
         MemorySessions {
-            map: Mutex::new(HashMap::new()),
-            capacity: 100_000,
+            inner: Mutex::new(Inner {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+            }),
+            capacity: capacity.max(1),
         }
     }
 }
@@ -57,26 +75,34 @@ impl<U: Clone + Send + Sync + 'static> SessionBackend<U> for MemorySessions<U> {
         saml: Option<SessionRecord>,
         expires: Option<DateTime<Utc>>,
     ) {
-        if let Ok(mut m) = self.map.lock() {
-            if m.len() >= self.capacity {
-                let now = Utc::now();
-                m.retain(|_, (_, _, e)| e.is_none_or(|e| e > now));
-                if m.len() >= self.capacity
-                    && let Some(k) = m.keys().next().cloned()
-                {
-                    m.remove(&k);
+        let Ok(mut g) = self.inner.lock() else {
+            return;
+        };
+        let Inner { map, order } = &mut *g;
+        // Full: end the oldest session (O(1) amortized; never the one just created, never a
+        // scan of every session per login).
+        while map.len() >= self.capacity {
+            match order.pop_front() {
+                Some(old) => {
+                    map.remove(&old);
                 }
+                None => break,
             }
-            m.insert(token, (user, saml, expires));
+        }
+        order.push_back(token.clone());
+        map.insert(token, (user, saml, expires));
+        // Tokens of sessions ended by logout linger in `order`; drop them when they dominate.
+        if order.len() > 2 * self.capacity {
+            order.retain(|t| map.contains_key(t));
         }
     }
     fn user(&self, token: &str, now: DateTime<Utc>) -> Option<U> {
-        let m = self.map.lock().ok()?;
-        let (u, _, e) = m.get(token)?;
+        let g = self.inner.lock().ok()?;
+        let (u, _, e) = g.map.get(token)?;
         e.is_none_or(|e| e > now).then(|| u.clone())
     }
     fn remove(&self, token: &str) -> Option<SessionRecord> {
-        self.map.lock().ok()?.remove(token).and_then(|(_, r, _)| r)
+        self.inner.lock().ok()?.map.remove(token).and_then(|(_, r, _)| r)
     }
 }
 
@@ -86,12 +112,44 @@ impl<U: Send + Sync> SessionTerminator for MemorySessions<U> {
         _tenant: &str,
         request: &ReceivedLogoutRequest,
     ) -> Result<usize, ProvisionError> {
-        let mut m = self
-            .map
+        let mut g = self
+            .inner
             .lock()
             .map_err(|_| ProvisionError("session lock poisoned".into()))?;
-        let before = m.len();
-        m.retain(|_, (_, r, _)| !r.as_ref().is_some_and(|r| request.ends(r)));
-        Ok(before - m.len())
+        let before = g.map.len();
+        g.map
+            .retain(|_, (_, r, _)| !r.as_ref().is_some_and(|r| request.ends(r)));
+        Ok(before - g.map.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_store_ends_the_oldest_session_never_the_newest() {
+        let s = MemorySessions::with_capacity(3);
+        let now = Utc::now();
+        for t in ["a", "b", "c"] {
+            s.insert(t.into(), t.to_owned(), None, None);
+        }
+        // A logged-out session leaves a stale token in the order; it is skipped.
+        assert_eq!(s.remove("b"), None);
+        s.insert("d".into(), "d".into(), None, None);
+        assert_eq!(s.user("a", now).as_deref(), Some("a"), "room was left by the logout");
+        s.insert("e".into(), "e".into(), None, None);
+        assert_eq!(s.user("a", now), None, "the oldest ends first");
+        for t in ["c", "d", "e"] {
+            assert_eq!(s.user(t, now).as_deref(), Some(t));
+        }
+        // Many more logins than the capacity: always the newest three, order bounded.
+        for i in 0..1000 {
+            s.insert(format!("t{i}"), format!("t{i}"), None, None);
+            assert_eq!(s.user(&format!("t{i}"), now), Some(format!("t{i}")));
+        }
+        let g = s.inner.lock().unwrap();
+        assert_eq!(g.map.len(), 3);
+        assert!(g.order.len() <= 6);
     }
 }

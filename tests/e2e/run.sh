@@ -27,7 +27,7 @@ start() {
   echo "example $ex did not start" >&2; return 1
 }
 examples=(axum_sp hyper_sp actix_sp)
-cargo build --locked --features testkit,cli,axum,actix --bin saml-sp $(printf -- '--example %s ' "${examples[@]}") \
+cargo build --locked --features testkit,cli,axum,actix,hyper,fetch --bin saml-sp $(printf -- '--example %s ' "${examples[@]}") \
   --example minimal_axum --example minimal_actix
 for ex in "${examples[@]}"; do
   # Any IdP setting present but unusable: the app refuses to start, never falls back to the test IdP.
