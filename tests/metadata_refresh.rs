@@ -659,3 +659,36 @@ async fn a_certificate_expiring_in_ten_days_is_warned_about() {
         HealthStatus::NoValidCertificate
     );
 }
+
+#[tokio::test]
+async fn metadata_the_registry_refuses_is_backed_off_not_retried_at_once() {
+    let server = Server::start().await;
+    let idp = TestIdp::fixed(IDP);
+    server.serve("/md", metadata(&[&idp], None, Some("PT1H"), None));
+    let reg = registry();
+    // Another tenant already trusts this IdP's entity ID.
+    reg.insert(TenantConfig::new(
+        "other",
+        IDP,
+        vec![idp.certificate().clone()],
+    ))
+    .unwrap();
+    let r = MetadataRefresher::new(reg.clone(), server.client()).policy(no_jitter());
+    let now = t("2027-03-01T10:00:00Z");
+    let e = r
+        .watch(MetadataSource::new(server.url("/md"), template()), now)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "config_invalid", "{e}");
+    let st = r.status("acme").unwrap();
+    assert_eq!(st.consecutive_failures, 1);
+    assert_eq!(st.next_refresh, now + Duration::minutes(1));
+    assert_eq!(
+        st.last_error.as_ref().map(|(c, _)| *c),
+        Some("config_invalid")
+    );
+    // Nothing is due before the backoff ends: no request reaches the server.
+    let hits = server.hits.load(Ordering::SeqCst);
+    assert!(r.refresh_due(now + Duration::seconds(59)).await.is_empty());
+    assert_eq!(server.hits.load(Ordering::SeqCst), hits);
+}

@@ -717,3 +717,112 @@ async fn hyper_adapter_serves_the_endpoints_and_hands_back_the_rest() {
     assert_eq!(r.status(), 303);
     assert_eq!(web.user(&headers), None);
 }
+
+/// `GET /saml/slo` through the hyper adapter: an IdP-initiated LogoutRequest ends the session
+/// it names and answers with a signed LogoutResponse; a forged one gets the error page.
+#[tokio::test]
+async fn hyper_adapter_single_logout_ends_the_named_session() {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+    use saml_sp::web::hyper::serve;
+    let idp = idp();
+    let sp_key = saml_sp::testkit::generate_key("sp", chrono::Utc::now()).unwrap();
+    let registry = IdpRegistry::new(
+        SpSettings::new(format!("{BASE}/saml/metadata"), format!("{BASE}/saml/acs"))
+            .unwrap()
+            .single_logout_url(format!("{BASE}/saml/slo"))
+            .signing_key(sp_key.key.clone()),
+    );
+    let md = idp.metadata_xml("https://idp.example.com/sso");
+    registry
+        .insert(
+            TenantConfig::from_idp_metadata("default", md.as_bytes(), chrono::Utc::now()).unwrap(),
+        )
+        .unwrap();
+    let acs = saml_sp::Acs::new(
+        Arc::new(registry),
+        Arc::new(saml_sp::store::MemoryRequestStore::default()),
+        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+        saml_sp::login::ProvisionFn(users as Users),
+    );
+    let web = SamlWeb::new(
+        Arc::new(acs),
+        Arc::new(saml_sp::web::MemorySessions::default()),
+        WebSettings::single_tenant("default"),
+    );
+    let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let get = |uri: String| {
+        hyper::Request::builder()
+            .uri(uri)
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    // An IdP-initiated login (allowed here by signing in through the normal flow).
+    let r = serve(&web, get("/saml/login".into()), peer).await.unwrap();
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    let m = saml_sp::binding::decode_redirect(&url, &Default::default()).unwrap();
+    let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to(doc.root().attribute("ID").unwrap())
+        .user(TestUser::new("slo@example.com"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let post = hyper::Request::builder()
+        .method("POST")
+        .uri("/saml/acs")
+        .body(Full::new(Bytes::from(acs_body(
+            &response,
+            m.relay_state.as_deref().unwrap(),
+        ))))
+        .unwrap();
+    let r = serve(&web, post, peer).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("cookie", cookie.parse().unwrap());
+    assert_eq!(web.user(&headers).as_deref(), Some("slo@example.com"));
+    // The IdP ends every session of that NameID.
+    // The IdP's "sign this user out everywhere" form: a page sending the browser on.
+    let page = idp
+        .logout_submit(
+            "email=slo%40example.com",
+            &format!("{BASE}/saml/slo"),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    let url = page
+        .split("href=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    let path = url.strip_prefix(BASE).unwrap().to_owned();
+    // Re-encoded (tampered) query: refused, the session survives.
+    let forged = path.replacen("SAMLRequest=", "SAMLRequest=A", 1);
+    let r = serve(&web, get(forged), peer).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(web.user(&headers).as_deref(), Some("slo@example.com"));
+    let r = serve(&web, get(path), peer).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let back = r.headers()["location"].to_str().unwrap();
+    assert!(
+        back.starts_with("https://idp.example.com/slo?SAMLResponse="),
+        "{back}"
+    );
+    assert!(
+        back.contains("&Signature="),
+        "the LogoutResponse is signed: {back}"
+    );
+    assert_eq!(web.user(&headers), None, "the session ended");
+}

@@ -389,6 +389,7 @@ impl MetadataRefresher {
         source: MetadataSource,
         now: DateTime<Utc>,
     ) -> Result<Vec<MetadataEvent>, Error> {
+        let slug = source.slug().to_owned();
         {
             let mut feeds = self.feeds();
             if feeds.iter().any(|f| f.source.slug() == source.slug()) {
@@ -411,8 +412,7 @@ impl MetadataRefresher {
                 installed: None,
             });
         }
-        let slug = self.feeds().last().map(|f| f.source.slug().to_owned());
-        self.refresh(slug.as_deref().unwrap_or_default(), now).await
+        self.refresh(&slug, now).await
     }
 
     /// Fetches one tenant's metadata now, whatever the schedule.
@@ -451,9 +451,14 @@ impl MetadataRefresher {
             },
             Err(e) => Err(e),
         };
-        match fetched {
-            Ok((md, xml, from)) => {
-                let events = self.install(&source, &md, from, now)?;
+        // A configuration the registry refuses (an issuer another tenant already has) is a
+        // failure like any other: backed off, never retried in a tight loop.
+        let installed = fetched.and_then(|(md, xml, from)| {
+            self.install(&source, &md, from, now)
+                .map(|ev| (ev, xml, from))
+        });
+        match installed {
+            Ok((events, xml, from)) => {
                 if from == "url"
                     && let Some(path) = &source.backing_file
                 {

@@ -192,8 +192,6 @@ pub fn navigate(step: &crate::binding::Navigation) -> Response<String> {
             r
         }
         crate::binding::Navigation::Redirect(url) => redirect(url, None),
-        #[allow(unreachable_patterns)]
-        _ => redirect("/", None),
     }
 }
 

@@ -102,7 +102,12 @@ impl<U: Clone + Send + Sync + 'static> SessionBackend<U> for MemorySessions<U> {
         e.is_none_or(|e| e > now).then(|| u.clone())
     }
     fn remove(&self, token: &str) -> Option<SessionRecord> {
-        self.inner.lock().ok()?.map.remove(token).and_then(|(_, r, _)| r)
+        self.inner
+            .lock()
+            .ok()?
+            .map
+            .remove(token)
+            .and_then(|(_, r, _)| r)
     }
 }
 
@@ -137,7 +142,11 @@ mod tests {
         // A logged-out session leaves a stale token in the order; it is skipped.
         assert_eq!(s.remove("b"), None);
         s.insert("d".into(), "d".into(), None, None);
-        assert_eq!(s.user("a", now).as_deref(), Some("a"), "room was left by the logout");
+        assert_eq!(
+            s.user("a", now).as_deref(),
+            Some("a"),
+            "room was left by the logout"
+        );
         s.insert("e".into(), "e".into(), None, None);
         assert_eq!(s.user("a", now), None, "the oldest ends first");
         for t in ["c", "d", "e"] {
