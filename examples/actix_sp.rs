@@ -13,34 +13,20 @@ use std::sync::Arc;
 
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
-use saml_sp::web::actix::configure_fn;
+use saml_sp::web::actix::{configure_fn, from_http, to_http};
 
 #[path = "demo/mod.rs"]
 mod demo;
 
 /// Everything but /saml/*: the home page and the test IdP.
 async fn pages(demo: web::Data<Arc<demo::Demo>>, req: HttpRequest, body: Bytes) -> HttpResponse {
-    let mut r = http::Request::builder()
-        .method(req.method().as_str())
-        .uri(req.uri().to_string());
-    for (k, v) in req.headers() {
-        r = r.header(k.as_str(), v.as_bytes());
-    }
-    let Ok(r) = r.body(body.to_vec()) else {
+    let Some(r) = to_http(&req, &body) else {
         return HttpResponse::BadRequest().finish();
     };
     let peer = req
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let reply = demo::page(&demo, r, peer).await;
-    let mut out = HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(reply.status().as_u16())
-            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
-    );
-    for (k, v) in reply.headers() {
-        out.insert_header((k.as_str(), v.as_bytes()));
-    }
-    out.body(reply.into_body())
+    from_http(demo::page(&demo, r, peer).await)
 }
 
 #[actix_web::main]

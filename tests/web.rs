@@ -624,6 +624,62 @@ async fn a_post_only_idp_gets_the_auto_submitting_page_under_a_nonce_csp() {
     assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
 }
 
+type TestWeb = SamlWeb<saml_sp::login::ProvisionFn<Users>, saml_sp::web::MemorySessions<String>>;
+
+/// A login through the hyper adapter from `start`: (the ACS POST body, the session cookie, where
+/// the ACS sent the browser).
+async fn hyper_login(
+    web: &TestWeb,
+    idp: &TestIdp,
+    email: &str,
+    start: &str,
+) -> (String, String, String) {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    use saml_sp::web::hyper::serve;
+    let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let req = |method: &str, uri: &str, body: String| {
+        hyper::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
+    };
+    let r = serve(web, req("GET", start, String::new()), peer)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    let m = saml_sp::binding::decode_redirect(&url, &Default::default()).unwrap();
+    let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to(doc.root().attribute("ID").unwrap())
+        .user(TestUser::new(email))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let body = acs_body(&response, m.relay_state.as_deref().unwrap());
+    let r = serve(web, req("POST", "/saml/acs", body.clone()), peer)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    (
+        body,
+        cookie,
+        r.headers()["location"].to_str().unwrap().to_owned(),
+    )
+}
+
 #[tokio::test]
 async fn hyper_adapter_serves_the_endpoints_and_hands_back_the_rest() {
     use http_body_util::{BodyExt, Full};
@@ -662,39 +718,14 @@ async fn hyper_adapter_serves_the_endpoints_and_hands_back_the_rest() {
             .contains(&format!("entityID=\"{BASE}/saml/metadata\""))
     );
     // Login start, then the ACS with the IdP's answer: a session cookie and the return path.
-    let r = serve(
+    let (body, cookie, to) = hyper_login(
         &web,
-        req("GET", "/saml/login?return_to=/reports", "", None),
-        peer,
+        &idp,
+        "hyper@example.com",
+        "/saml/login?return_to=/reports",
     )
-    .await
-    .unwrap();
-    assert_eq!(r.status(), 303);
-    let url = r.headers()["location"].to_str().unwrap().to_owned();
-    let m = saml_sp::binding::decode_redirect(&url, &Default::default()).unwrap();
-    let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
-    let response = idp
-        .response(
-            &format!("{BASE}/saml/metadata"),
-            &format!("{BASE}/saml/acs"),
-        )
-        .in_response_to(doc.root().attribute("ID").unwrap())
-        .user(TestUser::new("hyper@example.com"))
-        .build_base64(chrono::Utc::now())
-        .unwrap();
-    let body = acs_body(&response, m.relay_state.as_deref().unwrap());
-    let r = serve(&web, req("POST", "/saml/acs", &body, None), peer)
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/reports");
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    .await;
+    assert_eq!(to, "/reports");
     let mut headers = http::HeaderMap::new();
     headers.insert("cookie", cookie.parse().unwrap());
     assert_eq!(web.user(&headers).as_deref(), Some("hyper@example.com"));
@@ -758,37 +789,7 @@ async fn hyper_adapter_single_logout_ends_the_named_session() {
             .body(Full::new(Bytes::new()))
             .unwrap()
     };
-    // An IdP-initiated login (allowed here by signing in through the normal flow).
-    let r = serve(&web, get("/saml/login".into()), peer).await.unwrap();
-    let url = r.headers()["location"].to_str().unwrap().to_owned();
-    let m = saml_sp::binding::decode_redirect(&url, &Default::default()).unwrap();
-    let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
-    let response = idp
-        .response(
-            &format!("{BASE}/saml/metadata"),
-            &format!("{BASE}/saml/acs"),
-        )
-        .in_response_to(doc.root().attribute("ID").unwrap())
-        .user(TestUser::new("slo@example.com"))
-        .build_base64(chrono::Utc::now())
-        .unwrap();
-    let post = hyper::Request::builder()
-        .method("POST")
-        .uri("/saml/acs")
-        .body(Full::new(Bytes::from(acs_body(
-            &response,
-            m.relay_state.as_deref().unwrap(),
-        ))))
-        .unwrap();
-    let r = serve(&web, post, peer).await.unwrap();
-    assert_eq!(r.status(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (_, cookie, _) = hyper_login(&web, &idp, "slo@example.com", "/saml/login").await;
     let mut headers = http::HeaderMap::new();
     headers.insert("cookie", cookie.parse().unwrap());
     assert_eq!(web.user(&headers).as_deref(), Some("slo@example.com"));

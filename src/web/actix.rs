@@ -54,16 +54,26 @@ where
     let peer = req
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let Some(request) = to_http(&req, &body) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    from_http(web.handle(request, peer).await)
+}
+
+/// An actix request as an `http` one, for handlers written on the `http` types like the web
+/// layer's own (`None` when actix let through something `http` refuses).
+pub fn to_http(req: &HttpRequest, body: &[u8]) -> Option<http::Request<Vec<u8>>> {
     let mut builder = http::Request::builder()
         .method(req.method().as_str())
         .uri(req.uri().to_string());
     for (name, value) in req.headers() {
         builder = builder.header(name.as_str(), value.as_bytes());
     }
-    let Ok(request) = builder.body(body.to_vec()) else {
-        return HttpResponse::BadRequest().finish();
-    };
-    let reply = web.handle(request, peer).await;
+    builder.body(body.to_vec()).ok()
+}
+
+/// An `http` response as an actix one.
+pub fn from_http(reply: http::Response<String>) -> HttpResponse {
     let mut out = HttpResponse::build(
         actix_web::http::StatusCode::from_u16(reply.status().as_u16())
             .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
