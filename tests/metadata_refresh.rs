@@ -692,3 +692,27 @@ async fn metadata_the_registry_refuses_is_backed_off_not_retried_at_once() {
     assert!(r.refresh_due(now + Duration::seconds(59)).await.is_empty());
     assert_eq!(server.hits.load(Ordering::SeqCst), hits);
 }
+
+#[tokio::test]
+async fn a_url_that_starts_serving_another_idp_is_refused_and_the_good_copy_kept() {
+    let server = Server::start().await;
+    let idp = TestIdp::fixed(IDP);
+    server.serve("/md", metadata(&[&idp], None, Some("PT1H"), None));
+    let reg = registry();
+    let r = MetadataRefresher::new(reg.clone(), server.client()).policy(no_jitter());
+    let now = t("2027-03-01T10:00:00Z");
+    r.watch(MetadataSource::new(server.url("/md"), template()), now)
+        .await
+        .unwrap();
+    // The same URL now describes an attacker's IdP (its own entity ID and key).
+    let evil = TestIdp::fixed("https://evil.example.com/idp")
+        .successor()
+        .unwrap();
+    server.serve("/md", metadata(&[&evil], None, Some("PT1H"), None));
+    let e = r.refresh("acme", now).await.unwrap_err();
+    assert_eq!(e.code(), "config_invalid", "{e}");
+    assert!(e.to_string().contains(IDP), "{e}");
+    assert_eq!(reg.by_slug("acme").unwrap().idp_entity_id(), IDP);
+    assert_eq!(login(&reg, &idp, now), Ok("user@example.com".into()));
+    assert_eq!(login(&reg, &evil, now), Err("issuer_mismatch".into()));
+}

@@ -162,7 +162,8 @@ impl MetadataSource {
         }
     }
     /// The entity to use in an `EntitiesDescriptor` aggregate (InCommon, eduGAIN, ...); also
-    /// required to match for a single `EntityDescriptor`.
+    /// required to match for a single `EntityDescriptor`. Without it, the entity ID of the first
+    /// document installed is pinned: a later document for another entity is refused.
     #[must_use]
     pub fn entity_id(mut self, entity_id: impl Into<String>) -> Self {
         self.entity_id = Some(entity_id.into());
@@ -315,6 +316,8 @@ struct Feed {
     source: MetadataSource,
     status: SourceStatus,
     installed: Option<Vec<Certificate>>,
+    /// The entity ID of the first document installed: later documents must keep it.
+    pinned_entity: Option<String>,
 }
 
 type EventSink = Arc<dyn Fn(&MetadataEvent) + Send + Sync>;
@@ -410,6 +413,7 @@ impl MetadataRefresher {
                 },
                 source,
                 installed: None,
+                pinned_entity: None,
             });
         }
         self.refresh(&slug, now).await
@@ -433,7 +437,13 @@ impl MetadataRefresher {
                 .ok_or_else(|| Error::UnknownTenant {
                     found: slug.to_owned(),
                 })?;
-            (f.source.clone(), f.installed.is_none())
+            // Once a document is installed its entity ID is pinned: a URL that starts serving
+            // another IdP (a takeover, a copy-paste slip) is refused, and the good copy kept.
+            let mut source = f.source.clone();
+            if source.entity_id.is_none() {
+                source.entity_id = f.pinned_entity.clone();
+            }
+            (source, f.installed.is_none())
         };
         let fetched = match self.fetcher.fetch(&source.url).await {
             Ok(xml) => source.parse(&xml, now).map(|md| (md, xml, "url")),
@@ -556,6 +566,7 @@ impl MetadataRefresher {
                 });
             }
             f.installed = Some(new_certs);
+            f.pinned_entity = Some(md.entity_id().to_owned());
             f.status.last_success = Some(now);
             f.status.last_error = None;
             f.status.consecutive_failures = 0;
