@@ -827,3 +827,124 @@ async fn hyper_adapter_single_logout_ends_the_named_session() {
     );
     assert_eq!(web.user(&headers), None, "the session ended");
 }
+
+/// Several tenants under one prefix (`/saml/{tenant}/...`), each with its own SP entity ID and
+/// ACS URL (from the `{tenant}` templates, or set per tenant) and its own SP metadata.
+#[tokio::test]
+async fn multi_tenant_routes_serve_each_tenants_own_sp_identity() {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+    use saml_sp::web::hyper::serve;
+    let acme_idp = TestIdp::fixed("https://idp.acme.example/saml");
+    let globex_idp = TestIdp::fixed("https://login.globex.example/saml");
+    let registry = IdpRegistry::new(
+        SpSettings::new(
+            format!("{BASE}/saml/{{tenant}}/metadata"),
+            format!("{BASE}/saml/{{tenant}}/acs"),
+        )
+        .unwrap(),
+    );
+    registry
+        .insert(
+            TenantConfig::new(
+                "acme",
+                acme_idp.entity_id(),
+                vec![acme_idp.certificate().clone()],
+            )
+            .sso_url("https://idp.acme.example/sso"),
+        )
+        .unwrap();
+    registry
+        .insert(
+            TenantConfig::new(
+                "globex",
+                globex_idp.entity_id(),
+                vec![globex_idp.certificate().clone()],
+            )
+            .sso_url("https://login.globex.example/sso")
+            .sp_entity_id("urn:app:globex")
+            .acs_url("https://globex.app.example.com/sso/acs"),
+        )
+        .unwrap();
+    let acs = saml_sp::Acs::new(
+        Arc::new(registry),
+        Arc::new(saml_sp::store::MemoryRequestStore::default()),
+        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+        saml_sp::login::ProvisionFn(users as Users),
+    );
+    let web: TestWeb = SamlWeb::new(
+        Arc::new(acs),
+        Arc::new(saml_sp::web::MemorySessions::default()),
+        WebSettings::multi_tenant(),
+    );
+    let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let get = |uri: &str| {
+        hyper::Request::builder()
+            .uri(uri)
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let body = |r: hyper::Response<Full<Bytes>>| async move {
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    };
+    let md = body(serve(&web, get("/saml/acme/metadata"), peer).await.unwrap()).await;
+    assert!(
+        md.contains(&format!("entityID=\"{BASE}/saml/acme/metadata\"")),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("Location=\"{BASE}/saml/acme/acs\"")),
+        "{md}"
+    );
+    let md = body(
+        serve(&web, get("/saml/globex/metadata"), peer)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(md.contains("entityID=\"urn:app:globex\""), "{md}");
+    assert!(
+        md.contains("Location=\"https://globex.app.example.com/sso/acs\""),
+        "{md}"
+    );
+    // Each login goes to the tenant's IdP, as the tenant's SP.
+    for (tenant, sso, issuer, acs) in [
+        (
+            "acme",
+            "https://idp.acme.example/sso",
+            format!("{BASE}/saml/acme/metadata"),
+            format!("{BASE}/saml/acme/acs"),
+        ),
+        (
+            "globex",
+            "https://login.globex.example/sso",
+            "urn:app:globex".to_owned(),
+            "https://globex.app.example.com/sso/acs".to_owned(),
+        ),
+    ] {
+        let r = serve(&web, get(&format!("/saml/{tenant}/login")), peer)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let url = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(url.starts_with(&format!("{sso}?SAMLRequest=")), "{url}");
+        let m = saml_sp::binding::decode_redirect(&url, &Default::default()).unwrap();
+        let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
+        assert_eq!(
+            doc.root().attribute("AssertionConsumerServiceURL"),
+            Some(acs.as_str())
+        );
+        let got_issuer = doc
+            .root()
+            .child_elements()
+            .find(|e| e.local_name() == "Issuer")
+            .unwrap()
+            .text();
+        assert_eq!(got_issuer, issuer);
+    }
+    // An unknown tenant: the error page with its code.
+    let r = serve(&web, get("/saml/initech/login"), peer).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(body(r).await.contains("id=\"code\">unknown_tenant<"));
+}
