@@ -838,6 +838,31 @@ fn tenants_load_from_toml_and_json_with_field_errors() {
         )
         .is_err()
     );
+    // A preset, a POST-only IdP and the tenant's own SP identity, from TOML.
+    let toml_text = format!(
+        "slug = \"globex\"\nidp_entity_id = \"https://sts.windows.net/t/\"\nsso_url = \"https://login.example.com/saml2\"\nsso_binding = \"post\"\ncertificates = [{pem:?}]\npreset = \"entra-id\"\nsp_entity_id = \"urn:app:globex\"\nacs_url = \"https://globex.app.example.com/acs\"\n"
+    );
+    let s: saml_sp::tenant::TenantSettings = toml::from_str(&toml_text).unwrap();
+    registry.insert(s.into_config().unwrap()).unwrap();
+    let t = registry.by_slug("globex").unwrap();
+    assert_eq!(t.preset(), Some(saml_sp::tenant::IdpPreset::EntraId));
+    assert_eq!(t.requested_name_id_format(), None);
+    assert_eq!(t.sso_binding(), saml_sp::binding::SsoBinding::Post);
+    assert_eq!(t.sp_entity_id(), "urn:app:globex");
+    assert_eq!(t.acs_url(), "https://globex.app.example.com/acs");
+    assert_eq!(
+        t.attribute_mapping().first_name[0],
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"
+    );
+    let bad: saml_sp::tenant::TenantSettings = serde_json::from_str(&format!(
+        r#"{{"slug":"y","idp_entity_id":"j","certificates":[{pem:?}],"preset":"okt"}}"#
+    ))
+    .unwrap();
+    let e = bad.into_config().unwrap_err();
+    assert!(
+        e.to_string().contains("preset") && e.to_string().contains("\"okta\""),
+        "{e}"
+    );
 }
 
 #[test]

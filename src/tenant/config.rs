@@ -407,6 +407,12 @@ pub struct TenantSettings {
     /// `pingfederate`, `keycloak`, `auth0`): its attribute names and NameID format.
     #[serde(default)]
     pub preset: Option<String>,
+    /// This tenant's own SP entity ID (instead of the `SpSettings` template).
+    #[serde(default)]
+    pub sp_entity_id: Option<String>,
+    /// This tenant's own ACS URL (instead of the `SpSettings` template).
+    #[serde(default)]
+    pub acs_url: Option<String>,
 }
 
 #[cfg(feature = "serde")]
@@ -456,6 +462,12 @@ impl TenantSettings {
         }
         if let Some(b) = self.sso_binding {
             c = c.sso_binding(b);
+        }
+        if let Some(id) = self.sp_entity_id {
+            c = c.sp_entity_id(id);
+        }
+        if let Some(u) = self.acs_url {
+            c = c.acs_url(u);
         }
         if let Some(p) = self.require_signed {
             c = c.require_signed(p.parse()?);
