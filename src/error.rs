@@ -48,9 +48,14 @@ use crate::xml::XmlError;
 #[non_exhaustive]
 pub enum Error {
     /// The XML itself was refused (malformed, forbidden construct, limit, duplicate ID).
+    ///
+    /// Codes: the XML layer's (`xml_malformed`, `xml_forbidden`, `xml_limit_exceeded`,
+    /// `duplicate_id`).
     #[error(transparent)]
     Xml(#[from] XmlError),
     /// The message is well-formed XML but not the SAML structure expected.
+    ///
+    /// Code: `malformed`.
     #[error("malformed SAML message: expected {expected}, found {found}")]
     Malformed {
         /// What the profile requires.
@@ -59,12 +64,16 @@ pub enum Error {
         found: String,
     },
     /// The element that must be signed carries no signature.
+    ///
+    /// Code: `signature_missing`.
     #[error("signature missing: expected {expected} to be signed, found no verified signature")]
     SignatureMissing {
         /// Which element(s) the policy requires to be signed.
         expected: String,
     },
     /// The signature does not verify with any configured key.
+    ///
+    /// Code: `signature_invalid`.
     #[error("signature invalid on {element}: {reason}")]
     SignatureInvalid {
         /// The signed element (`Response` or `Assertion`).
@@ -73,12 +82,16 @@ pub enum Error {
         reason: String,
     },
     /// The reference digest does not match the signed element.
+    ///
+    /// Code: `digest_mismatch`.
     #[error("digest mismatch on {element}: the signed content was changed after signing")]
     DigestMismatch {
         /// The signed element.
         element: &'static str,
     },
     /// The signature names a certificate that is not configured, and no configured key verifies it.
+    ///
+    /// Code: `untrusted_key`.
     #[error(
         "untrusted key: the signature's KeyInfo certificate (SHA-256 {found}) is not a configured IdP certificate, and no configured key verifies the signature"
     )]
@@ -87,6 +100,8 @@ pub enum Error {
         found: String,
     },
     /// An algorithm outside the allow-list, or one that needs the legacy option.
+    ///
+    /// Code: `unsupported_algorithm`.
     #[error("unsupported algorithm: {found} ({reason})")]
     UnsupportedAlgorithm {
         /// The algorithm URI (or key description) found.
@@ -95,6 +110,8 @@ pub enum Error {
         reason: String,
     },
     /// An encrypted element arrived and no SP decryption key is configured.
+    ///
+    /// Code: `no_decryption_key`.
     #[error(
         "no decryption key: expected an SP decryption key to decrypt the {element}, found none configured"
     )]
@@ -104,6 +121,8 @@ pub enum Error {
     },
     /// No configured SP key decrypts the element. One error for every cryptographic cause (key
     /// unwrap, padding, authentication tag), so it is no oracle.
+    ///
+    /// Code: `decryption_failed`.
     #[error(
         "decryption failed: expected the {element} to decrypt with a configured SP key, found none that does"
     )]
@@ -112,6 +131,8 @@ pub enum Error {
         element: &'static str,
     },
     /// The XML-DSig structure is not what SAML Core 5.4 allows.
+    ///
+    /// Code: `signature_profile`.
     #[error("signature profile violated: expected {expected}, found {found}")]
     SignatureProfile {
         /// What SAML Core 5.4 requires.
@@ -120,6 +141,8 @@ pub enum Error {
         found: String,
     },
     /// `Audience` does not contain the SP entity ID.
+    ///
+    /// Code: `audience_mismatch`.
     #[error(
         "audience mismatch: expected {expected:?} in every AudienceRestriction, found {found:?}"
     )]
@@ -130,6 +153,8 @@ pub enum Error {
         found: Vec<String>,
     },
     /// No bearer confirmation's `Recipient` equals the ACS URL.
+    ///
+    /// Code: `recipient_mismatch`.
     #[error("recipient mismatch: expected {expected:?}, found {found:?}")]
     RecipientMismatch {
         /// The ACS URL.
@@ -138,6 +163,8 @@ pub enum Error {
         found: String,
     },
     /// `Response/@Destination` is not the ACS URL.
+    ///
+    /// Code: `destination_mismatch`.
     #[error("destination mismatch: expected {expected:?}, found {found:?}")]
     DestinationMismatch {
         /// The ACS URL.
@@ -146,6 +173,8 @@ pub enum Error {
         found: String,
     },
     /// An Issuer is not the configured IdP.
+    ///
+    /// Code: `issuer_mismatch`.
     #[error("issuer mismatch on {element}: expected {expected:?}, found {found:?}")]
     IssuerMismatch {
         /// `Response` or `Assertion`.
@@ -156,6 +185,8 @@ pub enum Error {
         found: String,
     },
     /// A validity window has ended.
+    ///
+    /// Code: `expired`.
     #[error(
         "expired: {what} ended at {not_on_or_after}, now is {now} (clock skew {skew_seconds} s)"
     )]
@@ -170,6 +201,8 @@ pub enum Error {
         skew_seconds: i64,
     },
     /// A validity window has not started.
+    ///
+    /// Code: `not_yet_valid`.
     #[error(
         "not yet valid: {what} starts at {not_before}, now is {now} (clock skew {skew_seconds} s)"
     )]
@@ -184,6 +217,8 @@ pub enum Error {
         skew_seconds: i64,
     },
     /// A timestamp is not a valid UTC `xs:dateTime`.
+    ///
+    /// Code: `invalid_time`.
     #[error("invalid time in {what}: expected an xs:dateTime in UTC ending in Z, found {found:?}")]
     InvalidTime {
         /// The attribute.
@@ -192,6 +227,8 @@ pub enum Error {
         found: String,
     },
     /// `InResponseTo` does not match the outstanding request.
+    ///
+    /// Code: `in_response_to_mismatch`.
     #[error("InResponseTo mismatch: expected {expected:?}, found {found:?}")]
     InResponseToMismatch {
         /// The outstanding request ID.
@@ -200,6 +237,8 @@ pub enum Error {
         found: String,
     },
     /// `InResponseTo` names a request that is not outstanding (unknown, expired, or consumed).
+    ///
+    /// Code: `unknown_in_response_to`.
     #[error(
         "unknown InResponseTo: {found:?} is not an outstanding request (unknown, expired or already used)"
     )]
@@ -208,11 +247,15 @@ pub enum Error {
         found: String,
     },
     /// No `InResponseTo` and unsolicited responses are not enabled.
+    ///
+    /// Code: `unsolicited_response`.
     #[error(
         "unsolicited response: expected InResponseTo naming an outstanding request, found none (IdP-initiated login is disabled)"
     )]
     UnsolicitedResponse,
     /// The assertion was already consumed.
+    ///
+    /// Code: `replayed_assertion`.
     #[error("replayed assertion: assertion {assertion_id:?} from {issuer:?} was already used")]
     ReplayedAssertion {
         /// The IdP.
@@ -221,6 +264,8 @@ pub enum Error {
         assertion_id: String,
     },
     /// Status is not Success.
+    ///
+    /// Code: `status_not_success`.
     #[error("status not success: expected urn:oasis:names:tc:SAML:2.0:status:Success, found {code}{}{}",
         sub_code.as_ref().map(|s| format!(" / {s}")).unwrap_or_default(),
         message.as_ref().map(|m| format!(" ({m:?})")).unwrap_or_default())]
@@ -233,6 +278,8 @@ pub enum Error {
         message: Option<String>,
     },
     /// No usable bearer SubjectConfirmation.
+    ///
+    /// Code: `no_bearer_confirmation`.
     #[error(
         "no bearer confirmation: expected a bearer SubjectConfirmation with SubjectConfirmationData (Recipient, NotOnOrAfter), found {found}"
     )]
@@ -241,9 +288,13 @@ pub enum Error {
         found: String,
     },
     /// A request or replay store failed; the login is refused rather than accepted unprotected.
+    ///
+    /// Code: `store_unavailable`.
     #[error("store unavailable: {0}")]
     StoreUnavailable(#[source] crate::store::StoreError),
     /// The configuration is invalid.
+    ///
+    /// Code: `config_invalid`.
     #[error("invalid configuration: {field}: {reason}")]
     Config {
         /// The field.
@@ -252,9 +303,13 @@ pub enum Error {
         reason: String,
     },
     /// Base64 or binding-level encoding problem.
+    ///
+    /// Code: `binding`.
     #[error("binding error: {0}")]
     Binding(String),
     /// The verified assertion lacks what the app needs (an email).
+    ///
+    /// Code: `identity_incomplete`.
     #[error("identity incomplete: expected {expected}, found {found}")]
     IdentityIncomplete {
         /// What is needed.
@@ -263,6 +318,8 @@ pub enum Error {
         found: String,
     },
     /// Just-in-time provisioning is off and the user does not exist.
+    ///
+    /// Code: `user_not_provisioned`.
     #[error(
         "user not provisioned: {email:?} has no account in tenant {tenant:?} and just-in-time provisioning is off"
     )]
@@ -273,21 +330,29 @@ pub enum Error {
         email: String,
     },
     /// The app's provisioner refused the login.
+    ///
+    /// Code: `provisioning_failed`.
     #[error("provisioning failed: {0}")]
     ProvisioningFailed(#[source] crate::login::provision::ProvisionError),
     /// The tenant's SSO configuration is disabled.
+    ///
+    /// Code: `idp_disabled`.
     #[error("IdP disabled: the SSO configuration of tenant {tenant:?} is disabled")]
     IdpDisabled {
         /// The tenant.
         tenant: String,
     },
     /// No SSO configuration matches.
+    ///
+    /// Code: `unknown_tenant`.
     #[error("unknown tenant: no SSO configuration for {found:?}")]
     UnknownTenant {
         /// The slug, issuer or email domain looked up.
         found: String,
     },
     /// The asserted email is outside the tenant's verified domains.
+    ///
+    /// Code: `email_domain_not_allowed`.
     #[error("email domain not allowed: expected one of {expected:?}, found {found:?}")]
     EmailDomainNotAllowed {
         /// The tenant's domains.
@@ -297,6 +362,8 @@ pub enum Error {
     },
     /// The certificate that verified a signature is outside its validity period, and the policy
     /// requires validity ([`crate::sp::ValidationPolicy::require_certificate_validity`]).
+    ///
+    /// Code: `certificate_expired`.
     #[error(
         "certificate expired: the {element} signature verified with a certificate valid {not_before} to {not_after}, now {now}"
     )]
@@ -311,6 +378,8 @@ pub enum Error {
         now: String,
     },
     /// A LogoutRequest whose ID was already processed.
+    ///
+    /// Code: `replayed_logout_request`.
     #[error("replayed logout request: {id:?} from {issuer:?} was already processed")]
     ReplayedLogoutRequest {
         /// The IdP.
@@ -319,6 +388,8 @@ pub enum Error {
         id: String,
     },
     /// Metadata whose `validUntil` has passed (SAML Metadata 2.3): never used.
+    ///
+    /// Code: `metadata_expired`.
     #[error("metadata expired: valid until {valid_until}, now {now}")]
     MetadataExpired {
         /// The metadata's effective `validUntil` (the earliest on the path to the entity).
@@ -327,6 +398,8 @@ pub enum Error {
         now: String,
     },
     /// IdP metadata could not be fetched (connection, TLS, HTTP status, size or time limit).
+    ///
+    /// Code: `metadata_fetch_failed`.
     #[error("metadata fetch failed: {url}: {reason}")]
     MetadataFetch {
         /// The URL (as configured or redirected to).
@@ -336,6 +409,8 @@ pub enum Error {
     },
     /// A metadata URL the SSRF guard refuses: not https, a loopback, private, link-local or
     /// otherwise internal address (checked after DNS resolution and on every redirect).
+    ///
+    /// Code: `metadata_url_forbidden`.
     #[error("metadata URL forbidden: {url}: {reason}")]
     MetadataUrlForbidden {
         /// The URL.
@@ -344,6 +419,8 @@ pub enum Error {
         reason: String,
     },
     /// The IdP's authentication context does not satisfy the request.
+    ///
+    /// Code: `authn_context_mismatch`.
     #[error("authn context mismatch: expected one of {expected:?}, found {found:?}")]
     AuthnContextMismatch {
         /// The requested class references.

@@ -201,3 +201,21 @@ fn sources_are_kept() {
     let e = Error::ProvisioningFailed(saml_sp::login::ProvisionError("db down".into()));
     assert_eq!(e.source().unwrap().to_string(), "db down");
 }
+
+/// Every code is named in the documentation of the variant that returns it, so a developer who
+/// meets a code in a log finds the variant by searching the docs.
+#[test]
+fn every_code_is_named_in_the_variant_docs() {
+    let source = include_str!("../src/error.rs");
+    let docs: String = source
+        .lines()
+        .filter(|l| l.trim_start().starts_with("///"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for code in Error::CODES {
+        assert!(
+            docs.contains(&format!("`{code}`")),
+            "no variant doc in src/error.rs names the code {code}"
+        );
+    }
+}

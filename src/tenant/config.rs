@@ -248,7 +248,7 @@ impl TenantConfig {
     }
     /// The whole validation policy (signatures, clock skew, response age, limits, extra
     /// destinations, authentication context, decryption keys, the `dangerous_*` options):
-    /// every option a single-IdP [`ServiceProvider`] has.
+    /// every option a single-IdP [`crate::ServiceProvider`] has.
     pub fn policy(mut self, policy: ValidationPolicy) -> Self {
         self.policy = policy;
         self
@@ -294,7 +294,7 @@ impl TenantConfig {
             .collect();
         self
     }
-    /// Refuse password logins for this tenant's domains (see [`IdpRegistry::sso_enforced_for`]).
+    /// Refuse password logins for this tenant's domains (see [`super::IdpRegistry::sso_enforced_for`]).
     pub fn enforce_sso(mut self, yes: bool) -> Self {
         self.enforce_sso = yes;
         self
