@@ -728,7 +728,12 @@ async fn hyper_adapter_serves_the_endpoints_and_hands_back_the_rest() {
     assert_eq!(to, "/reports");
     let mut headers = http::HeaderMap::new();
     headers.insert("cookie", cookie.parse().unwrap());
-    assert_eq!(web.user(&headers).as_deref(), Some("hyper@example.com"));
+    assert_eq!(
+        web.user(&headers, &http::Extensions::new())
+            .await
+            .as_deref(),
+        Some("hyper@example.com")
+    );
     // The same POST again: the error page with its code.
     let r = serve(&web, req("POST", "/saml/acs", &body, None), peer)
         .await
@@ -746,7 +751,7 @@ async fn hyper_adapter_serves_the_endpoints_and_hands_back_the_rest() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(web.user(&headers), None);
+    assert_eq!(web.user(&headers, &http::Extensions::new()).await, None);
 }
 
 /// `GET /saml/slo` through the hyper adapter: an IdP-initiated LogoutRequest ends the session
@@ -792,7 +797,12 @@ async fn hyper_adapter_single_logout_ends_the_named_session() {
     let (_, cookie, _) = hyper_login(&web, &idp, "slo@example.com", "/saml/login").await;
     let mut headers = http::HeaderMap::new();
     headers.insert("cookie", cookie.parse().unwrap());
-    assert_eq!(web.user(&headers).as_deref(), Some("slo@example.com"));
+    assert_eq!(
+        web.user(&headers, &http::Extensions::new())
+            .await
+            .as_deref(),
+        Some("slo@example.com")
+    );
     // The IdP ends every session of that NameID.
     // The IdP's "sign this user out everywhere" form: a page sending the browser on.
     let page = idp
@@ -813,7 +823,12 @@ async fn hyper_adapter_single_logout_ends_the_named_session() {
     let forged = path.replacen("SAMLRequest=", "SAMLRequest=A", 1);
     let r = serve(&web, get(forged), peer).await.unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(web.user(&headers).as_deref(), Some("slo@example.com"));
+    assert_eq!(
+        web.user(&headers, &http::Extensions::new())
+            .await
+            .as_deref(),
+        Some("slo@example.com")
+    );
     let r = serve(&web, get(path), peer).await.unwrap();
     assert_eq!(r.status(), 303);
     let back = r.headers()["location"].to_str().unwrap();
@@ -825,7 +840,11 @@ async fn hyper_adapter_single_logout_ends_the_named_session() {
         back.contains("&Signature="),
         "the LogoutResponse is signed: {back}"
     );
-    assert_eq!(web.user(&headers), None, "the session ended");
+    assert_eq!(
+        web.user(&headers, &http::Extensions::new()).await,
+        None,
+        "the session ended"
+    );
 }
 
 /// Several tenants under one prefix (`/saml/{tenant}/...`), each with its own SP entity ID and

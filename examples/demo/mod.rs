@@ -98,7 +98,7 @@ pub async fn page(demo: &Demo, req: http::Request<Vec<u8>>, _peer: IpAddr) -> Re
     let body = String::from_utf8_lossy(req.body()).into_owned();
     let path = req.uri().path();
     if path == "/" && req.method() == Method::GET {
-        return html(StatusCode::OK, home(demo, req.headers()));
+        return html(StatusCode::OK, home(demo, &req).await);
     }
     let Some(idp) = demo
         .test_idp
@@ -133,8 +133,9 @@ pub async fn page(demo: &Demo, req: http::Request<Vec<u8>>, _peer: IpAddr) -> Re
 }
 
 /// The home page: who is signed in (from the session the web layer keeps), or the sign-in form.
-fn home(demo: &Demo, headers: &http::HeaderMap) -> String {
-    let user = demo.web.user(headers).and_then(|id| demo.db.get(id));
+async fn home(demo: &Demo, req: &http::Request<Vec<u8>>) -> String {
+    let user = demo.web.user(req.headers(), req.extensions()).await;
+    let user = user.and_then(|id| demo.db.get(id));
     let body = match user {
         Some((email, first, last, groups)) => format!(
             "<p id=\"who\">Signed in as {}</p><p id=\"name\">{} {}</p><p id=\"groups\">Groups: {}</p><form method=\"post\" action=\"/saml/logout\"><button id=\"logout\">Sign out</button></form>",

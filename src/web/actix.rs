@@ -1,6 +1,12 @@
 //! The actix-web adapter (feature `actix`): [`configure`] mounts the SAML endpoints
 //! (`App::new().configure(configure(web.clone()))`), and [`SignedIn`] extracts the signed-in user,
 //! redirecting to the login otherwise. The `Arc<SamlWeb<..>>` is registered as app data.
+//!
+//! With the feature `actix-session`, [`ActixSessions`] keeps the SP's session in the app's
+//! `actix_session::Session` (cookie or Redis store, the app's `SessionMiddleware`): a login renews
+//! the session key (no fixation) and stores the user with its SAML record and expiry, sign-out
+//! purges the session, and IdP-initiated logouts are remembered in a
+//! [`Revocations`](super::Revocations) list.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -54,10 +60,19 @@ where
     let peer = req
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let Some(request) = to_http(&req, &body) else {
+    let Some(mut request) = to_http(&req, &body) else {
         return HttpResponse::BadRequest().finish();
     };
-    from_http(web.handle(request, peer).await)
+    #[cfg(feature = "actix-session")]
+    let bridge = bridge::Bridge::of(&req);
+    #[cfg(feature = "actix-session")]
+    request.extensions_mut().insert(bridge.clone());
+    #[cfg(not(feature = "actix-session"))]
+    let _ = request.extensions_mut();
+    let reply = web.handle(request, peer).await;
+    #[cfg(feature = "actix-session")]
+    bridge.apply(&req);
+    from_http(reply)
 }
 
 /// An actix request as an `http` one, for handlers written on the `http` types like the web
@@ -107,7 +122,11 @@ pub trait UserLookup: Send + Sync + 'static {
     /// The app's user.
     type User;
     /// The user of the request's session, if any.
-    fn lookup(&self, headers: &http::HeaderMap) -> Option<Self::User>;
+    fn lookup(
+        self: Arc<Self>,
+        headers: http::HeaderMap,
+        extensions: http::Extensions,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Self::User>>>>;
     /// The login path for a return path.
     fn login_path(&self, back: &str) -> String;
 }
@@ -119,8 +138,12 @@ where
     S: SessionBackend<P::User> + Send + Sync + 'static,
 {
     type User = P::User;
-    fn lookup(&self, headers: &http::HeaderMap) -> Option<P::User> {
-        self.user(headers)
+    fn lookup(
+        self: Arc<Self>,
+        headers: http::HeaderMap,
+        extensions: http::Extensions,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<P::User>>>> {
+        Box::pin(async move { self.user(&headers, &extensions).await })
     }
     fn login_path(&self, back: &str) -> String {
         let back: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
@@ -138,26 +161,212 @@ pub fn signed_in_lookup<U: 'static, L: UserLookup<User = U>>(
 
 impl<U: Clone + 'static> FromRequest for SignedIn<U> {
     type Error = actix_web::Error;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let Some(lookup) = req.app_data::<web::Data<dyn UserLookup<User = U>>>() else {
-            return std::future::ready(Err(actix_web::error::ErrorInternalServerError(
-                "SignedIn needs saml_sp::web::actix::signed_in_lookup in the app data",
+            return Box::pin(std::future::ready(Err(
+                actix_web::error::ErrorInternalServerError(
+                    "SignedIn needs saml_sp::web::actix::signed_in_lookup in the app data",
+                ),
             )));
         };
-        std::future::ready(match lookup.lookup(&headers_of(req)) {
-            Some(u) => Ok(SignedIn(u)),
-            None => {
-                let to = lookup.login_path(req.path());
-                Err(actix_web::error::InternalError::from_response(
-                    "not signed in",
-                    HttpResponse::SeeOther()
-                        .insert_header((actix_web::http::header::LOCATION, to))
-                        .finish(),
-                )
-                .into())
+        let lookup = lookup.clone().into_inner();
+        #[allow(unused_mut)]
+        let mut extensions = http::Extensions::new();
+        #[cfg(feature = "actix-session")]
+        let bridge = bridge::Bridge::of(req);
+        #[cfg(feature = "actix-session")]
+        extensions.insert(bridge.clone());
+        let headers = headers_of(req);
+        let req = req.clone();
+        Box::pin(async move {
+            let found = lookup.clone().lookup(headers, extensions).await;
+            #[cfg(feature = "actix-session")]
+            bridge.apply(&req);
+            match found {
+                Some(u) => Ok(SignedIn(u)),
+                None => {
+                    let to = lookup.login_path(req.path());
+                    Err(actix_web::error::InternalError::from_response(
+                        "not signed in",
+                        HttpResponse::SeeOther()
+                            .insert_header((actix_web::http::header::LOCATION, to))
+                            .finish(),
+                    )
+                    .into())
+                }
             }
         })
+    }
+}
+
+#[cfg(feature = "actix-session")]
+pub use bridge::ActixSessions;
+
+#[cfg(feature = "actix-session")]
+mod bridge {
+    //! actix-session's `Session` is single-threaded (`Rc`), and the web layer's futures are
+    //! `Send`: the adapter reads the SP's entry before the request and applies the change after.
+
+    use std::marker::PhantomData;
+    use std::sync::{Arc, Mutex};
+
+    use actix_session::SessionExt;
+    use actix_web::HttpRequest;
+    use http::HeaderMap;
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    use crate::error::Error;
+    use crate::login::provision::ProvisionError;
+    use crate::logout::{ReceivedLogoutRequest, SessionRecord, SessionTerminator};
+    use crate::web::session::{Revocations, SESSION_KEY, Stored};
+    use crate::web::{NewSession, SessionBackend, SessionContext};
+
+    #[derive(Debug)]
+    enum Change {
+        Begin(serde_json::Value),
+        Forget,
+        End,
+    }
+
+    /// The SP's entry of one request's actix session, and what to do to it afterwards.
+    #[derive(Debug, Clone)]
+    pub(super) struct Bridge {
+        stored: Option<serde_json::Value>,
+        change: Arc<Mutex<Option<Change>>>,
+    }
+
+    impl Bridge {
+        pub(super) fn of(req: &HttpRequest) -> Bridge {
+            Bridge {
+                stored: req
+                    .get_session()
+                    .get::<serde_json::Value>(SESSION_KEY)
+                    .ok()
+                    .flatten(),
+                change: Arc::new(Mutex::new(None)),
+            }
+        }
+
+        fn set(&self, change: Change) {
+            if let Ok(mut g) = self.change.lock() {
+                *g = Some(change);
+            }
+        }
+
+        pub(super) fn apply(&self, req: &HttpRequest) {
+            let change = self.change.lock().ok().and_then(|mut g| g.take());
+            let session = req.get_session();
+            match change {
+                Some(Change::Begin(v)) => {
+                    // A new session key for the signed-in session (no fixation).
+                    session.renew();
+                    let _ = session.insert(SESSION_KEY, v);
+                }
+                Some(Change::Forget) => {
+                    session.remove(SESSION_KEY);
+                }
+                Some(Change::End) => session.purge(),
+                None => {}
+            }
+        }
+    }
+
+    /// The SP's sessions in the request's `actix_session::Session`, with IdP-initiated logouts
+    /// remembered in a [`Revocations`] list (its `max_session_age` bounds every session).
+    #[derive(Debug)]
+    pub struct ActixSessions<U> {
+        revocations: Revocations,
+        user: PhantomData<fn() -> U>,
+    }
+
+    impl<U> Default for ActixSessions<U> {
+        fn default() -> Self {
+            ActixSessions::new(Revocations::default())
+        }
+    }
+
+    impl<U> ActixSessions<U> {
+        /// With `revocations`.
+        pub fn new(revocations: Revocations) -> Self {
+            ActixSessions {
+                revocations,
+                user: PhantomData,
+            }
+        }
+
+        /// The IdP-initiated logouts remembered.
+        pub fn revocations(&self) -> &Revocations {
+            &self.revocations
+        }
+    }
+
+    fn stored<U: DeserializeOwned>(cx: &SessionContext<'_>) -> Option<(Bridge, Option<Stored<U>>)> {
+        let bridge = cx.extensions.get::<Bridge>()?.clone();
+        let stored = bridge
+            .stored
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok());
+        Some((bridge, stored))
+    }
+
+    impl<U> SessionBackend<U> for ActixSessions<U>
+    where
+        U: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        async fn user(&self, cx: SessionContext<'_>) -> Option<U> {
+            let (bridge, stored) = stored::<U>(&cx)?;
+            let user = stored?.live_user(&self.revocations, cx.now);
+            if user.is_none() {
+                bridge.set(Change::Forget);
+            }
+            user
+        }
+
+        async fn begin(
+            &self,
+            cx: SessionContext<'_>,
+            new: NewSession<U>,
+            _response: &mut HeaderMap,
+        ) -> Result<(), Error> {
+            let bridge = cx.extensions.get::<Bridge>().ok_or(Error::Config {
+                field: "actix_session",
+                reason:
+                    "ActixSessions needs the SAML routes mounted by saml_sp::web::actix::configure"
+                        .into(),
+            })?;
+            let value = serde_json::to_value(Stored::new(new, &self.revocations, cx.now)?)
+                .map_err(|e| Error::Config {
+                    field: "actix_session",
+                    reason: format!("the user does not serialize: {e}"),
+                })?;
+            bridge.set(Change::Begin(value));
+            Ok(())
+        }
+
+        async fn end(
+            &self,
+            cx: SessionContext<'_>,
+            _response: &mut HeaderMap,
+        ) -> Option<SessionRecord> {
+            let (bridge, stored) = stored::<U>(&cx)?;
+            bridge.set(Change::End);
+            let stored = stored?;
+            // The session may live in a cookie (CookieSessionStore) that a copy outlives.
+            self.revocations.sign_out(&stored.sid, cx.now);
+            stored.record()
+        }
+    }
+
+    impl<U: Send + Sync> SessionTerminator for ActixSessions<U> {
+        async fn end_sessions(
+            &self,
+            tenant: &str,
+            request: &ReceivedLogoutRequest,
+        ) -> Result<usize, ProvisionError> {
+            self.revocations.end_sessions(tenant, request).await
+        }
     }
 }

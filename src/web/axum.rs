@@ -75,7 +75,7 @@ where
         parts: &mut Parts,
         web: &Arc<SamlWeb<P, S>>,
     ) -> Result<Self, Self::Rejection> {
-        match web.user(&parts.headers) {
+        match web.user(&parts.headers, &parts.extensions).await {
             Some(u) => Ok(SignedIn(u)),
             None => {
                 let back: String =
@@ -99,6 +99,9 @@ where
         parts: &mut Parts,
         web: &Arc<SamlWeb<P, S>>,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(web.user(&parts.headers).map(SignedIn))
+        Ok(web
+            .user(&parts.headers, &parts.extensions)
+            .await
+            .map(SignedIn))
     }
 }

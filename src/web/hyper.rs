@@ -10,7 +10,7 @@
 //! });
 //! ```
 //!
-//! The signed-in user of any request is [`SamlWeb::user`] of its headers.
+//! The signed-in user of any request is [`SamlWeb::user`] of its headers and extensions.
 
 use std::net::IpAddr;
 

@@ -28,7 +28,14 @@ pub mod axum;
 pub mod hyper;
 mod session;
 
-pub use session::{MemorySessions, SessionBackend};
+#[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
+pub use session::SESSION_KEY;
+pub use session::{
+    MemorySessions, NewSession, Revocations, SessionBackend, SessionContext, clear_cookie_header,
+    session_cookie_header,
+};
+#[cfg(feature = "tower-sessions")]
+pub mod tower_sessions;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -191,18 +198,15 @@ pub fn navigate(step: &crate::binding::Navigation) -> Response<String> {
             );
             r
         }
-        crate::binding::Navigation::Redirect(url) => redirect(url, None),
+        crate::binding::Navigation::Redirect(url) => redirect(url),
     }
 }
 
-fn redirect(to: &str, set_cookie: Option<String>) -> Response<String> {
+fn redirect(to: &str) -> Response<String> {
     let mut r = Response::new(String::new());
     *r.status_mut() = StatusCode::SEE_OTHER;
     if let Ok(v) = http::HeaderValue::from_str(to) {
         r.headers_mut().insert(header::LOCATION, v);
-    }
-    if let Some(c) = set_cookie.and_then(|c| http::HeaderValue::from_str(&c).ok()) {
-        r.headers_mut().insert(header::SET_COOKIE, c);
     }
     r
 }
@@ -297,10 +301,20 @@ where
         &self.settings
     }
 
-    /// The signed-in user of a request (its session cookie), if any.
-    pub fn user(&self, headers: &HeaderMap) -> Option<P::User> {
-        let token = cookie(headers, &self.settings.cookie)?;
-        self.sessions.user(token, chrono::Utc::now())
+    /// The signed-in user of a request (its headers and extensions, where a session crate's
+    /// middleware keeps its handle), if any.
+    pub async fn user(
+        &self,
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Option<P::User> {
+        let cx = SessionContext::new(headers, extensions, &self.settings, chrono::Utc::now());
+        self.sessions.user(cx).await
+    }
+
+    /// The session backend.
+    pub fn sessions(&self) -> &S {
+        &self.sessions
     }
 
     /// Whether `path` is one of these endpoints.
@@ -329,10 +343,10 @@ where
         let query = req.uri().query().unwrap_or("");
         let result = match (req.method(), action) {
             (&Method::GET, "login") => self.login(&tenant, query).await,
-            (&Method::POST, "acs") => self.finish(&tenant, req.body(), req.headers(), &ctx).await,
+            (&Method::POST, "acs") => self.finish(&tenant, &req, &ctx).await,
             (&Method::GET, "metadata") => self.metadata(&tenant),
             (&Method::GET, "slo") => self.slo(&tenant, query, &ctx).await,
-            (&Method::POST, "logout") => Ok(self.logout(&tenant, req.headers(), &ctx).await),
+            (&Method::POST, "logout") => Ok(self.logout(&tenant, &req, &ctx).await),
             _ => return html(StatusCode::NOT_FOUND, String::new()),
         };
         result.unwrap_or_else(|e| error_page(&e))
@@ -364,48 +378,27 @@ where
     async fn finish(
         &self,
         tenant: &str,
-        body: &[u8],
-        headers: &HeaderMap,
+        req: &http::Request<Vec<u8>>,
         ctx: &AuditContext,
     ) -> Result<Response<String>, Error> {
-        let saml_response = field(body, "SAMLResponse").unwrap_or_default();
-        let relay_state = field(body, "RelayState");
+        let saml_response = field(req.body(), "SAMLResponse").unwrap_or_default();
+        let relay_state = field(req.body(), "RelayState");
         let done = self
             .acs
             .finish_login(tenant, &saml_response, relay_state.as_deref(), ctx)
             .await?;
-        // A fresh token for every login: a token the browser brought is never reused.
-        if let Some(old) = cookie(headers, &self.settings.cookie) {
-            self.sessions.remove(old);
-        }
-        let mut b = [0u8; 32];
-        crate::crypto::random_bytes(&mut b)?;
-        let token = crate::crypto::hex(&b);
-        let expires = done.assertion.session_not_on_or_after();
-        self.sessions.insert(
-            token.clone(),
-            done.user,
-            SessionRecord::from_assertion(&done.assertion),
-            expires,
-        );
-        let secure = if self.settings.secure_cookie {
-            "; Secure"
-        } else {
-            ""
+        let mut reply = redirect(&done.return_to);
+        let now = chrono::Utc::now();
+        let cx = SessionContext::new(req.headers(), req.extensions(), &self.settings, now);
+        let session = NewSession {
+            saml: SessionRecord::from_assertion(&done.assertion),
+            expires: done.assertion.session_not_on_or_after(),
+            user: done.user,
         };
-        let max_age = expires
-            .map(|e| {
-                format!(
-                    "; Max-Age={}",
-                    (e - chrono::Utc::now()).num_seconds().max(0)
-                )
-            })
-            .unwrap_or_default();
-        let cookie = format!(
-            "{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}{max_age}",
-            self.settings.cookie
-        );
-        Ok(redirect(&done.return_to, Some(cookie)))
+        self.sessions
+            .begin(cx, session, reply.headers_mut())
+            .await?;
+        Ok(reply)
     }
 
     fn metadata(&self, tenant: &str) -> Result<Response<String>, Error> {
@@ -446,40 +439,41 @@ where
         let msg = IncomingLogout::Redirect { query };
         if query.contains("SAMLResponse=") {
             let done = self.acs.finish_logout(tenant, &msg, ctx).await?;
-            Ok(redirect(&done.return_to, None))
+            Ok(redirect(&done.return_to))
         } else {
             let reply = self
                 .acs
                 .handle_logout_request(tenant, &msg, &*self.sessions, ctx)
                 .await?;
-            Ok(redirect(&reply.redirect_url, None))
+            Ok(redirect(&reply.redirect_url))
         }
     }
 
     async fn logout(
         &self,
         tenant: &str,
-        headers: &HeaderMap,
+        req: &http::Request<Vec<u8>>,
         ctx: &AuditContext,
     ) -> Response<String> {
-        let clear = format!(
-            "{}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
-            self.settings.cookie
+        let mut reply = redirect("/");
+        let cx = SessionContext::new(
+            req.headers(),
+            req.extensions(),
+            &self.settings,
+            chrono::Utc::now(),
         );
-        let record = cookie(headers, &self.settings.cookie).and_then(|t| self.sessions.remove(t));
+        let record = self.sessions.end(cx, reply.headers_mut()).await;
         let has_slo = self
             .acs
             .registry()
             .by_slug(tenant)
             .is_some_and(|t| t.slo_url().is_some());
-        let to = match record {
-            Some(r) if has_slo => self
-                .acs
-                .start_logout(tenant, &r, Some("/"), ctx)
-                .await
-                .map_or_else(|_| "/".to_owned(), |s| s.redirect_url),
-            _ => "/".to_owned(),
-        };
-        redirect(&to, Some(clear))
+        if let Some(r) = record.filter(|_| has_slo)
+            && let Ok(s) = self.acs.start_logout(tenant, &r, Some("/"), ctx).await
+            && let Ok(v) = http::HeaderValue::from_str(&s.redirect_url)
+        {
+            reply.headers_mut().insert(header::LOCATION, v);
+        }
+        reply
     }
 }
