@@ -26,7 +26,7 @@ use crate::xml::Element;
 use crate::xml::c14n::Algorithm;
 
 mod sign;
-mod verify;
+pub(crate) mod verify;
 
 pub use sign::sign_enveloped;
 pub(crate) use verify::{MAX_KEY_INFO_HINTS, key_info_certificates};

@@ -163,6 +163,45 @@ pub fn verify_enveloped<'a>(
     element_name: &'static str,
     opts: &VerifyOptions<'_>,
 ) -> Result<Option<SignedElement<'a>>, Error> {
+    let doc = element.document();
+    verify_enveloped_with(element, element_name, opts, &mut |r| {
+        let mut h = crypto::BufferedHasher::new(r.digest);
+        c14n::canonicalize(
+            doc,
+            Subset::Element {
+                apex: element.id(),
+                exclude: Some(r.signature),
+            },
+            r.c14n,
+            &r.prefixes,
+            &mut h,
+        )
+        .map_err(|e| Error::SignatureInvalid {
+            element: element_name,
+            reason: e.to_string(),
+        })?;
+        Ok(h.finish())
+    })
+}
+
+/// What the Reference asks to be digested: the signed element without `signature`,
+/// canonicalized with `c14n` (comments never: a same-document reference) and `prefixes`.
+pub(crate) struct ReferenceDigest<'a> {
+    pub(crate) c14n: Algorithm,
+    pub(crate) prefixes: Vec<&'a str>,
+    pub(crate) digest: DigestAlgorithm,
+    pub(crate) signature: crate::xml::NodeId,
+}
+
+/// [`verify_enveloped`] with the digest of the signed content computed by `digest_of`, called
+/// only after SignedInfo verified with a configured key (the streaming aggregate reader digests
+/// the parts of the document it never holds at once).
+pub(crate) fn verify_enveloped_with<'a>(
+    element: Element<'a>,
+    element_name: &'static str,
+    opts: &VerifyOptions<'_>,
+    digest_of: &mut dyn FnMut(&ReferenceDigest<'a>) -> Result<Vec<u8>, Error>,
+) -> Result<Option<SignedElement<'a>>, Error> {
     let Some(sig) = signature_of(element)? else {
         return Ok(None);
     };
@@ -448,23 +487,13 @@ pub fn verify_enveloped<'a>(
     // 2. The digest of the element without its signature. A same-document reference ("#ID" or
     //    "") selects a node-set without comments (XML-DSig 4.3.3.3), whatever the C14N variant.
     let (ref_alg, ref_prefixes) = ref_c14n.unwrap_or((Algorithm::Inclusive, Vec::new()));
-    let ref_alg = ref_alg.without_comments();
-    let mut h = crypto::BufferedHasher::new(digest);
-    c14n::canonicalize(
-        doc,
-        Subset::Element {
-            apex: element.id(),
-            exclude: Some(sig.id()),
-        },
-        ref_alg,
-        &ref_prefixes,
-        &mut h,
-    )
-    .map_err(|e| Error::SignatureInvalid {
-        element: element_name,
-        reason: e.to_string(),
+    let computed = digest_of(&ReferenceDigest {
+        c14n: ref_alg.without_comments(),
+        prefixes: ref_prefixes,
+        digest,
+        signature: sig.id(),
     })?;
-    if !crypto::ct_eq(&h.finish(), &expected_digest) {
+    if !crypto::ct_eq(&computed, &expected_digest) {
         return Err(Error::DigestMismatch {
             element: element_name,
         });

@@ -1,7 +1,8 @@
 //! SAML metadata: reading an IdP's (`idp`: `EntityDescriptor` / `EntitiesDescriptor`, signed or
 //! not, `validUntil`, `cacheDuration`) and writing the SP's (`sp`); with the `fetch` feature,
 //! fetching it over https under an SSRF guard (`fetch`, `guard`) and keeping it fresh in the
-//! tenant registry (`refresh`).
+//! tenant registry (`refresh`). `aggregate` finds one IdP in a federation aggregate read as a
+//! stream (verifying its signature on the way) without holding the whole document.
 //!
 //! ```
 //! use saml_sp::metadata::IdpMetadata;
@@ -17,6 +18,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod aggregate;
 #[cfg(feature = "fetch")]
 mod fetch;
 #[cfg(feature = "fetch")]

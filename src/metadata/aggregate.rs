@@ -1,0 +1,451 @@
+//! One IdP out of a metadata aggregate (an `EntitiesDescriptor` such as InCommon's or eduGAIN's,
+//! tens of MB and tens of thousands of entities), read as a stream: at most one top-level child
+//! of the aggregate is held at a time, parsed by the same hardened parser as everything else.
+//!
+//! A signed aggregate is verified on the way: the `ds:Signature` (the aggregate's first child,
+//! as the metadata schema puts it) is checked against the pinned certificates first, then every
+//! following child is canonicalized inside a copy of the aggregate's start tag and digested in
+//! order, so the digest is the one of the whole document without ever holding it. The entity
+//! found is used only after that digest matched.
+//!
+//! ```
+//! # use saml_sp::metadata::aggregate::{find_idp, AggregateLimits};
+//! let xml = br#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">
+//!   <md:EntityDescriptor entityID="https://other.example"/>
+//! </md:EntitiesDescriptor>"#;
+//! let err = find_idp(&xml[..], "https://idp.example", &[], chrono::Utc::now(), &AggregateLimits::default())
+//!     .unwrap_err();
+//! assert_eq!(err.code(), "config_invalid");
+//! ```
+
+use std::io::{BufRead, Read};
+
+use chrono::{DateTime, Utc};
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+use super::idp::{IdpMetadata, default_metadata_limits};
+use crate::crypto::{BufferedHasher, Certificate};
+use crate::dsig::verify::ReferenceDigest;
+use crate::error::Error;
+use crate::ns::{DSIG_NS, MD_NS};
+use crate::xml::c14n::{self, Subset};
+use crate::xml::{Document, Element, ParseOptions};
+
+/// Bounds for reading an aggregate.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AggregateLimits {
+    /// The largest aggregate read (default 512 MiB).
+    pub max_total_bytes: u64,
+    /// The largest top-level child of the aggregate (default 8 MiB, as a whole metadata
+    /// document); each child is also bounded by the metadata node limits.
+    pub max_child_bytes: usize,
+}
+
+impl Default for AggregateLimits {
+    fn default() -> Self {
+        AggregateLimits {
+            max_total_bytes: 512 << 20,
+            max_child_bytes: 8 << 20,
+        }
+    }
+}
+
+impl AggregateLimits {
+    /// The largest aggregate read.
+    #[must_use]
+    pub fn max_total_bytes(mut self, bytes: u64) -> Self {
+        self.max_total_bytes = bytes;
+        self
+    }
+    /// The largest top-level child.
+    #[must_use]
+    pub fn max_child_bytes(mut self, bytes: usize) -> Self {
+        self.max_child_bytes = bytes;
+        self
+    }
+}
+
+fn cfg(reason: impl Into<String>) -> Error {
+    Error::Config {
+        field: "idp_metadata",
+        reason: reason.into(),
+    }
+}
+
+/// Reads the bytes the XML reader consumes into `record` (the current top-level child).
+struct Tee<R> {
+    inner: R,
+    record: Vec<u8>,
+    /// Bytes consumed before `record` starts.
+    drained: u64,
+    max_total: u64,
+}
+
+impl<R: BufRead> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.record.extend_from_slice(buf.get(..n).unwrap_or(&[]));
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Tee<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.drained + self.record.len() as u64 > self.max_total {
+            return Err(std::io::Error::other(
+                "the aggregate exceeds the size limit",
+            ));
+        }
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        if let Ok(b) = self.inner.fill_buf() {
+            self.record.extend_from_slice(b.get(..amt).unwrap_or(b));
+        }
+        self.inner.consume(amt);
+    }
+}
+
+impl<R> Tee<R> {
+    /// The bytes from the last cut up to `position` (the reader's count), cut off.
+    fn cut(&mut self, position: u64) -> Result<Vec<u8>, Error> {
+        let len = usize::try_from(position.saturating_sub(self.drained))
+            .map_err(|_| cfg("an aggregate child too large"))?;
+        if len > self.record.len() {
+            return Err(cfg("the aggregate reader lost its place"));
+        }
+        let rest = self.record.split_off(len);
+        let taken = std::mem::replace(&mut self.record, rest);
+        self.drained += len as u64;
+        Ok(taken)
+    }
+}
+
+/// The aggregate's start and end tags, and the canonical form of the start tag.
+struct Frame {
+    start: Vec<u8>,
+    end: Vec<u8>,
+}
+
+impl Frame {
+    /// `<root ...>` + `child` + `</root>`: a well-formed document holding one child in the same
+    /// namespace context and under the same attributes as in the aggregate.
+    fn wrap(&self, child: &[u8]) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.start.len() + child.len() + self.end.len());
+        v.extend_from_slice(&self.start);
+        v.extend_from_slice(child);
+        v.extend_from_slice(&self.end);
+        v
+    }
+}
+
+fn parse_options() -> ParseOptions {
+    ParseOptions::default()
+        .with_limits(default_metadata_limits())
+        .forbidding_processing_instructions()
+}
+
+/// Canonical bytes of the children inside `doc`'s root (without the root's own tags, and
+/// without `exclude`), for the digest: the aggregate's canonical form is its start tag, the
+/// concatenation of these, and its end tag.
+fn canonical_inside(
+    doc: &Document,
+    exclude: Option<crate::xml::NodeId>,
+    r: &ReferenceDigest<'_>,
+    prefix: &[u8],
+    suffix: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    c14n::canonicalize(
+        doc,
+        Subset::Element {
+            apex: doc.root().id(),
+            exclude,
+        },
+        r.c14n,
+        &r.prefixes,
+        &mut out,
+    )
+    .map_err(|e| cfg(format!("aggregate canonicalization: {e}")))?;
+    out.strip_prefix(prefix)
+        .and_then(|o| o.strip_suffix(suffix))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| cfg("an aggregate child changed its parent's canonical form"))
+}
+
+/// Whether `doc` (a wrapped child) holds the IdP `entity_id`.
+fn holds(doc: &Document, entity_id: &str) -> bool {
+    let mut stack: Vec<Element<'_>> = doc.root().child_elements().collect();
+    while let Some(e) = stack.pop() {
+        if e.is(MD_NS, "EntitiesDescriptor") {
+            stack.extend(e.child_elements());
+        } else if e.is(MD_NS, "EntityDescriptor") && e.attribute("entityID") == Some(entity_id) {
+            return e.child_elements().any(|c| c.is(MD_NS, "IDPSSODescriptor"));
+        }
+    }
+    false
+}
+
+/// The streaming reader's state between top-level children.
+struct Stream<R: BufRead> {
+    reader: Reader<Tee<R>>,
+    buf: Vec<u8>,
+    depth: usize,
+    max_child: usize,
+    done: bool,
+}
+
+impl<R: BufRead> Stream<R> {
+    /// The next top-level child of the aggregate with the text before it (or, at the end, the
+    /// text before the end tag), as bytes; `None` after the aggregate's end tag.
+    fn next_child(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            let before = self.reader.buffer_position();
+            let event = self
+                .reader
+                .read_event_into(&mut self.buf)
+                .map_err(|e| cfg(format!("malformed aggregate at byte {before}: {e}")))?;
+            let at_end = match event {
+                Event::Start(_) => {
+                    self.depth += 1;
+                    false
+                }
+                Event::End(_) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        // The aggregate's own end tag: the text before it is the last piece.
+                        let text = self.reader.get_mut().cut(before)?;
+                        let after = self.reader.buffer_position();
+                        self.reader.get_mut().cut(after)?;
+                        self.done = true;
+                        self.drain_trailer()?;
+                        return Ok(Some(text));
+                    }
+                    self.depth == 1
+                }
+                Event::Empty(_) => self.depth == 1,
+                Event::DocType(_) => return Err(cfg("a DOCTYPE in metadata")),
+                Event::Eof => return Err(cfg("the aggregate ends before its end tag")),
+                _ => false,
+            };
+            self.buf.clear();
+            let pending = self.reader.get_ref().record.len();
+            if pending > self.max_child {
+                return Err(cfg(format!(
+                    "expected aggregate children of at most {} bytes, found a larger one",
+                    self.max_child
+                )));
+            }
+            if at_end {
+                let pos = self.reader.buffer_position();
+                return self.reader.get_mut().cut(pos).map(Some);
+            }
+        }
+    }
+
+    /// After the end tag: only comments, whitespace and processing instructions may follow.
+    fn drain_trailer(&mut self) -> Result<(), Error> {
+        loop {
+            self.buf.clear();
+            let pos = self.reader.buffer_position();
+            match self.reader.read_event_into(&mut self.buf) {
+                Ok(Event::Eof) => return Ok(()),
+                Ok(Event::Comment(_)) => {}
+                Ok(Event::Text(t)) if t.as_ref().bytes().all(|b| b.is_ascii_whitespace()) => {}
+                Ok(_) | Err(_) => {
+                    return Err(cfg(format!(
+                        "content after the aggregate's end tag at byte {pos}"
+                    )));
+                }
+            }
+            let p = self.reader.buffer_position();
+            self.reader.get_mut().cut(p)?;
+        }
+    }
+}
+
+/// Finds the IdP `entity_id` in the metadata read from `reader` (an `EntitiesDescriptor`, or a
+/// single `EntityDescriptor`), holding one top-level child at a time. With `pinned`
+/// certificates, the document's signature must verify with one of them (the digest is computed
+/// over the stream); without, the document is trusted as the caller received it (https).
+///
+/// # Errors
+/// [`Error::Config`] (`idp_metadata`) for malformed input, size limits, or no such IdP;
+/// [`Error::SignatureMissing`] when `pinned` is non-empty and the document is unsigned;
+/// signature errors; [`Error::MetadataExpired`] when its `validUntil` is at or before `now`.
+pub fn find_idp<R: BufRead>(
+    mut reader: R,
+    entity_id: &str,
+    pinned: &[Certificate],
+    now: DateTime<Utc>,
+    limits: &AggregateLimits,
+) -> Result<IdpMetadata, Error> {
+    // A UTF-8 byte order mark (Entra ID's metadata has one) is not part of the document; the
+    // XML reader would skip it without counting it.
+    if reader
+        .fill_buf()
+        .is_ok_and(|b| b.starts_with(b"\xEF\xBB\xBF"))
+    {
+        reader.consume(3);
+    }
+    let tee = Tee {
+        inner: reader,
+        record: Vec::new(),
+        drained: 0,
+        max_total: limits.max_total_bytes,
+    };
+    let mut reader = Reader::from_reader(tee);
+    {
+        let c = reader.config_mut();
+        c.check_end_names = true;
+        c.expand_empty_elements = false;
+        c.trim_text(false);
+    }
+    let mut buf = Vec::new();
+    // Up to the document element.
+    let frame = loop {
+        buf.clear();
+        let before = reader.buffer_position();
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => {
+                let mut end = b"</".to_vec();
+                end.extend_from_slice(e.name().into_inner().as_bytes());
+                end.push(b'>');
+                let _prolog = reader.get_mut().cut(before)?;
+                let pos = reader.buffer_position();
+                break Frame {
+                    start: reader.get_mut().cut(pos)?,
+                    end,
+                };
+            }
+            Ok(Event::Empty(_)) | Ok(Event::Eof) => {
+                return Err(cfg(format!(
+                    "no IdP EntityDescriptor with entityID {entity_id:?}"
+                )));
+            }
+            Ok(Event::DocType(_)) => return Err(cfg("a DOCTYPE in metadata")),
+            Ok(_) => {}
+            Err(e) => return Err(cfg(format!("malformed metadata: {e}"))),
+        }
+        if reader.get_ref().record.len() > limits.max_child_bytes {
+            return Err(cfg("a metadata prolog larger than the child limit"));
+        }
+    };
+    let root_doc = Document::parse_with(&frame.wrap(b""), &parse_options())?;
+    let is_aggregate = root_doc.root().is(MD_NS, "EntitiesDescriptor");
+    let mut stream = Stream {
+        reader,
+        buf,
+        depth: 1,
+        max_child: limits.max_child_bytes,
+        done: false,
+    };
+    if !is_aggregate {
+        // A single EntityDescriptor: small enough to hold whole.
+        let mut body = frame.start.clone();
+        while let Some(piece) = stream.next_child()? {
+            body.extend_from_slice(&piece);
+            if body.len() > limits.max_child_bytes {
+                return Err(cfg("a metadata document larger than the limit"));
+            }
+        }
+        body.extend_from_slice(&frame.end);
+        let md = if pinned.is_empty() {
+            IdpMetadata::parse(&body, Some(entity_id))?
+        } else {
+            IdpMetadata::parse_verified(&body, Some(entity_id), pinned, now)?
+        };
+        md.check_valid_at(now)?;
+        return Ok(md);
+    }
+
+    let first = stream.next_child()?.unwrap_or_default();
+    let first_doc = Document::parse_with(&frame.wrap(&first), &parse_options())?;
+    let signature = first_doc
+        .root()
+        .child_elements()
+        .next()
+        .filter(|e| e.is(DSIG_NS, "Signature"));
+    let mut found: Option<Vec<u8>> = None;
+    let mut search = |doc: &Document, bytes: &[u8]| {
+        if found.is_none() && holds(doc, entity_id) {
+            found = Some(bytes.to_vec());
+        }
+    };
+    if pinned.is_empty() {
+        search(&first_doc, &frame.wrap(&first));
+        while let Some(piece) = stream.next_child()? {
+            let wrapped = frame.wrap(&piece);
+            let doc = Document::parse_with(&wrapped, &parse_options())?;
+            search(&doc, &wrapped);
+        }
+    } else {
+        if signature.is_none() {
+            return Err(Error::SignatureMissing {
+                expected: "the metadata aggregate (a ds:Signature as its first child)".into(),
+            });
+        }
+        let verify = crate::dsig::VerifyOptions {
+            certificates: pinned,
+            allow_legacy_crypto: false,
+        };
+        let mut digest_of = |r: &ReferenceDigest<'_>| -> Result<Vec<u8>, Error> {
+            // The canonical start and end tags, as in the whole document.
+            let mut outer = Vec::new();
+            c14n::canonicalize(
+                &root_doc,
+                Subset::Element {
+                    apex: root_doc.root().id(),
+                    exclude: None,
+                },
+                r.c14n,
+                &r.prefixes,
+                &mut outer,
+            )
+            .map_err(|e| cfg(format!("aggregate canonicalization: {e}")))?;
+            let close = format!("</{}>", root_doc.root().qname()).into_bytes();
+            let open = outer
+                .strip_suffix(close.as_slice())
+                .ok_or_else(|| cfg("an aggregate start tag without its canonical end"))?
+                .to_vec();
+            let mut h = BufferedHasher::new(r.digest);
+            use crate::xml::c14n::Sink as _;
+            h.write(&open);
+            h.write(&canonical_inside(
+                &first_doc,
+                Some(r.signature),
+                r,
+                &open,
+                &close,
+            )?);
+            search(&first_doc, &frame.wrap(&first));
+            while let Some(piece) = stream.next_child()? {
+                let wrapped = frame.wrap(&piece);
+                let doc = Document::parse_with(&wrapped, &parse_options())?;
+                h.write(&canonical_inside(&doc, None, r, &open, &close)?);
+                search(&doc, &wrapped);
+            }
+            h.write(&close);
+            Ok(h.finish())
+        };
+        crate::dsig::verify::verify_enveloped_with(
+            first_doc.root(),
+            "EntitiesDescriptor",
+            &verify,
+            &mut digest_of,
+        )?;
+    }
+    let entity = found.ok_or_else(|| {
+        cfg(format!(
+            "no IdP EntityDescriptor with entityID {entity_id:?}"
+        ))
+    })?;
+    let md = IdpMetadata::parse(&entity, Some(entity_id))?;
+    md.check_valid_at(now)?;
+    Ok(md)
+}
