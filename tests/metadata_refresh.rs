@@ -716,3 +716,81 @@ async fn a_url_that_starts_serving_another_idp_is_refused_and_the_good_copy_kept
     assert_eq!(login(&reg, &idp, now), Ok("user@example.com".into()));
     assert_eq!(login(&reg, &evil, now), Err("issuer_mismatch".into()));
 }
+
+/// A signed federation aggregate (issue 17): downloaded to a file, searched as a stream for
+/// the tenant's IdP, the signature verified over the stream; a tampered aggregate is refused
+/// with the good copy kept, and a restart while the server is down reads the kept file.
+#[tokio::test]
+async fn a_signed_federation_aggregate_is_searched_as_a_stream_and_kept_on_disk() {
+    let server = Server::start().await;
+    let idp = TestIdp::fixed(IDP);
+    let federation = TestIdp::generate("https://federation.example.org").unwrap();
+    let entity = metadata(&[&idp], None, None, None);
+    let entity = entity.split_once("?>").map_or(entity.as_str(), |(_, r)| r);
+    let mut agg = String::from(
+        "<md:EntitiesDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" ID=\"fed\" validUntil=\"2027-06-01T00:00:00Z\" cacheDuration=\"PT6H\">\n",
+    );
+    for i in 0..500 {
+        agg.push_str(&format!(
+            "<md:EntityDescriptor entityID=\"https://sp{i}.example.org\"><md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"><md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"https://sp{i}.example.org/acs\" index=\"0\"/></md:SPSSODescriptor></md:EntityDescriptor>\n"
+        ));
+        if i == 250 {
+            agg.push_str(entity.trim());
+            agg.push('\n');
+        }
+    }
+    agg.push_str("</md:EntitiesDescriptor>\n");
+    let signed = federation.sign(&agg, "fed").unwrap();
+    server.serve("/federation.xml", signed.clone());
+    let dir = std::env::temp_dir().join(format!("saml-sp-agg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("federation.xml");
+    let source = || {
+        MetadataSource::new(server.url("/federation.xml"), template())
+            .entity_id(IDP)
+            .verify_with(vec![federation.certificate().clone()])
+            .aggregate(&file)
+    };
+    let now = t("2027-03-01T10:00:00Z");
+    let reg = registry();
+    let r = MetadataRefresher::new(reg.clone(), server.client()).policy(no_jitter());
+    r.watch(source(), now).await.unwrap();
+    assert_eq!(reg.by_slug("acme").unwrap().sso_url(), Some(SSO));
+    assert_eq!(login(&reg, &idp, now).as_deref(), Ok("user@example.com"));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        signed,
+        "kept on disk"
+    );
+    let status = r.status("acme").unwrap();
+    assert_eq!(
+        status.valid_until,
+        Some(t("2027-06-01T00:00:00Z")),
+        "the aggregate's validUntil"
+    );
+
+    // Tampered anywhere (here another member): refused, the good copy kept in memory and on disk.
+    server.serve(
+        "/federation.xml",
+        signed.replace("https://sp7.example.org/acs", "https://evil.example/acs"),
+    );
+    let e = r.refresh("acme", now).await.unwrap_err();
+    assert_eq!(e.code(), "digest_mismatch", "{e}");
+    assert_eq!(reg.by_slug("acme").unwrap().sso_url(), Some(SSO));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), signed);
+
+    // A restart while the federation's server is down: the kept file is searched instead.
+    server.down.store(true, Ordering::SeqCst);
+    let reg2 = registry();
+    let r2 = MetadataRefresher::new(reg2.clone(), server.client()).policy(no_jitter());
+    let events = r2.watch(source(), now).await.unwrap();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            MetadataEvent::Updated { from, .. } if *from == "backing_file"
+        )),
+        "{events:?}"
+    );
+    assert_eq!(login(&reg2, &idp, now).as_deref(), Ok("user@example.com"));
+    std::fs::remove_dir_all(&dir).ok();
+}

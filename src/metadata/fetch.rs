@@ -43,6 +43,28 @@ pub trait MetadataFetcher: Send + Sync {
         &'a self,
         url: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, Error>> + Send + 'a>>;
+
+    /// The document at `url` written to the file `path` (a federation aggregate, too large to
+    /// hold in memory); returns its size. The default fetches into memory and writes the file.
+    ///
+    /// # Errors
+    /// As [`MetadataFetcher::fetch`]; [`Error::MetadataFetch`] when the file cannot be written.
+    fn fetch_to_file<'a>(
+        &'a self,
+        url: &'a str,
+        path: &'a std::path::Path,
+    ) -> Pin<Box<dyn Future<Output = Result<u64, Error>> + Send + 'a>> {
+        Box::pin(async move {
+            let body = self.fetch(url).await?;
+            tokio::fs::write(path, &body)
+                .await
+                .map_err(|e| Error::MetadataFetch {
+                    url: url.to_owned(),
+                    reason: format!("cannot write {}: {e}", path.display()),
+                })?;
+            Ok(body.len() as u64)
+        })
+    }
 }
 
 /// Builder for [`MetadataClient`]: strict by default.
@@ -53,6 +75,7 @@ pub struct MetadataClientBuilder {
     extra_roots: Vec<Vec<u8>>,
     only_roots: bool,
     max_bytes: usize,
+    max_aggregate_bytes: u64,
     max_redirects: usize,
     timeout: Duration,
     connect_timeout: Duration,
@@ -65,7 +88,9 @@ pub struct MetadataClient {
     http: reqwest::Client,
     rules: GuardRules,
     max_bytes: usize,
+    max_aggregate_bytes: u64,
     max_redirects: usize,
+    aggregate_timeout: Duration,
 }
 
 impl MetadataClient {
@@ -77,6 +102,7 @@ impl MetadataClient {
             extra_roots: Vec::new(),
             only_roots: false,
             max_bytes: 8 << 20,
+            max_aggregate_bytes: 512 << 20,
             max_redirects: 3,
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
@@ -128,6 +154,13 @@ impl MetadataClientBuilder {
         self.max_bytes = bytes;
         self
     }
+    /// The largest federation aggregate downloaded to a file (default 512 MiB; see
+    /// [`crate::metadata::MetadataSource::aggregate`]). The overall time limit for such a
+    /// download is ten times [`MetadataClientBuilder::timeout`].
+    pub fn max_aggregate_bytes(mut self, bytes: u64) -> Self {
+        self.max_aggregate_bytes = bytes;
+        self
+    }
     /// The most redirects followed (default 3).
     pub fn max_redirects(mut self, n: usize) -> Self {
         self.max_redirects = n;
@@ -176,7 +209,9 @@ impl MetadataClientBuilder {
             http: b.build().map_err(|e| bad(&e))?,
             rules: self.rules,
             max_bytes: self.max_bytes,
+            max_aggregate_bytes: self.max_aggregate_bytes,
             max_redirects: self.max_redirects,
+            aggregate_timeout: self.timeout * 10,
         })
     }
 }
@@ -254,6 +289,49 @@ impl MetadataClient {
     /// resolution); [`Error::MetadataFetch`] for connection, TLS, status (expected 200), size
     /// and time failures.
     pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, Error> {
+        let mut body = Vec::new();
+        self.download(url, self.max_bytes as u64, None, &mut |chunk: &[u8]| {
+            body.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await?;
+        Ok(body)
+    }
+
+    /// Fetches `url` into the file `path` chunk by chunk, up to the aggregate size limit
+    /// (the document is never held in memory); returns its size.
+    ///
+    /// # Errors
+    /// As [`MetadataClient::fetch`]; [`Error::MetadataFetch`] when the file cannot be written.
+    pub async fn fetch_to_file(&self, url: &str, path: &std::path::Path) -> Result<u64, Error> {
+        use std::io::Write as _;
+        let io = |e: std::io::Error| Error::MetadataFetch {
+            url: url.to_owned(),
+            reason: format!("cannot write {}: {e}", path.display()),
+        };
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+        let mut written = 0u64;
+        self.download(
+            url,
+            self.max_aggregate_bytes,
+            Some(self.aggregate_timeout),
+            &mut |chunk: &[u8]| {
+                written += chunk.len() as u64;
+                file.write_all(chunk).map_err(io)
+            },
+        )
+        .await?;
+        file.flush().map_err(io)?;
+        Ok(written)
+    }
+
+    async fn download(
+        &self,
+        url: &str,
+        max: u64,
+        timeout: Option<std::time::Duration>,
+        sink: &mut (dyn FnMut(&[u8]) -> Result<(), Error> + Send),
+    ) -> Result<(), Error> {
         let mut current = reqwest::Url::parse(url).map_err(|e| Error::MetadataUrlForbidden {
             url: url.to_owned(),
             reason: format!("not a URL: {e}"),
@@ -265,7 +343,11 @@ impl MetadataClient {
                 url: current.to_string(),
                 reason,
             };
-            let mut resp = match self.http.get(current.clone()).send().await {
+            let mut request = self.http.get(current.clone());
+            if let Some(t) = timeout {
+                request = request.timeout(t);
+            }
+            let mut resp = match request.send().await {
                 Ok(r) => r,
                 Err(e) => {
                     // The resolver's refusal travels as the source of reqwest's error.
@@ -308,24 +390,21 @@ impl MetadataClient {
                 return Err(fail(format!("expected status 200, found {status}")));
             }
             if let Some(len) = resp.content_length()
-                && len > self.max_bytes as u64
+                && len > max
             {
                 return Err(fail(format!(
-                    "expected at most {} bytes, found Content-Length {len}",
-                    self.max_bytes
+                    "expected at most {max} bytes, found Content-Length {len}"
                 )));
             }
-            let mut body = Vec::new();
+            let mut read = 0u64;
             while let Some(chunk) = resp.chunk().await.map_err(|e| fail(describe(&e)))? {
-                if body.len() + chunk.len() > self.max_bytes {
-                    return Err(fail(format!(
-                        "expected at most {} bytes, found more",
-                        self.max_bytes
-                    )));
+                read += chunk.len() as u64;
+                if read > max {
+                    return Err(fail(format!("expected at most {max} bytes, found more")));
                 }
-                body.extend_from_slice(&chunk);
+                sink(&chunk)?;
             }
-            return Ok(body);
+            return Ok(());
         }
     }
 }
@@ -348,5 +427,12 @@ impl MetadataFetcher for MetadataClient {
         url: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, Error>> + Send + 'a>> {
         Box::pin(MetadataClient::fetch(self, url))
+    }
+    fn fetch_to_file<'a>(
+        &'a self,
+        url: &'a str,
+        path: &'a std::path::Path,
+    ) -> Pin<Box<dyn Future<Output = Result<u64, Error>> + Send + 'a>> {
+        Box::pin(MetadataClient::fetch_to_file(self, url, path))
     }
 }

@@ -148,6 +148,7 @@ pub struct MetadataSource {
     entity_id: Option<String>,
     pinned: Vec<Certificate>,
     backing_file: Option<PathBuf>,
+    aggregate: Option<PathBuf>,
 }
 
 impl MetadataSource {
@@ -159,6 +160,7 @@ impl MetadataSource {
             entity_id: None,
             pinned: Vec::new(),
             backing_file: None,
+            aggregate: None,
         }
     }
     /// The entity to use in an `EntitiesDescriptor` aggregate (InCommon, eduGAIN, ...); also
@@ -183,6 +185,17 @@ impl MetadataSource {
         self.backing_file = Some(path.into());
         self
     }
+    /// The URL serves a federation aggregate (InCommon, eduGAIN: tens of MB): each fetch is
+    /// written to `file` (through a temporary file beside it, renamed once the entity was found
+    /// and the signature verified) and searched for the [`MetadataSource::entity_id`] as a
+    /// stream (see [`crate::metadata::aggregate`]), so the aggregate is never held in memory. The
+    /// file is also the backing copy read at start when the URL cannot be fetched. The client's
+    /// aggregate size limit applies ([`crate::metadata::MetadataClientBuilder::max_aggregate_bytes`]).
+    #[must_use]
+    pub fn aggregate(mut self, file: impl Into<PathBuf>) -> Self {
+        self.aggregate = Some(file.into());
+        self
+    }
     /// The tenant slug.
     pub fn slug(&self) -> &str {
         self.template.slug()
@@ -190,6 +203,38 @@ impl MetadataSource {
     /// The URL.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Searches the aggregate in `file` for the source's entity (off the async threads).
+    async fn search_aggregate(
+        &self,
+        file: PathBuf,
+        now: DateTime<Utc>,
+    ) -> Result<IdpMetadata, Error> {
+        let entity_id = self.entity_id.clone().ok_or(Error::Config {
+            field: "entity_id",
+            reason: "an aggregate source needs the entity ID of its IdP".into(),
+        })?;
+        let pinned = self.pinned.clone();
+        let url = self.url.clone();
+        tokio::task::spawn_blocking(move || {
+            let f = std::fs::File::open(&file).map_err(|e| Error::MetadataFetch {
+                url,
+                reason: format!("cannot read {}: {e}", file.display()),
+            })?;
+            crate::metadata::aggregate::find_idp(
+                std::io::BufReader::with_capacity(64 << 10, f),
+                &entity_id,
+                &pinned,
+                now,
+                &crate::metadata::aggregate::AggregateLimits::default(),
+            )
+        })
+        .await
+        .map_err(|e| Error::Config {
+            field: "idp_metadata",
+            reason: format!("the aggregate search stopped: {e}"),
+        })?
     }
 
     fn parse(&self, xml: &[u8], now: DateTime<Utc>) -> Result<IdpMetadata, Error> {
@@ -445,6 +490,9 @@ impl MetadataRefresher {
             }
             (source, f.installed.is_none())
         };
+        if let Some(file) = source.aggregate.clone() {
+            return self.refresh_aggregate(&source, file, first, now).await;
+        }
         let fetched = match self.fetcher.fetch(&source.url).await {
             Ok(xml) => source.parse(&xml, now).map(|md| (md, xml, "url")),
             Err(e) => Err(e),
@@ -476,28 +524,78 @@ impl MetadataRefresher {
                 }
                 Ok(events)
             }
-            Err(e) => {
-                let mut feeds = self.feeds();
-                let event = feeds.iter_mut().find(|f| f.source.slug() == slug).map(|f| {
-                    f.status.consecutive_failures += 1;
-                    let retry_at = now
-                        + self
-                            .policy
-                            .with_jitter(self.policy.backoff(f.status.consecutive_failures));
-                    f.status.next_refresh = retry_at;
-                    f.status.last_error = Some((e.code(), e.to_string()));
-                    MetadataEvent::RefreshFailed {
-                        tenant: slug.to_owned(),
-                        code: e.code(),
-                        message: e.to_string(),
-                        retry_at,
-                    }
-                });
-                drop(feeds);
-                if let Some(ev) = event {
-                    self.publish(&ev);
+            Err(e) => Err(self.failed(slug, e, now)),
+        }
+    }
+
+    /// A failed refresh: backed off, reported, the last good copy kept.
+    fn failed(&self, slug: &str, e: Error, now: DateTime<Utc>) -> Error {
+        let mut feeds = self.feeds();
+        let event = feeds.iter_mut().find(|f| f.source.slug() == slug).map(|f| {
+            f.status.consecutive_failures += 1;
+            let retry_at = now
+                + self
+                    .policy
+                    .with_jitter(self.policy.backoff(f.status.consecutive_failures));
+            f.status.next_refresh = retry_at;
+            f.status.last_error = Some((e.code(), e.to_string()));
+            MetadataEvent::RefreshFailed {
+                tenant: slug.to_owned(),
+                code: e.code(),
+                message: e.to_string(),
+                retry_at,
+            }
+        });
+        drop(feeds);
+        if let Some(ev) = event {
+            self.publish(&ev);
+        }
+        e
+    }
+
+    /// [`MetadataRefresher::refresh`] for an aggregate source: download to a temporary file,
+    /// search it as a stream, and keep it as the last good copy only when the entity was found
+    /// (and the signature verified).
+    async fn refresh_aggregate(
+        &self,
+        source: &MetadataSource,
+        file: PathBuf,
+        first: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MetadataEvent>, Error> {
+        let slug = source.slug().to_owned();
+        let tmp = file.with_extension("download");
+        let fetched = match self.fetcher.fetch_to_file(&source.url, &tmp).await {
+            Ok(_) => source
+                .search_aggregate(tmp.clone(), now)
+                .await
+                .map(|md| (md, "url")),
+            Err(e) => Err(e),
+        };
+        let fetched = match fetched {
+            Ok(ok) => Ok(ok),
+            Err(e) if first && tokio::fs::metadata(&file).await.is_ok() => {
+                match source.search_aggregate(file.clone(), now).await {
+                    Ok(md) => Ok((md, "backing_file")),
+                    Err(_) => Err(e),
                 }
-                Err(e)
+            }
+            Err(e) => Err(e),
+        };
+        let installed = fetched
+            .and_then(|(md, from)| self.install(source, &md, from, now).map(|ev| (ev, from)));
+        match installed {
+            Ok((events, from)) => {
+                if from == "url"
+                    && let Err(e) = tokio::fs::rename(&tmp, &file).await
+                {
+                    tracing::warn!(target: "saml_sp::metadata", path = %file.display(), "cannot keep the aggregate: {e}");
+                }
+                Ok(events)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(self.failed(&slug, e, now))
             }
         }
     }
