@@ -248,6 +248,30 @@ fn scaling(c: &mut Criterion) {
         g.bench_function(format!("{k}x"), |b| {
             b.iter(|| IdpMetadata::parse(agg.as_bytes(), Some(&last)).unwrap())
         });
+        // The same aggregate signed, searched as a stream with its signature verified.
+        let signed = idp
+            .sign(
+                &agg.replacen(
+                    "<md:EntitiesDescriptor ",
+                    "<md:EntitiesDescriptor ID=\"agg\" ",
+                    1,
+                ),
+                "agg",
+            )
+            .unwrap();
+        let pinned = [idp.certificate().clone()];
+        g.bench_function(format!("stream_signed_{k}x"), |b| {
+            b.iter(|| {
+                saml_sp::metadata::aggregate::find_idp(
+                    signed.as_bytes(),
+                    &last,
+                    &pinned,
+                    now,
+                    &Default::default(),
+                )
+                .unwrap()
+            })
+        });
     }
     g.finish();
     // RelayState length in a Redirect message.
