@@ -266,4 +266,25 @@ fn hostile_aggregates_are_refused() {
         let err = find_idp(xml.as_bytes(), "x", &[], now(), &limits).unwrap_err();
         assert!(err.to_string().contains(why), "{why}: {err}");
     }
+    // A start tag that each batch would repeat: refused by its size.
+    let big_tag = format!(
+        "<EntitiesDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\" Name=\"{}\"></EntitiesDescriptor>",
+        "n".repeat(70_000)
+    );
+    let err = find_idp(big_tag.as_bytes(), "x", &[], now(), &limits).unwrap_err();
+    assert!(err.to_string().contains("start tag of at most"), "{err}");
+    // One text node larger than a child may be: refused while it is read, not after.
+    let big_text = format!(
+        "<EntitiesDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\">{}</EntitiesDescriptor>",
+        "t".repeat(4 << 20)
+    );
+    let err = find_idp(
+        std::io::BufReader::with_capacity(8192, big_text.as_bytes()),
+        "x",
+        &[],
+        now(),
+        &AggregateLimits::default().max_child_bytes(64 << 10),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("at most 65536 bytes"), "{err}");
 }

@@ -81,6 +81,8 @@ struct Tee<R> {
     /// Bytes consumed before `record` starts.
     drained: u64,
     max_total: u64,
+    /// `record` never grows past this (one child, or the prolog and start tag).
+    max_record: usize,
 }
 
 impl<R: BufRead> Read for Tee<R> {
@@ -97,6 +99,12 @@ impl<R: BufRead> BufRead for Tee<R> {
             return Err(std::io::Error::other(
                 "the aggregate exceeds the size limit",
             ));
+        }
+        if self.record.len() > self.max_record {
+            return Err(std::io::Error::other(format!(
+                "expected aggregate children of at most {} bytes, found a larger one",
+                self.max_record
+            )));
         }
         self.inner.fill_buf()
     }
@@ -141,9 +149,19 @@ impl Frame {
     }
 }
 
-fn parse_options() -> ParseOptions {
+/// The largest aggregate start tag (a real one is well under 1 KiB).
+const MAX_START_TAG: usize = 64 << 10;
+
+/// Parsing a batch: the metadata limits, with room for a batch of small children plus one
+/// child of the largest allowed size.
+fn parse_options(limits: &AggregateLimits) -> ParseOptions {
+    let base = default_metadata_limits();
+    let bytes = limits
+        .max_child_bytes
+        .saturating_add(BATCH_BYTES + 2 * MAX_START_TAG)
+        .max(base.max_input_bytes);
     ParseOptions::default()
-        .with_limits(default_metadata_limits())
+        .with_limits(base.with_max_input_bytes(bytes))
         .forbidding_processing_instructions()
 }
 
@@ -197,7 +215,27 @@ struct Stream<R: BufRead> {
     done: bool,
 }
 
+/// Children are canonicalized in batches of at least this many bytes (and at least four times
+/// the aggregate's start tag, which each batch repeats): the repeated start tag costs at most a
+/// constant factor however small the children are.
+const BATCH_BYTES: usize = 256 << 10;
+
 impl<R: BufRead> Stream<R> {
+    /// The next top-level children, concatenated up to the batch size; `None` at the end.
+    fn next_batch(&mut self, start_tag: usize) -> Result<Option<Vec<u8>>, Error> {
+        let target = BATCH_BYTES.max(start_tag.saturating_mul(4));
+        let Some(mut batch) = self.next_child()? else {
+            return Ok(None);
+        };
+        while batch.len() < target {
+            match self.next_child()? {
+                Some(more) => batch.extend_from_slice(&more),
+                None => break,
+            }
+        }
+        Ok(Some(batch))
+    }
+
     /// The next top-level child of the aggregate with the text before it (or, at the end, the
     /// text before the end tag), as bytes; `None` after the aggregate's end tag.
     fn next_child(&mut self) -> Result<Option<Vec<u8>>, Error> {
@@ -298,6 +336,7 @@ pub fn find_idp<R: BufRead>(
         record: Vec::new(),
         drained: 0,
         max_total: limits.max_total_bytes,
+        max_record: limits.max_child_bytes,
     };
     let mut reader = Reader::from_reader(tee);
     {
@@ -336,7 +375,14 @@ pub fn find_idp<R: BufRead>(
             return Err(cfg("a metadata prolog larger than the child limit"));
         }
     };
-    let root_doc = Document::parse_with(&frame.wrap(b""), &parse_options())?;
+    if frame.start.len() > MAX_START_TAG {
+        return Err(cfg(format!(
+            "expected a metadata start tag of at most {MAX_START_TAG} bytes, found {}",
+            frame.start.len()
+        )));
+    }
+    let popts = parse_options(limits);
+    let root_doc = Document::parse_with(&frame.wrap(b""), &popts)?;
     let is_aggregate = root_doc.root().is(MD_NS, "EntitiesDescriptor");
     let mut stream = Stream {
         reader,
@@ -364,8 +410,10 @@ pub fn find_idp<R: BufRead>(
         return Ok(md);
     }
 
+    let tag = frame.start.len();
+    // The first child alone: the signature, checked before anything else is read.
     let first = stream.next_child()?.unwrap_or_default();
-    let first_doc = Document::parse_with(&frame.wrap(&first), &parse_options())?;
+    let first_doc = Document::parse_with(&frame.wrap(&first), &popts)?;
     let signature = first_doc
         .root()
         .child_elements()
@@ -379,9 +427,9 @@ pub fn find_idp<R: BufRead>(
     };
     if pinned.is_empty() {
         search(&first_doc, &frame.wrap(&first));
-        while let Some(piece) = stream.next_child()? {
+        while let Some(piece) = stream.next_batch(tag)? {
             let wrapped = frame.wrap(&piece);
-            let doc = Document::parse_with(&wrapped, &parse_options())?;
+            let doc = Document::parse_with(&wrapped, &popts)?;
             search(&doc, &wrapped);
         }
     } else {
@@ -424,9 +472,9 @@ pub fn find_idp<R: BufRead>(
                 &close,
             )?);
             search(&first_doc, &frame.wrap(&first));
-            while let Some(piece) = stream.next_child()? {
+            while let Some(piece) = stream.next_batch(tag)? {
                 let wrapped = frame.wrap(&piece);
-                let doc = Document::parse_with(&wrapped, &parse_options())?;
+                let doc = Document::parse_with(&wrapped, &popts)?;
                 h.write(&canonical_inside(&doc, None, r, &open, &close)?);
                 search(&doc, &wrapped);
             }
