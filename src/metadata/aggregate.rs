@@ -1,10 +1,11 @@
 //! One IdP out of a metadata aggregate (an `EntitiesDescriptor` such as InCommon's or eduGAIN's,
-//! tens of MB and tens of thousands of entities), read as a stream: at most one top-level child
-//! of the aggregate is held at a time, parsed by the same hardened parser as everything else.
+//! tens of MB and tens of thousands of entities), read as a stream: the aggregate's top-level
+//! children are held a batch at a time (about 256 KiB, or one child of up to 8 MiB), parsed by
+//! the same hardened parser as everything else.
 //!
 //! A signed aggregate is verified on the way: the `ds:Signature` (the aggregate's first child,
-//! as the metadata schema puts it) is checked against the pinned certificates first, then every
-//! following child is canonicalized inside a copy of the aggregate's start tag and digested in
+//! as the metadata schema puts it) is checked against the pinned certificates first, then the
+//! following children are canonicalized inside a copy of the aggregate's start tag and digested in
 //! order, so the digest is the one of the whole document without ever holding it. The entity
 //! found is used only after that digest matched.
 //!
@@ -308,7 +309,7 @@ impl<R: BufRead> Stream<R> {
 }
 
 /// Finds the IdP `entity_id` in the metadata read from `reader` (an `EntitiesDescriptor`, or a
-/// single `EntityDescriptor`), holding one top-level child at a time. With `pinned`
+/// single `EntityDescriptor`), holding one batch of top-level children at a time. With `pinned`
 /// certificates, the document's signature must verify with one of them (the digest is computed
 /// over the stream); without, the document is trusted as the caller received it (https).
 ///
