@@ -150,7 +150,11 @@ mod tower_sessions_axum {
             .route("/add", get(add_to_cart))
             .route("/cart", get(cart))
             .merge(router(web.clone()))
-            .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
+            .layer(
+                SessionManagerLayer::new(MemoryStore::default())
+                    .with_secure(false)
+                    .with_same_site(tower_sessions::cookie::SameSite::Lax),
+            )
             .with_state(web)
     }
 

@@ -291,6 +291,16 @@ where
         }
     }
 
+    /// The same endpoints over another session backend, for example
+    /// `SamlWeb::from_idp_metadata_file(..)?.with_sessions(TowerSessions::default())`.
+    pub fn with_sessions<S2: SessionBackend<P::User>>(self, sessions: S2) -> SamlWeb<P, S2> {
+        SamlWeb {
+            acs: self.acs,
+            sessions: Arc::new(sessions),
+            settings: self.settings,
+        }
+    }
+
     /// The one-call flow.
     pub fn acs(&self) -> &Acs<P> {
         &self.acs

@@ -11,7 +11,9 @@
 //!   next time it is read (a session crate finds sessions by ID, not by NameID).
 //!
 //! Put the `SessionManagerLayer` outside the SAML routes (`.layer(...)` on the merged router),
-//! so the SAML endpoints and [`crate::web::axum::SignedIn`] see the session.
+//! so the SAML endpoints and [`crate::web::axum::SignedIn`] see the session, and give it
+//! `SameSite=Lax` (its default is `Strict`, which the browser does not send on the redirect
+//! that follows the IdP's cross-site POST to the ACS).
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -22,7 +24,7 @@
 //! let web = Arc::new(SamlWeb::new(acs, Arc::new(TowerSessions::default()), WebSettings::single_tenant("default")));
 //! let app: axum::Router = axum::Router::new()
 //!     .merge(saml_sp::web::axum::router(web.clone()))
-//!     .layer(SessionManagerLayer::new(MemoryStore::default()))
+//!     .layer(SessionManagerLayer::new(MemoryStore::default()).with_same_site(tower_sessions::cookie::SameSite::Lax))
 //!     .with_state(web);
 //! # let _ = app; }
 //! ```
