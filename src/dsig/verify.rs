@@ -184,6 +184,123 @@ pub fn verify_enveloped<'a>(
     })
 }
 
+/// The canonical bytes of an inner signed element (a signed Assertion), made while its signed
+/// parent (the Response) was canonicalized, for the inner element's own digest: the document is
+/// canonicalized once where there are two signatures.
+#[derive(Debug)]
+pub(crate) struct InnerCanonical {
+    element: crate::xml::NodeId,
+    signature: crate::xml::NodeId,
+    c14n: Algorithm,
+    prefixes: Vec<String>,
+    bytes: Vec<u8>,
+}
+
+/// [`verify_enveloped`] of `element` that also keeps the canonical form of its descendant
+/// `inner` (with `inner`'s own signature left out) when the same walk can make it exactly.
+///
+/// # Errors
+/// As [`verify_enveloped`].
+pub(crate) fn verify_enveloped_keeping<'a>(
+    element: Element<'a>,
+    element_name: &'static str,
+    opts: &VerifyOptions<'_>,
+    inner: Element<'a>,
+    kept: &mut Option<InnerCanonical>,
+) -> Result<Option<SignedElement<'a>>, Error> {
+    let doc = element.document();
+    let inner_sig = signature_of(inner).ok().flatten();
+    verify_enveloped_with(element, element_name, opts, &mut |r| {
+        let mut h = crypto::BufferedHasher::new(r.digest);
+        let fail = |e: c14n::C14nError| Error::SignatureInvalid {
+            element: element_name,
+            reason: e.to_string(),
+        };
+        match inner_sig {
+            Some(sig) => {
+                let mut bytes = Vec::new();
+                let made = c14n::canonicalize_with_inner(
+                    doc,
+                    element.id(),
+                    Some(r.signature),
+                    r.c14n,
+                    &r.prefixes,
+                    &mut h,
+                    inner.id(),
+                    Some(sig.id()),
+                    &mut bytes,
+                )
+                .map_err(fail)?;
+                if made {
+                    *kept = Some(InnerCanonical {
+                        element: inner.id(),
+                        signature: sig.id(),
+                        c14n: r.c14n,
+                        prefixes: r.prefixes.iter().map(|p| (*p).to_owned()).collect(),
+                        bytes,
+                    });
+                }
+            }
+            None => c14n::canonicalize(
+                doc,
+                Subset::Element {
+                    apex: element.id(),
+                    exclude: Some(r.signature),
+                },
+                r.c14n,
+                &r.prefixes,
+                &mut h,
+            )
+            .map_err(fail)?,
+        }
+        Ok(h.finish())
+    })
+}
+
+/// [`verify_enveloped`] of `element`, digesting the canonical bytes `kept` when they were made
+/// for this element, this signature, and the same canonicalization; otherwise as usual.
+///
+/// # Errors
+/// As [`verify_enveloped`].
+pub(crate) fn verify_enveloped_kept<'a>(
+    element: Element<'a>,
+    element_name: &'static str,
+    opts: &VerifyOptions<'_>,
+    kept: Option<InnerCanonical>,
+) -> Result<Option<SignedElement<'a>>, Error> {
+    let doc = element.document();
+    verify_enveloped_with(element, element_name, opts, &mut |r| {
+        let mut h = crypto::BufferedHasher::new(r.digest);
+        match &kept {
+            Some(k)
+                if k.element == element.id()
+                    && k.signature == r.signature
+                    && k.c14n == r.c14n
+                    && k.prefixes.len() == r.prefixes.len()
+                    && k.prefixes.iter().zip(&r.prefixes).all(|(a, b)| a == b) =>
+            {
+                use c14n::Sink as _;
+                h.write(&k.bytes);
+            }
+            _ => c14n::canonicalize(
+                doc,
+                Subset::Element {
+                    apex: element.id(),
+                    exclude: Some(r.signature),
+                },
+                r.c14n,
+                &r.prefixes,
+                &mut h,
+            )
+            .map_err(|e| Error::SignatureInvalid {
+                element: element_name,
+                reason: e.to_string(),
+            })?,
+        }
+        Ok(h.finish())
+    })
+}
+
 /// What the Reference asks to be digested: the signed element without `signature`,
 /// canonicalized with `c14n` (comments never: a same-document reference) and `prefixes`.
 pub(crate) struct ReferenceDigest<'a> {

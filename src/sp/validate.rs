@@ -434,8 +434,15 @@ fn validate_document(
     }
 
     // The Response's own signature (every signature present must verify).
-    let response_sig = dsig::verify_enveloped(response, "Response", verify_opts)
-        .map_err(|e| report.fail("response_signature", e))?;
+    // With a plain Assertion inside, one canonicalization serves both signatures when it can.
+    let mut kept = None;
+    let response_sig = match (assertions.as_slice(), encrypted.as_slice()) {
+        ([a], []) => {
+            dsig::verify::verify_enveloped_keeping(response, "Response", verify_opts, *a, &mut kept)
+        }
+        _ => dsig::verify_enveloped(response, "Response", verify_opts),
+    }
+    .map_err(|e| report.fail("response_signature", e))?;
     certificate_dates(cfg, &response_sig, "Response", w, report)?;
     report.add(
         "response_signature",
@@ -504,8 +511,9 @@ fn validate_document(
     };
 
     // The Assertion's own signature.
-    let assertion_sig = dsig::verify_enveloped(assertion, "Assertion", verify_opts)
-        .map_err(|e| report.fail("assertion_signature", e))?;
+    let assertion_sig =
+        dsig::verify::verify_enveloped_kept(assertion, "Assertion", verify_opts, kept)
+            .map_err(|e| report.fail("assertion_signature", e))?;
     certificate_dates(cfg, &assertion_sig, "Assertion", w, report)?;
     report.add(
         "assertion_signature",

@@ -156,6 +156,79 @@ pub enum C14nError {
 pub trait Sink {
     /// Appends bytes.
     fn write(&mut self, bytes: &[u8]);
+    /// Starts or stops copying what follows into a second output ([`canonicalize_with_inner`]);
+    /// other sinks ignore it.
+    #[doc(hidden)]
+    fn set_tee(&mut self, _on: bool) {}
+}
+
+/// A sink that also copies the bytes of one inner element into `inner` while switched on.
+struct TeeSink<'a, S: Sink + ?Sized> {
+    outer: &'a mut S,
+    inner: &'a mut Vec<u8>,
+    on: bool,
+}
+
+impl<S: Sink + ?Sized> Sink for TeeSink<'_, S> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.outer.write(bytes);
+        if self.on {
+            self.inner.extend_from_slice(bytes);
+        }
+    }
+    fn set_tee(&mut self, on: bool) {
+        self.on = on;
+    }
+}
+
+/// Where the inner copy of [`canonicalize_with_inner`] stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TeeState {
+    Waiting,
+    Active,
+    Paused,
+    Done,
+    Abandoned,
+}
+
+/// Canonicalizes the subtree of `apex` without `exclude` (as [`canonicalize`] with
+/// [`Subset::Element`]) into `out`, and in the same walk copies into `inner_out` the canonical
+/// form that the descendant `inner` (without its descendant `inner_exclude`) has as a subset of
+/// its own, with the same exclusive algorithm and PrefixList: a signed Assertion inside a signed
+/// Response is then canonicalized once, not twice.
+///
+/// The copy is only made when it is certain to equal the separate canonicalization: exclusive
+/// C14N, and no prefix that `inner`'s subtree uses (or any PrefixList prefix) rendered by its
+/// output ancestors. Returns whether `inner_out` holds it; when `false` the caller
+/// canonicalizes `inner` separately.
+///
+/// # Errors
+/// As [`canonicalize`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn canonicalize_with_inner<S: Sink + ?Sized>(
+    doc: &Document,
+    apex: NodeId,
+    exclude: Option<NodeId>,
+    algorithm: Algorithm,
+    inclusive_prefixes: &[&str],
+    out: &mut S,
+    inner: NodeId,
+    inner_exclude: Option<NodeId>,
+    inner_out: &mut Vec<u8>,
+) -> Result<bool, C14nError> {
+    doc.element_data(apex).ok_or(C14nError::NotAnElement)?;
+    let mut c = Canonicalizer::new(doc, algorithm, inclusive_prefixes);
+    c.seed_ancestors(apex)?;
+    if algorithm.is_exclusive() && !algorithm.with_comments() && inner != apex {
+        c.tee = Some((inner, inner_exclude));
+    }
+    let mut tee = TeeSink {
+        outer: out,
+        inner: inner_out,
+        on: false,
+    };
+    c.walk(apex, exclude, true, &mut tee);
+    Ok(c.tee_state == TeeState::Done)
 }
 
 impl Sink for Vec<u8> {
@@ -246,6 +319,9 @@ struct Canonicalizer<'d> {
     rendered: Bindings,
     /// `xml:*` attributes inherited by the apex (inclusive mode).
     inherited_xml_attrs: Vec<(&'d [u8], &'d [u8])>,
+    /// [`canonicalize_with_inner`]: the inner element and the descendant it leaves out.
+    tee: Option<(NodeId, Option<NodeId>)>,
+    tee_state: TeeState,
     /// Scratch buffers reused for every element.
     ns_buf: Vec<(u32, u32)>,
     used_buf: Vec<u32>,
@@ -359,6 +435,8 @@ impl<'d> Canonicalizer<'d> {
             scope: Bindings::new(doc.prefix_count()),
             rendered: Bindings::new(doc.prefix_count()),
             inherited_xml_attrs: Vec::new(),
+            tee: None,
+            tee_state: TeeState::Waiting,
             ns_buf: Vec::new(),
             used_buf: Vec::new(),
             attr_buf: Vec::new(),
@@ -439,6 +517,9 @@ impl<'d> Canonicalizer<'d> {
                     out.write(self.doc.bytes(e.qname));
                     out.write(b">");
                     self.close_element(f.scope_pushed, f.rendered_pushed);
+                    if self.tee.is_some() {
+                        self.tee_closed(f.node, out);
+                    }
                 }
                 continue;
             };
@@ -448,6 +529,9 @@ impl<'d> Canonicalizer<'d> {
             }
             match self.doc.data(child).map(|d| &d.kind) {
                 Some(NodeKind::Element(_)) => {
+                    if self.tee.is_some() {
+                        self.tee_opening(child, out);
+                    }
                     let (scope_pushed, rendered_pushed) = self.open_element(child, false, out);
                     let first = self.doc.element_data(child).and_then(|e| e.first_child);
                     stack.push(Frame {
@@ -462,6 +546,82 @@ impl<'d> Canonicalizer<'d> {
                 None => {}
             }
         }
+    }
+
+    /// Before `id`'s start tag: start the inner copy at the inner element (when it would render
+    /// alike), pause it at the element it leaves out.
+    fn tee_opening<S: Sink + ?Sized>(&mut self, id: NodeId, out: &mut S) {
+        let Some((inner, inner_exclude)) = self.tee else {
+            return;
+        };
+        if id == inner && self.tee_state == TeeState::Waiting {
+            if self.renders_alike(inner, inner_exclude) {
+                self.tee_state = TeeState::Active;
+                out.set_tee(true);
+            } else {
+                self.tee_state = TeeState::Abandoned;
+            }
+        } else if Some(id) == inner_exclude && self.tee_state == TeeState::Active {
+            self.tee_state = TeeState::Paused;
+            out.set_tee(false);
+        }
+    }
+
+    /// After `id`'s end tag: resume after the left-out element, stop after the inner element.
+    fn tee_closed<S: Sink + ?Sized>(&mut self, id: NodeId, out: &mut S) {
+        let Some((inner, inner_exclude)) = self.tee else {
+            return;
+        };
+        if Some(id) == inner_exclude && self.tee_state == TeeState::Paused {
+            self.tee_state = TeeState::Active;
+            out.set_tee(true);
+        } else if id == inner && self.tee_state == TeeState::Active {
+            self.tee_state = TeeState::Done;
+            out.set_tee(false);
+        }
+    }
+
+    /// Whether `inner` (without `inner_exclude`) canonicalizes here exactly as it does as the
+    /// apex of its own subset. In exclusive C14N an element renders a prefix it uses unless an
+    /// output ancestor rendered the same binding; the two differ only for prefixes the output
+    /// ancestors of `inner` rendered. So: none of those may be used anywhere in the subtree, nor
+    /// be on the PrefixList (the apex renders list prefixes in scope). Conservative: any doubt
+    /// gives `false`, and the caller canonicalizes `inner` on its own.
+    fn renders_alike(&self, inner: NodeId, inner_exclude: Option<NodeId>) -> bool {
+        let rendered = |p: u32| self.rendered.get(p) != UNBOUND;
+        if self.inclusive_prefixes.iter().any(|&p| rendered(p)) {
+            return false;
+        }
+        if !self.rendered.top.iter().any(|&ns| ns != UNBOUND) {
+            return true;
+        }
+        let doc = self.doc;
+        let mut stack = vec![inner];
+        while let Some(id) = stack.pop() {
+            if Some(id) == inner_exclude {
+                continue;
+            }
+            let Some(e) = doc.element_data(id) else {
+                continue;
+            };
+            if rendered(e.prefix)
+                || doc
+                    .attrs_of(e)
+                    .iter()
+                    .any(|a| a.prefix != PREFIX_NONE && rendered(a.prefix))
+                || doc.decls_of(e).iter().any(|d| rendered(d.prefix_id))
+            {
+                return false;
+            }
+            let mut child = e.first_child;
+            while let Some(c) = child {
+                if doc.element_data(c).is_some() {
+                    stack.push(c);
+                }
+                child = doc.data(c).and_then(|d| d.next_sibling);
+            }
+        }
+        true
     }
 
     fn write_leaf<S: Sink + ?Sized>(&self, id: NodeId, out: &mut S) {
@@ -716,4 +876,167 @@ fn escape_attr<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
         b'\r' => Some(b"&#xD;"),
         _ => None,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::xml::{Element, Limits, ParseOptions};
+
+    const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+
+    fn signature_child<'a>(e: Element<'a>) -> Option<Element<'a>> {
+        e.child_elements().find(|c| c.is(DS, "Signature"))
+    }
+
+    /// For `doc`'s root and its first Assertion child: whenever the one-walk copy is made, it
+    /// equals the Assertion canonicalized on its own, and the outer output is unchanged.
+    /// Returns whether the copy was made.
+    fn check(doc: &Document, prefixes: &[&str]) -> Option<bool> {
+        let root = doc.root();
+        let assertion = root
+            .child_elements()
+            .find(|c| c.local_name() == "Assertion")?;
+        let outer_sig = signature_child(root).map(|s| s.id());
+        let inner_sig = signature_child(assertion).map(|s| s.id());
+        let alg = Algorithm::Exclusive;
+        let mut outer = Vec::new();
+        let mut inner = Vec::new();
+        let made = canonicalize_with_inner(
+            doc,
+            root.id(),
+            outer_sig,
+            alg,
+            prefixes,
+            &mut outer,
+            assertion.id(),
+            inner_sig,
+            &mut inner,
+        )
+        .unwrap();
+        let expected_outer = canonicalize_to_vec(
+            doc,
+            Subset::Element {
+                apex: root.id(),
+                exclude: outer_sig,
+            },
+            alg,
+            prefixes,
+        )
+        .unwrap();
+        assert_eq!(outer, expected_outer, "the outer output is unchanged");
+        if made {
+            let expected_inner = canonicalize_to_vec(
+                doc,
+                Subset::Element {
+                    apex: assertion.id(),
+                    exclude: inner_sig,
+                },
+                alg,
+                prefixes,
+            )
+            .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&inner),
+                String::from_utf8_lossy(&expected_inner)
+            );
+        }
+        Some(made)
+    }
+
+    fn parse(xml: &[u8]) -> Option<Document> {
+        let opts = ParseOptions::default().with_limits(
+            Limits::default()
+                .with_max_input_bytes(8 << 20)
+                .with_max_nodes(1_000_000),
+        );
+        Document::parse_with(xml, &opts).ok()
+    }
+
+    #[test]
+    fn one_walk_copy_equals_the_separate_canonical_form_on_real_responses() {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+        let mut files: Vec<_> = std::fs::read_dir(base.join("interop/responses"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.push(base.join("bench/response_small.xml"));
+        files.push(base.join("bench/response_large.xml"));
+        let mut made = 0;
+        let mut checked = 0;
+        for path in &files {
+            let Some(doc) = std::fs::read(path).ok().and_then(|x| parse(&x)) else {
+                continue;
+            };
+            for prefixes in [&[][..], &["xs"], &["#default", "xsi", "saml2", "saml"]] {
+                if let Some(m) = check(&doc, prefixes) {
+                    checked += 1;
+                    made += usize::from(m);
+                }
+            }
+        }
+        assert!(checked >= 150, "{checked}");
+        assert!(
+            made >= 100,
+            "the copy is made for most real responses: {made}/{checked}"
+        );
+        // The bench's Okta-shaped Responses (PrefixList "xs", as Okta signs) take the fast path.
+        for f in ["bench/response_small.xml", "bench/response_large.xml"] {
+            let doc = parse(&std::fs::read(base.join(f)).unwrap()).unwrap();
+            assert_eq!(check(&doc, &["xs"]), Some(true), "{f}");
+        }
+    }
+
+    #[test]
+    fn one_walk_copy_is_abandoned_where_the_ancestors_rendering_would_show() {
+        let p = "urn:oasis:names:tc:SAML:2.0:protocol";
+        let a = "urn:oasis:names:tc:SAML:2.0:assertion";
+        let cases: [(String, &[&str], bool); 5] = [
+            // The Response uses only its own prefix: the Assertion renders alike.
+            (
+                format!(
+                    "<samlp:Response xmlns:samlp=\"{p}\" xmlns:saml=\"{a}\"><saml:Issuer>i</saml:Issuer><saml:Assertion ID=\"x\"><saml:Issuer>i</saml:Issuer></saml:Assertion></samlp:Response>"
+                ),
+                &[],
+                true,
+            ),
+            // A Response attribute uses the Assertion's prefix: rendered above it.
+            (
+                format!(
+                    "<samlp:Response xmlns:samlp=\"{p}\" xmlns:saml=\"{a}\" saml:x=\"1\"><saml:Assertion ID=\"x\"><saml:Issuer>i</saml:Issuer></saml:Assertion></samlp:Response>"
+                ),
+                &[],
+                false,
+            ),
+            // The PrefixList names a prefix the Response renders.
+            (
+                format!(
+                    "<samlp:Response xmlns:samlp=\"{p}\" xmlns:xs=\"urn:xs\"><Assertion xmlns=\"{a}\" ID=\"x\"/></samlp:Response>"
+                ),
+                &["xs"],
+                false,
+            ),
+            // A default namespace rendered above, unprefixed elements inside.
+            (
+                format!(
+                    "<Response xmlns=\"{p}\"><Assertion ID=\"x\"><Issuer>i</Issuer></Assertion></Response>"
+                ),
+                &[],
+                false,
+            ),
+            // The Assertion redeclares the default namespace under a default one.
+            (
+                format!(
+                    "<Response xmlns=\"{p}\"><Assertion xmlns=\"{a}\" ID=\"x\"><Issuer xmlns=\"\">i</Issuer></Assertion></Response>"
+                ),
+                &[],
+                false,
+            ),
+        ];
+        for (xml, prefixes, expect) in cases {
+            let doc = parse(xml.as_bytes()).unwrap();
+            assert_eq!(check(&doc, prefixes), Some(expect), "{xml}");
+        }
+    }
 }
