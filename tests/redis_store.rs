@@ -296,3 +296,65 @@ async fn keys_are_namespaced_and_expire() {
             .unwrap()
     );
 }
+
+/// IdP-initiated logout across app instances (issue 18): sessions kept by a session crate are
+/// ended through a `Revocations` list; with the list in Redis, a logout received by one instance
+/// ends the session when another instance reads it. A Redis that cannot answer ends the session
+/// (fail closed).
+#[tokio::test]
+async fn a_logout_received_by_one_instance_ends_the_session_on_another() {
+    use saml_sp::logout::SessionRecord;
+    use saml_sp::web::Revocations;
+    let Some(mut redis) = server() else {
+        return;
+    };
+    let instance = |prefix: &'static str| {
+        let url = redis.url();
+        async move {
+            let store = RedisStore::connect(&url, prefix).await.unwrap();
+            Revocations::new(Arc::new(store), chrono::Duration::hours(8))
+        }
+    };
+    let a = instance("app:").await;
+    let b = instance("app:").await;
+    let t0 = chrono::Utc::now();
+    let min = chrono::Duration::minutes(1);
+    let ada = SessionRecord::decode(
+        "saml-sp-session-1\nhttps://idp.example.com\nada@example.com\n+urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\n-\n-\n-\n+_s1\n-",
+    )
+    .unwrap();
+    assert!(!b.ends(Some(&ada), Some("sid-ada"), t0, t0 + min).await);
+    // The IdP's LogoutRequest for Ada's session reaches instance A.
+    let idp = TestIdp::fixed("https://idp.example.com");
+    let (_, url) = idp
+        .logout_request_redirect(&ada, "https://app.example.com/saml/slo", t0)
+        .unwrap();
+    let registry = IdpRegistry::new(
+        SpSettings::new(SP_ID, ACS)
+            .unwrap()
+            .single_logout_url("https://app.example.com/saml/slo"),
+    );
+    let md = idp.metadata_xml("https://idp.example.com/sso");
+    registry
+        .insert(TenantConfig::from_idp_metadata("acme", md.as_bytes(), t0).unwrap())
+        .unwrap();
+    let tenant = registry.by_slug("acme").unwrap();
+    let sp = tenant.service_provider();
+    let query = url.split_once('?').unwrap().1;
+    let received = sp
+        .validate_logout_request(&saml_sp::logout::IncomingLogout::Redirect { query }, t0)
+        .unwrap();
+    a.revoke(&received, t0 + min).await.unwrap();
+    // Instance B ends it when it next reads the session; a later login lives.
+    assert!(b.ends(Some(&ada), Some("sid-ada"), t0, t0 + min * 2).await);
+    assert!(
+        !b.ends(Some(&ada), Some("sid-ada2"), t0 + min * 3, t0 + min * 4)
+            .await
+    );
+    // A sign-out recorded by B is seen by A.
+    b.sign_out("sid-bob", t0 + min).await.unwrap();
+    assert!(a.ends(None, Some("sid-bob"), t0, t0 + min * 2).await);
+    // Redis gone: sessions end rather than outlive a logout nobody can check.
+    redis.stop();
+    assert!(a.ends(None, Some("sid-carol"), t0, t0 + min * 2).await);
+}

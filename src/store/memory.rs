@@ -252,3 +252,118 @@ impl ReplayCache for MemoryReplayCache {
         ))
     }
 }
+
+/// An in-memory [`LogoutLog`](super::LogoutLog) (one process), at most `capacity` entries
+/// (default 100,000): when full, the oldest entry is dropped and every session started before
+/// it counts as logged out (fail closed: a logout is never forgotten, at worst some users sign
+/// in again). Entries are dropped once their `until` passes.
+#[derive(Debug)]
+pub struct MemoryLogoutLog {
+    inner: std::sync::Mutex<LogoutInner>,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct LogoutInner {
+    /// key -> (logged out at, remembered until)
+    map: std::collections::HashMap<String, (DateTime<Utc>, DateTime<Utc>)>,
+    /// Keys by insertion, with their `until` (oldest first).
+    order: std::collections::VecDeque<(String, DateTime<Utc>)>,
+    /// Sessions started at or before this count as logged out.
+    floor: Option<DateTime<Utc>>,
+}
+
+impl Default for MemoryLogoutLog {
+    fn default() -> Self {
+        MemoryLogoutLog::with_capacity(100_000)
+    }
+}
+
+impl MemoryLogoutLog {
+    /// At most `capacity` entries.
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryLogoutLog {
+            inner: std::sync::Mutex::new(LogoutInner::default()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// How many entries are remembered.
+    pub fn len(&self) -> usize {
+        self.inner.lock().map_or(0, |g| g.map.len())
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl super::LogoutLog for MemoryLogoutLog {
+    fn record<'a>(
+        &'a self,
+        key: &'a str,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut g = self
+                .inner
+                .lock()
+                .map_err(|_| StoreError::Unavailable("logout log lock poisoned".into()))?;
+            // Expired entries first; `order` may hold stale entries for keys recorded again,
+            // which are skipped.
+            while let Some((k, u)) = g.order.front() {
+                if *u > at {
+                    break;
+                }
+                let k = k.clone();
+                g.order.pop_front();
+                if g.map.get(&k).is_some_and(|(_, mu)| *mu <= at) {
+                    g.map.remove(&k);
+                }
+            }
+            let latest = g.map.get(key).map_or(at, |(prev, _)| (*prev).max(at));
+            g.map.insert(key.to_owned(), (latest, until));
+            g.order.push_back((key.to_owned(), until));
+            while g.map.len() > self.capacity {
+                let Some((k, u)) = g.order.pop_front() else {
+                    break;
+                };
+                if g.map.get(&k).is_some_and(|(_, mu)| *mu == u)
+                    && let Some((dropped_at, _)) = g.map.remove(&k)
+                {
+                    g.floor = Some(g.floor.map_or(dropped_at, |f| f.max(dropped_at)));
+                }
+            }
+            if g.order.len() > 2 * self.capacity {
+                let LogoutInner { map, order, .. } = &mut *g;
+                order.retain(|(k, u)| map.get(k).is_some_and(|(_, mu)| mu == u));
+            }
+            Ok(())
+        })
+    }
+
+    fn latest<'a>(
+        &'a self,
+        keys: &'a [String],
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, Option<DateTime<Utc>>> {
+        Box::pin(async move {
+            let g = self
+                .inner
+                .lock()
+                .map_err(|_| StoreError::Unavailable("logout log lock poisoned".into()))?;
+            let found = keys
+                .iter()
+                .filter_map(|k| g.map.get(k))
+                .filter(|(_, until)| *until > now)
+                .map(|(at, _)| *at)
+                .max();
+            Ok(match (found, g.floor) {
+                (Some(a), Some(f)) => Some(a.max(f)),
+                (a, f) => a.or(f),
+            })
+        })
+    }
+}

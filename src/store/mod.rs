@@ -18,7 +18,7 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 
-pub use memory::{MemoryReplayCache, MemoryRequestStore};
+pub use memory::{MemoryLogoutLog, MemoryReplayCache, MemoryRequestStore};
 
 /// Why a store could not answer. saml-sp refuses the login (fails closed) when this happens.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,4 +79,26 @@ pub trait ReplayCache: std::fmt::Debug + Send + Sync {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreFuture<'a, bool>;
+}
+
+/// Logouts remembered for sessions the SP cannot reach by identity (sessions a session crate
+/// keeps by random ID; see [`crate::web::Revocations`]). Each key names a subject (an IdP's
+/// NameID, one of its SessionIndexes, or one signed-out session) and maps to when it was logged
+/// out. Shared through Redis, every app instance sees every logout.
+pub trait LogoutLog: std::fmt::Debug + Send + Sync {
+    /// Records that `key` was logged out at `at`, to be remembered until `until`.
+    fn record<'a>(
+        &'a self,
+        key: &'a str,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()>;
+    /// The latest logout of any of `keys` still remembered at `now` (an implementation that had
+    /// to forget entries early answers with the time up to which it forgot, so that sessions
+    /// started before then count as logged out: fail closed).
+    fn latest<'a>(
+        &'a self,
+        keys: &'a [String],
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, Option<DateTime<Utc>>>;
 }

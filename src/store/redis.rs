@@ -23,7 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::store::{ReplayCache, RequestStore, StoreError, StoreFuture};
+use crate::store::{LogoutLog, ReplayCache, RequestStore, StoreError, StoreFuture};
 
 /// A Redis connection implementing both [`RequestStore`] and [`ReplayCache`]. Cheap to clone
 /// (clones share the connection).
@@ -150,6 +150,47 @@ impl ReplayCache for RedisStore {
                 .arg(millis(until));
             let reply: Option<String> = self.run(cmd).await?;
             Ok(reply.is_some())
+        })
+    }
+}
+
+impl LogoutLog for RedisStore {
+    fn record<'a>(
+        &'a self,
+        key: &'a str,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            // Logouts are recorded at the receiving instance's "now": a later one wins.
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(self.key("logout", "sessions", key))
+                .arg(at.timestamp_micros())
+                .arg("PXAT")
+                .arg(millis(until));
+            self.run::<()>(cmd).await
+        })
+    }
+
+    fn latest<'a>(
+        &'a self,
+        keys: &'a [String],
+        _now: DateTime<Utc>,
+    ) -> StoreFuture<'a, Option<DateTime<Utc>>> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(None);
+            }
+            let mut cmd = redis::cmd("MGET");
+            for k in keys {
+                cmd.arg(self.key("logout", "sessions", k));
+            }
+            let values = self.run::<Vec<Option<i64>>>(cmd).await?;
+            Ok(values
+                .into_iter()
+                .flatten()
+                .filter_map(DateTime::from_timestamp_micros)
+                .max())
         })
     }
 }

@@ -318,7 +318,7 @@ mod bridge {
     {
         async fn user(&self, cx: SessionContext<'_>) -> Option<U> {
             let (bridge, stored) = stored::<U>(&cx)?;
-            let user = stored?.live_user(&self.revocations, cx.now);
+            let user = stored?.live_user(&self.revocations, cx.now).await;
             if user.is_none() {
                 bridge.set(Change::Forget);
             }
@@ -355,7 +355,9 @@ mod bridge {
             bridge.set(Change::End);
             let stored = stored?;
             // The session may live in a cookie (CookieSessionStore) that a copy outlives.
-            self.revocations.sign_out(&stored.sid, cx.now);
+            if let Err(e) = self.revocations.sign_out(&stored.sid, cx.now).await {
+                tracing::warn!(target: "saml_sp::web", "cannot record the sign-out: {e}");
+            }
             stored.record()
         }
     }

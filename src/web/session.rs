@@ -3,7 +3,7 @@
 //! framework's session crate (`tower-sessions`, `actix-session`) end on an IdP-initiated logout.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, header};
@@ -13,6 +13,8 @@ use crate::error::Error;
 use crate::login::provision::ProvisionError;
 use crate::logout::{ReceivedLogoutRequest, SessionRecord, SessionTerminator};
 use crate::sp::assertion::NameId;
+use crate::store::{LogoutLog, MemoryLogoutLog, StoreError};
+use crate::xml::c14n::Sink as _;
 
 /// What the session side of one request sees: its headers (cookies), its extensions (where a
 /// session crate's middleware puts its handle), the endpoint settings, and the time.
@@ -248,65 +250,75 @@ impl<U: Send + Sync> SessionTerminator for MemorySessions<U> {
 
 /// IdP-initiated logouts remembered, for sessions the SP cannot reach by identity: a session
 /// crate keeps its sessions by random ID (often in a signed cookie), so the LogoutRequest's
-/// NameID cannot find them. Instead each LogoutRequest is recorded here, and a session whose
-/// SAML record it names, started before the request arrived, counts as ended the next time it
-/// is read ([`Revocations::ends`]).
+/// NameID cannot find them. Instead each LogoutRequest is recorded in a [`LogoutLog`], and a
+/// session whose SAML record it names, started before the request arrived, counts as ended the
+/// next time it is read ([`Revocations::ends`]). Sign-outs of sessions that may live on in a
+/// copied cookie are recorded the same way ([`Revocations::sign_out`]).
 ///
-/// Bounded both ways: sessions kept with a revocation list last at most
-/// [`Revocations::max_session_age`] (default 12 hours; the adapters give the session crate that
-/// expiry), so an entry is kept that long and no longer; and at most `capacity` entries
-/// (default 100,000) are kept: when full, the oldest entry is dropped and every session started
-/// before it ends too (fail closed: a logout is never forgotten, at worst some users sign in
-/// again). Sign-outs of cookie-held sessions are remembered the same way
-/// ([`Revocations::sign_out`]). One process: with several app instances behind a load balancer,
-/// the instance that receives the IdP's LogoutRequest is the one that knows it.
-#[derive(Debug)]
+/// The log is in memory by default ([`MemoryLogoutLog`]: one process, bounded, fail closed when
+/// full); with several app instances, give every instance the same shared log
+/// (`saml_sp::store::redis::RedisStore` implements [`LogoutLog`]), so that the instance that
+/// receives the IdP's LogoutRequest ends the session wherever it is read next.
+///
+/// Sessions kept with a revocation list last at most [`Revocations::max_session_age`] (default
+/// 12 hours; the adapters give the session crate that expiry): a logout is remembered that long
+/// and no longer. A log that cannot be read ends the session (fail closed).
+#[derive(Debug, Clone)]
 pub struct Revocations {
-    inner: Mutex<RevocationsInner>,
-    capacity: usize,
+    log: Arc<dyn LogoutLog>,
     max_session_age: chrono::Duration,
-}
-
-#[derive(Debug, Default)]
-struct RevocationsInner {
-    /// (issuer, NameID value) -> the requests for that subject.
-    by_subject: HashMap<(String, String), Vec<Revoked>>,
-    /// Session IDs signed out here ([`Revocations::sign_out`]).
-    signed_out: HashMap<String, DateTime<Utc>>,
-    /// Entries in arrival order, with the arrival time (oldest first).
-    order: VecDeque<(EntryKey, DateTime<Utc>)>,
-    /// Sessions started before this are ended (raised when an entry is dropped).
-    floor: Option<DateTime<Utc>>,
-    len: usize,
-}
-
-#[derive(Debug)]
-enum EntryKey {
-    Subject((String, String)),
-    Session(String),
-}
-
-#[derive(Debug)]
-struct Revoked {
-    name_id: NameId,
-    session_indexes: Vec<String>,
-    at: DateTime<Utc>,
 }
 
 impl Default for Revocations {
     fn default() -> Self {
-        Revocations::new(100_000, chrono::Duration::hours(12))
+        Revocations::new(
+            Arc::new(MemoryLogoutLog::default()),
+            chrono::Duration::hours(12),
+        )
     }
 }
 
+/// The log key of a NameID of an IdP: a digest of every field `SessionRecord::matches` compares.
+fn subject_key(issuer: &str, name_id: &NameId) -> String {
+    let mut h = crate::crypto::DigestAlgorithm::Sha256.hasher();
+    for part in [
+        Some(issuer),
+        Some(name_id.value.as_str()),
+        name_id.format.as_deref(),
+        name_id.name_qualifier.as_deref(),
+        name_id.sp_name_qualifier.as_deref(),
+        name_id.sp_provided_id.as_deref(),
+    ] {
+        match part {
+            Some(p) => {
+                h.write(b"+");
+                h.write(&(p.len() as u64).to_le_bytes());
+                h.write(p.as_bytes());
+            }
+            None => h.write(b"-"),
+        }
+    }
+    crate::crypto::hex(&h.finish())
+}
+
+fn index_key(subject: &str, index: &str) -> String {
+    let mut h = crate::crypto::DigestAlgorithm::Sha256.hasher();
+    h.write(index.as_bytes());
+    format!("{subject}/i/{}", crate::crypto::hex(&h.finish()))
+}
+
 impl Revocations {
-    /// At most `capacity` remembered logouts; sessions last at most `max_session_age`.
-    pub fn new(capacity: usize, max_session_age: chrono::Duration) -> Self {
+    /// Logouts kept in `log`; sessions last at most `max_session_age` (at least a minute).
+    pub fn new(log: Arc<dyn LogoutLog>, max_session_age: chrono::Duration) -> Self {
         Revocations {
-            inner: Mutex::new(RevocationsInner::default()),
-            capacity: capacity.max(1),
+            log,
             max_session_age: max_session_age.max(chrono::Duration::minutes(1)),
         }
+    }
+
+    /// The log.
+    pub fn log(&self) -> &Arc<dyn LogoutLog> {
+        &self.log
     }
 
     /// The longest a session kept with this list may last.
@@ -325,127 +337,71 @@ impl Revocations {
         expires.map_or(cap, |e| e.min(cap))
     }
 
-    /// Records an IdP-initiated logout that arrived at `now`.
-    pub fn revoke(&self, request: &ReceivedLogoutRequest, now: DateTime<Utc>) {
-        let Ok(mut g) = self.inner.lock() else {
-            return;
-        };
-        self.expire(&mut g, now);
-        let key = (request.issuer.clone(), request.name_id.value.clone());
-        g.by_subject.entry(key.clone()).or_default().push(Revoked {
-            name_id: request.name_id.clone(),
-            session_indexes: request.session_indexes.clone(),
-            at: now,
-        });
-        g.order.push_back((EntryKey::Subject(key), now));
-        g.len += 1;
-        self.bound(&mut g);
+    /// Records an IdP-initiated logout that arrived at `now`: every session of its NameID, or
+    /// only those of the SessionIndexes it names.
+    ///
+    /// # Errors
+    /// The log's.
+    pub async fn revoke(
+        &self,
+        request: &ReceivedLogoutRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let subject = subject_key(&request.issuer, &request.name_id);
+        let until = now + self.max_session_age + chrono::Duration::minutes(1);
+        if request.session_indexes.is_empty() {
+            self.log.record(&format!("{subject}/*"), now, until).await
+        } else {
+            for index in &request.session_indexes {
+                self.log
+                    .record(&index_key(&subject, index), now, until)
+                    .await?;
+            }
+            Ok(())
+        }
     }
 
     /// Records that the session `session_id` (the SP's own random ID for one login) was signed
     /// out at `now`: a copy of a cookie-held session no longer signs anyone in.
-    pub fn sign_out(&self, session_id: &str, now: DateTime<Utc>) {
-        let Ok(mut g) = self.inner.lock() else {
-            return;
-        };
-        self.expire(&mut g, now);
-        if g.signed_out.insert(session_id.to_owned(), now).is_none() {
-            g.order
-                .push_back((EntryKey::Session(session_id.to_owned()), now));
-            g.len += 1;
-        }
-        self.bound(&mut g);
+    ///
+    /// # Errors
+    /// The log's.
+    pub async fn sign_out(&self, session_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let until = now + self.max_session_age + chrono::Duration::minutes(1);
+        self.log
+            .record(&format!("sid/{session_id}"), now, until)
+            .await
     }
 
-    /// Whether the session `session_id` was signed out.
-    pub fn is_signed_out(&self, session_id: &str) -> bool {
-        self.inner
-            .lock()
-            .map_or(true, |g| g.signed_out.contains_key(session_id))
-    }
-
-    /// Full: drop the oldest entries, ending every session started before them (fail closed).
-    fn bound(&self, g: &mut RevocationsInner) {
-        while g.len > self.capacity {
-            let Some((key, at)) = g.order.pop_front() else {
-                break;
-            };
-            Self::drop_entry(g, &key);
-            g.floor = Some(g.floor.map_or(at, |f| f.max(at)));
-        }
-    }
-
-    fn drop_entry(g: &mut RevocationsInner, key: &EntryKey) {
-        match key {
-            EntryKey::Subject(key) => {
-                if let Some(list) = g.by_subject.get_mut(key) {
-                    if !list.is_empty() {
-                        list.remove(0);
-                        g.len = g.len.saturating_sub(1);
-                    }
-                    if list.is_empty() {
-                        g.by_subject.remove(key);
-                    }
-                }
-            }
-            EntryKey::Session(id) => {
-                if g.signed_out.remove(id).is_some() {
-                    g.len = g.len.saturating_sub(1);
-                }
-            }
-        }
-    }
-
-    /// Drops entries older than the longest session: no session they could end is still alive.
-    fn expire(&self, g: &mut RevocationsInner, now: DateTime<Utc>) {
-        while let Some((_, at)) = g.order.front() {
-            if *at + self.max_session_age >= now {
-                break;
-            }
-            if let Some((key, _)) = g.order.pop_front() {
-                Self::drop_entry(g, &key);
-            }
-        }
-    }
-
-    /// Whether the session of `record`, started at `started`, has ended by `now`: too old, started
-    /// before a dropped entry, or named by a logout that arrived after it started.
-    pub fn ends(
+    /// Whether the session `session_id` with SAML `record`, started at `started`, has ended by
+    /// `now`: too old, signed out, named by a logout that arrived after it started, or the log
+    /// cannot say (fail closed).
+    pub async fn ends(
         &self,
         record: Option<&SessionRecord>,
+        session_id: Option<&str>,
         started: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> bool {
         if started + self.max_session_age <= now {
             return true;
         }
-        let Ok(g) = self.inner.lock() else {
-            return true;
-        };
-        if g.floor.is_some_and(|f| started <= f) {
-            return true;
+        let mut keys = Vec::with_capacity(3);
+        if let Some(r) = record {
+            let subject = subject_key(&r.issuer, &r.name_id);
+            if let Some(index) = &r.session_index {
+                keys.push(index_key(&subject, index));
+            }
+            keys.push(format!("{subject}/*"));
         }
-        let Some(record) = record else {
-            return false;
-        };
-        g.by_subject
-            .get(&(record.issuer.clone(), record.name_id.value.clone()))
-            .is_some_and(|list| {
-                list.iter().any(|r| {
-                    r.at >= started
-                        && record.matches(&record.issuer, &r.name_id, &r.session_indexes)
-                })
-            })
-    }
-
-    /// How many logouts are remembered.
-    pub fn len(&self) -> usize {
-        self.inner.lock().map_or(0, |g| g.len)
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        if let Some(sid) = session_id {
+            keys.push(format!("sid/{sid}"));
+        }
+        match self.log.latest(&keys, now).await {
+            Ok(Some(at)) => at >= started,
+            Ok(None) => false,
+            Err(_) => true,
+        }
     }
 }
 
@@ -457,7 +413,9 @@ impl SessionTerminator for Revocations {
         _tenant: &str,
         request: &ReceivedLogoutRequest,
     ) -> Result<usize, ProvisionError> {
-        self.revoke(request, Utc::now());
+        self.revoke(request, Utc::now())
+            .await
+            .map_err(|e| ProvisionError(format!("cannot record the logout: {e}")))?;
         Ok(0)
     }
 }
@@ -513,11 +471,16 @@ impl<U> Stored<U> {
     }
 
     /// The user, when the session is still alive at `now`.
-    pub(crate) fn live_user(self, revocations: &Revocations, now: DateTime<Utc>) -> Option<U> {
+    pub(crate) async fn live_user(
+        self,
+        revocations: &Revocations,
+        now: DateTime<Utc>,
+    ) -> Option<U> {
         let started = DateTime::from_timestamp_micros(self.started)?;
         if self.expires() <= now
-            || revocations.is_signed_out(&self.sid)
-            || revocations.ends(self.record().as_ref(), started, now)
+            || revocations
+                .ends(self.record().as_ref(), Some(&self.sid), started, now)
+                .await
         {
             return None;
         }
@@ -591,70 +554,93 @@ mod tests {
         }
     }
 
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
     #[test]
     fn a_revocation_ends_the_named_sessions_started_before_it_only() {
-        let rev = Revocations::new(10, chrono::Duration::hours(1));
+        let rev = Revocations::new(
+            Arc::new(MemoryLogoutLog::default()),
+            chrono::Duration::hours(1),
+        );
         let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let min = chrono::Duration::minutes(1);
+        let ends =
+            |r: &SessionRecord, started, now| block_on(rev.ends(Some(r), None, started, now));
         let ada = record("https://idp", "ada", Some("s1"));
         let ada2 = record("https://idp", "ada", Some("s2"));
         let bob = record("https://idp", "bob", Some("s1"));
         let other_idp = record("https://other", "ada", Some("s1"));
-        assert!(!rev.ends(Some(&ada), t0, t0 + min));
-        rev.revoke(&logout("https://idp", "ada", &["s1"]), t0 + min * 2);
-        assert!(rev.ends(Some(&ada), t0, t0 + min * 3), "named session");
+        let mut ada_formatted = ada.clone();
+        ada_formatted.name_id.format = Some("urn:email".into());
+        assert!(!ends(&ada, t0, t0 + min));
+        block_on(rev.revoke(&logout("https://idp", "ada", &["s1"]), t0 + min * 2)).unwrap();
+        assert!(ends(&ada, t0, t0 + min * 3), "named session");
+        assert!(!ends(&ada2, t0, t0 + min * 3), "another session index");
+        assert!(!ends(&bob, t0, t0 + min * 3), "another user");
+        assert!(!ends(&other_idp, t0, t0 + min * 3), "another IdP");
         assert!(
-            !rev.ends(Some(&ada2), t0, t0 + min * 3),
-            "another session index"
+            !ends(&ada_formatted, t0, t0 + min * 3),
+            "another NameID format"
         );
-        assert!(!rev.ends(Some(&bob), t0, t0 + min * 3), "another user");
-        assert!(!rev.ends(Some(&other_idp), t0, t0 + min * 3), "another IdP");
         assert!(
-            !rev.ends(Some(&ada), t0 + min * 4, t0 + min * 5),
+            !ends(&ada, t0 + min * 4, t0 + min * 5),
             "a login after the logout lives"
         );
         // No SessionIndex: every session of the NameID.
-        rev.revoke(&logout("https://idp", "bob", &[]), t0 + min * 6);
-        assert!(rev.ends(Some(&bob), t0, t0 + min * 7));
-        assert_eq!(rev.len(), 2);
+        block_on(rev.revoke(&logout("https://idp", "bob", &[]), t0 + min * 6)).unwrap();
+        assert!(ends(&bob, t0, t0 + min * 7));
+        // Signed out by session ID.
+        assert!(!block_on(rev.ends(None, Some("sid-1"), t0, t0 + min * 8)));
+        block_on(rev.sign_out("sid-1", t0 + min * 8)).unwrap();
+        assert!(block_on(rev.ends(None, Some("sid-1"), t0, t0 + min * 9)));
+        assert!(!block_on(rev.ends(None, Some("sid-2"), t0, t0 + min * 9)));
         // Too old to check: ended.
-        assert!(rev.ends(None, t0, t0 + chrono::Duration::hours(2)));
-    }
-
-    #[test]
-    fn a_full_revocation_list_fails_closed_and_old_entries_expire() {
-        let rev = Revocations::new(2, chrono::Duration::hours(1));
-        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let s = chrono::Duration::seconds(1);
-        let carol = record("https://idp", "carol", None);
-        for (i, who) in ["a", "b", "c"].iter().enumerate() {
-            rev.revoke(&logout("https://idp", who, &[]), t0 + s * (i as i32 + 10));
-        }
-        assert_eq!(rev.len(), 2, "bounded");
-        // "a" was dropped: every session started before it arrived ends instead.
-        assert!(rev.ends(Some(&carol), t0, t0 + s * 20));
-        assert!(!rev.ends(Some(&carol), t0 + s * 11, t0 + s * 20));
-        // An hour on, the old entries are gone when the next one arrives.
-        rev.revoke(
-            &logout("https://idp", "d", &[]),
-            t0 + chrono::Duration::hours(2),
-        );
-        assert_eq!(rev.len(), 1);
+        assert!(block_on(rev.ends(
+            None,
+            None,
+            t0,
+            t0 + chrono::Duration::hours(2)
+        )));
         assert_eq!(
             rev.session_end(t0, Some(t0 + chrono::Duration::hours(5))),
             t0 + chrono::Duration::hours(1)
         );
-        assert_eq!(rev.session_end(t0, Some(t0 + s)), t0 + s);
-        // A signed-out session ID is remembered, and counts against the bound.
-        rev.sign_out("sid-1", t0 + chrono::Duration::hours(2));
-        assert!(rev.is_signed_out("sid-1") && !rev.is_signed_out("sid-2"));
-        assert_eq!(rev.len(), 2);
-        rev.sign_out("sid-2", t0 + chrono::Duration::hours(2));
-        assert_eq!(rev.len(), 2, "bounded: the oldest entry went");
-        rev.sign_out("sid-3", t0 + chrono::Duration::hours(4));
-        assert!(
-            !rev.is_signed_out("sid-1"),
-            "expired with the longest session"
+        assert_eq!(rev.session_end(t0, Some(t0 + min)), t0 + min);
+    }
+
+    #[test]
+    fn a_full_memory_log_fails_closed_and_old_entries_expire() {
+        use crate::store::LogoutLog as _;
+        let log = MemoryLogoutLog::with_capacity(2);
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let s = chrono::Duration::seconds(1);
+        let hour = chrono::Duration::hours(1);
+        for (i, k) in ["a", "b", "c"].iter().enumerate() {
+            block_on(log.record(k, t0 + s * (i as i32 + 10), t0 + hour)).unwrap();
+        }
+        assert_eq!(log.len(), 2, "bounded");
+        // "a" was dropped: any key answers with its time, so earlier sessions end.
+        let none = ["zzz".to_owned()];
+        assert_eq!(block_on(log.latest(&none, t0)).unwrap(), Some(t0 + s * 10));
+        let c = ["c".to_owned()];
+        assert_eq!(block_on(log.latest(&c, t0)).unwrap(), Some(t0 + s * 12));
+        // Recording a key again keeps its latest time; entries go once their time passes.
+        block_on(log.record("c", t0 + s * 5, t0 + hour * 2)).unwrap();
+        assert_eq!(block_on(log.latest(&c, t0)).unwrap(), Some(t0 + s * 12));
+        block_on(log.record("d", t0 + hour + s, t0 + hour * 3)).unwrap();
+        assert_eq!(log.len(), 2, "b expired; c lives on, recorded again");
+        assert_eq!(
+            block_on(log.latest(&c, t0 + hour * 2 + s)).unwrap(),
+            Some(t0 + s * 10),
+            "c past its time: only the floor answers"
         );
     }
 }

@@ -94,7 +94,7 @@ where
     async fn user(&self, cx: SessionContext<'_>) -> Option<U> {
         let session = session_of(&cx)?;
         let stored: Stored<U> = session.get(SESSION_KEY).await.ok()??;
-        let user = stored.live_user(&self.revocations, cx.now);
+        let user = stored.live_user(&self.revocations, cx.now).await;
         if user.is_none() {
             // Ended (expired or revoked): forget it, keep the app's other data.
             let _ = session.remove_value(SESSION_KEY).await;
