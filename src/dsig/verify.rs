@@ -163,24 +163,33 @@ pub fn verify_enveloped<'a>(
     element_name: &'static str,
     opts: &VerifyOptions<'_>,
 ) -> Result<Option<SignedElement<'a>>, Error> {
-    let doc = element.document();
     verify_enveloped_with(element, element_name, opts, &mut |r| {
         let mut h = crypto::BufferedHasher::new(r.digest);
-        c14n::canonicalize(
-            doc,
-            Subset::Element {
-                apex: element.id(),
-                exclude: Some(r.signature),
-            },
-            r.c14n,
-            &r.prefixes,
-            &mut h,
-        )
-        .map_err(|e| Error::SignatureInvalid {
-            element: element_name,
-            reason: e.to_string(),
-        })?;
+        digest_into(element, element_name, r, &mut h)?;
         Ok(h.finish())
+    })
+}
+
+/// The Reference's canonical form of `element` (its signature left out) into `h`.
+fn digest_into(
+    element: Element<'_>,
+    element_name: &'static str,
+    r: &ReferenceDigest<'_>,
+    h: &mut crypto::BufferedHasher,
+) -> Result<(), Error> {
+    c14n::canonicalize(
+        element.document(),
+        Subset::Element {
+            apex: element.id(),
+            exclude: Some(r.signature),
+        },
+        r.c14n,
+        &r.prefixes,
+        h,
+    )
+    .map_err(|e| Error::SignatureInvalid {
+        element: element_name,
+        reason: e.to_string(),
     })
 }
 
@@ -212,10 +221,6 @@ pub(crate) fn verify_enveloped_keeping<'a>(
     let inner_sig = signature_of(inner).ok().flatten();
     verify_enveloped_with(element, element_name, opts, &mut |r| {
         let mut h = crypto::BufferedHasher::new(r.digest);
-        let fail = |e: c14n::C14nError| Error::SignatureInvalid {
-            element: element_name,
-            reason: e.to_string(),
-        };
         match inner_sig {
             Some(sig) => {
                 let mut bytes = Vec::new();
@@ -230,7 +235,10 @@ pub(crate) fn verify_enveloped_keeping<'a>(
                     Some(sig.id()),
                     &mut bytes,
                 )
-                .map_err(fail)?;
+                .map_err(|e| Error::SignatureInvalid {
+                    element: element_name,
+                    reason: e.to_string(),
+                })?;
                 if made {
                     *kept = Some(InnerCanonical {
                         element: inner.id(),
@@ -241,17 +249,7 @@ pub(crate) fn verify_enveloped_keeping<'a>(
                     });
                 }
             }
-            None => c14n::canonicalize(
-                doc,
-                Subset::Element {
-                    apex: element.id(),
-                    exclude: Some(r.signature),
-                },
-                r.c14n,
-                &r.prefixes,
-                &mut h,
-            )
-            .map_err(fail)?,
+            None => digest_into(element, element_name, r, &mut h)?,
         }
         Ok(h.finish())
     })
@@ -268,7 +266,6 @@ pub(crate) fn verify_enveloped_kept<'a>(
     opts: &VerifyOptions<'_>,
     kept: Option<InnerCanonical>,
 ) -> Result<Option<SignedElement<'a>>, Error> {
-    let doc = element.document();
     verify_enveloped_with(element, element_name, opts, &mut |r| {
         let mut h = crypto::BufferedHasher::new(r.digest);
         match &kept {
@@ -276,26 +273,15 @@ pub(crate) fn verify_enveloped_kept<'a>(
                 if k.element == element.id()
                     && k.signature == r.signature
                     && k.c14n == r.c14n
-                    && k.prefixes.len() == r.prefixes.len()
-                    && k.prefixes.iter().zip(&r.prefixes).all(|(a, b)| a == b) =>
+                    && k.prefixes
+                        .iter()
+                        .map(String::as_str)
+                        .eq(r.prefixes.iter().copied()) =>
             {
                 use c14n::Sink as _;
                 h.write(&k.bytes);
             }
-            _ => c14n::canonicalize(
-                doc,
-                Subset::Element {
-                    apex: element.id(),
-                    exclude: Some(r.signature),
-                },
-                r.c14n,
-                &r.prefixes,
-                &mut h,
-            )
-            .map_err(|e| Error::SignatureInvalid {
-                element: element_name,
-                reason: e.to_string(),
-            })?,
+            _ => digest_into(element, element_name, r, &mut h)?,
         }
         Ok(h.finish())
     })
