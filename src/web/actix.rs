@@ -202,14 +202,13 @@ impl<U: Clone + 'static> FromRequest for SignedIn<U> {
 }
 
 #[cfg(feature = "actix-session")]
-pub use bridge::ActixSessions;
+pub use bridge::{Actix, ActixSessions};
 
 #[cfg(feature = "actix-session")]
 mod bridge {
     //! actix-session's `Session` is single-threaded (`Rc`), and the web layer's futures are
     //! `Send`: the adapter reads the SP's entry before the request and applies the change after.
 
-    use std::marker::PhantomData;
     use std::sync::{Arc, Mutex};
 
     use actix_session::SessionExt;
@@ -219,9 +218,8 @@ mod bridge {
     use serde::de::DeserializeOwned;
 
     use crate::error::Error;
-    use crate::login::provision::ProvisionError;
-    use crate::logout::{ReceivedLogoutRequest, SessionRecord, SessionTerminator};
-    use crate::web::session::{Revocations, SESSION_KEY, Stored};
+    use crate::logout::SessionRecord;
+    use crate::web::session::{CrateSessions, SESSION_KEY, Stored};
     use crate::web::{NewSession, SessionBackend, SessionContext};
 
     #[derive(Debug)]
@@ -274,34 +272,14 @@ mod bridge {
         }
     }
 
-    /// The SP's sessions in the request's `actix_session::Session`, with IdP-initiated logouts
-    /// remembered in a [`Revocations`] list (its `max_session_age` bounds every session).
+    /// Marks [`CrateSessions`] that live in actix-session.
     #[derive(Debug)]
-    pub struct ActixSessions<U> {
-        revocations: Revocations,
-        user: PhantomData<fn() -> U>,
-    }
+    pub enum Actix {}
 
-    impl<U> Default for ActixSessions<U> {
-        fn default() -> Self {
-            ActixSessions::new(Revocations::default())
-        }
-    }
-
-    impl<U> ActixSessions<U> {
-        /// With `revocations`.
-        pub fn new(revocations: Revocations) -> Self {
-            ActixSessions {
-                revocations,
-                user: PhantomData,
-            }
-        }
-
-        /// The IdP-initiated logouts remembered.
-        pub fn revocations(&self) -> &Revocations {
-            &self.revocations
-        }
-    }
+    /// The SP's sessions in the request's `actix_session::Session`, with IdP-initiated logouts
+    /// remembered in a [`Revocations`](crate::web::Revocations) list (its `max_session_age`
+    /// bounds every session).
+    pub type ActixSessions<U> = CrateSessions<Actix, U>;
 
     fn stored<U: DeserializeOwned>(cx: &SessionContext<'_>) -> Option<(Bridge, Option<Stored<U>>)> {
         let bridge = cx.extensions.get::<Bridge>()?.clone();
@@ -359,16 +337,6 @@ mod bridge {
                 tracing::warn!(target: "saml_sp::web", "cannot record the sign-out: {e}");
             }
             stored.record()
-        }
-    }
-
-    impl<U: Send + Sync> SessionTerminator for ActixSessions<U> {
-        async fn end_sessions(
-            &self,
-            tenant: &str,
-            request: &ReceivedLogoutRequest,
-        ) -> Result<usize, ProvisionError> {
-            self.revocations.end_sessions(tenant, request).await
         }
     }
 }

@@ -29,7 +29,7 @@ pub mod hyper;
 mod session;
 
 #[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
-pub use session::SESSION_KEY;
+pub use session::{CrateSessions, SESSION_KEY};
 pub use session::{
     MemorySessions, NewSession, Revocations, SessionBackend, SessionContext, clear_cookie_header,
     session_cookie_header,

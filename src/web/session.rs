@@ -436,6 +436,59 @@ pub(crate) struct Stored<U> {
     pub(crate) expires: i64,
 }
 
+/// The SP's sessions kept in a session crate's own session (`K`: which crate), with
+/// IdP-initiated logouts remembered in a [`Revocations`] list whose `max_session_age` bounds
+/// every session. Used through its aliases `TowerSessions` and `ActixSessions`.
+#[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
+pub struct CrateSessions<K, U> {
+    pub(crate) revocations: Revocations,
+    kind: std::marker::PhantomData<fn() -> (K, U)>,
+}
+
+#[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
+impl<K, U> std::fmt::Debug for CrateSessions<K, U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CrateSessions")
+            .field("revocations", &self.revocations)
+            .finish()
+    }
+}
+
+#[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
+impl<K, U> Default for CrateSessions<K, U> {
+    fn default() -> Self {
+        CrateSessions::new(Revocations::default())
+    }
+}
+
+#[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
+impl<K, U> CrateSessions<K, U> {
+    /// With `revocations` (its `max_session_age` bounds every session; its log may be shared by
+    /// several app instances).
+    pub fn new(revocations: Revocations) -> Self {
+        CrateSessions {
+            revocations,
+            kind: std::marker::PhantomData,
+        }
+    }
+
+    /// The IdP-initiated logouts remembered.
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
+    }
+}
+
+#[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
+impl<K, U> SessionTerminator for CrateSessions<K, U> {
+    async fn end_sessions(
+        &self,
+        tenant: &str,
+        request: &ReceivedLogoutRequest,
+    ) -> Result<usize, ProvisionError> {
+        self.revocations.end_sessions(tenant, request).await
+    }
+}
+
 /// The key under which the SP's session lives in a session crate's session.
 #[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
 pub const SESSION_KEY: &str = "saml_sp.session";

@@ -4,10 +4,10 @@
 //!
 //! - A login cycles the session ID (no fixation; the app's data in the session is kept) and
 //!   stores the user, the SAML session record and an expiry: the earlier of the assertion's
-//!   `SessionNotOnOrAfter` and [`Revocations::max_session_age`], also set as the session's expiry
+//!   `SessionNotOnOrAfter` and [`Revocations::max_session_age`](super::Revocations::max_session_age), also set as the session's expiry
 //!   in the store.
 //! - Sign-out flushes the whole session (deleted from the store, cookie removed).
-//! - An IdP-initiated logout is recorded in the [`Revocations`] list; a session it names ends the
+//! - An IdP-initiated logout is recorded in the [`Revocations`](super::Revocations) list; a session it names ends the
 //!   next time it is read (a session crate finds sessions by ID, not by NameID).
 //!
 //! Put the `SessionManagerLayer` outside the SAML routes (`.layer(...)` on the merged router),
@@ -29,48 +29,24 @@
 //! # let _ = app; }
 //! ```
 
-use std::marker::PhantomData;
-
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower_sessions::{Expiry, Session};
 
-use super::session::{Revocations, SESSION_KEY, Stored};
+use super::session::{CrateSessions, SESSION_KEY, Stored};
 use super::{NewSession, SessionBackend, SessionContext};
 use crate::error::Error;
-use crate::login::provision::ProvisionError;
-use crate::logout::{ReceivedLogoutRequest, SessionRecord, SessionTerminator};
+use crate::logout::SessionRecord;
+
+/// Marks [`CrateSessions`] that live in tower-sessions.
+#[derive(Debug)]
+pub enum Tower {}
 
 /// The SP's sessions in the request's `tower_sessions::Session`, with IdP-initiated logouts
-/// remembered in a [`Revocations`] list.
-#[derive(Debug)]
-pub struct TowerSessions<U> {
-    revocations: Revocations,
-    user: PhantomData<fn() -> U>,
-}
-
-impl<U> Default for TowerSessions<U> {
-    fn default() -> Self {
-        TowerSessions::new(Revocations::default())
-    }
-}
-
-impl<U> TowerSessions<U> {
-    /// With `revocations` (its `max_session_age` bounds every session).
-    pub fn new(revocations: Revocations) -> Self {
-        TowerSessions {
-            revocations,
-            user: PhantomData,
-        }
-    }
-
-    /// The IdP-initiated logouts remembered.
-    pub fn revocations(&self) -> &Revocations {
-        &self.revocations
-    }
-}
+/// remembered in a [`Revocations`](super::Revocations) list.
+pub type TowerSessions<U> = CrateSessions<Tower, U>;
 
 fn session_of(cx: &SessionContext<'_>) -> Option<Session> {
     cx.extensions.get::<Session>().cloned()
@@ -132,15 +108,5 @@ where
         let stored: Option<Stored<U>> = session.get(SESSION_KEY).await.ok().flatten();
         let _ = session.flush().await;
         stored?.record()
-    }
-}
-
-impl<U: Send + Sync> SessionTerminator for TowerSessions<U> {
-    async fn end_sessions(
-        &self,
-        tenant: &str,
-        request: &ReceivedLogoutRequest,
-    ) -> Result<usize, ProvisionError> {
-        self.revocations.end_sessions(tenant, request).await
     }
 }
