@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 use crate::xml::c14n::Sink;
 
 pub(crate) mod b64;
+mod rsa_pkcs1;
 use crate::error::Error;
 
 /// A signature algorithm of the allow-list.
@@ -537,14 +538,17 @@ impl Certificate {
                 | SignatureAlgorithm::RsaSha512,
             ) => {
                 rsa_usable(k, signature, allow_legacy)?;
-                let scheme = match algorithm {
-                    SignatureAlgorithm::RsaSha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
-                    SignatureAlgorithm::RsaSha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
-                    SignatureAlgorithm::RsaSha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
-                    _ => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                let digest = match algorithm {
+                    SignatureAlgorithm::RsaSha1 => rsa_pkcs1::DigestInfo::Sha1,
+                    SignatureAlgorithm::RsaSha384 => rsa_pkcs1::DigestInfo::Sha384,
+                    SignatureAlgorithm::RsaSha512 => rsa_pkcs1::DigestInfo::Sha512,
+                    _ => rsa_pkcs1::DigestInfo::Sha256,
                 };
-                k.verify(scheme, hash, signature)
-                    .map_err(|_| VerifyFailure::Bad)
+                if rsa_pkcs1::verify(k, digest, hash, signature) {
+                    Ok(())
+                } else {
+                    Err(VerifyFailure::Bad)
+                }
             }
             (
                 Key::Rsa { key: k, .. },
