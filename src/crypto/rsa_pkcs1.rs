@@ -263,8 +263,18 @@ mod tests {
         }
         let n_bytes = n.to_be_bytes();
         assert!(!verify(&public, DigestInfo::Sha256, &hash, &n_bytes));
-        assert!(!verify(&public, DigestInfo::Sha256, &hash, &vec![0xff; sig.len()]));
-        assert!(!verify(&public, DigestInfo::Sha256, &hash, &vec![0; sig.len()]));
+        assert!(!verify(
+            &public,
+            DigestInfo::Sha256,
+            &hash,
+            &vec![0xff; sig.len()]
+        ));
+        assert!(!verify(
+            &public,
+            DigestInfo::Sha256,
+            &hash,
+            &vec![0; sig.len()]
+        ));
         let mut one = vec![0; sig.len()];
         *one.last_mut().unwrap() = 1;
         assert!(!verify(&public, DigestInfo::Sha256, &hash, &one));

@@ -223,7 +223,11 @@ pub(crate) fn verify_enveloped_keeping<'a>(
         let mut h = crypto::BufferedHasher::new(r.digest);
         match inner_sig {
             Some(sig) => {
-                let mut bytes = Vec::new();
+                // About the inner element's canonical size (names and values are in the arena,
+                // markup is not): the buffer then grows once at most instead of doubling from
+                // empty, which copied the canonical bytes about twice over.
+                let arena = doc.strings.len();
+                let mut bytes = Vec::with_capacity(arena.saturating_add(arena / 2));
                 let made = c14n::canonicalize_with_inner(
                     doc,
                     element.id(),

@@ -1,28 +1,71 @@
 //! The attribute list of a start tag, split as XML 1.0 section 3.1 writes it:
-//! `(S Attribute)* S?` with `Attribute ::= Name S? '=' S? AttValue` and `AttValue` quoted with
-//! `"` or `'`. Values are returned raw (references unresolved); names are checked by the caller.
+//! `(S Attribute)* S? ('>' | '/>')` with `Attribute ::= Name S? '=' S? AttValue` and `AttValue`
+//! quoted with `"` or `'`. Values are returned raw (references unresolved); names are checked by
+//! the caller.
 //!
-//! quick-xml's own attribute iterator accepts attributes run together without white space
-//! (`a="1"b="2"`), which is not well-formed; this one refuses it. It also finds the closing quote
-//! eight bytes at a time.
+//! The lexer runs over the document text from the end of the element name and finds the end of
+//! the tag itself (a `>` inside a quoted value does not end it), so a start tag is read once. The
+//! same scan that finds a value's closing quote also says whether the value needs decoding: a
+//! value of printable ASCII without `&` or `<` is used as written, without a second pass or copy.
+//! Attributes run together without white space (`a="1"b="2"`) are not well-formed and refused.
 
 use super::scan;
 
-/// Iterator over `(name, raw value)` pairs; yields one error and then stops.
+/// One attribute: its name, its raw value, and whether the value is plain (printable ASCII with
+/// no `&` or `<`: nothing to decode, normalize or check).
+pub(crate) struct RawAttr<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) value: &'a str,
+    pub(crate) plain: bool,
+}
+
+/// Where the list ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// A start tag: the list ends at `>` or `/>`.
+    Tag,
+    /// The pseudo-attributes of an XML declaration: the list ends with the text.
+    Bounded,
+}
+
+/// Iterator over attributes; yields one error and then stops.
 pub(crate) struct AttrLexer<'a> {
     text: &'a str,
     pos: usize,
+    mode: Mode,
     done: bool,
+    /// In [`Mode::Tag`], once the list ended: the offset just after the tag, and whether it was
+    /// an empty-element tag (`/>`).
+    end: Option<(usize, bool)>,
 }
 
 impl<'a> AttrLexer<'a> {
-    /// `text` is everything after the element name up to (not including) `>` or `/>`.
-    pub(crate) fn new(text: &'a str) -> Self {
+    /// The attributes of the start tag whose name ends at `from` in `text` (the whole document).
+    pub(crate) fn in_tag(text: &'a str, from: usize) -> Self {
+        AttrLexer {
+            text,
+            pos: from,
+            mode: Mode::Tag,
+            done: false,
+            end: None,
+        }
+    }
+
+    /// The attributes in `text`, which holds nothing else (an XML declaration's content).
+    pub(crate) fn bounded(text: &'a str) -> Self {
         AttrLexer {
             text,
             pos: 0,
+            mode: Mode::Bounded,
             done: false,
+            end: None,
         }
+    }
+
+    /// After the iterator returned `None` in a start tag: the offset just after the tag and
+    /// whether it was an empty-element tag.
+    pub(crate) fn tag_end(&self) -> Option<(usize, bool)> {
+        self.end
     }
 
     fn byte(&self, i: usize) -> Option<u8> {
@@ -38,21 +81,42 @@ impl<'a> AttrLexer<'a> {
         }
     }
 
-    fn lex(&mut self) -> Option<Result<(&'a str, &'a str), &'static str>> {
+    fn lex(&mut self) -> Option<Result<RawAttr<'a>, &'static str>> {
         let before = self.pos;
         self.skip_space();
-        self.byte(self.pos)?;
+        match (self.mode, self.byte(self.pos)) {
+            (Mode::Bounded, None) => return None,
+            (Mode::Tag, None) => return Some(Err("unterminated start tag")),
+            (Mode::Tag, Some(b'>')) => {
+                self.end = Some((self.pos + 1, false));
+                return None;
+            }
+            (Mode::Tag, Some(b'/')) => {
+                if self.byte(self.pos + 1) != Some(b'>') {
+                    return Some(Err("expected '>' after '/' in a start tag"));
+                }
+                self.end = Some((self.pos + 2, true));
+                return None;
+            }
+            _ => {}
+        }
         if self.pos == before {
             return Some(Err("attributes must be separated by white space"));
         }
         let bytes = self.text.as_bytes();
         let name_start = self.pos;
-        // The name ends at '=' or white space; control characters end it too and then fail below.
+        // The name ends at '=', white space, or the end of the tag; control characters end it
+        // too and then fail below.
         let name_end = scan::find(
             bytes,
             name_start,
-            |w| scan::has_byte(w, b'=') || scan::has_below(w, 0x21),
-            |b| b == b'=' || b <= 0x20,
+            |w| {
+                scan::has_byte(w, b'=')
+                    || scan::has_below(w, 0x21)
+                    || scan::has_byte(w, b'>')
+                    || scan::has_byte(w, b'/')
+            },
+            |b| b == b'=' || b <= 0x20 || b == b'>' || b == b'/',
         )
         .unwrap_or(bytes.len());
         if name_end == name_start {
@@ -70,13 +134,27 @@ impl<'a> AttrLexer<'a> {
             _ => return Some(Err("attribute values must be quoted")),
         };
         let value_start = self.pos + 1;
-        let Some(value_end) = scan::find(
+        // One scan finds the closing quote or, first, a byte that needs decoding.
+        let special = |b: u8| !(0x20..0x7f).contains(&b) || b == b'&' || b == b'<';
+        let first = scan::find(
             bytes,
             value_start,
-            |w| scan::has_byte(w, quote),
-            |b| b == quote,
-        ) else {
-            return Some(Err("unterminated attribute value"));
+            |w| {
+                scan::has_byte(w, quote)
+                    || scan::has_below(w, 0x20)
+                    || scan::has_above_tilde(w)
+                    || scan::has_byte(w, b'&')
+                    || scan::has_byte(w, b'<')
+            },
+            |b| b == quote || special(b),
+        );
+        let (value_end, plain) = match first {
+            Some(i) if bytes.get(i) == Some(&quote) => (i, true),
+            Some(i) => match scan::find(bytes, i, |w| scan::has_byte(w, quote), |b| b == quote) {
+                Some(end) => (end, false),
+                None => return Some(Err("unterminated attribute value")),
+            },
+            None => return Some(Err("unterminated attribute value")),
         };
         self.pos = value_end + 1;
         // Every split point is an ASCII delimiter, hence a character boundary.
@@ -84,14 +162,14 @@ impl<'a> AttrLexer<'a> {
             self.text.get(name_start..name_end),
             self.text.get(value_start..value_end),
         ) {
-            (Some(name), Some(value)) => Some(Ok((name, value))),
+            (Some(name), Some(value)) => Some(Ok(RawAttr { name, value, plain })),
             _ => Some(Err("attribute split inside a character")),
         }
     }
 }
 
 impl<'a> Iterator for AttrLexer<'a> {
-    type Item = Result<(&'a str, &'a str), &'static str>;
+    type Item = Result<RawAttr<'a>, &'static str>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -110,49 +188,115 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::AttrLexer;
 
-    fn lex(s: &str) -> Result<Vec<(&str, &str)>, &'static str> {
-        AttrLexer::new(s).collect()
+    type Lexed<'a> = Result<(Vec<(&'a str, &'a str, bool)>, usize, bool), &'static str>;
+
+    /// Lexes the attributes of a start tag whose name is everything up to the first space.
+    fn lex(tag: &str) -> Lexed<'_> {
+        let from = tag.find([' ', '\t', '\n', '/', '>']).unwrap_or(tag.len());
+        let mut it = AttrLexer::in_tag(tag, from);
+        let mut out = Vec::new();
+        for a in it.by_ref() {
+            let a = a?;
+            out.push((a.name, a.value, a.plain));
+        }
+        let (end, empty) = it.tag_end().unwrap();
+        Ok((out, end, empty))
+    }
+
+    fn pairs(tag: &str) -> Vec<(&str, &str)> {
+        lex(tag)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|(n, v, _)| (n, v))
+            .collect()
     }
 
     #[test]
     fn splits_well_formed_attribute_lists() {
-        assert_eq!(lex(""), Ok(vec![]));
-        assert_eq!(lex("  \n"), Ok(vec![]));
+        assert_eq!(lex("t>rest"), Ok((vec![], 2, false)));
+        assert_eq!(lex("t/>"), Ok((vec![], 3, true)));
+        assert_eq!(lex("t  \n>"), Ok((vec![], 5, false)));
         assert_eq!(
-            lex(" a=\"1\" b='2'\t c \r\n = \"x'y\" d=\"\" "),
-            Ok(vec![("a", "1"), ("b", "2"), ("c", "x'y"), ("d", "")])
+            pairs("t a=\"1\" b='2'\t c \r\n = \"x'y\" d=\"\" >"),
+            [("a", "1"), ("b", "2"), ("c", "x'y"), ("d", "")]
         );
         assert_eq!(
-            lex(" xmlns:p=\"urn:p\" p:q=\"&amp;&#10;é>\""),
-            Ok(vec![("xmlns:p", "urn:p"), ("p:q", "&amp;&#10;é>")])
+            lex("t xmlns:p=\"urn:p\" p:q=\"&amp;&#10;é>\"/>after"),
+            Ok((
+                vec![("xmlns:p", "urn:p", true), ("p:q", "&amp;&#10;é>", false)],
+                39,
+                true
+            ))
         );
-        let long = format!(" v=\"{}\"", "x".repeat(1000));
-        assert_eq!(lex(&long).unwrap()[0].1.len(), 1000);
+        // A '>' or "/>" inside a value does not end the tag.
+        assert_eq!(pairs("t a=\"/>\" b='>'>"), [("a", "/>"), ("b", ">")]);
+        let long = format!("t v=\"{}\">", "x".repeat(1000));
+        assert_eq!(lex(&long).unwrap().0[0].1.len(), 1000);
+    }
+
+    #[test]
+    fn plain_says_whether_a_value_needs_decoding() {
+        for (value, plain) in [
+            ("urn:oasis:names:tc:SAML:2.0:assertion", true),
+            ("", true),
+            ("a b ~ }", true),
+            ("a&amp;b", false),
+            ("a<b", false),
+            ("tab\there", false),
+            ("line\nbreak", false),
+            ("é", false),
+            ("\u{7f}", false),
+            (
+                "a long plain value that runs over several eight-byte words, then &",
+                false,
+            ),
+        ] {
+            let tag = format!("t a=\"{value}\">");
+            let lexed = lex(&tag).unwrap().0;
+            assert_eq!(lexed, [("a", value, plain)], "{value:?}");
+        }
     }
 
     #[test]
     fn refuses_what_is_not_well_formed() {
         for (input, why) in [
             (
-                " a=\"1\"b=\"2\"",
+                "t a=\"1\"b=\"2\">",
                 "attributes must be separated by white space",
             ),
-            ("a=\"1\"", "attributes must be separated by white space"),
-            (" =\"1\"", "attribute without a name"),
-            (" a", "expected '=' after an attribute name"),
-            (" a b=\"1\"", "expected '=' after an attribute name"),
-            (" a=1", "attribute values must be quoted"),
-            (" a=", "attribute values must be quoted"),
-            (" a=\"1", "unterminated attribute value"),
-            (" a='1\"", "unterminated attribute value"),
-            (" a\u{1}=\"1\"", "expected '=' after an attribute name"),
+            ("t =\"1\">", "attribute without a name"),
+            ("t a>", "expected '=' after an attribute name"),
+            ("t a/>", "expected '=' after an attribute name"),
+            ("t a b=\"1\">", "expected '=' after an attribute name"),
+            ("t a=1>", "attribute values must be quoted"),
+            ("t a=>", "attribute values must be quoted"),
+            ("t a=\"1>", "unterminated attribute value"),
+            ("t a='1\">", "unterminated attribute value"),
+            ("t a=\"1&>", "unterminated attribute value"),
+            ("t a\u{1}=\"1\">", "expected '=' after an attribute name"),
+            ("t a=\"1\"", "unterminated start tag"),
+            ("t", "unterminated start tag"),
+            ("t / >", "expected '>' after '/' in a start tag"),
+            ("t a=\"1\"/", "expected '>' after '/' in a start tag"),
         ] {
             assert_eq!(lex(input), Err(why), "{input:?}");
         }
         // One error, then nothing.
-        let mut it = AttrLexer::new(" a=1 b=\"2\"");
+        let mut it = AttrLexer::in_tag("t a=1 b=\"2\">", 1);
         assert!(it.next().unwrap().is_err());
         assert!(it.next().is_none());
+        assert_eq!(it.tag_end(), None);
+    }
+
+    #[test]
+    fn bounded_lists_end_with_the_text() {
+        let lexed: Vec<_> = AttrLexer::bounded(" version=\"1.0\" encoding='UTF-8' ")
+            .map(|a| a.map(|a| (a.name, a.value)))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(lexed, [("version", "1.0"), ("encoding", "UTF-8")]);
+        assert!(AttrLexer::bounded("").next().is_none());
     }
 
     #[test]
@@ -165,6 +309,7 @@ mod tests {
             "\n\tID=\"_1\"\n\tVersion=\"2.0\"",
             " a=\"\" b=''",
             " k=\"v w\"   ",
+            " k=\"a>b\" l='/>'",
         ];
         for case in cases {
             let tag = format!("t{case}");
@@ -176,8 +321,8 @@ mod tests {
                     (a.key.0.to_owned(), a.value.to_string())
                 })
                 .collect();
-            let ours: Vec<(String, String)> = lex(case)
-                .unwrap()
+            let with_end = format!("{tag}>");
+            let ours: Vec<(String, String)> = pairs(&with_end)
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();

@@ -1,9 +1,6 @@
-//! The event loop that builds a [`Document`] from quick-xml events, iteratively.
+//! The loop that builds a [`Document`] from the tokenizer's tokens, iteratively.
 
 use std::collections::HashMap;
-
-use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event};
 
 use super::attrs::AttrLexer;
 use super::chars::{
@@ -11,6 +8,7 @@ use super::chars::{
     split_qname,
 };
 use super::fast_map::FastMap;
+use super::lexer::{LexError, Lexer, Token};
 use super::scan;
 use super::{
     AttrData, DeclData, Document, ElementData, NodeData, NodeId, NodeKind, PREFIX_NONE, PREFIX_XML,
@@ -240,12 +238,14 @@ impl Builder<'_> {
         }
     }
 
+    /// The start tag `qname` at `offset`, its attributes read from `attrs`. Returns where the
+    /// tag ends and whether it was an empty-element tag (then the element is already closed).
     fn start_element(
         &mut self,
-        e: &BytesStart<'_>,
+        qname: &str,
+        attrs: &mut AttrLexer<'_>,
         offset: usize,
-        empty: bool,
-    ) -> Result<(), XmlError> {
+    ) -> Result<(usize, bool), XmlError> {
         self.flush_text()?;
         let limits = self.opts.limits;
         if self.root_closed {
@@ -259,7 +259,6 @@ impl Builder<'_> {
                 found: depth,
             });
         }
-        let qname: &str = e.name().0;
         let (prefix, _local) = split_qname(qname)
             .ok_or_else(|| malformed(offset, format!("invalid element name {qname:?}")))?;
 
@@ -267,10 +266,18 @@ impl Builder<'_> {
         // (their names are resolved once every declaration of this element is known).
         let decls_start = self.decls.len();
         let attrs_start = self.attrs.len();
-        for attr in AttrLexer::new(e.attributes_raw()) {
-            let (name, raw) = attr.map_err(|why| malformed(offset, why))?;
-            let mut value = std::mem::take(&mut self.scratch_value);
-            decode_attribute_value(raw, offset, &mut value)?;
+        let mut scratch = std::mem::take(&mut self.scratch_value);
+        for attr in attrs.by_ref() {
+            let attr = attr.map_err(|why| malformed(offset, why))?;
+            let name = attr.name;
+            // A plain value (the lexer checked: printable ASCII, no '&' or '<') is used as
+            // written; any other is decoded into the scratch buffer.
+            let value: &str = if attr.plain {
+                attr.value
+            } else {
+                decode_attribute_value(attr.value, offset, &mut scratch)?;
+                &scratch
+            };
             if name == "xmlns" || name.starts_with("xmlns:") {
                 let count = self.decls.len() - decls_start;
                 if count >= limits.max_namespace_declarations {
@@ -281,7 +288,7 @@ impl Builder<'_> {
                     });
                 }
                 let declared = name.strip_prefix("xmlns:");
-                check_namespace_declaration(declared, &value, offset)?;
+                check_namespace_declaration(declared, value, attr.plain, offset)?;
                 // Compare interned ids: the same prefix declared twice on one element.
                 let prefix_id = self.scope.intern(declared.unwrap_or(""));
                 let dup = self
@@ -296,11 +303,11 @@ impl Builder<'_> {
                         format!("duplicate namespace declaration {name:?}"),
                     ));
                 }
-                let uri = self.span(&value);
+                let uri = self.span(value);
                 let bound = if value.is_empty() {
                     None
                 } else {
-                    Some(self.intern_ns(&value))
+                    Some(self.intern_ns(value))
                 };
                 self.scope.bind(prefix_id, bound);
                 self.decls.push(DeclData {
@@ -320,7 +327,7 @@ impl Builder<'_> {
                 let (aprefix, _) = split_qname(name)
                     .ok_or_else(|| malformed(offset, format!("invalid attribute name {name:?}")))?;
                 let qname = self.span(name);
-                let value_span = self.span(&value);
+                let value_span = self.span(value);
                 self.attrs.push(AttrData {
                     qname,
                     prefix_len: to_u32(aprefix.map_or(0, str::len)),
@@ -329,8 +336,11 @@ impl Builder<'_> {
                     value: value_span,
                 });
             }
-            self.scratch_value = value;
         }
+        self.scratch_value = scratch;
+        let (tag_end, empty) = attrs
+            .tag_end()
+            .ok_or_else(|| malformed(offset, "unterminated start tag"))?;
         self.scope.undo_counts.push(self.decls.len() - decls_start);
 
         // Resolve the element name.
@@ -467,7 +477,36 @@ impl Builder<'_> {
         if empty {
             self.end_element();
         }
-        Ok(())
+        Ok((tag_end, empty))
+    }
+
+    /// The end tag `name` at `offset`: it must close the innermost open element, by the same
+    /// qualified name.
+    fn end_tag(&mut self, name: &str, offset: usize) -> Result<(), XmlError> {
+        self.flush_text()?;
+        let open =
+            self.stack
+                .last()
+                .and_then(|id| match self.nodes.get(id.index()).map(|n| &n.kind) {
+                    Some(NodeKind::Element(e)) => self
+                        .strings
+                        .get(e.qname.start as usize..(e.qname.start + e.qname.len) as usize),
+                    _ => None,
+                });
+        match open {
+            Some(q) if q == name => {
+                self.end_element();
+                Ok(())
+            }
+            Some(q) => Err(malformed(
+                offset,
+                format!("end tag </{name}> does not close <{q}>"),
+            )),
+            None => Err(malformed(
+                offset,
+                format!("end tag </{name}> without a start tag"),
+            )),
+        }
     }
 
     fn end_element(&mut self) {
@@ -479,14 +518,16 @@ impl Builder<'_> {
     }
 }
 
+/// `plain`: the attribute lexer found the value to be printable ASCII already.
 fn check_namespace_declaration(
     prefix: Option<&str>,
     uri: &str,
+    plain: bool,
     offset: usize,
 ) -> Result<(), XmlError> {
     let printable = |u: &&str| {
         let word = |w| scan::has_below(w, 0x20) || scan::has_above_tilde(w);
-        scan::find(u.as_bytes(), 0, word, |b| !(0x20..0x7f).contains(&b)).is_none()
+        plain || scan::find(u.as_bytes(), 0, word, |b| !(0x20..0x7f).contains(&b)).is_none()
     };
     if let Some(c) = Some(uri)
         .filter(|u| !printable(u))
@@ -570,8 +611,57 @@ fn decode_attribute_value(raw: &str, offset: usize, out: &mut String) -> Result<
     Ok(())
 }
 
-fn map_quick_error(err: quick_xml::Error, offset: usize) -> XmlError {
-    malformed(offset, err.to_string())
+fn lex_error(e: LexError, bom: usize) -> XmlError {
+    malformed(e.offset.saturating_add(bom), e.reason)
+}
+
+/// The pseudo-attributes of the XML declaration: `version` first and `1.0`, then optionally
+/// `encoding` (UTF-8 only) and `standalone`, in that order (XML 1.0 section 2.8).
+fn check_declaration(content: &str, pos: usize) -> Result<(), XmlError> {
+    let mut seen = 0;
+    for attr in AttrLexer::bounded(content) {
+        let attr = attr.map_err(|why| malformed(pos, why))?;
+        let order = match attr.name {
+            "version" => 1,
+            "encoding" => 2,
+            "standalone" => 3,
+            other => {
+                return Err(malformed(
+                    pos,
+                    format!("unknown pseudo-attribute {other:?} in the XML declaration"),
+                ));
+            }
+        };
+        if order <= seen || (seen == 0 && order != 1) {
+            return Err(malformed(
+                pos,
+                "XML declaration pseudo-attributes out of order",
+            ));
+        }
+        seen = order;
+        match attr.name {
+            "version" if attr.value != "1.0" => {
+                return Err(forbidden(
+                    pos,
+                    format!("XML version {:?} (only 1.0 is accepted)", attr.value),
+                ));
+            }
+            "encoding" if !attr.value.eq_ignore_ascii_case("utf-8") => {
+                return Err(forbidden(
+                    pos,
+                    format!("declared encoding {:?} (UTF-8 only)", attr.value),
+                ));
+            }
+            "standalone" if !matches!(attr.value, "yes" | "no") => {
+                return Err(malformed(pos, "standalone must be \"yes\" or \"no\""));
+            }
+            _ => {}
+        }
+    }
+    if seen == 0 {
+        return Err(malformed(pos, "XML declaration without a version"));
+    }
+    Ok(())
 }
 
 pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlError> {
@@ -593,22 +683,16 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
         Some(rest) => (rest, 3),
         None => (text, 0),
     };
-    let mut reader = Reader::from_str(text);
-    {
-        let cfg = reader.config_mut();
-        cfg.check_end_names = true;
-        cfg.check_comments = true;
-        cfg.expand_empty_elements = false;
-        cfg.trim_text(false);
-        cfg.allow_dangling_amp = false;
-        cfg.allow_unmatched_ends = false;
-    }
+    let mut lexer = Lexer::new(text);
     let mut b = Builder {
         opts,
         strings: String::with_capacity(text.len()),
+        // Sized for SAML-shaped documents (about one element, attribute and namespace
+        // declaration per 64-128 bytes), so the arena and tables rarely grow; never more than a
+        // fraction of the input, whatever the input holds.
         nodes: Vec::with_capacity(text.len() / 64),
-        attrs: Vec::new(),
-        decls: Vec::new(),
+        attrs: Vec::with_capacity(text.len() / 96),
+        decls: Vec::with_capacity(text.len() / 128),
         namespaces: Vec::new(),
         ns_index: FastMap::default(),
         ids: HashMap::new(),
@@ -622,52 +706,19 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
         text_offset: 0,
         text_pending: false,
     };
-    let mut first = true;
     loop {
-        let pos = usize::try_from(reader.buffer_position())
-            .unwrap_or(usize::MAX)
-            .saturating_add(bom);
-        let event = reader.read_event().map_err(|e| {
-            let at = usize::try_from(reader.error_position())
-                .unwrap_or(usize::MAX)
-                .saturating_add(bom);
-            map_quick_error(e, at)
-        })?;
-        let was_first = std::mem::replace(&mut first, false);
-        match event {
-            Event::Decl(d) => {
-                if !was_first {
-                    return Err(malformed(
-                        pos,
-                        "XML declaration not at the start of the document",
-                    ));
-                }
-                let version = d.version().map_err(|e| map_quick_error(e, pos))?;
-                if &*version != "1.0" {
-                    return Err(forbidden(
-                        pos,
-                        format!("XML version {version:?} (only 1.0 is accepted)"),
-                    ));
-                }
-                if let Some(enc) = d.encoding() {
-                    let enc = enc.map_err(|e| malformed(pos, e.to_string()))?;
-                    if !enc.eq_ignore_ascii_case("utf-8") {
-                        return Err(forbidden(
-                            pos,
-                            format!("declared encoding {enc:?} (UTF-8 only)"),
-                        ));
-                    }
-                }
+        let pos = lexer.position().saturating_add(bom);
+        let token = lexer.next_token().map_err(|e| lex_error(e, bom))?;
+        match token {
+            Token::Decl(content) => check_declaration(content, pos)?,
+            Token::DocType => return Err(forbidden(pos, "a document type declaration (DTD)")),
+            Token::Start(name) => {
+                let mut attrs = lexer.attributes();
+                let (end, _empty) = b.start_element(name, &mut attrs, pos)?;
+                lexer.resume(end);
             }
-            Event::DocType(_) => return Err(forbidden(pos, "a document type declaration (DTD)")),
-            Event::Start(e) => b.start_element(&e, pos, false)?,
-            Event::Empty(e) => b.start_element(&e, pos, true)?,
-            Event::End(_) => {
-                b.flush_text()?;
-                b.end_element();
-            }
-            Event::Text(t) => {
-                let raw = t.into_inner();
+            Token::End(name) => b.end_tag(name, pos)?,
+            Token::Text(raw) => {
                 b.start_text(pos);
                 // Fast path, one pass: printable ASCII, tabs and line feeds, no CR, no ']'.
                 let plain =
@@ -676,30 +727,28 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
                     scan::has_below(w, 0x20) || scan::has_above_tilde(w) || scan::has_byte(w, b']')
                 };
                 if scan::find(raw.as_bytes(), 0, word, |c| !plain(c)).is_none() {
-                    b.strings.push_str(&raw);
+                    b.strings.push_str(raw);
                 } else {
-                    check_chars(&raw, pos, "text")?;
+                    check_chars(raw, pos, "text")?;
                     if raw.contains("]]>") {
                         return Err(malformed(pos, "']]>' in text"));
                     }
-                    push_normalized_line_ends(&mut b.strings, &raw);
+                    push_normalized_line_ends(&mut b.strings, raw);
                 }
             }
-            Event::CData(t) => {
+            Token::CData(raw) => {
                 if b.stack.is_empty() {
                     return Err(malformed(pos, "CDATA section outside the document element"));
                 }
-                let raw = t.into_inner();
-                check_chars(&raw, pos, "a CDATA section")?;
+                check_chars(raw, pos, "a CDATA section")?;
                 b.start_text(pos);
-                push_normalized_line_ends(&mut b.strings, &raw);
+                push_normalized_line_ends(&mut b.strings, raw);
             }
-            Event::GeneralRef(r) => {
-                let name = r.into_inner();
+            Token::Ref(name) => {
                 if b.stack.is_empty() {
                     return Err(malformed(pos, "reference outside the document element"));
                 }
-                match resolve_reference(&name) {
+                match resolve_reference(name) {
                     Some(c) => {
                         b.start_text(pos);
                         b.strings.push(c);
@@ -713,24 +762,22 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
                     None => return Err(forbidden(pos, format!("entity reference &{name};"))),
                 }
             }
-            Event::Comment(c) => {
+            Token::Comment(raw) => {
                 b.flush_text()?;
-                let raw = c.into_inner();
-                check_chars(&raw, pos, "a comment")?;
+                check_chars(raw, pos, "a comment")?;
                 if raw.ends_with('-') {
                     return Err(malformed(pos, "comment ending in '-'"));
                 }
                 let mut s = String::with_capacity(raw.len());
-                push_normalized_line_ends(&mut s, &raw);
+                push_normalized_line_ends(&mut s, raw);
                 let span = b.span(&s);
                 b.push_node(NodeKind::Comment(span), pos)?;
             }
-            Event::PI(pi) => {
+            Token::Pi { target, content } => {
                 b.flush_text()?;
                 if opts.forbid_processing_instructions {
                     return Err(forbidden(pos, "a processing instruction"));
                 }
-                let target = pi.target();
                 if target.eq_ignore_ascii_case("xml") {
                     return Err(malformed(
                         pos,
@@ -743,18 +790,14 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
                         format!("invalid processing-instruction target {target:?}"),
                     ));
                 }
-                let content = pi.content();
                 check_chars(content, pos, "a processing instruction")?;
                 let mut data = String::with_capacity(content.len());
-                push_normalized_line_ends(
-                    &mut data,
-                    content.trim_start_matches([' ', '\t', '\r', '\n']),
-                );
+                push_normalized_line_ends(&mut data, content);
                 let target = b.span(target);
                 let data = b.span(&data);
                 b.push_node(NodeKind::Pi { target, data }, pos)?;
             }
-            Event::Eof => {
+            Token::Eof => {
                 b.flush_text()?;
                 if !b.stack.is_empty() {
                     return Err(malformed(pos, "unexpected end of input: unclosed element"));
