@@ -193,20 +193,36 @@ fn digest_into(
     })
 }
 
-/// The canonical bytes of an inner signed element (a signed Assertion), made while its signed
-/// parent (the Response) was canonicalized, for the inner element's own digest: the document is
-/// canonicalized once where there are two signatures.
+/// The digest of an inner signed element (a signed Assertion), computed while its signed parent
+/// (the Response) was canonicalized, for the inner element's own Reference: the document is
+/// canonicalized once where there are two signatures. Used only where the inner Reference asks
+/// for exactly the canonicalization and digest it was made with.
 #[derive(Debug)]
 pub(crate) struct InnerCanonical {
     element: crate::xml::NodeId,
     signature: crate::xml::NodeId,
     c14n: Algorithm,
     prefixes: Vec<String>,
-    bytes: Vec<u8>,
+    digest: DigestAlgorithm,
+    value: Vec<u8>,
 }
 
-/// [`verify_enveloped`] of `element` that also keeps the canonical form of its descendant
-/// `inner` (with `inner`'s own signature left out) when the same walk can make it exactly.
+/// The DigestMethod the (not yet verified) signature `sig` declares for its Reference: only a
+/// guess at which hash the inner copy should compute; [`verify_enveloped_kept`] uses the result
+/// only when the verified Reference asks for the same algorithm.
+fn declared_digest(sig: Element<'_>) -> Option<DigestAlgorithm> {
+    let signed_info = sig.child_elements().next()?;
+    let reference = signed_info
+        .child_elements()
+        .find(|c| is_ds(c, "Reference"))?;
+    let method = reference
+        .child_elements()
+        .find(|c| is_ds(c, "DigestMethod"))?;
+    DigestAlgorithm::from_uri(method.attribute("Algorithm")?).ok()
+}
+
+/// [`verify_enveloped`] of `element` that also digests its descendant `inner` (with `inner`'s
+/// own signature left out) when the same walk can make its canonical form exactly.
 ///
 /// # Errors
 /// As [`verify_enveloped`].
@@ -219,15 +235,12 @@ pub(crate) fn verify_enveloped_keeping<'a>(
 ) -> Result<Option<SignedElement<'a>>, Error> {
     let doc = element.document();
     let inner_sig = signature_of(inner).ok().flatten();
+    let inner_digest = inner_sig.and_then(declared_digest);
     verify_enveloped_with(element, element_name, opts, &mut |r| {
         let mut h = crypto::BufferedHasher::new(r.digest);
-        match inner_sig {
-            Some(sig) => {
-                // About the inner element's canonical size (names and values are in the arena,
-                // markup is not): the buffer then grows once at most instead of doubling from
-                // empty, which copied the canonical bytes about twice over.
-                let arena = doc.strings.len();
-                let mut bytes = Vec::with_capacity(arena.saturating_add(arena / 2));
+        match (inner_sig, inner_digest) {
+            (Some(sig), Some(digest)) => {
+                let mut inner_hash = crypto::BufferedHasher::new(digest);
                 let made = c14n::canonicalize_with_inner(
                     doc,
                     element.id(),
@@ -237,7 +250,7 @@ pub(crate) fn verify_enveloped_keeping<'a>(
                     &mut h,
                     inner.id(),
                     Some(sig.id()),
-                    &mut bytes,
+                    &mut inner_hash,
                 )
                 .map_err(|e| Error::SignatureInvalid {
                     element: element_name,
@@ -249,18 +262,20 @@ pub(crate) fn verify_enveloped_keeping<'a>(
                         signature: sig.id(),
                         c14n: r.c14n,
                         prefixes: r.prefixes.iter().map(|p| (*p).to_owned()).collect(),
-                        bytes,
+                        digest,
+                        value: inner_hash.finish(),
                     });
                 }
             }
-            None => digest_into(element, element_name, r, &mut h)?,
+            _ => digest_into(element, element_name, r, &mut h)?,
         }
         Ok(h.finish())
     })
 }
 
-/// [`verify_enveloped`] of `element`, digesting the canonical bytes `kept` when they were made
-/// for this element, this signature, and the same canonicalization; otherwise as usual.
+/// [`verify_enveloped`] of `element`, taking the digest from `kept` when it was made for this
+/// element, this signature, the same canonicalization and the same digest algorithm; otherwise
+/// as usual.
 ///
 /// # Errors
 /// As [`verify_enveloped`].
@@ -270,24 +285,24 @@ pub(crate) fn verify_enveloped_kept<'a>(
     opts: &VerifyOptions<'_>,
     kept: Option<InnerCanonical>,
 ) -> Result<Option<SignedElement<'a>>, Error> {
-    verify_enveloped_with(element, element_name, opts, &mut |r| {
-        let mut h = crypto::BufferedHasher::new(r.digest);
-        match &kept {
-            Some(k)
-                if k.element == element.id()
-                    && k.signature == r.signature
-                    && k.c14n == r.c14n
-                    && k.prefixes
-                        .iter()
-                        .map(String::as_str)
-                        .eq(r.prefixes.iter().copied()) =>
-            {
-                use c14n::Sink as _;
-                h.write(&k.bytes);
-            }
-            _ => digest_into(element, element_name, r, &mut h)?,
+    verify_enveloped_with(element, element_name, opts, &mut |r| match &kept {
+        Some(k)
+            if k.element == element.id()
+                && k.signature == r.signature
+                && k.c14n == r.c14n
+                && k.digest == r.digest
+                && k.prefixes
+                    .iter()
+                    .map(String::as_str)
+                    .eq(r.prefixes.iter().copied()) =>
+        {
+            Ok(k.value.clone())
         }
-        Ok(h.finish())
+        _ => {
+            let mut h = crypto::BufferedHasher::new(r.digest);
+            digest_into(element, element_name, r, &mut h)?;
+            Ok(h.finish())
+        }
     })
 }
 

@@ -163,17 +163,17 @@ pub trait Sink {
 }
 
 /// A sink that also copies the bytes of one inner element into `inner` while switched on.
-struct TeeSink<'a, S: Sink + ?Sized> {
+struct TeeSink<'a, S: Sink + ?Sized, I: Sink + ?Sized> {
     outer: &'a mut S,
-    inner: &'a mut Vec<u8>,
+    inner: &'a mut I,
     on: bool,
 }
 
-impl<S: Sink + ?Sized> Sink for TeeSink<'_, S> {
+impl<S: Sink + ?Sized, I: Sink + ?Sized> Sink for TeeSink<'_, S, I> {
     fn write(&mut self, bytes: &[u8]) {
         self.outer.write(bytes);
         if self.on {
-            self.inner.extend_from_slice(bytes);
+            self.inner.write(bytes);
         }
     }
     fn set_tee(&mut self, on: bool) {
@@ -192,20 +192,20 @@ enum TeeState {
 }
 
 /// Canonicalizes the subtree of `apex` without `exclude` (as [`canonicalize`] with
-/// [`Subset::Element`]) into `out`, and in the same walk copies into `inner_out` the canonical
+/// [`Subset::Element`]) into `out`, and in the same walk writes into `inner_out` the canonical
 /// form that the descendant `inner` (without its descendant `inner_exclude`) has as a subset of
 /// its own, with the same exclusive algorithm and PrefixList: a signed Assertion inside a signed
 /// Response is then canonicalized once, not twice.
 ///
 /// The copy is only made when it is certain to equal the separate canonicalization: exclusive
 /// C14N, and no prefix that `inner`'s subtree uses (or any PrefixList prefix) rendered by its
-/// output ancestors. Returns whether `inner_out` holds it; when `false` the caller
+/// output ancestors. Returns whether `inner_out` received it; when `false` the caller
 /// canonicalizes `inner` separately.
 ///
 /// # Errors
 /// As [`canonicalize`].
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn canonicalize_with_inner<S: Sink + ?Sized>(
+pub(crate) fn canonicalize_with_inner<S: Sink + ?Sized, I: Sink + ?Sized>(
     doc: &Document,
     apex: NodeId,
     exclude: Option<NodeId>,
@@ -214,7 +214,7 @@ pub(crate) fn canonicalize_with_inner<S: Sink + ?Sized>(
     out: &mut S,
     inner: NodeId,
     inner_exclude: Option<NodeId>,
-    inner_out: &mut Vec<u8>,
+    inner_out: &mut I,
 ) -> Result<bool, C14nError> {
     doc.element_data(apex).ok_or(C14nError::NotAnElement)?;
     let mut c = Canonicalizer::new(doc, algorithm, inclusive_prefixes);
