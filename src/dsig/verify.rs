@@ -237,10 +237,11 @@ pub(crate) fn verify_enveloped_keeping<'a>(
     let inner_sig = signature_of(inner).ok().flatten();
     let inner_digest = inner_sig.and_then(declared_digest);
     verify_enveloped_with(element, element_name, opts, &mut |r| {
-        let mut h = crypto::BufferedHasher::new(r.digest);
         match (inner_sig, inner_digest) {
             (Some(sig), Some(digest)) => {
-                let mut inner_hash = crypto::BufferedHasher::new(digest);
+                // The walk stages its output in blocks: plain hashers behind it.
+                let mut h = r.digest.hasher();
+                let mut inner_hash = digest.hasher();
                 let made = c14n::canonicalize_with_inner(
                     doc,
                     element.id(),
@@ -266,10 +267,14 @@ pub(crate) fn verify_enveloped_keeping<'a>(
                         value: inner_hash.finish(),
                     });
                 }
+                Ok(h.finish())
             }
-            _ => digest_into(element, element_name, r, &mut h)?,
+            _ => {
+                let mut h = crypto::BufferedHasher::new(r.digest);
+                digest_into(element, element_name, r, &mut h)?;
+                Ok(h.finish())
+            }
         }
-        Ok(h.finish())
     })
 }
 

@@ -163,21 +163,54 @@ pub trait Sink {
 }
 
 /// A sink that also copies the bytes of one inner element into `inner` while switched on.
+///
+/// Canonicalization writes many small pieces; they are staged once here and handed to both
+/// outputs in blocks (a hasher behind each then sees few large updates, and no piece is copied
+/// twice). Staged bytes are handed over before the switch changes and by [`TeeSink::finish`].
 struct TeeSink<'a, S: Sink + ?Sized, I: Sink + ?Sized> {
     outer: &'a mut S,
     inner: &'a mut I,
     on: bool,
+    staged: Vec<u8>,
+}
+
+impl<S: Sink + ?Sized, I: Sink + ?Sized> TeeSink<'_, S, I> {
+    const BLOCK: usize = 8192;
+
+    fn flush(&mut self) {
+        if !self.staged.is_empty() {
+            self.outer.write(&self.staged);
+            if self.on {
+                self.inner.write(&self.staged);
+            }
+            self.staged.clear();
+        }
+    }
+
+    fn finish(mut self) {
+        self.flush();
+    }
 }
 
 impl<S: Sink + ?Sized, I: Sink + ?Sized> Sink for TeeSink<'_, S, I> {
     fn write(&mut self, bytes: &[u8]) {
-        self.outer.write(bytes);
-        if self.on {
-            self.inner.write(bytes);
+        if self.staged.len() + bytes.len() > Self::BLOCK {
+            self.flush();
+            if bytes.len() > Self::BLOCK {
+                self.outer.write(bytes);
+                if self.on {
+                    self.inner.write(bytes);
+                }
+                return;
+            }
         }
+        self.staged.extend_from_slice(bytes);
     }
     fn set_tee(&mut self, on: bool) {
-        self.on = on;
+        if on != self.on {
+            self.flush();
+            self.on = on;
+        }
     }
 }
 
@@ -226,8 +259,10 @@ pub(crate) fn canonicalize_with_inner<S: Sink + ?Sized, I: Sink + ?Sized>(
         outer: out,
         inner: inner_out,
         on: false,
+        staged: Vec::with_capacity(TeeSink::<S, I>::BLOCK),
     };
     c.walk(apex, exclude, true, &mut tee);
+    tee.finish();
     Ok(c.tee_state == TeeState::Done)
 }
 
