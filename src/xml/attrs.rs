@@ -111,10 +111,11 @@ impl<'a> AttrLexer<'a> {
             bytes,
             name_start,
             |w| {
-                scan::has_byte(w, b'=')
-                    || scan::has_below(w, 0x21)
-                    || scan::has_byte(w, b'>')
-                    || scan::has_byte(w, b'/')
+                scan::eq_mask(w, b'=')
+                    | scan::below_mask(w, 0x21)
+                    | scan::eq_mask(w, b'>')
+                    | scan::eq_mask(w, b'/')
+                    != 0
             },
             |b| b == b'=' || b <= 0x20 || b == b'>' || b == b'/',
         )
@@ -140,11 +141,12 @@ impl<'a> AttrLexer<'a> {
             bytes,
             value_start,
             |w| {
-                scan::has_byte(w, quote)
-                    || scan::has_below(w, 0x20)
-                    || scan::has_above_tilde(w)
-                    || scan::has_byte(w, b'&')
-                    || scan::has_byte(w, b'<')
+                scan::eq_mask(w, quote)
+                    | scan::below_mask(w, 0x20)
+                    | scan::above_tilde_mask(w)
+                    | scan::eq_mask(w, b'&')
+                    | scan::eq_mask(w, b'<')
+                    != 0
             },
             |b| b == quote || special(b),
         );

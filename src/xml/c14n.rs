@@ -879,10 +879,11 @@ fn escape_with<S: Sink + ?Sized>(
 /// Text nodes (C14N 1.0 section 2.3).
 fn escape_text<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
     let word = |w| {
-        scan::has_byte(w, b'&')
-            || scan::has_byte(w, b'<')
-            || scan::has_byte(w, b'>')
-            || scan::has_byte(w, b'\r')
+        scan::eq_mask(w, b'&')
+            | scan::eq_mask(w, b'<')
+            | scan::eq_mask(w, b'>')
+            | scan::eq_mask(w, b'\r')
+            != 0
     };
     escape_with(s, out, word, |b| match b {
         b'&' => Some(b"&amp;"),
@@ -897,10 +898,11 @@ fn escape_text<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
 fn escape_attr<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
     // TAB, LF and CR are all below 0x0E.
     let word = |w| {
-        scan::has_byte(w, b'&')
-            || scan::has_byte(w, b'<')
-            || scan::has_byte(w, b'"')
-            || scan::has_below(w, 0x0e)
+        scan::eq_mask(w, b'&')
+            | scan::eq_mask(w, b'<')
+            | scan::eq_mask(w, b'"')
+            | scan::below_mask(w, 0x0e)
+            != 0
     };
     escape_with(s, out, word, |b| match b {
         b'&' => Some(b"&amp;"),

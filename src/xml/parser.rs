@@ -526,7 +526,7 @@ fn check_namespace_declaration(
     offset: usize,
 ) -> Result<(), XmlError> {
     let printable = |u: &&str| {
-        let word = |w| scan::has_below(w, 0x20) || scan::has_above_tilde(w);
+        let word = |w| scan::below_mask(w, 0x20) | scan::above_tilde_mask(w) != 0;
         plain || scan::find(u.as_bytes(), 0, word, |b| !(0x20..0x7f).contains(&b)).is_none()
     };
     if let Some(c) = Some(uri)
@@ -563,10 +563,11 @@ fn decode_attribute_value(raw: &str, offset: usize, out: &mut String) -> Result<
     // Fast path, one pass: printable ASCII without references or white space to normalize.
     let special = |b: u8| !(0x20..0x7f).contains(&b) || b == b'&' || b == b'<';
     let word = |w| {
-        scan::has_below(w, 0x20)
-            || scan::has_above_tilde(w)
-            || scan::has_byte(w, b'&')
-            || scan::has_byte(w, b'<')
+        scan::below_mask(w, 0x20)
+            | scan::above_tilde_mask(w)
+            | scan::eq_mask(w, b'&')
+            | scan::eq_mask(w, b'<')
+            != 0
     };
     if scan::find(raw.as_bytes(), 0, word, special).is_none() {
         out.push_str(raw);
@@ -724,7 +725,8 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
                 let plain =
                     |c: u8| (0x20..0x7f).contains(&c) && c != b']' || c == b'\n' || c == b'\t';
                 let word = |w| {
-                    scan::has_below(w, 0x20) || scan::has_above_tilde(w) || scan::has_byte(w, b']')
+                    scan::below_mask(w, 0x20) | scan::above_tilde_mask(w) | scan::eq_mask(w, b']')
+                        != 0
                 };
                 if scan::find(raw.as_bytes(), 0, word, |c| !plain(c)).is_none() {
                     b.strings.push_str(raw);

@@ -9,25 +9,38 @@
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Whether some byte of `word` equals `b`. Exact: the borrow trick can only misreport bytes
-/// above a byte that really matched.
+/// The high bit of every byte of `word` that equals `b` (a byte above a match may be marked
+/// too: the borrow trick can only misreport bytes above one that really matched). Masks of
+/// several tests are OR-ed and tested once: one branch per word, not one per test.
+#[inline]
+pub(crate) fn eq_mask(word: u64, b: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+/// The high bit of every byte of `word` below `n` (`n` at most 128), inexact as [`eq_mask`].
+#[inline]
+pub(crate) fn below_mask(word: u64, n: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH
+}
+
+/// The high bit of every byte of `word` above 0x7E (DEL or not ASCII). Exact: adding one
+/// carries out of a byte only when it is 0xFF, which is already reported by its own high bit.
+#[inline]
+pub(crate) fn above_tilde_mask(word: u64) -> u64 {
+    (word.wrapping_add(ONES) | word) & HIGH
+}
+
+/// Whether some byte of `word` equals `b`. Exact.
 #[inline]
 pub(crate) fn has_byte(word: u64, b: u8) -> bool {
-    let x = word ^ (ONES * u64::from(b));
-    x.wrapping_sub(ONES) & !x & HIGH != 0
+    eq_mask(word, b) != 0
 }
 
-/// Whether some byte of `word` is below `n` (`n` at most 128). Exact, as [`has_byte`].
+/// Whether some byte of `word` is below `n` (`n` at most 128). Exact.
 #[inline]
 pub(crate) fn has_below(word: u64, n: u8) -> bool {
-    word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH != 0
-}
-
-/// Whether some byte of `word` is above 0x7E (DEL or not ASCII). Exact: adding one carries out
-/// of a byte only when it is 0xFF, which is already reported by its own high bit.
-#[inline]
-pub(crate) fn has_above_tilde(word: u64) -> bool {
-    (word.wrapping_add(ONES) | word) & HIGH != 0
+    below_mask(word, n) != 0
 }
 
 /// Index of the first byte at or after `from` for which `byte` holds. `word` must return true for
@@ -80,7 +93,7 @@ mod tests {
                             "{bytes:?} {n}"
                         );
                     }
-                    assert_eq!(has_above_tilde(w), bytes.iter().any(|&x| x > 0x7e));
+                    assert_eq!(above_tilde_mask(w) != 0, bytes.iter().any(|&x| x > 0x7e));
                 }
             }
         }
