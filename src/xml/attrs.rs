@@ -17,6 +17,8 @@ pub(crate) struct RawAttr<'a> {
     pub(crate) name: &'a str,
     pub(crate) value: &'a str,
     pub(crate) plain: bool,
+    /// Quoted with `"` (so a plain value holds no `"` either).
+    pub(crate) double_quoted: bool,
 }
 
 /// Where the list ends.
@@ -164,7 +166,12 @@ impl<'a> AttrLexer<'a> {
             self.text.get(name_start..name_end),
             self.text.get(value_start..value_end),
         ) {
-            (Some(name), Some(value)) => Some(Ok(RawAttr { name, value, plain })),
+            (Some(name), Some(value)) => Some(Ok(RawAttr {
+                name,
+                value,
+                plain,
+                double_quoted: quote == b'"',
+            })),
             _ => Some(Err("attribute split inside a character")),
         }
     }

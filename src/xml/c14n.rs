@@ -361,11 +361,14 @@ struct Canonicalizer<'d> {
     ns_buf: Vec<(u32, u32)>,
     used_buf: Vec<u32>,
     attr_buf: Vec<AttrOut<'d>>,
+    /// Per namespace id: 0 not yet looked at, 1 its URI needs no escaping, 2 it does.
+    ns_plain: Vec<u8>,
 }
 
-/// An attribute to write: (namespace URI, local name, qualified name, value), sorted on the
-/// first two. Bytes of UTF-8 compare in code-point order, as C14N requires.
-type AttrOut<'d> = (&'d [u8], &'d [u8], &'d [u8], &'d [u8]);
+/// An attribute to write: (namespace URI, local name, qualified name, value, whether the value
+/// needs no escaping), sorted on the first two. Bytes of UTF-8 compare in code-point order, as
+/// C14N requires.
+type AttrOut<'d> = (&'d [u8], &'d [u8], &'d [u8], &'d [u8], bool);
 
 struct Frame {
     node: NodeId,
@@ -475,6 +478,7 @@ impl<'d> Canonicalizer<'d> {
             ns_buf: Vec::new(),
             used_buf: Vec::new(),
             attr_buf: Vec::new(),
+            ns_plain: Vec::new(),
         }
     }
 
@@ -576,7 +580,8 @@ impl<'d> Canonicalizer<'d> {
                         rendered_pushed,
                     });
                 }
-                Some(NodeKind::Text(t)) => escape_text(self.doc.bytes(*t), out),
+                Some(NodeKind::Text(t, true)) => out.write(self.doc.bytes(*t)),
+                Some(NodeKind::Text(t, false)) => escape_text(self.doc.bytes(*t), out),
                 Some(NodeKind::Comment(_) | NodeKind::Pi { .. }) => self.write_leaf(child, out),
                 None => {}
             }
@@ -793,7 +798,12 @@ impl<'d> Canonicalizer<'d> {
                 out.write(b"=\"");
             }
             if ns != UNBOUND {
-                escape_attr(doc.ns_uri(Some(ns)).unwrap_or("").as_bytes(), out);
+                let uri = doc.ns_uri(Some(ns)).unwrap_or("").as_bytes();
+                if self.uri_is_plain(ns, uri) {
+                    out.write(uri);
+                } else {
+                    escape_attr(uri, out);
+                }
             }
             out.write(b"\"");
         }
@@ -806,6 +816,7 @@ impl<'d> Canonicalizer<'d> {
                 doc.local_bytes(a.qname, a.prefix_len),
                 doc.bytes(a.qname),
                 doc.bytes(a.value),
+                a.plain,
             )
         }));
         if is_apex && !self.exclusive {
@@ -814,7 +825,7 @@ impl<'d> Canonicalizer<'d> {
                     .iter()
                     .any(|a| a.0 == XML_NS.as_bytes() && a.1 == local)
                 {
-                    attrs.push((XML_NS.as_bytes(), local, b"", value));
+                    attrs.push((XML_NS.as_bytes(), local, b"", value, false));
                 }
             }
         }
@@ -829,7 +840,7 @@ impl<'d> Canonicalizer<'d> {
                 ns.then_with(|| a.1.cmp(b.1))
             });
         }
-        for &(ns, local, qname, value) in &attrs {
+        for &(ns, local, qname, value, plain) in &attrs {
             out.write(b" ");
             if qname.is_empty() && ns == XML_NS.as_bytes() {
                 out.write(b"xml:");
@@ -838,7 +849,11 @@ impl<'d> Canonicalizer<'d> {
                 out.write(qname);
             }
             out.write(b"=\"");
-            escape_attr(value, out);
+            if plain {
+                out.write(value);
+            } else {
+                escape_attr(value, out);
+            }
             out.write(b"\"");
         }
         out.write(b">");
@@ -847,22 +862,43 @@ impl<'d> Canonicalizer<'d> {
         (scope_pushed, rendered_pushed)
     }
 
+    /// Whether namespace `ns` (whose URI is `uri`) renders without escapes; each namespace is
+    /// looked at once per canonicalization, however often it is declared.
+    fn uri_is_plain(&mut self, ns: u32, uri: &[u8]) -> bool {
+        let i = ns as usize;
+        if self.ns_plain.len() <= i {
+            self.ns_plain
+                .resize(self.doc.namespaces.len().max(i + 1), 0);
+        }
+        match self.ns_plain.get(i) {
+            Some(1) => true,
+            Some(2) => false,
+            _ => {
+                let plain = attr_escape_at(uri, 0).is_none();
+                if let Some(slot) = self.ns_plain.get_mut(i) {
+                    *slot = if plain { 1 } else { 2 };
+                }
+                plain
+            }
+        }
+    }
+
     fn close_element(&mut self, scope_pushed: usize, rendered_pushed: usize) {
         self.scope.undo(scope_pushed);
         self.rendered.undo(rendered_pushed);
     }
 }
 
-/// Writes `s`, replacing the bytes `replacement` maps (all ASCII, so UTF-8 stays intact).
-/// `word` tells whether an 8-byte word may contain such a byte (see [`scan::find`]).
+/// Writes `bytes`, replacing each byte that `find` locates with what `replacement` maps it to
+/// (all ASCII, so UTF-8 stays intact).
 fn escape_with<S: Sink + ?Sized>(
     bytes: &[u8],
     out: &mut S,
-    word: impl Fn(u64) -> bool,
+    find: fn(&[u8], usize) -> Option<usize>,
     replacement: fn(u8) -> Option<&'static [u8]>,
 ) {
     let mut start = 0;
-    while let Some(i) = scan::find(bytes, start, &word, |b| replacement(b).is_some()) {
+    while let Some(i) = find(bytes, start) {
         out.write(bytes.get(start..i).unwrap_or_default());
         out.write(
             bytes
@@ -876,8 +912,8 @@ fn escape_with<S: Sink + ?Sized>(
     out.write(bytes.get(start..).unwrap_or_default());
 }
 
-/// Text nodes (C14N 1.0 section 2.3).
-fn escape_text<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
+/// The first byte at or after `from` that C14N escapes in text.
+fn text_escape_at(s: &[u8], from: usize) -> Option<usize> {
     let word = |w| {
         scan::eq_mask(w, b'&')
             | scan::eq_mask(w, b'<')
@@ -885,17 +921,26 @@ fn escape_text<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
             | scan::eq_mask(w, b'\r')
             != 0
     };
-    escape_with(s, out, word, |b| match b {
+    scan::find(s, from, word, |b| text_replacement(b).is_some())
+}
+
+fn text_replacement(b: u8) -> Option<&'static [u8]> {
+    match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),
         b'>' => Some(b"&gt;"),
         b'\r' => Some(b"&#xD;"),
         _ => None,
-    });
+    }
 }
 
-/// Attribute values (C14N 1.0 section 2.3).
-fn escape_attr<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
+/// Text nodes (C14N 1.0 section 2.3).
+fn escape_text<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
+    escape_with(s, out, text_escape_at, text_replacement);
+}
+
+/// The first byte at or after `from` that C14N escapes in attribute values.
+fn attr_escape_at(s: &[u8], from: usize) -> Option<usize> {
     // TAB, LF and CR are all below 0x0E.
     let word = |w| {
         scan::eq_mask(w, b'&')
@@ -904,7 +949,11 @@ fn escape_attr<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
             | scan::below_mask(w, 0x0e)
             != 0
     };
-    escape_with(s, out, word, |b| match b {
+    scan::find(s, from, word, |b| attr_replacement(b).is_some())
+}
+
+fn attr_replacement(b: u8) -> Option<&'static [u8]> {
+    match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),
         b'"' => Some(b"&quot;"),
@@ -912,7 +961,12 @@ fn escape_attr<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
         b'\n' => Some(b"&#xA;"),
         b'\r' => Some(b"&#xD;"),
         _ => None,
-    });
+    }
+}
+
+/// Attribute values (C14N 1.0 section 2.3).
+fn escape_attr<S: Sink + ?Sized>(s: &[u8], out: &mut S) {
+    escape_with(s, out, attr_escape_at, attr_replacement);
 }
 
 #[cfg(test)]
@@ -1075,5 +1129,32 @@ mod tests {
             let doc = parse(xml.as_bytes()).unwrap();
             assert_eq!(check(&doc, prefixes), Some(expect), "{xml}");
         }
+    }
+
+    #[test]
+    fn what_the_parser_marks_plain_and_what_it_does_not_are_both_escaped_right() {
+        // Plain values and text are written as they are; everything else still goes through
+        // escaping: a '"' in a single-quoted value, a TAB from a reference, '>' in text, a
+        // reference in a namespace URI, CDATA.
+        let xml = "<r xmlns:p=\"urn:a&amp;b\" a='x\"y' b=\"t&#9;u\" c=\"plain\">\
+                   <p:e d='ok'>1 &gt; 0</p:e>a>b<![CDATA[<&>]]>\r\n<f xmlns=\"urn:plain\">t</f></r>";
+        let doc = Document::parse(xml.as_bytes()).unwrap();
+        let root = doc.root().id();
+        let subset = Subset::Element {
+            apex: root,
+            exclude: None,
+        };
+        let exclusive = canonicalize_to_vec(&doc, subset, Algorithm::Exclusive, &[]).unwrap();
+        assert_eq!(
+            String::from_utf8(exclusive).unwrap(),
+            "<r a=\"x&quot;y\" b=\"t&#x9;u\" c=\"plain\"><p:e xmlns:p=\"urn:a&amp;b\" d=\"ok\">\
+             1 &gt; 0</p:e>a&gt;b&lt;&amp;&gt;\n<f xmlns=\"urn:plain\">t</f></r>"
+        );
+        let inclusive = canonicalize_to_vec(&doc, subset, Algorithm::Inclusive, &[]).unwrap();
+        assert_eq!(
+            String::from_utf8(inclusive).unwrap(),
+            "<r xmlns:p=\"urn:a&amp;b\" a=\"x&quot;y\" b=\"t&#x9;u\" c=\"plain\"><p:e d=\"ok\">\
+             1 &gt; 0</p:e>a&gt;b&lt;&amp;&gt;\n<f xmlns=\"urn:plain\">t</f></r>"
+        );
     }
 }

@@ -216,6 +216,9 @@ pub(crate) struct AttrData {
     pub(crate) prefix: u32,
     pub(crate) ns: Option<u32>,
     pub(crate) value: Span,
+    /// The value holds none of the bytes C14N escapes in attributes (`&`, `<`, `"`, TAB, LF,
+    /// CR), as the parser's own scan found.
+    pub(crate) plain: bool,
 }
 
 #[derive(Debug)]
@@ -253,9 +256,14 @@ pub(crate) struct ElementData {
 #[derive(Debug)]
 pub(crate) enum NodeKind {
     Element(ElementData),
-    Text(Span),
+    /// A text run, and whether it holds none of the bytes C14N escapes in text (`&`, `<`, `>`,
+    /// CR): the parser knows it from its own scan, so the canonicalizer need not look again.
+    Text(Span, bool),
     Comment(Span),
-    Pi { target: Span, data: Span },
+    Pi {
+        target: Span,
+        data: Span,
+    },
 }
 
 #[derive(Debug)]
@@ -451,7 +459,7 @@ impl Document {
         let data = self.nodes.get(id.index())?;
         Some(match &data.kind {
             NodeKind::Element(_) => Node::Element(Element { doc: self, id }),
-            NodeKind::Text(t) => Node::Text(self.s(*t)),
+            NodeKind::Text(t, _) => Node::Text(self.s(*t)),
             NodeKind::Comment(c) => Node::Comment(self.s(*c)),
             NodeKind::Pi { target, data } => Node::ProcessingInstruction {
                 target: self.s(*target),

@@ -128,6 +128,8 @@ struct Builder<'o> {
     text_start: usize,
     text_offset: usize,
     text_pending: bool,
+    /// The pending run holds nothing C14N escapes (see [`NodeKind::Text`]).
+    text_plain: bool,
     scratch_value: String,
 }
 
@@ -225,7 +227,7 @@ impl Builder<'_> {
             start: to_u32(start),
             len: to_u32(self.strings.len().saturating_sub(start)),
         };
-        self.push_node(NodeKind::Text(span), self.text_offset)?;
+        self.push_node(NodeKind::Text(span, self.text_plain), self.text_offset)?;
         Ok(())
     }
 
@@ -233,6 +235,7 @@ impl Builder<'_> {
     fn start_text(&mut self, offset: usize) {
         if !self.text_pending {
             self.text_pending = true;
+            self.text_plain = true;
             self.text_offset = offset;
             self.text_start = self.strings.len();
         }
@@ -329,6 +332,7 @@ impl Builder<'_> {
                 let qname = self.span(name);
                 let value_span = self.span(value);
                 self.attrs.push(AttrData {
+                    plain: attr.plain && attr.double_quoted,
                     qname,
                     prefix_len: to_u32(aprefix.map_or(0, str::len)),
                     prefix: PREFIX_NONE,
@@ -706,6 +710,7 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
         text_start: 0,
         text_offset: 0,
         text_pending: false,
+        text_plain: true,
     };
     loop {
         let pos = lexer.position().saturating_add(bom);
@@ -721,16 +726,22 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
             Token::End(name) => b.end_tag(name, pos)?,
             Token::Text(raw) => {
                 b.start_text(pos);
-                // Fast path, one pass: printable ASCII, tabs and line feeds, no CR, no ']'.
-                let plain =
-                    |c: u8| (0x20..0x7f).contains(&c) && c != b']' || c == b'\n' || c == b'\t';
+                // Fast path, one pass: printable ASCII, tabs and line feeds, no CR, no ']' and
+                // no '>' (so nothing C14N escapes either: '&' and '<' never reach a Text token).
+                let plain = |c: u8| {
+                    (0x20..0x7f).contains(&c) && c != b']' && c != b'>' || c == b'\n' || c == b'\t'
+                };
                 let word = |w| {
-                    scan::below_mask(w, 0x20) | scan::above_tilde_mask(w) | scan::eq_mask(w, b']')
+                    scan::below_mask(w, 0x20)
+                        | scan::above_tilde_mask(w)
+                        | scan::eq_mask(w, b']')
+                        | scan::eq_mask(w, b'>')
                         != 0
                 };
                 if scan::find(raw.as_bytes(), 0, word, |c| !plain(c)).is_none() {
                     b.strings.push_str(raw);
                 } else {
+                    b.text_plain = false;
                     check_chars(raw, pos, "text")?;
                     if raw.contains("]]>") {
                         return Err(malformed(pos, "']]>' in text"));
@@ -744,6 +755,7 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
                 }
                 check_chars(raw, pos, "a CDATA section")?;
                 b.start_text(pos);
+                b.text_plain = false;
                 push_normalized_line_ends(&mut b.strings, raw);
             }
             Token::Ref(name) => {
@@ -753,6 +765,7 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
                 match resolve_reference(name) {
                     Some(c) => {
                         b.start_text(pos);
+                        b.text_plain = false;
                         b.strings.push(c);
                     }
                     None if name.starts_with('#') => {
