@@ -44,6 +44,10 @@ fn check_chars(s: &str, offset: usize, what: &str) -> Result<(), XmlError> {
 struct Scope {
     /// Prefix ("" = default namespace) -> id.
     ids: FastMap<Box<str>, u32>,
+    /// The first [`Scope::SHORT_CAP`] prefixes of at most seven bytes, as ([`short_key`], id):
+    /// documents use a handful of short prefixes (`saml`, `ds`, `xs`) on every element, and
+    /// comparing one integer each beats hashing the prefix and comparing bytes.
+    short: Vec<(u64, u32)>,
     /// Id -> prefix.
     names: Vec<Box<str>>,
     /// Per prefix id, the stack of bound namespaces (`None` = undeclared default namespace).
@@ -57,6 +61,7 @@ impl Default for Scope {
     fn default() -> Self {
         let mut scope = Scope {
             ids: FastMap::default(),
+            short: Vec::new(),
             names: Vec::new(),
             bindings: Vec::new(),
             undo: Vec::new(),
@@ -69,13 +74,47 @@ impl Default for Scope {
     }
 }
 
+/// A prefix of at most seven bytes as one integer (its bytes, and its length in the top byte).
+fn short_key(prefix: &str) -> Option<u64> {
+    let bytes = prefix.as_bytes();
+    let mut key = [0u8; 8];
+    key.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    let len = u8::try_from(bytes.len()).ok().filter(|&n| n <= 7)?;
+    if let Some(last) = key.last_mut() {
+        *last = len;
+    }
+    Some(u64::from_le_bytes(key))
+}
+
 impl Scope {
+    /// How many short prefixes [`Scope::short`] holds at most: a bounded scan per look-up.
+    const SHORT_CAP: usize = 16;
+
+    /// The id of an interned prefix.
+    fn id(&self, prefix: &str) -> Option<u32> {
+        if let Some(key) = short_key(prefix) {
+            if let Some(&(_, i)) = self.short.iter().find(|(k, _)| *k == key) {
+                return Some(i);
+            }
+            if self.short.len() < Self::SHORT_CAP {
+                // Every short prefix is in the list while it has room.
+                return None;
+            }
+        }
+        self.ids.get(prefix).copied()
+    }
+
     fn intern(&mut self, prefix: &str) -> u32 {
-        if let Some(&i) = self.ids.get(prefix) {
+        if let Some(i) = self.id(prefix) {
             return i;
         }
         let i = to_u32(self.names.len());
         self.ids.insert(prefix.into(), i);
+        if let Some(key) = short_key(prefix)
+            && self.short.len() < Self::SHORT_CAP
+        {
+            self.short.push((key, i));
+        }
         self.names.push(prefix.into());
         self.bindings.push(Vec::new());
         i
@@ -83,7 +122,7 @@ impl Scope {
 
     /// The prefix's id and its innermost binding, if it is bound.
     fn lookup(&self, prefix: &str) -> Option<(u32, Option<u32>)> {
-        let i = *self.ids.get(prefix)?;
+        let i = self.id(prefix)?;
         let top = self
             .bindings
             .get(i as usize)
@@ -834,4 +873,55 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
         top: b.top,
         ids: b.ids,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::{Scope, short_key};
+    use crate::xml::Document;
+
+    #[test]
+    fn short_keys_are_distinct_for_distinct_prefixes() {
+        let prefixes = [
+            "", "a", "b", "ab", "ba", "a\0", "saml2", "saml2p", "xsi", "abcdefg",
+        ];
+        let keys: Vec<u64> = prefixes.iter().map(|p| short_key(p).unwrap()).collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert!(!keys[i + 1..].contains(k), "{:?}", prefixes[i]);
+        }
+        assert_eq!(short_key("abcdefgh"), None);
+    }
+
+    #[test]
+    fn prefixes_resolve_beyond_the_short_list() {
+        // More short prefixes than the list holds, and long ones: every one resolves to its own
+        // namespace, declared or looked up in any order.
+        let n = Scope::SHORT_CAP * 2;
+        let mut xml = String::from("<r");
+        for i in 0..n {
+            xml.push_str(&format!(" xmlns:p{i}=\"urn:{i}\""));
+        }
+        xml.push('>');
+        for i in (0..n).rev() {
+            xml.push_str(&format!(
+                "<p{i}:e xmlns:long-prefix-{i}=\"urn:long:{i}\" long-prefix-{i}:a=\"{i}\"/>"
+            ));
+        }
+        xml.push_str("</r>");
+        let doc = Document::parse(xml.as_bytes()).unwrap();
+        let children: Vec<_> = doc.root().child_elements().collect();
+        assert_eq!(children.len(), n);
+        for (k, e) in children.iter().enumerate() {
+            let i = n - 1 - k;
+            assert_eq!(e.namespace(), Some(format!("urn:{i}").as_str()));
+            assert_eq!(
+                e.attribute_ns(&format!("urn:long:{i}"), "a"),
+                Some(i.to_string().as_str())
+            );
+        }
+        // An undeclared short prefix is still refused once the list is full.
+        let undeclared = xml.replace("<p0:e ", "<q0:e ");
+        assert!(Document::parse(undeclared.as_bytes()).is_err());
+    }
 }
