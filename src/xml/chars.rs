@@ -13,7 +13,7 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 pub(crate) fn first_illegal_char(s: &str) -> Option<char> {
     // Fast path: printable ASCII and the three allowed controls are the common case.
     let allowed = |b: u8| (0x20..0x80).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r');
-    let word = |w: u64| super::scan::has_below(w, 0x20) || w & 0x8080_8080_8080_8080 != 0;
+    let word = |w: u64| (super::scan::below_mask(w, 0x20) | w) & 0x8080_8080_8080_8080 != 0;
     // The first byte outside printable ASCII starts a character (the bytes before it are ASCII),
     // so the character-level search can start there.
     let first = super::scan::find(s.as_bytes(), 0, word, |b| !allowed(b))?;
@@ -95,27 +95,26 @@ pub fn is_id_like(s: &str) -> bool {
 
 /// Splits a `QName` into (prefix, local part), or `None` when it is not a valid QName.
 pub(crate) fn split_qname(s: &str) -> Option<(Option<&str>, &str)> {
-    // One pass over ASCII names (the common case); anything else takes the general path, which
-    // decides alone.
+    // One pass over ASCII names (the common case), one table look-up per byte: every byte a
+    // name character, at most one colon, and a name-start character first and after the colon.
+    // Anything else takes the general path, which decides alone.
+    let bytes = s.as_bytes();
     let mut colon = None;
-    let mut at_start = true;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        match ascii_name_class(b) {
-            1 => {}
-            2 if !at_start => {}
-            _ if b == b':' && colon.is_none() && !at_start => {
-                colon = Some(i);
-                at_start = true;
-                continue;
+    for (i, &b) in bytes.iter().enumerate() {
+        if ascii_name_class(b) == 0 {
+            if b != b':' || colon.is_some() {
+                return split_qname_chars(s);
             }
-            _ => return split_qname_chars(s),
+            colon = Some(i);
         }
-        at_start = false;
     }
+    let starts_name = |i: usize| bytes.get(i).is_some_and(|&b| ascii_name_class(b) == 1);
     match colon {
-        _ if at_start => split_qname_chars(s),
-        None => Some((None, s)),
-        Some(i) => Some((Some(s.get(..i)?), s.get(i + 1..)?)),
+        None if starts_name(0) => Some((None, s)),
+        Some(i) if starts_name(0) && starts_name(i + 1) => {
+            Some((Some(s.get(..i)?), s.get(i + 1..)?))
+        }
+        _ => split_qname_chars(s),
     }
 }
 
@@ -221,6 +220,19 @@ mod tests {
                     assert_eq!(split_qname(&q), split_qname_chars(&q), "{q:?}");
                 }
             }
+        }
+        // And on every string of up to four characters over one of each character class.
+        let alphabet = ['a', '1', '-', ':', '_', '.', ' ', 'é', '>'];
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            for q in &longer {
+                assert_eq!(split_qname(q), split_qname_chars(q), "{q:?}");
+            }
+            strings = longer;
         }
         assert!(is_ncname("_a-1.b"));
         assert!(!is_ncname("1abc"));

@@ -37,12 +37,6 @@ pub(crate) fn has_byte(word: u64, b: u8) -> bool {
     eq_mask(word, b) != 0
 }
 
-/// Whether some byte of `word` is below `n` (`n` at most 128). Exact.
-#[inline]
-pub(crate) fn has_below(word: u64, n: u8) -> bool {
-    below_mask(word, n) != 0
-}
-
 /// Index of the first byte at or after `from` for which `byte` holds. `word` must return true for
 /// every 8-byte word that contains such a byte (it may also return true for others).
 #[inline]
@@ -88,7 +82,7 @@ mod tests {
                     }
                     for n in [0x0e, 0x20, 0x80] {
                         assert_eq!(
-                            has_below(w, n),
+                            below_mask(w, n) != 0,
                             bytes.iter().any(|&x| x < n),
                             "{bytes:?} {n}"
                         );
