@@ -77,13 +77,13 @@ impl Default for Scope {
 /// A prefix of at most seven bytes as one integer (its bytes, and its length in the top byte).
 fn short_key(prefix: &str) -> Option<u64> {
     let bytes = prefix.as_bytes();
-    let mut key = [0u8; 8];
-    key.get_mut(..bytes.len())?.copy_from_slice(bytes);
-    let len = u8::try_from(bytes.len()).ok().filter(|&n| n <= 7)?;
-    if let Some(last) = key.last_mut() {
-        *last = len;
-    }
-    Some(u64::from_le_bytes(key))
+    let len = u64::try_from(bytes.len()).ok().filter(|&n| n <= 7)?;
+    // A shift per byte: no library call for a copy of a few bytes.
+    let packed = bytes
+        .iter()
+        .enumerate()
+        .fold(0u64, |key, (i, &b)| key | u64::from(b) << (8 * i));
+    Some(packed | len << 56)
 }
 
 impl Scope {
