@@ -9,9 +9,20 @@ use crate::sp::config::{IdentityProvider, ServiceProvider};
 use crate::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use crate::xml::{Document, Limits, ParseOptions};
 
-/// Parses into the tree.
+/// Parses into the tree, and holds the tokenizer to quick-xml's splitting (see
+/// `xml::lexer::oracle`).
+///
+/// # Panics
+/// When the parser accepts a document quick-xml refuses, or splits an accepted document
+/// differently (a finding).
+#[allow(clippy::panic)]
 pub fn xml_parse(data: &[u8]) {
     let _ = Document::parse(data);
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Err(finding) = crate::xml::lexer::oracle::check(text)
+    {
+        panic!("{finding}");
+    }
 }
 
 /// Canonicalizes the document element and every element with an `ID` in every mode, and checks

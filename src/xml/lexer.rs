@@ -193,13 +193,16 @@ impl<'a> Lexer<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-    use super::*;
+/// The differential check against quick-xml (the tokenizer this one replaced), shared by the
+/// unit tests and the `xml_parse` fuzz target: where quick-xml refuses a document the parser
+/// must refuse it too, and every document the parser accepts must split token for token as
+/// quick-xml splits it.
+#[cfg(any(test, feature = "testkit"))]
+pub(crate) mod oracle {
+    use super::{LexError, Lexer, Token};
 
     /// Every token of `text`, start tags with their attributes and whether they were empty.
-    fn tokens(text: &str) -> Result<Vec<String>, LexError> {
+    pub(crate) fn tokens(text: &str) -> Result<Vec<String>, LexError> {
         let mut lexer = Lexer::new(text);
         let mut out = Vec::new();
         loop {
@@ -213,7 +216,12 @@ mod tests {
                         let a = a.map_err(|reason| LexError { offset: 0, reason })?;
                         list.push(format!("{}={}", a.name, a.value));
                     }
-                    let (end, empty) = attrs.tag_end().unwrap();
+                    let Some((end, empty)) = attrs.tag_end() else {
+                        return Err(LexError {
+                            offset: 0,
+                            reason: "unterminated start tag",
+                        });
+                    };
                     lexer.resume(end);
                     out.push(format!("Start({name} {list:?} {empty})"));
                 }
@@ -222,6 +230,106 @@ mod tests {
             }
         }
     }
+
+    /// Tokens as strings, from quick-xml (the tokenizer this one replaced), normalized to this
+    /// module's shapes.
+    fn quick_tokens(text: &str) -> Result<Vec<String>, ()> {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(text);
+        let cfg = reader.config_mut();
+        cfg.check_end_names = false;
+        cfg.check_comments = true;
+        cfg.allow_dangling_amp = false;
+        cfg.allow_unmatched_ends = true;
+        let mut out = Vec::new();
+        loop {
+            let t = match reader.read_event().map_err(|_| ())? {
+                Event::Eof => return Ok(out),
+                Event::DocType(_) => return Ok(vec!["DocType".into()]),
+                Event::Decl(_) => "Decl".to_owned(),
+                Event::Start(e) => start_string(&e, false)?,
+                Event::Empty(e) => start_string(&e, true)?,
+                Event::End(e) => format!("{:?}", Token::End(e.name().0)),
+                Event::Text(t) => format!("{:?}", Token::Text(&t.into_inner())),
+                Event::GeneralRef(r) => format!("{:?}", Token::Ref(&r.into_inner())),
+                Event::CData(c) => format!("{:?}", Token::CData(&c.into_inner())),
+                Event::Comment(c) => format!("{:?}", Token::Comment(&c.into_inner())),
+                Event::PI(pi) => format!(
+                    "{:?}",
+                    Token::Pi {
+                        target: pi.target(),
+                        content: pi.content().trim_start_matches([' ', '\t', '\r', '\n'])
+                    }
+                ),
+            };
+            out.push(t);
+        }
+    }
+
+    fn start_string(e: &quick_xml::events::BytesStart<'_>, empty: bool) -> Result<String, ()> {
+        let name = e.name().0.to_owned();
+        let mut list = Vec::new();
+        for a in e.attributes() {
+            let a = a.map_err(|_| ())?;
+            let (key, value) = (a.key.0, &a.value);
+            list.push(format!("{key}={value}"));
+        }
+        Ok(format!("Start({name} {list:?} {empty})"))
+    }
+
+    /// Ours, in the same shapes (`Decl` without its content).
+    fn our_tokens(text: &str) -> Result<Vec<String>, LexError> {
+        Ok(tokens(text)?
+            .into_iter()
+            // quick-xml reports `<?xml ...?>` anywhere as a declaration; here only at the start
+            // (elsewhere it is a processing instruction the parser refuses).
+            .map(|t| {
+                if t.starts_with("Decl(") || t.starts_with("Pi { target: \"xml\", ") {
+                    "Decl".into()
+                } else {
+                    t
+                }
+            })
+            .collect())
+    }
+
+    /// What [`check`] found.
+    #[derive(Debug, PartialEq, Eq)]
+    pub(crate) enum Outcome {
+        /// Both tokenizers split the document alike.
+        Agreed,
+        /// quick-xml refuses it, and so does the parser.
+        BothRefused,
+        /// This tokenizer refuses it, or the two split malformed markup differently (quick-xml
+        /// reads quotes inside an end tag) in a document the parser refuses.
+        Stricter,
+    }
+
+    /// Checks `text` against quick-xml.
+    ///
+    /// # Errors
+    /// A description of the disagreement: a finding.
+    pub(crate) fn check(text: &str) -> Result<Outcome, String> {
+        let parsed = crate::xml::Document::parse(text.as_bytes()).is_ok();
+        match (quick_tokens(text), our_tokens(text)) {
+            (Ok(theirs), Ok(ours)) if ours == theirs => Ok(Outcome::Agreed),
+            (Ok(theirs), Ok(ours)) if parsed => Err(format!(
+                "the tokenizers disagree on an accepted document {text:?}:\n{ours:?}\n{theirs:?}"
+            )),
+            (Err(()), _) if parsed => {
+                Err(format!("quick-xml refuses, the parser accepts: {text:?}"))
+            }
+            (Err(()), _) => Ok(Outcome::BothRefused),
+            _ => Ok(Outcome::Stricter),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+    use super::oracle::tokens;
+    use super::*;
 
     #[test]
     fn splits_every_kind_of_token() {
@@ -307,68 +415,6 @@ mod tests {
         assert_eq!(last, text.len());
     }
 
-    /// Tokens as strings, from quick-xml (the tokenizer this one replaced), normalized to this
-    /// module's shapes.
-    fn quick_tokens(text: &str) -> Result<Vec<String>, ()> {
-        use quick_xml::events::Event;
-        let mut reader = quick_xml::Reader::from_str(text);
-        let cfg = reader.config_mut();
-        cfg.check_end_names = false;
-        cfg.check_comments = true;
-        cfg.allow_dangling_amp = false;
-        cfg.allow_unmatched_ends = true;
-        let mut out = Vec::new();
-        loop {
-            let t = match reader.read_event().map_err(|_| ())? {
-                Event::Eof => return Ok(out),
-                Event::DocType(_) => return Ok(vec!["DocType".into()]),
-                Event::Decl(_) => "Decl".to_owned(),
-                Event::Start(e) => start_string(&e, false)?,
-                Event::Empty(e) => start_string(&e, true)?,
-                Event::End(e) => format!("{:?}", Token::End(e.name().0)),
-                Event::Text(t) => format!("{:?}", Token::Text(&t.into_inner())),
-                Event::GeneralRef(r) => format!("{:?}", Token::Ref(&r.into_inner())),
-                Event::CData(c) => format!("{:?}", Token::CData(&c.into_inner())),
-                Event::Comment(c) => format!("{:?}", Token::Comment(&c.into_inner())),
-                Event::PI(pi) => format!(
-                    "{:?}",
-                    Token::Pi {
-                        target: pi.target(),
-                        content: pi.content().trim_start_matches([' ', '\t', '\r', '\n'])
-                    }
-                ),
-            };
-            out.push(t);
-        }
-    }
-
-    fn start_string(e: &quick_xml::events::BytesStart<'_>, empty: bool) -> Result<String, ()> {
-        let name = e.name().0.to_owned();
-        let mut list = Vec::new();
-        for a in e.attributes() {
-            let a = a.map_err(|_| ())?;
-            let (key, value) = (a.key.0, &a.value);
-            list.push(format!("{key}={value}"));
-        }
-        Ok(format!("Start({name} {list:?} {empty})"))
-    }
-
-    /// Ours, in the same shapes (`Decl` without its content).
-    fn our_tokens(text: &str) -> Result<Vec<String>, LexError> {
-        Ok(tokens(text)?
-            .into_iter()
-            // quick-xml reports `<?xml ...?>` anywhere as a declaration; here only at the start
-            // (elsewhere it is a processing instruction the parser refuses).
-            .map(|t| {
-                if t.starts_with("Decl(") || t.starts_with("Pi { target: \"xml\", ") {
-                    "Decl".into()
-                } else {
-                    t
-                }
-            })
-            .collect())
-    }
-
     #[test]
     fn agrees_with_quick_xml_on_mutated_documents() {
         // Seeds with every kind of token; each mutant inserts, deletes or replaces bytes with
@@ -410,24 +456,11 @@ mod tests {
                 let Ok(text) = std::str::from_utf8(&bytes) else {
                     continue;
                 };
-                match (quick_tokens(text), our_tokens(text)) {
-                    (Ok(theirs), Ok(ours)) if ours == theirs => agreed += 1,
-                    (Ok(theirs), Ok(ours)) => {
-                        // They may split malformed markup differently (quick-xml reads quotes
-                        // inside an end tag); the parser must then refuse the document.
-                        assert!(
-                            crate::xml::Document::parse(text.as_bytes()).is_err(),
-                            "the tokenizers disagree on an accepted document {text:?}:\n{ours:?}\n{theirs:?}"
-                        );
-                    }
-                    (Err(()), _) => {
-                        assert!(
-                            crate::xml::Document::parse(text.as_bytes()).is_err(),
-                            "quick-xml refuses, the parser accepts: {text:?}"
-                        );
-                        both_refused += 1;
-                    }
-                    (Ok(_), Err(_)) => {}
+                match oracle::check(text) {
+                    Ok(oracle::Outcome::Agreed) => agreed += 1,
+                    Ok(oracle::Outcome::BothRefused) => both_refused += 1,
+                    Ok(oracle::Outcome::Stricter) => {}
+                    Err(finding) => panic!("{finding}"),
                 }
             }
         }

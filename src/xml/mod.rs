@@ -23,7 +23,7 @@ mod attrs;
 pub mod c14n;
 mod chars;
 pub(crate) mod fast_map;
-mod lexer;
+pub(crate) mod lexer;
 pub(crate) mod scan;
 mod write;
 pub use write::{escape_attr, escape_text};
