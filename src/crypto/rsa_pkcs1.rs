@@ -67,8 +67,10 @@ pub(crate) fn verify(
     signature: &[u8],
 ) -> bool {
     let k = key.size();
-    // Step 1: the signature is exactly k octets.
-    if signature.len() != k || hash.len() != digest.digest_len() {
+    // Step 1: the signature is exactly k octets. (And a public exponent of at least 3: `rsa`
+    // loads keys with e >= 2 only, but with e = 1 every block would be its own signature.)
+    if signature.len() != k || hash.len() != digest.digest_len() || key.e() < &BoxedUint::from(3u64)
+    {
         return false;
     }
     // Step 2a-b (RSAVP1): s < n, m = s^e mod n.
@@ -114,7 +116,7 @@ fn public_op(key: &rsa::PublicKey, s: BoxedUint) -> BoxedUint {
     let base = BoxedMontyForm::new(s, params);
     let mut acc = base.clone();
     let mut multiplier = <BoxedMontyForm as MontyForm>::Multiplier::from(params);
-    // The top bit is the initial `acc = base`; e >= 3 for every key `rsa` loads.
+    // The top bit is the initial `acc = base` ([`verify`] refuses e < 3).
     for i in (0..e.bit_width_vartime().saturating_sub(1)).rev() {
         multiplier.square_assign(&mut acc);
         if e.bit_vartime(i) {
