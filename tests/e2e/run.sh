@@ -27,7 +27,8 @@ start() {
   echo "example $ex did not start" >&2; return 1
 }
 examples=(axum_sp hyper_sp actix_sp)
-cargo build --locked --features testkit,cli,axum,actix,hyper,fetch --bin saml-sp $(printf -- '--example %s ' "${examples[@]}") \
+# --all-features, as scripts/test's cargo test: the same artifacts, nothing built twice.
+cargo build --locked --all-features --bin saml-sp $(printf -- '--example %s ' "${examples[@]}") \
   --example minimal_axum --example minimal_actix
 for ex in "${examples[@]}"; do
   # Any IdP setting present but unusable: the app refuses to start, never falls back to the test IdP.
