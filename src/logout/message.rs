@@ -168,6 +168,14 @@ pub(crate) fn receive(
     })
 }
 
+/// Where SP-built logout messages go: the IdP's Single Logout URL, which must be configured.
+pub(crate) fn idp_slo_url(cfg: &SpInner) -> Result<String, Error> {
+    cfg.idp.slo_url.clone().ok_or(Error::Config {
+        field: "idp_slo_url",
+        reason: "the IdP has no Single Logout URL".into(),
+    })
+}
+
 fn check_root(doc: &Document, root: &'static str) -> Result<(), Error> {
     let e = doc.root();
     if e.is(SAMLP_NS, root) {

@@ -161,10 +161,7 @@ impl ServiceProvider {
         now: DateTime<Utc>,
     ) -> Result<OutgoingLogout, Error> {
         let cfg = &*self.inner;
-        let destination = cfg.idp.slo_url.clone().ok_or(Error::Config {
-            field: "idp_slo_url",
-            reason: "the IdP has no Single Logout URL".into(),
-        })?;
+        let destination = super::message::idp_slo_url(cfg)?;
         if cfg.signing_key.is_none() {
             return Err(Error::Config {
                 field: "sp_signing_key",

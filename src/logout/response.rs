@@ -130,10 +130,7 @@ impl ServiceProvider {
         now: DateTime<Utc>,
     ) -> Result<OutgoingLogout, Error> {
         let cfg = &*self.inner;
-        let destination = cfg.idp.slo_url.clone().ok_or(Error::Config {
-            field: "idp_slo_url",
-            reason: "the IdP has no Single Logout URL".into(),
-        })?;
+        let destination = super::message::idp_slo_url(cfg)?;
         let status_xml = match status {
             LogoutStatus::Success => format!("<samlp:StatusCode Value=\"{STATUS_SUCCESS}\"/>"),
             LogoutStatus::PartialLogout => format!(

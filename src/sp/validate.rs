@@ -255,6 +255,30 @@ impl ServiceProvider {
     }
 }
 
+/// Reports the validity dates of the certificate that verified `signed` (refusing a certificate
+/// outside them when the policy requires it), then the signature check of `element` itself.
+fn record_signature(
+    cfg: &crate::sp::config::SpInner,
+    signed: &Option<SignedElement<'_>>,
+    element: &'static str,
+    w: &Window,
+    report: &mut Report,
+) -> Result<(), Error> {
+    certificate_dates(cfg, signed, element, w, report)?;
+    let check = if element == "Response" {
+        "response_signature"
+    } else {
+        "assertion_signature"
+    };
+    let result = if signed.is_some() {
+        CheckResult::Passed
+    } else {
+        CheckResult::Skipped
+    };
+    report.add(check, result, "valid if present", sig_found(signed));
+    Ok(())
+}
+
 /// Reports the validity dates of the certificate that verified `signed`, and refuses a
 /// certificate outside them when the policy requires it.
 fn certificate_dates(
@@ -443,17 +467,7 @@ fn validate_document(
         _ => dsig::verify_enveloped(response, "Response", verify_opts),
     }
     .map_err(|e| report.fail("response_signature", e))?;
-    certificate_dates(cfg, &response_sig, "Response", w, report)?;
-    report.add(
-        "response_signature",
-        if response_sig.is_some() {
-            CheckResult::Passed
-        } else {
-            CheckResult::Skipped
-        },
-        "valid if present",
-        sig_found(&response_sig),
-    );
+    record_signature(cfg, &response_sig, "Response", w, report)?;
 
     // Status.
     let status_result = (|| {
@@ -514,17 +528,7 @@ fn validate_document(
     let assertion_sig =
         dsig::verify::verify_enveloped_kept(assertion, "Assertion", verify_opts, kept)
             .map_err(|e| report.fail("assertion_signature", e))?;
-    certificate_dates(cfg, &assertion_sig, "Assertion", w, report)?;
-    report.add(
-        "assertion_signature",
-        if assertion_sig.is_some() {
-            CheckResult::Passed
-        } else {
-            CheckResult::Skipped
-        },
-        "valid if present",
-        sig_found(&assertion_sig),
-    );
+    record_signature(cfg, &assertion_sig, "Assertion", w, report)?;
     let signed = Signed {
         response: response_sig.is_some(),
         assertion: assertion_sig.is_some(),
