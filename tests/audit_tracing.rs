@@ -13,21 +13,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use saml_sp::login::AuditContext;
-use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
 use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{TestIdp, TestUser};
 
-struct Users;
-impl Provisioner for Users {
-    type User = String;
-    async fn upsert(&self, _: &str, id: &SamlIdentity) -> Result<String, ProvisionError> {
-        Ok(id.email.clone())
-    }
-    async fn find(&self, _: &str, _: &SamlIdentity) -> Result<Option<String>, ProvisionError> {
-        Ok(None)
-    }
-}
+#[path = "support/users.rs"]
+mod users;
+use users::Users;
 
 fn login() {
     let idp = TestIdp::fixed("https://idp-a.example.com/metadata");

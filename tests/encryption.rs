@@ -525,23 +525,13 @@ fn decrypted_plaintext_must_be_exactly_one_assertion() {
 /// The one-call ACS with a tenant whose policy holds the decryption key: an encrypted login.
 #[test]
 fn tenant_policy_carries_decryption_keys_into_the_one_call_acs() {
+    use crate::users::Users;
     use saml_sp::login::Acs;
     use saml_sp::login::AuditContext;
-    use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
     use saml_sp::sp::ValidationPolicy;
     use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
     use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
     use std::sync::Arc;
-    struct Users;
-    impl Provisioner for Users {
-        type User = String;
-        async fn upsert(&self, _: &str, id: &SamlIdentity) -> Result<String, ProvisionError> {
-            Ok(id.email.clone())
-        }
-        async fn find(&self, _: &str, _: &SamlIdentity) -> Result<Option<String>, ProvisionError> {
-            Ok(None)
-        }
-    }
     let idp = TestIdp::fixed(IDP);
     let registry = IdpRegistry::new(SpSettings::new(SP, ACS).unwrap());
     registry
@@ -598,3 +588,6 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         Poll::Pending => panic!("not ready"),
     }
 }
+
+#[path = "support/users.rs"]
+mod users;

@@ -16,7 +16,6 @@ use std::task::{Context, Poll, Waker};
 use chrono::{DateTime, Duration, Utc};
 use saml_sp::Acs;
 use saml_sp::crypto::Certificate;
-use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
 use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::TestIdp;
@@ -50,16 +49,9 @@ fn sp_signing_key() -> saml_sp::crypto::SigningKey {
     .unwrap()
 }
 
-struct Users;
-impl Provisioner for Users {
-    type User = String;
-    async fn upsert(&self, _: &str, id: &SamlIdentity) -> Result<String, ProvisionError> {
-        Ok(id.email.clone())
-    }
-    async fn find(&self, _: &str, _: &SamlIdentity) -> Result<Option<String>, ProvisionError> {
-        Ok(None)
-    }
-}
+#[path = "support/users.rs"]
+mod users;
+use users::Users;
 
 /// Certificate dates: trusted whatever they say by default (reported), refused when the policy
 /// requires validity.

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use saml_sp::crypto::Certificate;
 use saml_sp::login::Acs;
 use saml_sp::login::AuditContext;
-use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
+use saml_sp::login::ProvisionError;
 use saml_sp::logout::{
     IncomingLogout, LogoutStatus, ReceivedLogoutRequest, SessionRecord, SessionTerminator,
 };
@@ -566,16 +566,9 @@ impl SessionTerminator for Sessions {
     }
 }
 
-struct Users;
-impl Provisioner for Users {
-    type User = String;
-    async fn upsert(&self, _: &str, id: &SamlIdentity) -> Result<String, ProvisionError> {
-        Ok(id.email.clone())
-    }
-    async fn find(&self, _: &str, _: &SamlIdentity) -> Result<Option<String>, ProvisionError> {
-        Ok(None)
-    }
-}
+#[path = "support/users.rs"]
+mod users;
+use users::Users;
 
 fn acs(idp: &TestIdp) -> Acs<Users> {
     let registry = IdpRegistry::new(

@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use saml_sp::Acs;
 use saml_sp::login::AuditContext;
-use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::store::redis::RedisStore;
 use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{TestIdp, TestUser};
@@ -97,16 +96,9 @@ fn server() -> Option<Server> {
     s
 }
 
-struct Users;
-impl Provisioner for Users {
-    type User = String;
-    async fn upsert(&self, _: &str, id: &SamlIdentity) -> Result<String, ProvisionError> {
-        Ok(id.email.clone())
-    }
-    async fn find(&self, _: &str, _: &SamlIdentity) -> Result<Option<String>, ProvisionError> {
-        Ok(None)
-    }
-}
+#[path = "support/users.rs"]
+mod users;
+use users::Users;
 
 /// One app instance: its own registry and its own Redis connection.
 async fn instance(url: &str, idp: &TestIdp, unsolicited: bool) -> Acs<Users> {
