@@ -9,15 +9,18 @@ use crate::sp::config::{IdentityProvider, ServiceProvider};
 use crate::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use crate::xml::{Document, Limits, ParseOptions};
 
-/// Parses into the tree, and holds the tokenizer to quick-xml's splitting (see
+/// Parses into the tree, with and without the parser's cache of repeated start tags (the two
+/// trees must agree), and holds the tokenizer to quick-xml's splitting (see
 /// `xml::lexer::oracle`).
 ///
 /// # Panics
-/// When the parser accepts a document quick-xml refuses, or splits an accepted document
-/// differently (a finding).
+/// When the tag cache changes the tree or the error, or the parser accepts a document quick-xml
+/// refuses, or splits an accepted document differently (a finding).
 #[allow(clippy::panic)]
 pub fn xml_parse(data: &[u8]) {
-    let _ = Document::parse(data);
+    if let Err(finding) = crate::xml::check_tag_cache(data, &ParseOptions::default()) {
+        panic!("{finding}");
+    }
     if let Ok(text) = std::str::from_utf8(data)
         && let Err(finding) = crate::xml::lexer::oracle::check(text)
     {

@@ -111,6 +111,37 @@ pub fn parse_instant(value: &str, what: &'static str) -> Result<DateTime<Utc>, E
 
 /// Formats an instant as SAML writes it (`2024-05-01T10:00:00Z`, milliseconds when non-zero).
 pub fn format_instant(t: DateTime<Utc>) -> String {
+    use chrono::{Datelike as _, Timelike as _};
+    // Every validation reports two certificates' dates: written digit by digit rather than
+    // through chrono's format-string interpreter. Years outside 0..=9999 keep chrono's rendering.
+    if let Ok(year @ 0..=9999) = u32::try_from(t.year())
+        && t.nanosecond() < 1_000_000_000
+    {
+        fn push(out: &mut String, n: u32, width: u32) {
+            for k in (0..width).rev() {
+                out.push(char::from_digit(n / 10u32.pow(k) % 10, 10).unwrap_or('0'));
+            }
+        }
+        let mut out = String::with_capacity(24);
+        push(&mut out, year, 4);
+        for (sep, n) in [
+            ('-', t.month()),
+            ('-', t.day()),
+            ('T', t.hour()),
+            (':', t.minute()),
+            (':', t.second()),
+        ] {
+            out.push(sep);
+            push(&mut out, n, 2);
+        }
+        let millis = t.timestamp_subsec_millis();
+        if millis != 0 {
+            out.push('.');
+            push(&mut out, millis, 3);
+        }
+        out.push('Z');
+        return out;
+    }
     if t.timestamp_subsec_millis() == 0 {
         t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
     } else {
@@ -215,6 +246,31 @@ mod tests {
         }
         let t = parse_instant("2013-08-03T21:54:44.1234567Z", "t").unwrap();
         assert_eq!(t.timestamp_subsec_nanos(), 123_456_700);
+    }
+
+    #[test]
+    fn formats_as_chrono_does() {
+        use chrono::TimeZone as _;
+        let chrono_format = |t: DateTime<Utc>| {
+            if t.timestamp_subsec_millis() == 0 {
+                t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            } else {
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            }
+        };
+        let mut secs: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+        while secs < 253_402_300_799 {
+            for nanos in [0, 1, 999_999, 1_000_000, 123_456_789, 999_999_999] {
+                let t = Utc.timestamp_opt(secs, nanos).unwrap();
+                assert_eq!(format_instant(t), chrono_format(t), "{secs} {nanos}");
+            }
+            secs += 86_399 * 397 + 3_599;
+        }
+        let t = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
+        assert_eq!(format_instant(t), "9999-12-31T23:59:59Z");
+        let t =
+            Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap() + chrono::Duration::milliseconds(7);
+        assert_eq!(format_instant(t), "2024-05-01T10:00:00.007Z");
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub(crate) mod scan;
 mod write;
 pub use write::{escape_attr, escape_text};
 mod parser;
+#[cfg(any(test, feature = "testkit"))]
+pub(crate) use parser::check_tag_cache;
 
 pub use chars::{is_id_like, is_ncname};
 
@@ -208,7 +210,7 @@ impl Range {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct AttrData {
     pub(crate) qname: Span,
     pub(crate) prefix_len: u32,
@@ -221,7 +223,7 @@ pub(crate) struct AttrData {
     pub(crate) plain: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct DeclData {
     /// Interned prefix ([`PREFIX_NONE`] for the default namespace).
     pub(crate) prefix_id: u32,
@@ -240,7 +242,7 @@ pub struct NamespaceDecl<'a> {
     pub uri: &'a str,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct ElementData {
     pub(crate) qname: Span,
     pub(crate) prefix_len: u32,

@@ -1,4 +1,6 @@
-//! The loop that builds a [`Document`] from the tokenizer's tokens, iteratively.
+//! The loop that builds a [`Document`] from the tokenizer's tokens, iteratively. A start tag
+//! repeated byte for byte in the same namespace bindings reuses the first one's records (see
+//! [`CachedTag`]).
 
 use std::collections::HashMap;
 
@@ -130,6 +132,15 @@ impl Scope {
         Some((i, top))
     }
 
+    /// The namespace the prefix with this id resolves to now (`None`: unbound, or the default
+    /// namespace undeclared).
+    fn effective(&self, prefix_id: u32) -> Option<u32> {
+        self.bindings
+            .get(prefix_id as usize)
+            .and_then(|v| v.last().copied())
+            .flatten()
+    }
+
     fn bind(&mut self, prefix_id: u32, ns: Option<u32>) {
         if let Some(v) = self.bindings.get_mut(prefix_id as usize) {
             v.push(ns);
@@ -170,6 +181,54 @@ struct Builder<'o> {
     /// The pending run holds nothing C14N escapes (see [`NodeKind::Text`]).
     text_plain: bool,
     scratch_value: String,
+    /// Start tags seen before, for identical ones to reuse (see [`CachedTag`]); empty when the
+    /// cache is off.
+    tag_cache: Vec<Option<CachedTag>>,
+}
+
+/// A start tag that parsed without error and carried no `ID`, kept so that a later start tag
+/// with the same bytes can reuse its result instead of reading it again.
+///
+/// SAML documents repeat start tags verbatim: an Okta group list is hundreds of
+/// `<saml2:AttributeValue xmlns:xs=".." xmlns:xsi=".." xsi:type="xs:string">`. What a start tag
+/// parses to depends only on its own bytes (from `<` through `>`: the lexer reads nothing beyond
+/// them) and on the bindings, made outside the tag, of the prefixes its names use: the element's
+/// and its attributes' prefixes (the default namespace for an unprefixed element) that the tag
+/// does not declare itself. A hit therefore requires both: the same bytes, compared in full, and
+/// each of those prefixes bound as it was. It then copies the earlier element's attribute and
+/// declaration records (their strings are shared in the arena) instead of lexing, checking and
+/// resolving them again. A tag with an `ID` is never reused: registering the ID (and refusing a
+/// duplicate) happens on every occurrence. A miss costs one comparison of bytes the parser reads
+/// anyway, so the cache bounds nothing and cannot be used to slow the parser down.
+#[derive(Debug, Clone, Copy)]
+struct CachedTag {
+    /// The tag in the document text: offset of its `<` and length through its `>`.
+    start: usize,
+    len: usize,
+    empty: bool,
+    /// The element as first parsed (its attribute and declaration ranges point at the first
+    /// occurrence's records).
+    data: ElementData,
+    /// (prefix id, effective namespace) for each prefix bound outside the tag that its names
+    /// resolved through.
+    outer: [(u32, Option<u32>); CachedTag::MAX_OUTER],
+    outer_len: usize,
+}
+
+impl CachedTag {
+    /// Tags whose names use more prefixes bound outside them are not cached.
+    const MAX_OUTER: usize = 4;
+    /// Number of cache slots (a tag replaces the previous one in its slot).
+    const SLOTS: usize = 16;
+
+    /// The slot for a tag named `qname`: from its length and two of its bytes, so tags with
+    /// different names usually land in different slots.
+    fn slot(qname: &str) -> usize {
+        let b = qname.as_bytes();
+        let last = usize::from(b.last().copied().unwrap_or(0));
+        let mid = usize::from(b.get(b.len() / 2).copied().unwrap_or(0));
+        (b.len().wrapping_mul(7) ^ last ^ mid.wrapping_mul(3)) % Self::SLOTS
+    }
 }
 
 fn to_u32(n: usize) -> u32 {
@@ -282,8 +341,12 @@ impl Builder<'_> {
 
     /// The start tag `qname` at `offset`, its attributes read from `attrs`. Returns where the
     /// tag ends and whether it was an empty-element tag (then the element is already closed).
+    ///
+    /// `tag_start` is the offset of the tag's `<` in `text`, the document text.
     fn start_element(
         &mut self,
+        text: &str,
+        tag_start: usize,
         qname: &str,
         attrs: &mut AttrLexer<'_>,
         offset: usize,
@@ -300,6 +363,10 @@ impl Builder<'_> {
                 max: limits.max_depth,
                 found: depth,
             });
+        }
+        let slot = CachedTag::slot(qname);
+        if let Some(hit) = self.cached_tag(text, tag_start, slot) {
+            return self.open_cached(hit, tag_start, offset);
         }
         let (prefix, _local) = split_qname(qname)
             .ok_or_else(|| malformed(offset, format!("invalid element name {qname:?}")))?;
@@ -495,6 +562,123 @@ impl Builder<'_> {
             first_child: None,
             last_child: None,
         };
+        if id_value.is_none() {
+            self.remember_tag(slot, tag_start, tag_end, empty, data);
+        }
+        self.open_element(data, id_value, offset, empty)?;
+        Ok((tag_end, empty))
+    }
+
+    /// The cached tag in `slot` if the tag at `tag_start` in `text` is the same one in the same
+    /// bindings (see [`CachedTag`]).
+    fn cached_tag(&self, text: &str, tag_start: usize, slot: usize) -> Option<CachedTag> {
+        let entry = self.tag_cache.get(slot).copied().flatten()?;
+        let before = text.as_bytes().get(entry.start..entry.start + entry.len)?;
+        let here = text.as_bytes().get(tag_start..tag_start + entry.len)?;
+        let outer = entry.outer.get(..entry.outer_len)?;
+        (before == here && outer.iter().all(|&(p, ns)| self.scope.effective(p) == ns))
+            .then_some(entry)
+    }
+
+    /// Opens the element whose start tag at `tag_start` is `hit`'s, without reading it again.
+    fn open_cached(
+        &mut self,
+        hit: CachedTag,
+        tag_start: usize,
+        offset: usize,
+    ) -> Result<(usize, bool), XmlError> {
+        let (decls_start, attrs_start) = (self.decls.len(), self.attrs.len());
+        let d = hit.data;
+        let from = |r: Range| r.start as usize..(r.start + r.len) as usize;
+        if from(d.decls).end > decls_start || from(d.attrs).end > attrs_start {
+            // Records of an earlier tag always precede the end; fail closed if they did not.
+            return Err(malformed(offset, "internal error: tag cache out of range"));
+        }
+        self.decls.extend_from_within(from(d.decls));
+        self.attrs.extend_from_within(from(d.attrs));
+        for i in decls_start..self.decls.len() {
+            if let Some(&DeclData { prefix_id, ns, .. }) = self.decls.get(i) {
+                self.scope.bind(prefix_id, ns);
+            }
+        }
+        self.scope.undo_counts.push(self.decls.len() - decls_start);
+        let data = ElementData {
+            attrs: Range {
+                start: to_u32(attrs_start),
+                len: d.attrs.len,
+            },
+            decls: Range {
+                start: to_u32(decls_start),
+                len: d.decls.len,
+            },
+            first_child: None,
+            last_child: None,
+            ..d
+        };
+        self.open_element(data, None, offset, hit.empty)?;
+        Ok((tag_start + hit.len, hit.empty))
+    }
+
+    /// Keeps the tag just parsed (`data`, from `tag_start` to `tag_end` in the text) in `slot`,
+    /// with the outside bindings its names resolved through, if it uses few enough of them.
+    fn remember_tag(
+        &mut self,
+        slot: usize,
+        tag_start: usize,
+        tag_end: usize,
+        empty: bool,
+        data: ElementData,
+    ) {
+        let Some(entry) = self.tag_cache.get_mut(slot) else {
+            return;
+        };
+        let decls = data.decls.slice(&self.decls);
+        let mut outer = [(0, None); CachedTag::MAX_OUTER];
+        let mut outer_len = 0;
+        let element = (data.prefix != PREFIX_XML).then_some((data.prefix, data.ns));
+        let attributes = data
+            .attrs
+            .slice(&self.attrs)
+            .iter()
+            .filter(|a| a.prefix_len > 0 && a.prefix != PREFIX_XML)
+            .map(|a| (a.prefix, a.ns));
+        for (p, ns) in element.into_iter().chain(attributes) {
+            if decls.iter().any(|d| d.prefix_id == p)
+                || outer
+                    .get(..outer_len)
+                    .is_some_and(|o| o.iter().any(|&(q, _)| q == p))
+            {
+                continue;
+            }
+            match outer.get_mut(outer_len) {
+                Some(o) => *o = (p, ns),
+                None => {
+                    // Too many prefixes from outside: not cached (and the slot is freed).
+                    *entry = None;
+                    return;
+                }
+            }
+            outer_len += 1;
+        }
+        *entry = Some(CachedTag {
+            start: tag_start,
+            len: tag_end.saturating_sub(tag_start),
+            empty,
+            data,
+            outer,
+            outer_len,
+        });
+    }
+
+    /// Adds the element `data` (its start tag read) to the tree, registers its `ID`, and opens
+    /// it (closes it too when the tag was empty).
+    fn open_element(
+        &mut self,
+        data: ElementData,
+        id_value: Option<Span>,
+        offset: usize,
+        empty: bool,
+    ) -> Result<(), XmlError> {
         let id = self.push_node(NodeKind::Element(data), offset)?;
         if let Some(v) = id_value {
             let v: Box<str> = self
@@ -520,7 +704,7 @@ impl Builder<'_> {
         if empty {
             self.end_element();
         }
-        Ok((tag_end, empty))
+        Ok(())
     }
 
     /// The end tag `name` at `offset`: it must close the innermost open element, by the same
@@ -709,6 +893,20 @@ fn check_declaration(content: &str, pos: usize) -> Result<(), XmlError> {
 }
 
 pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlError> {
+    parse_impl(input, opts, true)
+}
+
+/// [`parse`] without reusing repeated start tags: the reference the tag cache is checked
+/// against (the tests and the `xml_parse` fuzz target compare the two trees).
+#[cfg(any(test, feature = "testkit"))]
+pub(crate) fn parse_without_tag_cache(
+    input: &[u8],
+    opts: &ParseOptions,
+) -> Result<Document, XmlError> {
+    parse_impl(input, opts, false)
+}
+
+fn parse_impl(input: &[u8], opts: &ParseOptions, reuse_tags: bool) -> Result<Document, XmlError> {
     let limits = &opts.limits;
     if input.len() > limits.max_input_bytes {
         return Err(XmlError::LimitExceeded {
@@ -750,6 +948,11 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
         text_offset: 0,
         text_pending: false,
         text_plain: true,
+        tag_cache: if reuse_tags {
+            vec![None; CachedTag::SLOTS]
+        } else {
+            Vec::new()
+        },
     };
     loop {
         let pos = lexer.position().saturating_add(bom);
@@ -759,7 +962,8 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
             Token::DocType => return Err(forbidden(pos, "a document type declaration (DTD)")),
             Token::Start(name) => {
                 let mut attrs = lexer.attributes();
-                let (end, _empty) = b.start_element(name, &mut attrs, pos)?;
+                let tag_start = pos.saturating_sub(bom);
+                let (end, _empty) = b.start_element(text, tag_start, name, &mut attrs, pos)?;
                 lexer.resume(end);
             }
             Token::End(name) => b.end_tag(name, pos)?,
@@ -875,11 +1079,105 @@ pub(super) fn parse(input: &[u8], opts: &ParseOptions) -> Result<Document, XmlEr
     })
 }
 
+/// Everything a parsed tree holds, written out: each node in document order with its depth; an
+/// element's name, prefix and namespace, its attributes (name, prefix id, namespace, value,
+/// whether plain) and declarations (prefix id, URI, interned namespace); text with its plain
+/// flag; and the ID index. Two parses agree when their dumps do.
+#[cfg(any(test, feature = "testkit"))]
+pub(crate) fn dump(doc: &Document) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut stack = vec![(doc.root, 0usize)];
+    while let Some((id, depth)) = stack.pop() {
+        let Some(node) = doc.nodes.get(id.index()) else {
+            continue;
+        };
+        let _ = write!(out, "{depth} @{} ", node.offset);
+        match &node.kind {
+            NodeKind::Element(e) => {
+                let _ = write!(
+                    out,
+                    "<{} p={} ns={:?}",
+                    doc.s(e.qname),
+                    e.prefix,
+                    doc.ns_uri(e.ns)
+                );
+                for a in e.attrs.slice(&doc.attrs) {
+                    let _ = write!(
+                        out,
+                        " [{} p={} ns={:?} v={:?} plain={}]",
+                        doc.s(a.qname),
+                        a.prefix,
+                        doc.ns_uri(a.ns),
+                        doc.s(a.value),
+                        a.plain
+                    );
+                }
+                for d in e.decls.slice(&doc.decls) {
+                    let _ = write!(
+                        out,
+                        " {{{} {:?} {:?}}}",
+                        doc.prefix_name(d.prefix_id),
+                        doc.s(d.uri),
+                        d.ns
+                    );
+                }
+                let children: Vec<NodeId> = doc.child_ids(id).collect();
+                for &c in children.iter().rev() {
+                    stack.push((c, depth + 1));
+                }
+            }
+            NodeKind::Text(t, plain) => {
+                let _ = write!(out, "text {:?} plain={plain}", doc.s(*t));
+            }
+            NodeKind::Comment(c) => {
+                let _ = write!(out, "comment {:?}", doc.s(*c));
+            }
+            NodeKind::Pi { target, data } => {
+                let _ = write!(out, "pi {:?} {:?}", doc.s(*target), doc.s(*data));
+            }
+        }
+        out.push('\n');
+    }
+    let mut ids: Vec<_> = doc
+        .ids
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.index()))
+        .collect();
+    ids.sort();
+    let _ = write!(out, "ids {ids:?} namespaces {:?}", doc.namespaces);
+    out
+}
+
+/// Parses `input` with and without the tag cache and compares the results: the same tree, or
+/// the same error. `Err` describes a difference (a finding).
+#[cfg(any(test, feature = "testkit"))]
+pub(crate) fn check_tag_cache(input: &[u8], opts: &ParseOptions) -> Result<(), String> {
+    let cached = parse(input, opts).map(|d| dump(&d));
+    let plain = parse_without_tag_cache(input, opts).map(|d| dump(&d));
+    if cached == plain {
+        return Ok(());
+    }
+    let first_difference = match (&cached, &plain) {
+        (Ok(a), Ok(b)) => a
+            .lines()
+            .zip(b.lines())
+            .find(|(x, y)| x != y)
+            .map(|(x, y)| format!("with:    {x}\nwithout: {y}"))
+            .unwrap_or_default(),
+        _ => format!("with:    {cached:?}\nwithout: {plain:?}"),
+    };
+    Err(format!(
+        "the tag cache changes the parse of {:?}:\n{first_difference}",
+        String::from_utf8_lossy(input)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
-    use super::{Scope, short_key};
-    use crate::xml::Document;
+    use super::{Scope, check_tag_cache, short_key};
+    use crate::xml::{Document, ParseOptions};
 
     #[test]
     fn short_keys_are_distinct_for_distinct_prefixes() {
@@ -923,5 +1221,141 @@ mod tests {
         // An undeclared short prefix is still refused once the list is full.
         let undeclared = xml.replace("<p0:e ", "<q0:e ");
         assert!(Document::parse(undeclared.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn the_tag_cache_parses_the_bench_responses_as_without_it() {
+        for name in ["response_small", "response_large"] {
+            let path = format!("{}/../shared/bench/{name}.xml", env!("CARGO_MANIFEST_DIR"));
+            let xml = std::fs::read(path).unwrap();
+            check_tag_cache(&xml, &ParseOptions::default()).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_tag_cache_follows_the_bindings_around_a_repeated_tag() {
+        let docs = [
+            // The default namespace changes, and is undeclared.
+            r#"<r xmlns="urn:a"><e a="1"/><x xmlns="urn:b"><e a="1"/></x><e a="1"/><y xmlns=""><e a="1"/></y></r>"#,
+            // A prefix rebound around the same tag, for the element and for an attribute.
+            r#"<r xmlns:p="urn:1"><p:e p:a="1"/><s xmlns:p="urn:2"><p:e p:a="1"/><e p:a="1"/></s><p:e p:a="1"/><e p:a="1"/></r>"#,
+            // The tag declares its own prefix: the outside binding does not matter.
+            r#"<r><p:e xmlns:p="urn:1" p:a="x"/><q xmlns:p="urn:2"><p:e xmlns:p="urn:1" p:a="x"/></q></r>"#,
+            // The second occurrence's prefix is no longer bound: refused as without the cache.
+            r#"<r><a xmlns:p="urn:1"><p:e/></a><p:e/></r>"#,
+            r#"<r><a xmlns:p="urn:1"><e p:x="1"/></a><e p:x="1"/></r>"#,
+            // A repeated ID is a duplicate every time.
+            r#"<r><e ID="_1"/><e ID="_1"/></r>"#,
+            // Empty and non-empty forms, and the xml prefix.
+            r#"<r><e xml:lang="en">t</e><e xml:lang="en"/><e xml:lang="en">u</e></r>"#,
+            // More outside prefixes than a cached tag records.
+            r#"<r xmlns:a="urn:a" xmlns:b="urn:b" xmlns:c="urn:c" xmlns:d="urn:d" xmlns:f="urn:f"><a:e b:x="1" c:x="1" d:x="1" f:x="1"/><g xmlns:f="urn:g"><a:e b:x="1" c:x="1" d:x="1" f:x="1"/></g></r>"#,
+            // Same slot, other names; same name, other attribute values.
+            r#"<r><ab/><ba/><ab x="1"/><ab x="2"/><ab x="1"/><ab/></r>"#,
+            // Values that needed decoding are shared as decoded.
+            r#"<r><e a="x&amp;y&#10;z"/><e a="x&amp;y&#10;z"/></r>"#,
+            // A duplicate declaration or attribute is refused the first time already.
+            r#"<r><e xmlns:p="urn:1" xmlns:p="urn:1"/></r>"#,
+        ];
+        for doc in docs {
+            check_tag_cache(doc.as_bytes(), &ParseOptions::default()).unwrap();
+        }
+        // The repeated tag is resolved in each place as its bindings say.
+        let d = Document::parse(docs[1].as_bytes()).unwrap();
+        let es: Vec<_> = d.root().child_elements().collect();
+        assert_eq!(es[0].namespace(), Some("urn:1"));
+        let inner: Vec<_> = es[1].child_elements().collect();
+        assert_eq!(inner[0].namespace(), Some("urn:2"));
+        assert_eq!(inner[1].attribute_ns("urn:2", "a"), Some("1"));
+        assert_eq!(es[2].namespace(), Some("urn:1"));
+        assert_eq!(es[3].attribute_ns("urn:1", "a"), Some("1"));
+        assert!(Document::parse(docs[3].as_bytes()).is_err());
+        assert!(Document::parse(docs[5].as_bytes()).is_err());
+    }
+
+    #[test]
+    fn the_tag_cache_keeps_the_limits() {
+        use crate::xml::Limits;
+        let deep = "<r><e a='1'><e a='1'><e a='1'><e a='1'/></e></e></e></r>";
+        for limits in [
+            Limits::default().with_max_depth(4),
+            Limits::default().with_max_nodes(4),
+        ] {
+            let opts = ParseOptions::default().with_limits(limits);
+            check_tag_cache(deep.as_bytes(), &opts).unwrap();
+            assert!(Document::parse_with(deep.as_bytes(), &opts).is_err());
+        }
+    }
+
+    #[test]
+    fn the_tag_cache_agrees_on_generated_documents() {
+        // Nested elements drawn from a few start tags (prefixed, default-namespaced, declaring
+        // their own prefixes, with namespaced attributes), inside wrappers that bind and rebind
+        // the prefixes they use: every document must parse (or fail) exactly as without the cache.
+        let tags = [
+            r#"<p:e xmlns:x="urn:x" x:t="s">"#,
+            r#"<p:e>"#,
+            r#"<e q:a="1">"#,
+            r#"<e>"#,
+            r#"<q:v xmlns:q="urn:q1" q:a="v">"#,
+            r#"<p:e p:a="1" q:b="2">"#,
+            r#"<z:e>"#,
+        ];
+        let wrappers = [
+            r#"<w xmlns:p="urn:p1">"#,
+            r#"<w xmlns:p="urn:p2" xmlns:q="urn:q2">"#,
+            r#"<w xmlns="urn:d">"#,
+            r#"<w xmlns="">"#,
+            r#"<w xmlns:q="urn:q1">"#,
+            r#"<w>"#,
+            r#"<w xmlns:z="urn:z">"#,
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rand = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % n as u64).unwrap()
+        };
+        let (mut ok, mut refused) = (0, 0);
+        for _ in 0..3000 {
+            let mut xml = String::from(r#"<r xmlns:p="urn:p0" xmlns:q="urn:q0">"#);
+            let mut open: Vec<&str> = Vec::new();
+            for _ in 0..rand(40) {
+                match rand(4) {
+                    0 if !open.is_empty() => {
+                        let name = open.pop().unwrap();
+                        xml.push_str(&format!("</{name}>"));
+                    }
+                    1 => {
+                        xml.push_str(wrappers[rand(wrappers.len())]);
+                        open.push("w");
+                    }
+                    _ => {
+                        let tag = tags[rand(tags.len())];
+                        if rand(2) == 0 {
+                            xml.push_str(&tag.replace('>', "/>"));
+                        } else {
+                            xml.push_str(tag);
+                            let name = tag[1..].split([' ', '>']).next().unwrap();
+                            open.push(name);
+                            xml.push('t');
+                        }
+                    }
+                }
+            }
+            while let Some(name) = open.pop() {
+                xml.push_str(&format!("</{name}>"));
+            }
+            xml.push_str("</r>");
+            check_tag_cache(xml.as_bytes(), &ParseOptions::default()).unwrap();
+            if Document::parse(xml.as_bytes()).is_ok() {
+                ok += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        // Both outcomes occur: documents that resolve, and some that use `z` where it is unbound.
+        assert!(ok > 500 && refused > 100, "{ok} {refused}");
     }
 }
