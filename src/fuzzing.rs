@@ -29,15 +29,20 @@ pub fn xml_parse(data: &[u8]) {
 }
 
 /// Canonicalizes the document element and every element with an `ID` in every mode, and checks
-/// that exclusive C14N is idempotent: `c14n(parse(c14n(x))) == c14n(x)`.
+/// that exclusive C14N is idempotent, `c14n(parse(c14n(x))) == c14n(x)`, and that reusing
+/// repeated start tags (the parser's tag cache, and the canonicalizer's start tags per tag
+/// class) changes no output byte.
 ///
 /// # Panics
-/// When canonicalization is not idempotent (a finding).
+/// When canonicalization is not idempotent, or the reuse changes the output (a finding).
 #[allow(clippy::panic)]
 pub fn c14n(data: &[u8]) {
     let opts = ParseOptions::default().with_limits(Limits::default().with_max_nodes(20_000));
     let Ok(doc) = Document::parse_with(data, &opts) else {
         return;
+    };
+    let Ok(reference) = crate::xml::parse_without_tag_cache(data, &opts) else {
+        panic!("the document parses only with the tag cache");
     };
     let mut apexes = vec![doc.root().id()];
     let mut stack = vec![doc.root()];
@@ -71,6 +76,19 @@ pub fn c14n(data: &[u8]) {
                 }
                 panic!("canonicalize failed on a parsed element");
             };
+            let without_reuse = canonicalize_to_vec(
+                &reference,
+                Subset::Element {
+                    apex,
+                    exclude: None,
+                },
+                alg,
+                &["xs", "#default"],
+            );
+            assert!(
+                without_reuse.as_ref() == Ok(&once),
+                "reused start tags change the {alg:?} output"
+            );
             if alg == Algorithm::Exclusive {
                 let reparsed = Document::parse_with(
                     &once,

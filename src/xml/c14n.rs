@@ -363,6 +363,35 @@ struct Canonicalizer<'d> {
     attr_buf: Vec<AttrOut<'d>>,
     /// Per namespace id: 0 not yet looked at, 1 its URI needs no escaping, 2 it does.
     ns_plain: Vec<u8>,
+    /// Start tags written before, by tag class (exclusive mode, below the apex); see
+    /// [`TagOut`]. A direct-mapped table of [`TagOut::SLOTS`] entries.
+    tag_out: Vec<Option<TagOut>>,
+    /// The start tag being written, before it goes to the output in one piece.
+    tag_buf: Vec<u8>,
+    /// The used prefixes of the start tag being written, with their bindings (for [`TagOut`]).
+    deps_buf: Vec<(u32, u32, u32)>,
+}
+
+/// A canonical start tag already written for an element of some tag class, kept so that another
+/// element of the class writes the same bytes without working them out again.
+///
+/// Elements of one class have the same name, attributes and declarations (the parser found
+/// their start tags identical, see `ElementData::tag`). In exclusive C14N, below the apex, what
+/// such an element's start tag renders then depends only on the prefixes it uses (its own and
+/// its attributes', and its declared PrefixList prefixes): on what each is bound to and on what
+/// the output ancestors rendered for it. A hit requires both to be as they were for every one
+/// of those prefixes, and then renders the same namespaces and writes the same bytes.
+struct TagOut {
+    class: u32,
+    /// Each used prefix with its binding and what the output ancestors had rendered for it.
+    used: Vec<(u32, u32, u32)>,
+    bytes: Vec<u8>,
+}
+
+impl TagOut {
+    const SLOTS: usize = 16;
+    /// Longer start tags are written afresh every time (a bound on the memory kept).
+    const MAX_BYTES: usize = 4096;
 }
 
 /// An attribute to write: (namespace URI, local name, qualified name, value, whether the value
@@ -479,6 +508,9 @@ impl<'d> Canonicalizer<'d> {
             used_buf: Vec::new(),
             attr_buf: Vec::new(),
             ns_plain: Vec::new(),
+            tag_out: Vec::new(),
+            tag_buf: Vec::new(),
+            deps_buf: Vec::new(),
         }
     }
 
@@ -724,6 +756,28 @@ impl<'d> Canonicalizer<'d> {
             }
         }
         let mut rendered_pushed = 0;
+        let reuse = self.exclusive && !is_apex && e.tag != u32::MAX;
+        let slot = e.tag as usize % TagOut::SLOTS;
+        if reuse && let Some(Some(hit)) = self.tag_out.get(slot) {
+            let (scope, rendered) = (&self.scope, &self.rendered);
+            if hit.class == e.tag
+                && hit
+                    .used
+                    .iter()
+                    .all(|&(p, ns, r)| scope.get(p) == ns && rendered.get(p) == r)
+            {
+                for &(p, ns, r) in &hit.used {
+                    if ns != r {
+                        rendered_pushed += self.rendered.set(p, ns);
+                    }
+                }
+                out.write(&hit.bytes);
+                self.ns_buf = ns_out;
+                return (scope_pushed, rendered_pushed);
+            }
+        }
+        let mut deps = std::mem::take(&mut self.deps_buf);
+        deps.clear();
         if self.exclusive {
             // Visibly utilized prefixes, then the PrefixList's. Membership is a mark per prefix
             // id (no scan of the list), so an element costs O(its attributes + declarations).
@@ -776,7 +830,11 @@ impl<'d> Canonicalizer<'d> {
             }
             for &p in &used {
                 let ns = self.scope.get(p);
-                if ns != self.rendered.get(p) {
+                let r = self.rendered.get(p);
+                if reuse {
+                    deps.push((p, ns, r));
+                }
+                if ns != r {
                     ns_out.push((p, ns));
                     rendered_pushed += self.rendered.set(p, ns);
                 }
@@ -787,25 +845,28 @@ impl<'d> Canonicalizer<'d> {
             ns_out.sort_unstable_by(|a, b| doc.prefix_name(a.0).cmp(doc.prefix_name(b.0)));
         }
 
-        out.write(b"<");
-        out.write(doc.bytes(e.qname));
+        // The start tag is assembled here and written in one piece (kept for its class).
+        let mut buf = std::mem::take(&mut self.tag_buf);
+        buf.clear();
+        buf.write(b"<");
+        buf.write(doc.bytes(e.qname));
         for &(p, ns) in &ns_out {
             if p == PREFIX_NONE {
-                out.write(b" xmlns=\"");
+                buf.write(b" xmlns=\"");
             } else {
-                out.write(b" xmlns:");
-                out.write(doc.prefix_name(p).as_bytes());
-                out.write(b"=\"");
+                buf.write(b" xmlns:");
+                buf.write(doc.prefix_name(p).as_bytes());
+                buf.write(b"=\"");
             }
             if ns != UNBOUND {
                 let uri = doc.ns_uri(Some(ns)).unwrap_or("").as_bytes();
                 if self.uri_is_plain(ns, uri) {
-                    out.write(uri);
+                    buf.write(uri);
                 } else {
-                    escape_attr(uri, out);
+                    escape_attr(uri, &mut buf);
                 }
             }
-            out.write(b"\"");
+            buf.write(b"\"");
         }
         // Attributes sorted by (namespace URI, local name); no-namespace attributes first.
         let mut attrs = std::mem::take(&mut self.attr_buf);
@@ -841,22 +902,48 @@ impl<'d> Canonicalizer<'d> {
             });
         }
         for &(ns, local, qname, value, plain) in &attrs {
-            out.write(b" ");
+            buf.write(b" ");
             if qname.is_empty() && ns == XML_NS.as_bytes() {
-                out.write(b"xml:");
-                out.write(local);
+                buf.write(b"xml:");
+                buf.write(local);
             } else {
-                out.write(qname);
+                buf.write(qname);
             }
-            out.write(b"=\"");
+            buf.write(b"=\"");
             if plain {
-                out.write(value);
+                buf.write(value);
             } else {
-                escape_attr(value, out);
+                escape_attr(value, &mut buf);
             }
-            out.write(b"\"");
+            buf.write(b"\"");
         }
-        out.write(b">");
+        buf.write(b">");
+        out.write(&buf);
+        if reuse && buf.len() <= TagOut::MAX_BYTES {
+            if self.tag_out.is_empty() {
+                self.tag_out.resize_with(TagOut::SLOTS, || None);
+            }
+            match self.tag_out.get_mut(slot) {
+                Some(Some(entry)) => {
+                    // Reuses the slot's buffers: no allocation per element.
+                    entry.class = e.tag;
+                    entry.used.clear();
+                    entry.used.extend_from_slice(&deps);
+                    entry.bytes.clear();
+                    entry.bytes.extend_from_slice(&buf);
+                }
+                Some(entry) => {
+                    *entry = Some(TagOut {
+                        class: e.tag,
+                        used: deps.clone(),
+                        bytes: buf.clone(),
+                    });
+                }
+                None => {}
+            }
+        }
+        self.tag_buf = buf;
+        self.deps_buf = deps;
         self.attr_buf = attrs;
         self.ns_buf = ns_out;
         (scope_pushed, rendered_pushed)
@@ -1156,5 +1243,103 @@ mod tests {
             "<r xmlns:p=\"urn:a&amp;b\" a=\"x&quot;y\" b=\"t&#x9;u\" c=\"plain\"><p:e d=\"ok\">\
              1 &gt; 0</p:e>a&gt;b&lt;&amp;&gt;\n<f xmlns=\"urn:plain\">t</f></r>"
         );
+    }
+
+    #[test]
+    fn reused_start_tags_write_what_fresh_ones_write() {
+        // Documents of repeated start tags inside wrappers that bind, rebind and render the
+        // prefixes those tags use (and PrefixList prefixes): canonicalized from every element,
+        // in every mode, the tree with shared tag classes must give the bytes of the tree
+        // without them (where every element is its own class and nothing is reused).
+        let tags = [
+            r#"<p:e xmlns:x="urn:x" x:t="s">"#,
+            r#"<p:e>"#,
+            r#"<e q:a="1">"#,
+            r#"<e>"#,
+            r#"<q:v xmlns:q="urn:q1" q:a="v">"#,
+            r#"<p:e xmlns:xs="urn:xs" xmlns:xsi="urn:xsi" xsi:type="xs:string">"#,
+            r#"<p:e p:a="1" q:b="2">"#,
+        ];
+        let wrappers = [
+            r#"<w xmlns:p="urn:p1">"#,
+            r#"<p:w xmlns:p="urn:p2" xmlns:q="urn:q2">"#,
+            r#"<w xmlns="urn:d">"#,
+            r#"<w xmlns="">"#,
+            r#"<q:w xmlns:q="urn:q1" xmlns:xs="urn:xs">"#,
+            r#"<w>"#,
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rand = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % n as u64).unwrap()
+        };
+        let algorithms = [
+            Algorithm::Exclusive,
+            Algorithm::ExclusiveWithComments,
+            Algorithm::Inclusive,
+            Algorithm::Inclusive11,
+        ];
+        let lists: [&[&str]; 3] = [&[], &["xs"], &["#default", "q", "p"]];
+        let mut compared = 0;
+        for _ in 0..400 {
+            let mut xml = String::from(r#"<r xmlns:p="urn:p0" xmlns:q="urn:q0">"#);
+            let mut open: Vec<String> = Vec::new();
+            for _ in 0..rand(30) {
+                match rand(4) {
+                    0 if !open.is_empty() => {
+                        xml.push_str(&format!("</{}>", open.pop().unwrap()));
+                    }
+                    1 => {
+                        let w = wrappers[rand(wrappers.len())];
+                        xml.push_str(w);
+                        open.push(w[1..].split([' ', '>']).next().unwrap().to_owned());
+                    }
+                    _ => {
+                        let tag = tags[rand(tags.len())];
+                        if rand(2) == 0 {
+                            xml.push_str(&tag.replace('>', "/>"));
+                        } else {
+                            xml.push_str(tag);
+                            xml.push('t');
+                            open.push(tag[1..].split([' ', '>']).next().unwrap().to_owned());
+                        }
+                    }
+                }
+            }
+            while let Some(name) = open.pop() {
+                xml.push_str(&format!("</{name}>"));
+            }
+            xml.push_str("</r>");
+            let opts = ParseOptions::default();
+            let doc = Document::parse_with(xml.as_bytes(), &opts).unwrap();
+            let fresh = crate::xml::parse_without_tag_cache(xml.as_bytes(), &opts).unwrap();
+            let mut apexes = vec![doc.root()];
+            let mut i = 0;
+            while let Some(e) = apexes.get(i).copied() {
+                apexes.extend(e.child_elements());
+                i += 1;
+            }
+            for e in apexes {
+                for alg in algorithms {
+                    for list in lists {
+                        let subset = Subset::Element {
+                            apex: e.id(),
+                            exclude: None,
+                        };
+                        let reused = canonicalize_to_vec(&doc, subset, alg, list).unwrap();
+                        let written = canonicalize_to_vec(&fresh, subset, alg, list).unwrap();
+                        assert_eq!(
+                            String::from_utf8(reused).unwrap(),
+                            String::from_utf8(written).unwrap(),
+                            "{alg:?} {list:?} of {xml}"
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
     }
 }

@@ -29,7 +29,7 @@ mod write;
 pub use write::{escape_attr, escape_text};
 mod parser;
 #[cfg(any(test, feature = "testkit"))]
-pub(crate) use parser::check_tag_cache;
+pub(crate) use parser::{check_tag_cache, parse_without_tag_cache};
 
 pub use chars::{is_id_like, is_ncname};
 
@@ -253,6 +253,10 @@ pub(crate) struct ElementData {
     pub(crate) decls: Range,
     pub(crate) first_child: Option<NodeId>,
     pub(crate) last_child: Option<NodeId>,
+    /// The start tag's class: elements whose start tags the parser found identical in the same
+    /// namespace bindings (see `parser::CachedTag`) share it (the node index of the first of
+    /// them), and so have the same name, attributes and declarations, record for record.
+    pub(crate) tag: u32,
 }
 
 #[derive(Debug)]
@@ -553,6 +557,7 @@ static EMPTY_ELEMENT: ElementData = ElementData {
     decls: Range { start: 0, len: 0 },
     first_child: None,
     last_child: None,
+    tag: u32::MAX,
 };
 
 impl<'a> Element<'a> {

@@ -561,6 +561,7 @@ impl Builder<'_> {
             },
             first_child: None,
             last_child: None,
+            tag: to_u32(self.nodes.len()),
         };
         if id_value.is_none() {
             self.remember_tag(slot, tag_start, tag_end, empty, data);
