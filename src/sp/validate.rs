@@ -1052,8 +1052,13 @@ fn read_assertion(
         }
     }
     let mut next_decrypted = decrypted_attributes.iter();
-    let mut attributes: Vec<Attribute> = Vec::new();
-    let mut by_name: FastMap<&str, usize> = FastMap::default();
+    // Sized once for every child of the statements (an upper bound on the attributes).
+    let count: usize = saml_children(assertion, SAML_NS, "AttributeStatement")
+        .map(|st| st.child_elements().count())
+        .sum();
+    let mut attributes: Vec<Attribute> = Vec::with_capacity(count);
+    let mut by_name: FastMap<&str, usize> =
+        FastMap::with_capacity_and_hasher(count, Default::default());
     for st in saml_children(assertion, SAML_NS, "AttributeStatement") {
         for a in st.child_elements() {
             let a = if a.is(SAML_NS, "EncryptedAttribute") {
@@ -1077,10 +1082,14 @@ fn read_assertion(
             let values: Vec<String> = saml_children(a, SAML_NS, "AttributeValue")
                 .map(|v| v.text())
                 .collect();
-            match by_name.get(name).and_then(|&i| attributes.get_mut(i)) {
-                Some(existing) => existing.values.extend(values),
-                None => {
-                    by_name.insert(name, attributes.len());
+            match by_name.entry(name) {
+                std::collections::hash_map::Entry::Occupied(seen) => {
+                    if let Some(existing) = attributes.get_mut(*seen.get()) {
+                        existing.values.extend(values);
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(attributes.len());
                     attributes.push(Attribute {
                         name: name.to_owned(),
                         name_format: a.attribute("NameFormat").map(str::to_owned),

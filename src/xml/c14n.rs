@@ -364,7 +364,7 @@ struct Canonicalizer<'d> {
     /// Per namespace id: 0 not yet looked at, 1 its URI needs no escaping, 2 it does.
     ns_plain: Vec<u8>,
     /// Start tags written before, by tag class (exclusive mode, below the apex); see
-    /// [`TagOut`]. A direct-mapped table of [`TagOut::SLOTS`] entries.
+    /// [`TagOut`]. A table of [`TagOut::SLOTS`] entries, one per slot.
     tag_out: Vec<Option<TagOut>>,
     /// The start tag being written, before it goes to the output in one piece.
     tag_buf: Vec<u8>,
@@ -386,10 +386,20 @@ struct TagOut {
     /// Each used prefix with its binding and what the output ancestors had rendered for it.
     used: Vec<(u32, u32, u32)>,
     bytes: Vec<u8>,
+    /// Hits since it was kept, up to [`TagOut::MAX_HITS`], less one per start tag it kept out.
+    hits: u8,
 }
 
 impl TagOut {
-    const SLOTS: usize = 16;
+    const SLOTS: usize = 32;
+    /// Hits an entry can bank against being replaced: a run of one-off start tags sharing the
+    /// slot of a repeated one does not push it out between its repetitions.
+    const MAX_HITS: u8 = 4;
+
+    /// The slot of a tag class (a multiplicative hash of it, the top five bits).
+    fn slot(class: u32) -> usize {
+        (class.wrapping_mul(0x9e37_79b9) >> 27) as usize % Self::SLOTS
+    }
     /// Longer start tags are written afresh every time (a bound on the memory kept).
     const MAX_BYTES: usize = 4096;
 }
@@ -757,8 +767,8 @@ impl<'d> Canonicalizer<'d> {
         }
         let mut rendered_pushed = 0;
         let reuse = self.exclusive && !is_apex && e.tag != u32::MAX;
-        let slot = e.tag as usize % TagOut::SLOTS;
-        if reuse && let Some(Some(hit)) = self.tag_out.get(slot) {
+        let slot = TagOut::slot(e.tag);
+        if reuse && let Some(Some(hit)) = self.tag_out.get_mut(slot) {
             let (scope, rendered) = (&self.scope, &self.rendered);
             if hit.class == e.tag
                 && hit
@@ -766,6 +776,7 @@ impl<'d> Canonicalizer<'d> {
                     .iter()
                     .all(|&(p, ns, r)| scope.get(p) == ns && rendered.get(p) == r)
             {
+                hit.hits = hit.hits.saturating_add(1).min(TagOut::MAX_HITS);
                 for &(p, ns, r) in &hit.used {
                     if ns != r {
                         rendered_pushed += self.rendered.set(p, ns);
@@ -924,6 +935,8 @@ impl<'d> Canonicalizer<'d> {
                 self.tag_out.resize_with(TagOut::SLOTS, || None);
             }
             match self.tag_out.get_mut(slot) {
+                // A start tag that has been reused keeps its slot, losing one banked hit.
+                Some(Some(entry)) if entry.hits > 0 => entry.hits -= 1,
                 Some(Some(entry)) => {
                     // Reuses the slot's buffers: no allocation per element.
                     entry.class = e.tag;
@@ -937,6 +950,7 @@ impl<'d> Canonicalizer<'d> {
                         class: e.tag,
                         used: deps.clone(),
                         bytes: buf.clone(),
+                        hits: 0,
                     });
                 }
                 None => {}

@@ -594,7 +594,14 @@ impl<'a> Element<'a> {
     }
     /// Whether this element has the expanded name `{ns}local`.
     pub fn is(&self, ns: &str, local: &str) -> bool {
-        self.local_name() == local && self.namespace() == Some(ns)
+        let d = self.data();
+        scan::eq(
+            self.doc.local_bytes(d.qname, d.prefix_len),
+            local.as_bytes(),
+        ) && self
+            .doc
+            .ns_uri(d.ns)
+            .is_some_and(|uri| scan::eq(uri.as_bytes(), ns.as_bytes()))
     }
     /// Byte offset of the element's start tag in the input.
     pub fn offset(&self) -> usize {
@@ -621,7 +628,7 @@ impl<'a> Element<'a> {
         let doc = self.doc;
         doc.attrs_of(self.data())
             .iter()
-            .find(|a| a.ns.is_none() && doc.s(a.qname) == local)
+            .find(|a| a.ns.is_none() && scan::eq(doc.bytes(a.qname), local.as_bytes()))
             .map(|a| doc.s(a.value))
     }
     /// The value of the attribute `{ns}local`.

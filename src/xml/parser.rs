@@ -213,21 +213,32 @@ struct CachedTag {
     /// resolved through.
     outer: [(u32, Option<u32>); CachedTag::MAX_OUTER],
     outer_len: usize,
+    /// Hits since it was cached, up to [`CachedTag::MAX_HITS`], less one per tag it kept out.
+    hits: u8,
 }
 
 impl CachedTag {
     /// Tags whose names use more prefixes bound outside them are not cached.
     const MAX_OUTER: usize = 4;
-    /// Number of cache slots (a tag replaces the previous one in its slot).
-    const SLOTS: usize = 16;
+    /// Number of cache slots, one tag each: sixteen sets of two (a tag's name picks the set).
+    const SLOTS: usize = 32;
+    /// Hits a slot's tag can bank against being replaced (see [`Builder::remember_tag`]).
+    const MAX_HITS: u8 = 4;
 
-    /// The slot for a tag named `qname`: from its length and two of its bytes, so tags with
-    /// different names usually land in different slots.
+    /// The slot for a tag named `qname`: a multiplicative hash of the name, eight bytes at a
+    /// time, so that names that differ anywhere (`saml:Attribute`, `saml:AttributeValue`)
+    /// usually land in different slots.
     fn slot(qname: &str) -> usize {
-        let b = qname.as_bytes();
-        let last = usize::from(b.last().copied().unwrap_or(0));
-        let mid = usize::from(b.get(b.len() / 2).copied().unwrap_or(0));
-        (b.len().wrapping_mul(7) ^ last ^ mid.wrapping_mul(3)) % Self::SLOTS
+        let mut h = qname.len() as u64;
+        for chunk in qname.as_bytes().chunks(8) {
+            let mut word = [0u8; 8];
+            for (w, &b) in word.iter_mut().zip(chunk) {
+                *w = b;
+            }
+            h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        // The top five bits.
+        usize::try_from(h >> 59).unwrap_or(0) % Self::SLOTS
     }
 }
 
@@ -572,13 +583,25 @@ impl Builder<'_> {
 
     /// The cached tag in `slot` if the tag at `tag_start` in `text` is the same one in the same
     /// bindings (see [`CachedTag`]).
-    fn cached_tag(&self, text: &str, tag_start: usize, slot: usize) -> Option<CachedTag> {
-        let entry = self.tag_cache.get(slot).copied().flatten()?;
-        let before = text.as_bytes().get(entry.start..entry.start + entry.len)?;
-        let here = text.as_bytes().get(tag_start..tag_start + entry.len)?;
-        let outer = entry.outer.get(..entry.outer_len)?;
-        (before == here && outer.iter().all(|&(p, ns)| self.scope.effective(p) == ns))
-            .then_some(entry)
+    fn cached_tag(&mut self, text: &str, tag_start: usize, set: usize) -> Option<CachedTag> {
+        for way in [set, set ^ 1] {
+            let Some(entry) = self.tag_cache.get(way).copied().flatten() else {
+                continue;
+            };
+            let before = text.as_bytes().get(entry.start..entry.start + entry.len);
+            let here = text.as_bytes().get(tag_start..tag_start + entry.len);
+            let outer = entry.outer.get(..entry.outer_len).unwrap_or_default();
+            if before.is_some()
+                && before == here
+                && outer.iter().all(|&(p, ns)| self.scope.effective(p) == ns)
+            {
+                if let Some(Some(kept)) = self.tag_cache.get_mut(way) {
+                    kept.hits = kept.hits.saturating_add(1).min(CachedTag::MAX_HITS);
+                }
+                return Some(entry);
+            }
+        }
+        None
     }
 
     /// Opens the element whose start tag at `tag_start` is `hit`'s, without reading it again.
@@ -622,6 +645,11 @@ impl Builder<'_> {
 
     /// Keeps the tag just parsed (`data`, from `tag_start` to `tag_end` in the text) in `slot`,
     /// with the outside bindings its names resolved through, if it uses few enough of them.
+    ///
+    /// Each name hashes to a set of two slots. A tag that has been reused keeps its place,
+    /// losing one banked hit when another tag wanted it: a run of distinct tags (each
+    /// `Attribute` has its own `Name`) that shares a set with a repeated one (`AttributeValue`)
+    /// does not push it out between its repetitions.
     fn remember_tag(
         &mut self,
         slot: usize,
@@ -630,8 +658,23 @@ impl Builder<'_> {
         empty: bool,
         data: ElementData,
     ) {
-        let Some(entry) = self.tag_cache.get_mut(slot) else {
-            return;
+        // The way to fill: an empty one, else the older of those without banked hits; when
+        // both have some, each loses one and the tag is not kept.
+        let ways = [slot, slot ^ 1];
+        let entries = ways.map(|w| self.tag_cache.get(w).copied().flatten());
+        let victim = match entries {
+            [None, _] => slot,
+            [_, None] => slot ^ 1,
+            [Some(a), Some(b)] if a.hits == 0 && (b.hits > 0 || a.start <= b.start) => slot,
+            [_, Some(b)] if b.hits == 0 => slot ^ 1,
+            _ => {
+                for w in ways {
+                    if let Some(Some(kept)) = self.tag_cache.get_mut(w) {
+                        kept.hits -= 1;
+                    }
+                }
+                return;
+            }
         };
         let decls = data.decls.slice(&self.decls);
         let mut outer = [(0, None); CachedTag::MAX_OUTER];
@@ -653,14 +696,14 @@ impl Builder<'_> {
             }
             match outer.get_mut(outer_len) {
                 Some(o) => *o = (p, ns),
-                None => {
-                    // Too many prefixes from outside: not cached (and the slot is freed).
-                    *entry = None;
-                    return;
-                }
+                // Too many prefixes from outside: not cached.
+                None => return,
             }
             outer_len += 1;
         }
+        let Some(entry) = self.tag_cache.get_mut(victim) else {
+            return;
+        };
         *entry = Some(CachedTag {
             start: tag_start,
             len: tag_end.saturating_sub(tag_start),
@@ -668,6 +711,7 @@ impl Builder<'_> {
             data,
             outer,
             outer_len,
+            hits: 0,
         });
     }
 
@@ -1358,5 +1402,40 @@ mod tests {
         }
         // Both outcomes occur: documents that resolve, and some that use `z` where it is unbound.
         assert!(ok > 500 && refused > 100, "{ok} {refused}");
+    }
+
+    #[test]
+    fn repeated_attribute_values_share_one_tag_between_distinct_attributes() {
+        // Each Attribute start tag is new (its own Name); the AttributeValue tag repeats. Whatever
+        // slots the two names hash to, every AttributeValue after the first reuses the first.
+        for p in ["", "saml:", "saml2:", "a:", "ns2:"] {
+            let decl = if p.is_empty() {
+                r#"xmlns="urn:oasis:names:tc:SAML:2.0:assertion""#.to_owned()
+            } else {
+                format!(
+                    r#"xmlns:{}="urn:oasis:names:tc:SAML:2.0:assertion""#,
+                    p.trim_end_matches(':')
+                )
+            };
+            let mut xml = format!("<{p}AttributeStatement {decl}>");
+            for i in 0..40 {
+                xml.push_str(&format!(
+                    "<{p}Attribute Name=\"attr{i}\"><{p}AttributeValue \
+                     xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+                     xsi:type=\"xs:string\">v{i}</{p}AttributeValue></{p}Attribute>"
+                ));
+            }
+            xml.push_str(&format!("</{p}AttributeStatement>"));
+            let doc = Document::parse(xml.as_bytes()).unwrap();
+            let classes: Vec<u32> = doc
+                .root()
+                .child_elements()
+                .flat_map(|a| a.child_elements().collect::<Vec<_>>())
+                .map(|v| doc.element_data(v.id()).unwrap().tag)
+                .collect();
+            assert_eq!(classes.len(), 40);
+            assert!(classes.iter().all(|&c| c == classes[0]), "{p}: {classes:?}");
+            check_tag_cache(xml.as_bytes(), &ParseOptions::default()).unwrap();
+        }
     }
 }
