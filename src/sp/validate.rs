@@ -1073,7 +1073,19 @@ fn read_assertion(
             if !a.is(SAML_NS, "Attribute") {
                 continue;
             }
-            let Some(name) = a.attribute("Name") else {
+            // Name, NameFormat and FriendlyName in one pass over the attributes.
+            let (mut name, mut name_format, mut friendly_name) = (None, None, None);
+            for at in a.attributes() {
+                if at.namespace().is_none() {
+                    match at.local_name() {
+                        "Name" => name = Some(at.value()),
+                        "NameFormat" => name_format = Some(at.value()),
+                        "FriendlyName" => friendly_name = Some(at.value()),
+                        _ => {}
+                    }
+                }
+            }
+            let Some(name) = name else {
                 return Err(report.fail(
                     "attributes",
                     Error::malformed("a Name on every Attribute", "none"),
@@ -1092,8 +1104,8 @@ fn read_assertion(
                     slot.insert(attributes.len());
                     attributes.push(Attribute {
                         name: name.to_owned(),
-                        name_format: a.attribute("NameFormat").map(str::to_owned),
-                        friendly_name: a.attribute("FriendlyName").map(str::to_owned),
+                        name_format: name_format.map(str::to_owned),
+                        friendly_name: friendly_name.map(str::to_owned),
                         values,
                     });
                 }

@@ -11,6 +11,7 @@
 use memchr::{memchr, memchr2, memchr3, memmem};
 
 use super::attrs::AttrLexer;
+use super::scan;
 
 /// One piece of the document.
 #[derive(Debug, PartialEq, Eq)]
@@ -128,16 +129,40 @@ impl<'a> Lexer<'a> {
         let bytes = self.text.as_bytes();
         let start = self.pos;
         let rest = bytes.get(start..).unwrap_or_default();
-        if let Some(after) = rest.strip_prefix(b"</") {
-            let Some(gt) = memchr(b'>', after) else {
+        if rest.get(1) == Some(&b'/') {
+            // `</name S? >`: the name ends at the first white space or `>` (one word scan: end
+            // tags are short, a library call per tag costs more than the scan).
+            let from = start + 2;
+            let Some(stop) = scan::find(
+                bytes,
+                from,
+                |w| scan::below_mask(w, 0x21) | scan::eq_mask(w, b'>') != 0,
+                |b| b == b'>' || is_space(b),
+            ) else {
                 return Err(self.err("unterminated end tag"));
             };
-            let content = self.slice(start + 2, start + 2 + gt)?;
-            let name = content.trim_end_matches([' ', '\t', '\r', '\n']);
-            if name.is_empty() || name.bytes().any(is_space) {
+            let gt = if bytes.get(stop) == Some(&b'>') {
+                stop
+            } else {
+                // White space after the name: only more of it may follow before `>`.
+                let gt = memchr(b'>', bytes.get(stop..).unwrap_or_default())
+                    .map(|i| stop + i)
+                    .ok_or_else(|| self.err("unterminated end tag"))?;
+                if !bytes
+                    .get(stop..gt)
+                    .unwrap_or_default()
+                    .iter()
+                    .all(|&b| is_space(b))
+                {
+                    return Err(self.err("malformed end tag"));
+                }
+                gt
+            };
+            let name = self.slice(from, stop)?;
+            if name.is_empty() {
                 return Err(self.err("malformed end tag"));
             }
-            self.pos = start + 3 + gt;
+            self.pos = gt + 1;
             return Ok(Token::End(name));
         }
         if let Some(after) = rest.strip_prefix(b"<!--") {
@@ -182,13 +207,15 @@ impl<'a> Lexer<'a> {
             return Ok(Token::Pi { target, content });
         }
         // A start tag: the name ends at white space, '/' or '>'; the attributes follow.
-        let after = rest.get(1..).unwrap_or_default();
-        let name_len = after
-            .iter()
-            .position(|&b| is_space(b) || b == b'/' || b == b'>')
-            .ok_or_else(|| self.err("unterminated start tag"))?;
-        let name = self.slice(start + 1, start + 1 + name_len)?;
-        self.pos = start + 1 + name_len;
+        let name_end = scan::find(
+            bytes,
+            start + 1,
+            |w| scan::below_mask(w, 0x21) | scan::eq_mask(w, b'/') | scan::eq_mask(w, b'>') != 0,
+            |b| is_space(b) || b == b'/' || b == b'>',
+        )
+        .ok_or_else(|| self.err("unterminated start tag"))?;
+        let name = self.slice(start + 1, name_end)?;
+        self.pos = name_end;
         Ok(Token::Start(name))
     }
 }
