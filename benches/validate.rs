@@ -1,6 +1,7 @@
 //! Full validation (base64 in, validated identity out) of the Okta-shaped responses in
 //! ../shared/bench: 9.6 KB and 105 KB, both Response and Assertion signed (RSA-2048, SHA-256,
-//! exclusive C14N). Targets: small under 270 us, large under 1.2 ms, cost linear in size.
+//! exclusive C14N). Targets: small at most 190 us on the pure-Rust default (115 us with
+//! `aws-lc-rs`), large at most 0.5 ms, cost per KB flat from 10 KB to 1 MB (`size_scaling`).
 
 #![allow(
     clippy::unwrap_used,
