@@ -1265,30 +1265,6 @@ mod tests {
         // prefixes those tags use (and PrefixList prefixes): canonicalized from every element,
         // in every mode, the tree with shared tag classes must give the bytes of the tree
         // without them (where every element is its own class and nothing is reused).
-        let tags = [
-            r#"<p:e xmlns:x="urn:x" x:t="s">"#,
-            r#"<p:e>"#,
-            r#"<e q:a="1">"#,
-            r#"<e>"#,
-            r#"<q:v xmlns:q="urn:q1" q:a="v">"#,
-            r#"<p:e xmlns:xs="urn:xs" xmlns:xsi="urn:xsi" xsi:type="xs:string">"#,
-            r#"<p:e p:a="1" q:b="2">"#,
-        ];
-        let wrappers = [
-            r#"<w xmlns:p="urn:p1">"#,
-            r#"<p:w xmlns:p="urn:p2" xmlns:q="urn:q2">"#,
-            r#"<w xmlns="urn:d">"#,
-            r#"<w xmlns="">"#,
-            r#"<q:w xmlns:q="urn:q1" xmlns:xs="urn:xs">"#,
-            r#"<w>"#,
-        ];
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut rand = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            usize::try_from(state % n as u64).unwrap()
-        };
         let algorithms = [
             Algorithm::Exclusive,
             Algorithm::ExclusiveWithComments,
@@ -1297,35 +1273,7 @@ mod tests {
         ];
         let lists: [&[&str]; 3] = [&[], &["xs"], &["#default", "q", "p"]];
         let mut compared = 0;
-        for _ in 0..400 {
-            let mut xml = String::from(r#"<r xmlns:p="urn:p0" xmlns:q="urn:q0">"#);
-            let mut open: Vec<String> = Vec::new();
-            for _ in 0..rand(30) {
-                match rand(4) {
-                    0 if !open.is_empty() => {
-                        xml.push_str(&format!("</{}>", open.pop().unwrap()));
-                    }
-                    1 => {
-                        let w = wrappers[rand(wrappers.len())];
-                        xml.push_str(w);
-                        open.push(w[1..].split([' ', '>']).next().unwrap().to_owned());
-                    }
-                    _ => {
-                        let tag = tags[rand(tags.len())];
-                        if rand(2) == 0 {
-                            xml.push_str(&tag.replace('>', "/>"));
-                        } else {
-                            xml.push_str(tag);
-                            xml.push('t');
-                            open.push(tag[1..].split([' ', '>']).next().unwrap().to_owned());
-                        }
-                    }
-                }
-            }
-            while let Some(name) = open.pop() {
-                xml.push_str(&format!("</{name}>"));
-            }
-            xml.push_str("</r>");
+        for xml in crate::xml::parser::generated_documents(0x9e37_79b9_7f4a_7c15, 400, false) {
             let opts = ParseOptions::default();
             let doc = Document::parse_with(xml.as_bytes(), &opts).unwrap();
             let fresh = crate::xml::parse_without_tag_cache(xml.as_bytes(), &opts).unwrap();
