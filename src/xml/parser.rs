@@ -613,7 +613,7 @@ impl Builder<'_> {
     ) -> Result<(usize, bool), XmlError> {
         let (decls_start, attrs_start) = (self.decls.len(), self.attrs.len());
         let d = hit.data;
-        let from = |r: Range| r.start as usize..(r.start + r.len) as usize;
+        let from = |r: Range| r.start as usize..r.start as usize + r.len as usize;
         if from(d.decls).end > decls_start || from(d.attrs).end > attrs_start {
             // Records of an earlier tag always precede the end; fail closed if they did not.
             return Err(malformed(offset, "internal error: tag cache out of range"));
@@ -670,7 +670,7 @@ impl Builder<'_> {
             _ => {
                 for w in ways {
                     if let Some(Some(kept)) = self.tag_cache.get_mut(w) {
-                        kept.hits -= 1;
+                        kept.hits = kept.hits.saturating_sub(1);
                     }
                 }
                 return;
