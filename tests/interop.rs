@@ -115,7 +115,7 @@ fn run(file: &str) {
     let got: BTreeMap<String, Vec<String>> = a
         .attributes()
         .iter()
-        .map(|x| (x.name.clone(), x.values.clone()))
+        .map(|x| (x.name().to_owned(), x.values().map(str::to_owned).collect()))
         .collect();
     assert_eq!(got, want, "{file} attributes");
     assert_eq!(

@@ -327,7 +327,10 @@ fn checks_json(report: &Report) -> Value {
 fn identity_json(a: &VerifiedAssertion, report: &Report) -> Value {
     let mut attributes = serde_json::Map::new();
     for attr in a.attributes() {
-        attributes.insert(attr.name.clone(), json!(attr.values));
+        attributes.insert(
+            attr.name().to_owned(),
+            json!(attr.values().collect::<Vec<_>>()),
+        );
     }
     json!({
         "valid": true,
@@ -455,7 +458,7 @@ fn verify(a: &VerifyArgs) -> Result<bool, UsageError> {
                 say!("  session     {s}");
             }
             for attr in v.attributes() {
-                say!("  attribute   {} = {:?}", attr.name, attr.values);
+                say!("  attribute   {} = {:?}", attr.name(), attr.values());
             }
         }
         (Err(e), false) => {

@@ -93,9 +93,8 @@ impl AttributeMapping {
             names.iter().find_map(|n| {
                 assertion
                     .attribute(n)
-                    .iter()
                     .find(|v| !v.is_empty())
-                    .cloned()
+                    .map(str::to_owned)
             })
         };
         let name_id = assertion.name_id();
@@ -111,15 +110,15 @@ impl AttributeMapping {
                     assertion
                         .attributes()
                         .iter()
-                        .map(|a| a.name.as_str())
+                        .map(|a| a.name())
                         .collect::<Vec<_>>()
                 ),
             })?;
         let mut groups: Vec<String> = Vec::new();
         for n in &self.groups {
             for v in assertion.attribute(n) {
-                if !groups.contains(v) {
-                    groups.push(v.clone());
+                if !groups.iter().any(|g| g == v) {
+                    groups.push(v.to_owned());
                 }
             }
         }
@@ -143,7 +142,7 @@ impl AttributeMapping {
             attributes: assertion
                 .attributes()
                 .iter()
-                .map(|a| (a.name.clone(), a.values.clone()))
+                .map(|a| (a.name().to_owned(), a.values().map(str::to_owned).collect()))
                 .collect(),
         })
     }

@@ -4,6 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::sp::attributes::{Attributes, Values};
+
 /// The `NameID` of the assertion's Subject, exactly as sent (never trimmed or case-folded).
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -30,20 +32,6 @@ impl std::fmt::Debug for NameId {
     }
 }
 
-/// One SAML attribute: all values with the same `Name` merged in document order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Attribute {
-    /// `Name`.
-    pub name: String,
-    /// `NameFormat`, if present.
-    pub name_format: Option<String>,
-    /// `FriendlyName`, if present.
-    pub friendly_name: Option<String>,
-    /// Every `AttributeValue`'s whole text, in document order.
-    pub values: Vec<String>,
-}
-
 /// Which elements carried a verified signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -63,7 +51,7 @@ pub struct VerifiedAssertion {
     pub(crate) authn_instant: Option<DateTime<Utc>>,
     pub(crate) authn_context_class_ref: Option<String>,
     pub(crate) session_not_on_or_after: Option<DateTime<Utc>>,
-    pub(crate) attributes: Vec<Attribute>,
+    pub(crate) attributes: Attributes,
     pub(crate) not_on_or_after: DateTime<Utc>,
     pub(crate) assertion_id: String,
     pub(crate) response_id: String,
@@ -98,16 +86,13 @@ impl VerifiedAssertion {
     pub fn session_not_on_or_after(&self) -> Option<DateTime<Utc>> {
         self.session_not_on_or_after
     }
-    /// All attributes, in document order.
-    pub fn attributes(&self) -> &[Attribute] {
+    /// All attributes, merged by `Name`, in document order.
+    pub fn attributes(&self) -> &Attributes {
         &self.attributes
     }
-    /// The values of the attribute named `name` (empty when absent).
-    pub fn attribute(&self, name: &str) -> &[String] {
-        self.attributes
-            .iter()
-            .find(|a| a.name == name)
-            .map_or(&[], |a| &a.values)
+    /// The values of the attribute named `name` (none when absent).
+    pub fn attribute(&self, name: &str) -> Values<'_> {
+        self.attributes.values(name)
     }
     /// The earliest end of the assertion's validity (Conditions and bearer confirmation): the
     /// replay cache keeps the assertion ID until [`VerifiedAssertion::accept_until`].

@@ -6,15 +6,18 @@
 //! - `validate`: the Web Browser SSO profile checks, sans-IO (time is passed in);
 //! - `report`: what each check expected and found;
 //! - `assertion`: the typed result, obtainable only through validation;
+//! - `attributes`: its attributes, merged by `Name`, stored in one buffer;
 //! - `consume`: validation plus the request store and the replay cache.
 
 pub mod assertion;
+pub mod attributes;
 pub mod config;
 pub(crate) mod consume;
 pub mod report;
 pub mod validate;
 
-pub use assertion::{Attribute, NameId, Signed, VerifiedAssertion};
+pub use assertion::{NameId, Signed, VerifiedAssertion};
+pub use attributes::{Attribute, Attributes, Values};
 pub use config::{
     IdentityProvider, ServiceProvider, ServiceProviderBuilder, SignaturePolicy, ValidationPolicy,
 };

@@ -6,10 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use crate::dsig::{self, SignedElement, VerifyOptions};
 use crate::error::Error;
 use crate::ns::DSIG_NS;
-use crate::sp::assertion::{Attribute, NameId, Signed, VerifiedAssertion};
+use crate::sp::assertion::{NameId, Signed, VerifiedAssertion};
+use crate::sp::attributes::{Attributes, AttributesBuilder};
 use crate::sp::config::{ServiceProvider, SignaturePolicy};
 use crate::time::{format_instant, parse_instant};
-use crate::xml::fast_map::FastMap;
 use crate::xml::{Document, Element, ParseOptions};
 
 use super::report::{CheckResult, Report};
@@ -690,7 +690,7 @@ struct AssertionData {
     authn_instant: Option<DateTime<Utc>>,
     authn_context_class_ref: Option<String>,
     session_not_on_or_after: Option<DateTime<Utc>>,
-    attributes: Vec<Attribute>,
+    attributes: Attributes,
     not_on_or_after: DateTime<Utc>,
     /// The last instant (before skew) at which any path could accept this assertion.
     accept_until: DateTime<Utc>,
@@ -1056,9 +1056,7 @@ fn read_assertion(
     let count: usize = saml_children(assertion, SAML_NS, "AttributeStatement")
         .map(|st| st.child_elements().count())
         .sum();
-    let mut attributes: Vec<Attribute> = Vec::with_capacity(count);
-    let mut by_name: FastMap<&str, usize> =
-        FastMap::with_capacity_and_hasher(count, Default::default());
+    let mut attributes = AttributesBuilder::with_capacity(count);
     for st in saml_children(assertion, SAML_NS, "AttributeStatement") {
         for a in st.child_elements() {
             let a = if a.is(SAML_NS, "EncryptedAttribute") {
@@ -1091,24 +1089,9 @@ fn read_assertion(
                     Error::malformed("a Name on every Attribute", "none"),
                 ));
             };
-            let values: Vec<String> = saml_children(a, SAML_NS, "AttributeValue")
-                .map(|v| v.text())
-                .collect();
-            match by_name.entry(name) {
-                std::collections::hash_map::Entry::Occupied(seen) => {
-                    if let Some(existing) = attributes.get_mut(*seen.get()) {
-                        existing.values.extend(values);
-                    }
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(attributes.len());
-                    attributes.push(Attribute {
-                        name: name.to_owned(),
-                        name_format: name_format.map(str::to_owned),
-                        friendly_name: friendly_name.map(str::to_owned),
-                        values,
-                    });
-                }
+            attributes.attribute(name, name_format, friendly_name);
+            for v in saml_children(a, SAML_NS, "AttributeValue") {
+                attributes.value(|out| v.text_into(out));
             }
         }
     }
@@ -1122,7 +1105,7 @@ fn read_assertion(
         authn_instant,
         authn_context_class_ref,
         session_not_on_or_after,
-        attributes,
+        attributes: attributes.finish(),
         not_on_or_after,
         accept_until,
         one_time_use,

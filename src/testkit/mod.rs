@@ -981,7 +981,7 @@ mod tests {
         let a = sp
             .validate_response(xml.as_bytes(), Some("_r"), now)
             .unwrap();
-        let names: Vec<&str> = a.attributes().iter().map(|x| x.name.as_str()).collect();
+        let names: Vec<&str> = a.attributes().iter().map(|x| x.name()).collect();
         assert_eq!(
             names.len(),
             1 + 2 + 300,

@@ -675,12 +675,17 @@ impl<'a> Element<'a> {
     /// `a@b<!---->.evil` reads as `a@b.evil`.
     pub fn text(&self) -> String {
         let mut out = String::new();
+        self.text_into(&mut out);
+        out
+    }
+
+    /// Appends the whole text content (as [`Element::text`] returns it) to `out`.
+    pub fn text_into(&self, out: &mut String) {
         // Most values are a single text node.
         for child in self.children() {
             if let Node::Text(t) = child {
                 out.push_str(t);
             }
         }
-        out
     }
 }
