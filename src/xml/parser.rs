@@ -584,21 +584,23 @@ impl Builder<'_> {
     /// The cached tag in `slot` if the tag at `tag_start` in `text` is the same one in the same
     /// bindings (see [`CachedTag`]).
     fn cached_tag(&mut self, text: &str, tag_start: usize, set: usize) -> Option<CachedTag> {
+        let bytes = text.as_bytes();
         for way in [set, set ^ 1] {
-            let Some(entry) = self.tag_cache.get(way).copied().flatten() else {
+            let Some(Some(entry)) = self.tag_cache.get(way) else {
                 continue;
             };
-            let before = text.as_bytes().get(entry.start..entry.start + entry.len);
-            let here = text.as_bytes().get(tag_start..tag_start + entry.len);
+            let before = bytes.get(entry.start..entry.start + entry.len);
+            let here = bytes.get(tag_start..tag_start + entry.len);
             let outer = entry.outer.get(..entry.outer_len).unwrap_or_default();
             if before.is_some()
                 && before == here
                 && outer.iter().all(|&(p, ns)| self.scope.effective(p) == ns)
             {
+                let hit = *entry;
                 if let Some(Some(kept)) = self.tag_cache.get_mut(way) {
                     kept.hits = kept.hits.saturating_add(1).min(CachedTag::MAX_HITS);
                 }
-                return Some(entry);
+                return Some(hit);
             }
         }
         None
@@ -661,12 +663,21 @@ impl Builder<'_> {
         // The way to fill: an empty one, else the older of those without banked hits; when
         // both have some, each loses one and the tag is not kept.
         let ways = [slot, slot ^ 1];
-        let entries = ways.map(|w| self.tag_cache.get(w).copied().flatten());
+        let entries = ways.map(|w| {
+            self.tag_cache
+                .get(w)
+                .and_then(Option::as_ref)
+                .map(|e| (e.hits, e.start))
+        });
         let victim = match entries {
             [None, _] => slot,
             [_, None] => slot ^ 1,
-            [Some(a), Some(b)] if a.hits == 0 && (b.hits > 0 || a.start <= b.start) => slot,
-            [_, Some(b)] if b.hits == 0 => slot ^ 1,
+            [Some((a_hits, a_start)), Some((b_hits, b_start))]
+                if a_hits == 0 && (b_hits > 0 || a_start <= b_start) =>
+            {
+                slot
+            }
+            [_, Some((0, _))] => slot ^ 1,
             _ => {
                 for w in ways {
                     if let Some(Some(kept)) = self.tag_cache.get_mut(w) {
