@@ -370,7 +370,12 @@ mod tests {
     use super::{Attributes, AttributesBuilder};
 
     /// (name, format, friendly, values) of one Attribute element.
-    type Element<'a> = (&'static str, Option<&'a str>, Option<&'a str>, &'a [&'a str]);
+    type Element<'a> = (
+        &'static str,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a [&'a str],
+    );
 
     /// The attributes of these Attribute elements, in this order.
     fn build(elements: &[Element<'_>]) -> Attributes {
