@@ -225,18 +225,23 @@ impl CachedTag {
     /// Hits a slot's tag can bank against being replaced (see [`Builder::remember_tag`]).
     const MAX_HITS: u8 = 4;
 
-    /// The slot for a tag named `qname`: a multiplicative hash of the name, eight bytes at a
-    /// time, so that names that differ anywhere (`saml:Attribute`, `saml:AttributeValue`)
-    /// usually land in different slots.
+    /// The slot for a tag named `qname`: a multiplicative hash of its length and of its first
+    /// and last eight bytes, so that names that differ in length or at either end
+    /// (`saml:Attribute`, `saml:AttributeValue`) usually land in different slots. (Only where a
+    /// tag is kept depends on it; whether a kept tag is reused is decided by comparing bytes.)
     fn slot(qname: &str) -> usize {
-        let mut h = qname.len() as u64;
-        for chunk in qname.as_bytes().chunks(8) {
-            let mut word = [0u8; 8];
-            for (w, &b) in word.iter_mut().zip(chunk) {
-                *w = b;
-            }
-            h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
+        let b = qname.as_bytes();
+        let word = |s: Option<&[u8]>| {
+            s.and_then(|s| <[u8; 8]>::try_from(s).ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        let (first, last) = if b.len() >= 8 {
+            (word(b.get(..8)), word(b.get(b.len() - 8..)))
+        } else {
+            (b.iter().fold(0u64, |h, &x| (h << 8) | u64::from(x)), 0)
+        };
+        let h = ((b.len() as u64 ^ first).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ last)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
         // The top five bits.
         usize::try_from(h >> 59).unwrap_or(0) % Self::SLOTS
     }
