@@ -766,7 +766,10 @@ impl<'d> Canonicalizer<'d> {
             }
         }
         let mut rendered_pushed = 0;
-        let reuse = self.exclusive && !is_apex && e.tag != u32::MAX;
+        // Only a later occurrence of a start tag (its class is an earlier element) is looked up
+        // or kept: a tag seen once, as most are in a small Response, costs no copy.
+        let repeated = e.tag != u32::MAX && e.tag as usize != id.index();
+        let reuse = self.exclusive && !is_apex && repeated;
         let slot = TagOut::slot(e.tag);
         if reuse && let Some(Some(hit)) = self.tag_out.get_mut(slot) {
             let (scope, rendered) = (&self.scope, &self.rendered);
