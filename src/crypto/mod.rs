@@ -299,6 +299,9 @@ enum Key {
         /// PKCS#1 RSAPublicKey DER, for the aws-lc-rs backend.
         #[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
         pkcs1: Vec<u8>,
+        /// The key as aws-lc-rs parsed it, once per algorithm, shared by clones.
+        #[cfg(feature = "aws-lc-rs")]
+        parsed: std::sync::Arc<aws::Parsed>,
     },
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
@@ -364,6 +367,8 @@ impl Certificate {
             Key::Rsa {
                 key: Box::new(k),
                 pkcs1: cert.public_key().subject_public_key.data.to_vec(),
+                #[cfg(feature = "aws-lc-rs")]
+                parsed: std::sync::Arc::default(),
             }
         } else if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(spki) {
             Key::P256(k)
@@ -503,11 +508,11 @@ impl Certificate {
         allow_legacy: bool,
     ) -> Result<(), VerifyFailure> {
         #[cfg(feature = "aws-lc-rs")]
-        if let Key::Rsa { key, pkcs1 } = &self.key
+        if let Key::Rsa { key, pkcs1, parsed } = &self.key
             && let Some(result) = aws::verify_rsa(
                 algorithm,
                 key.size() * 8,
-                pkcs1,
+                (pkcs1, parsed),
                 message,
                 signature,
                 allow_legacy,
@@ -608,15 +613,63 @@ fn rsa_usable(
 mod aws {
     //! RSA PKCS#1 v1.5 verification with aws-lc-rs.
 
-    use aws_lc_rs::signature::{self, UnparsedPublicKey};
+    use std::sync::OnceLock;
+
+    use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters};
 
     use super::{SignatureAlgorithm, VerifyFailure};
+
+    /// The algorithms aws-lc-rs verifies for us (hash, and whether the key has at least 2048
+    /// bits), in the order of [`Parsed`]'s slots.
+    static ALGORITHMS: [(SignatureAlgorithm, bool, &RsaParameters); 7] = [
+        (
+            SignatureAlgorithm::RsaSha1,
+            true,
+            &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        ),
+        (
+            SignatureAlgorithm::RsaSha1,
+            false,
+            &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        ),
+        (
+            SignatureAlgorithm::RsaSha256,
+            true,
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+        ),
+        (
+            SignatureAlgorithm::RsaSha256,
+            false,
+            &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+        ),
+        (
+            SignatureAlgorithm::RsaSha384,
+            true,
+            &signature::RSA_PKCS1_2048_8192_SHA384,
+        ),
+        (
+            SignatureAlgorithm::RsaSha512,
+            true,
+            &signature::RSA_PKCS1_2048_8192_SHA512,
+        ),
+        (
+            SignatureAlgorithm::RsaSha512,
+            false,
+            &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+        ),
+    ];
+
+    /// A certificate's RSA key as aws-lc-rs parsed it, one slot per entry of [`ALGORITHMS`]
+    /// (`None` when aws-lc-rs refused the key). Parsing once keeps aws-lc's key object, and the
+    /// Montgomery constants it computes at the first verification, for every later one.
+    #[derive(Default)]
+    pub(super) struct Parsed([OnceLock<Option<ParsedPublicKey>>; 7]);
 
     /// `None` when aws-lc-rs has no matching algorithm (the caller falls back to RustCrypto).
     pub(super) fn verify_rsa(
         algorithm: SignatureAlgorithm,
         bits: usize,
-        pkcs1: &[u8],
+        (pkcs1, parsed): (&[u8], &Parsed),
         message: &[u8],
         sig: &[u8],
         allow_legacy: bool,
@@ -626,29 +679,19 @@ mod aws {
                 "RSA-{bits} key: keys under 2048 bits need the legacy-crypto option"
             ))));
         }
-        let alg: &'static signature::RsaParameters = match (algorithm, bits >= 2048) {
-            (SignatureAlgorithm::RsaSha1, true) => {
-                &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY
-            }
-            (SignatureAlgorithm::RsaSha1, false) => {
-                &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
-            }
-            (SignatureAlgorithm::RsaSha256, true) => &signature::RSA_PKCS1_2048_8192_SHA256,
-            (SignatureAlgorithm::RsaSha256, false) => {
-                &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
-            }
-            (SignatureAlgorithm::RsaSha384, true) => &signature::RSA_PKCS1_2048_8192_SHA384,
-            (SignatureAlgorithm::RsaSha512, true) => &signature::RSA_PKCS1_2048_8192_SHA512,
-            (SignatureAlgorithm::RsaSha512, false) => {
-                &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
-            }
-            _ => return None,
-        };
-        Some(
-            UnparsedPublicKey::new(alg, pkcs1)
-                .verify(message, sig)
-                .map_err(|_| VerifyFailure::Bad),
-        )
+        let strong = bits >= 2048;
+        let (slot, &(_, _, alg)) = ALGORITHMS
+            .iter()
+            .enumerate()
+            .find(|(_, (a, s, _))| *a == algorithm && *s == strong)?;
+        let key = parsed
+            .0
+            .get(slot)?
+            .get_or_init(|| ParsedPublicKey::new(alg, pkcs1).ok());
+        Some(match key {
+            Some(key) => key.verify_sig(message, sig).map_err(|_| VerifyFailure::Bad),
+            None => Err(VerifyFailure::Bad),
+        })
     }
 }
 
