@@ -283,13 +283,14 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
 
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digit = |n: u8| char::from(DIGITS.get(usize::from(n & 0xf)).copied().unwrap_or(b'0'));
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(digit(b >> 4));
+        s.push(digit(b));
+    }
+    s
 }
 
 #[derive(Clone)]
@@ -785,4 +786,18 @@ pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<(), Error> {
         field: "random",
         reason: format!("no OS randomness: {e}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn hex_is_lower_case_two_digits_per_byte() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(super::hex(&bytes), expected);
+        assert_eq!(super::hex(&[0x0f, 0xa0]), "0fa0");
+        assert_eq!(super::hex(&[]), "");
+    }
 }
