@@ -158,8 +158,26 @@ pub fn metadata(data: &[u8]) {
     let _ = IdpMetadata::parse(data, None);
 }
 
-/// The CLI's input auto-detection (XML, POST base64, form body), then validation.
+/// The CLI's input auto-detection (XML, POST base64, form body), then validation. First, the
+/// base64 decoder must agree with the `base64` crate's canonical decoding (white space removed).
+///
+/// # Panics
+/// When the two decoders disagree (a finding).
+#[allow(clippy::panic)]
 pub fn cli_input(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        use base64::Engine as _;
+        let compact: Vec<u8> = text
+            .bytes()
+            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .collect();
+        let oracle = base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .ok();
+        if crate::crypto::decode_base64(text) != oracle {
+            panic!("base64 decoders disagree on {text:?}");
+        }
+    }
     if let Ok(xml) = decode_response_input(data, &Limits::default()) {
         validate_response(&xml);
     }
