@@ -3,7 +3,9 @@
 //!
 //! Every SAMLResponse passes through here, so it decodes eight characters at a time when no
 //! white space interrupts them (four look-ups of two characters each in a 128 KiB table built at
-//! compile time), and falls back to one character at a time around white space and padding. The `base64` crate remains the encoder and is the oracle in the tests.
+//! compile time), and falls back to one character at a time around white space and padding.
+//! The `base64` crate remains the encoder and is the oracle in the tests and the `cli_input`
+//! fuzz target.
 
 /// Marks a byte that is not in the alphabet.
 const INVALID: u8 = 0xff;
