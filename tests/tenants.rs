@@ -180,6 +180,14 @@ fn sp_initiated_login_end_to_end_with_jit() {
     assert_eq!(done.identity.last_name, "Lovelace");
     assert_eq!(done.identity.display_name, "Ada Lovelace");
     assert_eq!(done.identity.groups, ["eng", "admins"]);
+    // Every attribute reaches the app, looked up by its Name.
+    assert_eq!(done.identity.attributes.values("FirstName"), ["Ada"]);
+    assert_eq!(done.identity.attributes.values("groups"), ["eng", "admins"]);
+    let names: Vec<&str> = done.identity.attributes.iter().map(|a| a.name()).collect();
+    assert!(
+        names.contains(&"LastName") && names.contains(&"email"),
+        "{names:?}"
+    );
     assert!(
         w.users
             .users

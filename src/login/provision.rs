@@ -13,6 +13,7 @@ use std::future::Future;
 
 use crate::error::Error;
 use crate::sp::assertion::VerifiedAssertion;
+use crate::sp::attributes::Attributes;
 
 use crate::ns::NAMEID_EMAIL as EMAIL_FORMAT;
 /// The value used for a first or last name the IdP did not send.
@@ -139,11 +140,7 @@ impl AttributeMapping {
             last_name: last_name.unwrap_or_else(|| UNKNOWN.into()),
             display_name,
             groups,
-            attributes: assertion
-                .attributes()
-                .iter()
-                .map(|a| (a.name().to_owned(), a.values().map(str::to_owned).collect()))
-                .collect(),
+            attributes: assertion.attributes().clone(),
         })
     }
 }
@@ -166,8 +163,9 @@ pub struct SamlIdentity {
     pub display_name: String,
     /// Groups, de-duplicated, in document order.
     pub groups: Vec<String>,
-    /// Every attribute (name, values), in document order.
-    pub attributes: Vec<(String, Vec<String>)>,
+    /// Every attribute, merged by `Name`, in document order, as the assertion holds them (one
+    /// buffer, not a `String` per value): `identity.attributes.values("department")`.
+    pub attributes: Attributes,
 }
 
 impl SamlIdentity {
