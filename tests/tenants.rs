@@ -933,3 +933,42 @@ fn an_idp_offering_only_http_post_gets_the_request_by_auto_submitting_form() {
     let e = block_on(acs.start_login("initech", None)).unwrap_err();
     assert_eq!(e.code(), "metadata_expired", "{e}");
 }
+
+#[test]
+fn many_group_values_are_de_duplicated_in_document_order() {
+    // 20,000 group values, each name three times: the identity keeps each once, first
+    // occurrence first (a hash set, not a comparison with every kept group).
+    let idp = TestIdp::fixed("https://idp.example.com/metadata");
+    let sp = saml_sp::ServiceProvider::builder(
+        SP_ID,
+        "https://app.example.com/acs",
+        saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
+    )
+    .dangerous_allow_unsolicited_responses()
+    .limits(saml_sp::xml::Limits::default().with_max_input_bytes(2 << 20))
+    .build()
+    .unwrap();
+    let now = chrono::Utc::now();
+    let distinct = 6_667;
+    let values: Vec<String> = (0..20_000)
+        .map(|i| format!("g{:05}", (i * 7) % distinct))
+        .collect();
+    let xml = idp
+        .response(SP_ID, "https://app.example.com/acs")
+        .user(TestUser::new("ada@example.com").groups(values.clone()))
+        .build(now)
+        .unwrap();
+    let id = AttributeMapping::default()
+        .identity(&sp.validate_response(xml.as_bytes(), None, now).unwrap())
+        .unwrap();
+    let mut expected: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for v in &values {
+        if seen.insert(v.clone()) {
+            expected.push(v.clone());
+        }
+    }
+    assert_eq!(expected.len(), distinct);
+    assert_eq!(id.groups, expected);
+    assert_eq!(id.attributes.values("groups").len(), 20_000);
+}

@@ -14,6 +14,7 @@ use std::future::Future;
 use crate::error::Error;
 use crate::sp::assertion::VerifiedAssertion;
 use crate::sp::attributes::Attributes;
+use crate::xml::fast_map::Seeded;
 
 use crate::ns::NAMEID_EMAIL as EMAIL_FORMAT;
 /// The value used for a first or last name the IdP did not send.
@@ -115,10 +116,13 @@ impl AttributeMapping {
                         .collect::<Vec<_>>()
                 ),
             })?;
+        // De-duplicated through a seeded hash set: a tenant's IdP may send tens of thousands of
+        // group values, and comparing each with every kept one would be quadratic.
+        let mut seen: std::collections::HashSet<&str, Seeded> = Default::default();
         let mut groups: Vec<String> = Vec::new();
         for n in &self.groups {
             for v in assertion.attribute(n) {
-                if !groups.iter().any(|g| g == v) {
+                if seen.insert(v) {
                     groups.push(v.to_owned());
                 }
             }
