@@ -418,6 +418,41 @@ pub enum Error {
         /// The rule it broke and the address found.
         reason: String,
     },
+    /// The Response answers a login that another browser started (login CSRF): the pending
+    /// login named by the RelayState is bound to the browser that started it, and this request
+    /// did not present that browser's binding (see [`crate::login::BrowserBinding`]).
+    ///
+    /// Code: `login_browser_mismatch`.
+    #[error(
+        "login started in another browser: expected the login-binding cookie of the browser that started this login, found {found}"
+    )]
+    LoginBrowserMismatch {
+        /// What the request presented.
+        found: String,
+    },
+    /// A state-changing request (sign-out) that came from another site's page (CSRF): the
+    /// browser said so in `Sec-Fetch-Site`, or its `Origin` is not the app's.
+    ///
+    /// Code: `cross_site_request`.
+    #[error(
+        "cross-site request refused: expected a request from the app's own pages, found {found:?}"
+    )]
+    CrossSiteRequest {
+        /// The `Sec-Fetch-Site` or `Origin` value the request carried.
+        found: String,
+    },
+    /// A request on one tenant's route for a session another tenant's IdP signed in.
+    ///
+    /// Code: `tenant_mismatch`.
+    #[error(
+        "tenant mismatch: expected the session's tenant {expected:?}, found the route's {found:?}"
+    )]
+    TenantMismatch {
+        /// The session's tenant.
+        expected: String,
+        /// The route's tenant.
+        found: String,
+    },
     /// The IdP's authentication context does not satisfy the request.
     ///
     /// Code: `authn_context_mismatch`.
@@ -472,6 +507,9 @@ impl Error {
             Error::IdpDisabled { .. } => "idp_disabled",
             Error::UnknownTenant { .. } => "unknown_tenant",
             Error::EmailDomainNotAllowed { .. } => "email_domain_not_allowed",
+            Error::LoginBrowserMismatch { .. } => "login_browser_mismatch",
+            Error::CrossSiteRequest { .. } => "cross_site_request",
+            Error::TenantMismatch { .. } => "tenant_mismatch",
         }
     }
 
@@ -483,6 +521,7 @@ impl Error {
         "binding",
         "certificate_expired",
         "config_invalid",
+        "cross_site_request",
         "decryption_failed",
         "destination_mismatch",
         "digest_mismatch",
@@ -494,6 +533,7 @@ impl Error {
         "in_response_to_mismatch",
         "invalid_time",
         "issuer_mismatch",
+        "login_browser_mismatch",
         "malformed",
         "metadata_expired",
         "metadata_fetch_failed",
@@ -510,6 +550,7 @@ impl Error {
         "signature_profile",
         "status_not_success",
         "store_unavailable",
+        "tenant_mismatch",
         "unknown_in_response_to",
         "unknown_tenant",
         "unsolicited_response",
@@ -545,6 +586,9 @@ impl Error {
             }
             Error::UnsolicitedResponse => {
                 "Sign-in started at your identity provider is not enabled for this app. Start the sign-in from this app."
+            }
+            Error::LoginBrowserMismatch { .. } => {
+                "This sign-in was not started in this browser. Start the sign-in again from this app."
             }
             Error::UnknownInResponseTo { .. } | Error::InResponseToMismatch { .. } => {
                 "This sign-in does not match one started here (an old tab?). Start the sign-in again."

@@ -42,7 +42,8 @@ fn login() {
         Arc::new(MemoryReplayCache::default()),
         Users,
     );
-    let start = saml_sp::login::block_on_ready(Box::pin(acs.start_login("acme", None))).unwrap();
+    let start =
+        saml_sp::login::block_on_ready(Box::pin(acs.start_login("acme", None, browser()))).unwrap();
     let resp = idp
         .response(
             "https://app.example.com/m",
@@ -56,6 +57,7 @@ fn login() {
         "acme",
         &resp,
         Some(&start.relay_state),
+        Some(browser()),
         &AuditContext::new().with("ip", "203.0.113.7"),
     )))
     .unwrap();
@@ -121,4 +123,13 @@ fn audit_events_go_to_tracing_under_saml_sp_audit() {
     assert_eq!(fields["name_id"], "ada@acme.example");
     assert_eq!(fields["context"], "ip=203.0.113.7");
     assert!(fields.values().all(|v| !v.contains("<saml")), "no XML");
+}
+
+/// The login-binding secret of the test's one browser (the cookie a browser would carry).
+fn browser() -> &'static saml_sp::login::BrowserBinding {
+    static B: std::sync::LazyLock<saml_sp::login::BrowserBinding> =
+        std::sync::LazyLock::new(|| {
+            saml_sp::login::BrowserBinding::from_cookie(&"b1".repeat(32)).unwrap()
+        });
+    &B
 }

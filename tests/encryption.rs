@@ -560,7 +560,7 @@ fn tenant_policy_carries_decryption_keys_into_the_one_call_acs() {
             .clock_skew(),
         chrono::Duration::seconds(30)
     );
-    let start = block_on(acs.start_login("acme", None)).unwrap();
+    let start = block_on(acs.start_login("acme", None, browser())).unwrap();
     let posted = idp
         .response(SP, ACS)
         .in_response_to(&start.request_id)
@@ -572,6 +572,7 @@ fn tenant_policy_carries_decryption_keys_into_the_one_call_acs() {
         "acme",
         &posted,
         Some(&start.relay_state),
+        Some(browser()),
         &AuditContext::new(),
     ))
     .unwrap();
@@ -591,3 +592,12 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 #[path = "support/users.rs"]
 mod users;
+
+/// The login-binding secret of the test's one browser (the cookie a browser would carry).
+fn browser() -> &'static saml_sp::login::BrowserBinding {
+    static B: std::sync::LazyLock<saml_sp::login::BrowserBinding> =
+        std::sync::LazyLock::new(|| {
+            saml_sp::login::BrowserBinding::from_cookie(&"b1".repeat(32)).unwrap()
+        });
+    &B
+}

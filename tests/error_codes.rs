@@ -148,6 +148,12 @@ fn every_variant() -> Vec<Error> {
             expected: vec![],
             found: s(),
         },
+        Error::LoginBrowserMismatch { found: s() },
+        Error::CrossSiteRequest { found: s() },
+        Error::TenantMismatch {
+            expected: s(),
+            found: s(),
+        },
     ]
 }
 

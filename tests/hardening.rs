@@ -196,12 +196,13 @@ fn defect_3_unsigned_response_in_response_to_does_not_solicit_an_assertion() {
         Users,
     )
     .with_clock(Arc::new(FixedClock(now())));
-    let start = block_on(acs.start_login("acme", None)).unwrap();
+    let start = block_on(acs.start_login("acme", None, browser())).unwrap();
     let posted = base64(&upgraded_unsolicited(&idp, &start.request_id));
     let e = block_on(acs.finish_login(
         "acme",
         &posted,
         Some(&start.relay_state),
+        Some(browser()),
         &AuditContext::new(),
     ))
     .unwrap_err();
@@ -494,16 +495,29 @@ fn defect_7_back_and_repost_is_reported_as_a_replay_with_ids_in_the_audit() {
     )
     .with_clock(Arc::new(FixedClock(now())))
     .with_audit_sink(sink.clone());
-    let start = block_on(acs.start_login("acme", None)).unwrap();
+    let start = block_on(acs.start_login("acme", None, browser())).unwrap();
     let posted = idp
         .response(SP, ACS)
         .in_response_to(&start.request_id)
         .build_base64(now())
         .unwrap();
     let ctx = AuditContext::new();
-    block_on(acs.finish_login("acme", &posted, Some(&start.relay_state), &ctx)).unwrap();
-    let e =
-        block_on(acs.finish_login("acme", &posted, Some(&start.relay_state), &ctx)).unwrap_err();
+    block_on(acs.finish_login(
+        "acme",
+        &posted,
+        Some(&start.relay_state),
+        Some(browser()),
+        &ctx,
+    ))
+    .unwrap();
+    let e = block_on(acs.finish_login(
+        "acme",
+        &posted,
+        Some(&start.relay_state),
+        Some(browser()),
+        &ctx,
+    ))
+    .unwrap_err();
     assert_eq!(e.code(), "replayed_assertion");
     let events = sink.0.lock().unwrap();
     let last = events.last().unwrap();
@@ -513,5 +527,142 @@ fn defect_7_back_and_repost_is_reported_as_a_replay_with_ids_in_the_audit() {
         last.assertion_id
             .as_deref()
             .is_some_and(|a| a.starts_with("_a"))
+    );
+}
+
+/// The login-binding secret of the test's one browser (the cookie a browser would carry).
+fn browser() -> &'static saml_sp::login::BrowserBinding {
+    static B: std::sync::LazyLock<saml_sp::login::BrowserBinding> =
+        std::sync::LazyLock::new(|| {
+            saml_sp::login::BrowserBinding::from_cookie(&"b1".repeat(32)).unwrap()
+        });
+    &B
+}
+
+// ---- Hardening pass 4 (issue 35) ----
+
+/// Pass 4, item 1 (login CSRF) at the library level: a Response to a login started with one
+/// browser's binding is refused for any other browser, and for none, before any signature
+/// work; the genuine browser succeeds.
+#[test]
+fn pass4_login_csrf_finish_login_refuses_a_login_another_browser_started() {
+    let idp = idp();
+    let registry = IdpRegistry::new(SpSettings::new(SP, ACS).unwrap());
+    registry
+        .insert(
+            TenantConfig::new("acme", IDP, vec![idp.certificate().clone()])
+                .sso_url("https://idp.example.com/sso"),
+        )
+        .unwrap();
+    let acs = Acs::new(
+        Arc::new(registry),
+        Arc::new(MemoryRequestStore::default()),
+        Arc::new(MemoryReplayCache::default()),
+        Users,
+    )
+    .with_clock(Arc::new(FixedClock(now())));
+    let attacker = saml_sp::login::BrowserBinding::generate().unwrap();
+    let victim = saml_sp::login::BrowserBinding::generate().unwrap();
+    let ctx = AuditContext::new();
+    for presented in [Some(&victim), None] {
+        let start = block_on(acs.start_login("acme", None, &attacker)).unwrap();
+        let posted = idp
+            .response(SP, ACS)
+            .in_response_to(&start.request_id)
+            .build_base64(now())
+            .unwrap();
+        let e =
+            block_on(acs.finish_login("acme", &posted, Some(&start.relay_state), presented, &ctx))
+                .unwrap_err();
+        assert_eq!(e.code(), "login_browser_mismatch");
+        assert_eq!(e.kind().http_status(), 403);
+        // The attempt used the pending login up: not even the attacker's browser can finish it.
+        let e = block_on(acs.finish_login(
+            "acme",
+            &posted,
+            Some(&start.relay_state),
+            Some(&attacker),
+            &ctx,
+        ))
+        .unwrap_err();
+        assert_eq!(e.code(), "unknown_in_response_to");
+    }
+    // The refusal comes before signature work: a garbage Response gets the same code.
+    let start = block_on(acs.start_login("acme", None, &attacker)).unwrap();
+    let e = block_on(acs.finish_login(
+        "acme",
+        &base64("<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>"),
+        Some(&start.relay_state),
+        Some(&victim),
+        &ctx,
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), "login_browser_mismatch");
+    // The browser that started the login signs in.
+    let start = block_on(acs.start_login("acme", Some("/home"), &attacker)).unwrap();
+    let posted = idp
+        .response(SP, ACS)
+        .in_response_to(&start.request_id)
+        .build_base64(now())
+        .unwrap();
+    let done = block_on(acs.finish_login(
+        "acme",
+        &posted,
+        Some(&start.relay_state),
+        Some(&attacker),
+        &ctx,
+    ))
+    .unwrap();
+    assert_eq!(done.return_to, "/home");
+}
+
+/// Pass 4, item 7 (reflected XSS through the test IdP): its login pages answer only the SP it
+/// serves; a cross-site POST naming a `javascript:` (or any other) ACS URL is refused, and the
+/// page it does render posts under a nonce CSP.
+#[test]
+fn pass4_reflected_xss_the_test_idp_refuses_an_acs_it_does_not_serve() {
+    let idp = TestIdp::fixed(IDP).serving(SP, ACS);
+    let form = |sp: &str, acs: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("sp", sp)
+            .append_pair("acs", acs)
+            .append_pair("email", "ada@example.com")
+            .finish()
+    };
+    for (sp, acs) in [
+        (SP, "javascript:fetch('/').then(r=>r.text()).then(alert)"),
+        (SP, "JAVASCRIPT:alert(1)"),
+        (SP, "data:text/html,<script>alert(1)</script>"),
+        (SP, "https://evil.example/acs"),
+        ("https://evil.example/sp", ACS),
+    ] {
+        let e = idp.login_submit(&form(sp, acs), now()).unwrap_err();
+        assert_eq!(e.code(), "binding", "{acs}");
+    }
+    // Its SSO page refuses an AuthnRequest naming another ACS in the same way.
+    let req = saml_sp::login::AuthnRequest::new(SP, "javascript:alert(1)")
+        .destination("https://idp.example.com/sso")
+        .build(now())
+        .unwrap();
+    let url = req.redirect_url(None, None).unwrap();
+    let query = url.split_once('?').unwrap().1;
+    assert!(idp.sso_page(query, "/test-idp/login").is_err());
+    // The SP it serves: a page whose only script runs under the nonce its CSP names.
+    let page = idp.login_submit(&form(SP, ACS), now()).unwrap();
+    let nonce = page
+        .content_security_policy
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap();
+    assert!(page.html.contains(&format!("<script nonce=\"{nonce}\">")));
+    assert!(page.html.contains(&format!("action=\"{ACS}\"")));
+    // An IdP that serves no SP answers none.
+    assert!(
+        TestIdp::fixed(IDP)
+            .login_submit(&form(SP, ACS), now())
+            .is_err()
     );
 }

@@ -131,7 +131,7 @@ fn want_authn_requests_signed_from_metadata_is_honoured() {
         Arc::new(MemoryReplayCache::default()),
         Users,
     );
-    let start = block_on(acs.start_login("acme", None)).unwrap();
+    let start = block_on(acs.start_login("acme", None, browser())).unwrap();
     let m = saml_sp::binding::decode_redirect(start.redirect_url().unwrap(), &Default::default())
         .unwrap();
     assert!(
@@ -147,7 +147,16 @@ fn want_authn_requests_signed_from_metadata_is_honoured() {
         Arc::new(MemoryReplayCache::default()),
         Users,
     );
-    let e = block_on(acs.start_login("acme", None)).unwrap_err();
+    let e = block_on(acs.start_login("acme", None, browser())).unwrap_err();
     assert_eq!(e.code(), "config_invalid");
     assert!(e.to_string().contains("wants signed AuthnRequests"), "{e}");
+}
+
+/// The login-binding secret of the test's one browser (the cookie a browser would carry).
+fn browser() -> &'static saml_sp::login::BrowserBinding {
+    static B: std::sync::LazyLock<saml_sp::login::BrowserBinding> =
+        std::sync::LazyLock::new(|| {
+            saml_sp::login::BrowserBinding::from_cookie(&"b1".repeat(32)).unwrap()
+        });
+    &B
 }

@@ -45,7 +45,7 @@ async fn two_hundred_concurrent_logins_with_replays() {
     for i in 0..200 {
         let (acs, idp) = (acs.clone(), idp.clone());
         tasks.push(tokio::spawn(async move {
-            let start = acs.start_login("acme", Some("/home")).await?;
+            let start = acs.start_login("acme", Some("/home"), browser()).await?;
             let response = idp
                 .response(SP, ACS)
                 .in_response_to(&start.request_id)
@@ -55,8 +55,8 @@ async fn two_hundred_concurrent_logins_with_replays() {
             let ctx = AuditContext::new();
             let relay = Some(start.relay_state.as_str());
             let (a, b) = tokio::join!(
-                acs.finish_login("acme", &response, relay, &ctx),
-                acs.finish_login("acme", &response, relay, &ctx),
+                acs.finish_login("acme", &response, relay, Some(browser()), &ctx),
+                acs.finish_login("acme", &response, relay, Some(browser()), &ctx),
             );
             Ok::<_, saml_sp::Error>((i, a, b))
         }));
@@ -79,4 +79,13 @@ async fn two_hundred_concurrent_logins_with_replays() {
         }
     }
     assert_eq!(accepted, 200);
+}
+
+/// The login-binding secret of the test's one browser (the cookie a browser would carry).
+fn browser() -> &'static saml_sp::login::BrowserBinding {
+    static B: std::sync::LazyLock<saml_sp::login::BrowserBinding> =
+        std::sync::LazyLock::new(|| {
+            saml_sp::login::BrowserBinding::from_cookie(&"b1".repeat(32)).unwrap()
+        });
+    &B
 }

@@ -125,7 +125,10 @@ async fn request_issued_by_one_instance_is_consumed_at_the_other_once() {
     let idp = TestIdp::fixed("https://idp.example.com/metadata");
     let a = instance(&redis.url(), &idp, false).await;
     let b = instance(&redis.url(), &idp, false).await;
-    let start = a.start_login("acme", Some("/inbox")).await.unwrap();
+    let start = a
+        .start_login("acme", Some("/inbox"), browser())
+        .await
+        .unwrap();
     let resp = idp
         .response(SP_ID, &acs_url())
         .in_response_to(start.request_id.clone())
@@ -137,6 +140,7 @@ async fn request_issued_by_one_instance_is_consumed_at_the_other_once() {
             "acme",
             &resp,
             Some(&start.relay_state),
+            Some(browser()),
             &AuditContext::new(),
         )
         .await
@@ -150,6 +154,7 @@ async fn request_issued_by_one_instance_is_consumed_at_the_other_once() {
             "acme",
             &resp,
             Some(&start.relay_state),
+            Some(browser()),
             &AuditContext::new(),
         )
         .await
@@ -172,11 +177,11 @@ async fn the_same_response_posted_to_both_instances_concurrently_is_accepted_onc
         let (ra, rb) = (resp.clone(), resp);
         let (a2, b2) = (a.clone(), b.clone());
         let ta = tokio::spawn(async move {
-            a2.finish_login("acme", &ra, None, &AuditContext::new())
+            a2.finish_login("acme", &ra, None, Some(browser()), &AuditContext::new())
                 .await
         });
         let tb = tokio::spawn(async move {
-            b2.finish_login("acme", &rb, None, &AuditContext::new())
+            b2.finish_login("acme", &rb, None, Some(browser()), &AuditContext::new())
                 .await
         });
         let (x, y) = (ta.await.unwrap(), tb.await.unwrap());
@@ -204,7 +209,7 @@ async fn redis_down_fails_closed_and_service_resumes_after_restart() {
             .unwrap();
         let app = &app;
         async move {
-            app.finish_login("acme", &resp, None, &AuditContext::new())
+            app.finish_login("acme", &resp, None, Some(browser()), &AuditContext::new())
                 .await
         }
     };
@@ -215,7 +220,10 @@ async fn redis_down_fails_closed_and_service_resumes_after_restart() {
         assert_eq!(e.code(), "store_unavailable", "{e}");
     }
     assert_eq!(
-        app.start_login("acme", None).await.unwrap_err().code(),
+        app.start_login("acme", None, browser())
+            .await
+            .unwrap_err()
+            .code(),
         "store_unavailable"
     );
     let _redis = Server::start(port).expect("restart redis on the same port");
@@ -232,7 +240,7 @@ async fn redis_down_fails_closed_and_service_resumes_after_restart() {
         ok,
         "logins must succeed again after Redis returns, without restarting the app"
     );
-    app.start_login("acme", None).await.unwrap();
+    app.start_login("acme", None, browser()).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,4 +357,13 @@ async fn a_logout_received_by_one_instance_ends_the_session_on_another() {
     // Redis gone: sessions end rather than outlive a logout nobody can check.
     redis.stop();
     assert!(a.ends(None, Some("sid-carol"), t0, t0 + min * 2).await);
+}
+
+/// The login-binding secret of the test's one browser (the cookie a browser would carry).
+fn browser() -> &'static saml_sp::login::BrowserBinding {
+    static B: std::sync::LazyLock<saml_sp::login::BrowserBinding> =
+        std::sync::LazyLock::new(|| {
+            saml_sp::login::BrowserBinding::from_cookie(&"b1".repeat(32)).unwrap()
+        });
+    &B
 }

@@ -145,7 +145,7 @@ fn login(
     user: TestUser,
     post_to: &str,
 ) -> Result<LoginSuccess<SamlIdentity>, saml_sp::Error> {
-    let start = block_on(w.acs.start_login(slug, Some("/projects/42"))).unwrap();
+    let start = block_on(w.acs.start_login(slug, Some("/projects/42"), browser())).unwrap();
     let response = idp
         .response(SP_ID, &acs_url(slug))
         .in_response_to(start.request_id.clone())
@@ -156,6 +156,7 @@ fn login(
         post_to,
         &response,
         Some(&start.relay_state),
+        Some(browser()),
         &AuditContext::new().with("ip", "203.0.113.7"),
     ))
 }
@@ -200,7 +201,11 @@ fn sp_initiated_login_end_to_end_with_jit() {
 #[test]
 fn start_login_redirects_with_an_opaque_relay_state_and_a_stored_record() {
     let w = world(true);
-    let start = block_on(w.acs.start_login("acme", Some("https://evil.example.com/"))).unwrap();
+    let start = block_on(
+        w.acs
+            .start_login("acme", Some("https://evil.example.com/"), browser()),
+    )
+    .unwrap();
     assert!(
         start
             .redirect_url()
@@ -228,6 +233,7 @@ fn start_login_redirects_with_an_opaque_relay_state_and_a_stored_record() {
         "acme",
         &response,
         Some(&start.relay_state),
+        Some(browser()),
         &AuditContext::new(),
     ))
     .unwrap();
@@ -320,7 +326,7 @@ fn response_from_tenant_a_posted_to_tenant_b_is_refused() {
         "{e}"
     );
     // Even a response naming globex's ACS but signed by acme's IdP is refused there.
-    let start = block_on(w.acs.start_login("globex", None)).unwrap();
+    let start = block_on(w.acs.start_login("globex", None, browser())).unwrap();
     let forged = w
         .idp_a
         .response(SP_ID, &acs_url("globex"))
@@ -332,6 +338,7 @@ fn response_from_tenant_a_posted_to_tenant_b_is_refused() {
         "globex",
         &forged,
         Some(&start.relay_state),
+        Some(browser()),
         &AuditContext::new(),
     ))
     .unwrap_err();
@@ -366,12 +373,19 @@ fn discovery_and_enforcement_by_domain() {
     assert!(w.registry.discover("x@unknown.example").is_none());
     assert!(w.registry.sso_enforced_for("ACME.example"));
     assert!(!w.registry.sso_enforced_for("globex.example"));
-    let start = block_on(w.acs.start_login_for_email("ada@acme.example", None)).unwrap();
+    let start = block_on(
+        w.acs
+            .start_login_for_email("ada@acme.example", None, browser()),
+    )
+    .unwrap();
     assert_eq!(start.tenant, "acme");
     assert_eq!(
-        block_on(w.acs.start_login_for_email("ada@nowhere.example", None))
-            .unwrap_err()
-            .code(),
+        block_on(
+            w.acs
+                .start_login_for_email("ada@nowhere.example", None, browser())
+        )
+        .unwrap_err()
+        .code(),
         "unknown_tenant"
     );
     assert_eq!(
@@ -385,7 +399,7 @@ fn disable_then_reenable() {
     let w = world(true);
     w.registry.set_enabled("acme", false).unwrap();
     assert_eq!(
-        block_on(w.acs.start_login("acme", None))
+        block_on(w.acs.start_login("acme", None, browser()))
             .unwrap_err()
             .code(),
         "idp_disabled"
@@ -397,10 +411,13 @@ fn disable_then_reenable() {
         .build_base64(chrono::Utc::now())
         .unwrap();
     assert_eq!(
-        block_on(
-            w.acs
-                .finish_login("acme", &response, None, &AuditContext::new())
-        )
+        block_on(w.acs.finish_login(
+            "acme",
+            &response,
+            None,
+            Some(browser()),
+            &AuditContext::new()
+        ))
         .unwrap_err()
         .code(),
         "idp_disabled"
@@ -418,7 +435,7 @@ fn disable_then_reenable() {
     .unwrap();
     w.registry.remove("acme").unwrap();
     assert_eq!(
-        block_on(w.acs.start_login("acme", None))
+        block_on(w.acs.start_login("acme", None, browser()))
             .unwrap_err()
             .code(),
         "unknown_tenant"
@@ -489,10 +506,13 @@ fn unsolicited_only_when_the_tenant_allows_it_and_replays_are_refused() {
         .user(TestUser::new("ada@acme.example"))
         .build_base64(chrono::Utc::now())
         .unwrap();
-    let e = block_on(
-        w.acs
-            .finish_login("acme", &response, Some("/welcome"), &AuditContext::new()),
-    )
+    let e = block_on(w.acs.finish_login(
+        "acme",
+        &response,
+        Some("/welcome"),
+        Some(browser()),
+        &AuditContext::new(),
+    ))
     .unwrap_err();
     assert_eq!(e.code(), "unsolicited_response");
     let current = w.registry.by_slug("acme").unwrap();
@@ -508,17 +528,22 @@ fn unsolicited_only_when_the_tenant_allows_it_and_replays_are_refused() {
             .dangerous_allow_unsolicited_responses(),
         )
         .unwrap();
-    let done =
-        block_on(
-            w.acs
-                .finish_login("acme", &response, Some("/welcome"), &AuditContext::new()),
-        )
-        .unwrap();
+    let done = block_on(w.acs.finish_login(
+        "acme",
+        &response,
+        Some("/welcome"),
+        Some(browser()),
+        &AuditContext::new(),
+    ))
+    .unwrap();
     assert_eq!(done.return_to, "/welcome");
-    let e = block_on(
-        w.acs
-            .finish_login("acme", &response, Some("/welcome"), &AuditContext::new()),
-    )
+    let e = block_on(w.acs.finish_login(
+        "acme",
+        &response,
+        Some("/welcome"),
+        Some(browser()),
+        &AuditContext::new(),
+    ))
     .unwrap_err();
     assert_eq!(e.code(), "replayed_assertion");
     // An IdP-initiated RelayState that is not a local path never becomes the redirect.
@@ -532,6 +557,7 @@ fn unsolicited_only_when_the_tenant_allows_it_and_replays_are_refused() {
         "acme",
         &r2,
         Some("//evil.example.com"),
+        Some(browser()),
         &AuditContext::new(),
     ))
     .unwrap();
@@ -898,7 +924,7 @@ fn an_idp_offering_only_http_post_gets_the_request_by_auto_submitting_form() {
     // refuses with metadata_expired, checked below).
     let when = saml_sp::time::parse_instant("2020-12-01T00:00:00Z", "t").unwrap();
     let acs = w.acs.with_clock(Arc::new(saml_sp::time::FixedClock(when)));
-    let start = block_on(acs.start_login("initech", Some("/reports"))).unwrap();
+    let start = block_on(acs.start_login("initech", Some("/reports"), browser())).unwrap();
     assert_eq!(start.redirect_url(), None);
     let saml_sp::binding::Navigation::Post(page) = &start.navigation else {
         panic!("expected the POST binding, got {:?}", start.navigation);
@@ -930,7 +956,7 @@ fn an_idp_offering_only_http_post_gets_the_request_by_auto_submitting_form() {
     );
     let late = saml_sp::time::parse_instant("2021-01-03T16:17:49Z", "t").unwrap();
     let acs = acs.with_clock(Arc::new(saml_sp::time::FixedClock(late)));
-    let e = block_on(acs.start_login("initech", None)).unwrap_err();
+    let e = block_on(acs.start_login("initech", None, browser())).unwrap_err();
     assert_eq!(e.code(), "metadata_expired", "{e}");
 }
 
@@ -971,4 +997,13 @@ fn many_group_values_are_de_duplicated_in_document_order() {
     assert_eq!(expected.len(), distinct);
     assert_eq!(id.groups, expected);
     assert_eq!(id.attributes.values("groups").len(), 20_000);
+}
+
+/// The login-binding secret of the test's one browser (the cookie a browser would carry).
+fn browser() -> &'static saml_sp::login::BrowserBinding {
+    static B: std::sync::LazyLock<saml_sp::login::BrowserBinding> =
+        std::sync::LazyLock::new(|| {
+            saml_sp::login::BrowserBinding::from_cookie(&"b1".repeat(32)).unwrap()
+        });
+    &B
 }

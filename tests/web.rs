@@ -124,8 +124,17 @@ fn location(h: &axum::http::HeaderMap) -> String {
         .to_owned()
 }
 
-/// Starts a login and returns (request ID, RelayState).
-async fn start(app: &Router) -> (String, String) {
+/// The `name=value` of the login-binding cookie a response sets.
+fn login_cookie(h: &axum::http::HeaderMap) -> String {
+    h.get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.split('=').next().unwrap().ends_with("saml_login"))
+        .expect("a login-binding cookie")
+}
+
+/// Starts a login and returns (request ID, RelayState, the login-binding cookie).
+async fn start(app: &Router) -> (String, String, String) {
     let (status, headers, _) = send(
         app,
         request(
@@ -149,6 +158,7 @@ async fn start(app: &Router) -> (String, String) {
     (
         doc.root().attribute("ID").unwrap().to_owned(),
         m.relay_state.unwrap(),
+        login_cookie(&headers),
     )
 }
 
@@ -163,7 +173,8 @@ fn acs_body(saml_response: &str, relay_state: &str) -> String {
 async fn login_acs_session_and_replay() {
     let idp = idp();
     let app = app(web(&idp));
-    let (request_id, relay) = start(&app).await;
+    let (request_id, relay, login) = start(&app).await;
+    assert!(login.starts_with("__Host-saml_login="), "{login}");
     let response = idp
         .response(
             &format!("{BASE}/saml/metadata"),
@@ -180,7 +191,7 @@ async fn login_acs_session_and_replay() {
             "POST",
             "/saml/acs",
             &acs_body(&response, &relay),
-            Some("saml_session=attacker-chosen"),
+            Some(&format!("saml_session=attacker-chosen; {login}")),
             [10, 0, 0, 1],
             None,
         ),
@@ -241,7 +252,7 @@ async fn login_acs_session_and_replay() {
             "POST",
             "/saml/acs",
             &acs_body(&response, &relay),
-            None,
+            Some(&login),
             [10, 0, 0, 1],
             None,
         ),
@@ -342,7 +353,7 @@ async fn metadata_error_pages_limits_and_unknown_routes() {
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     // A large real Response (many groups, ~300 KB) is accepted under the default limit.
-    let (request_id, relay) = start(&app).await;
+    let (request_id, relay, login) = start(&app).await;
     let groups: Vec<String> = (0..4000)
         .map(|i| format!("group-with-a-long-name-{i:05}"))
         .collect();
@@ -362,7 +373,7 @@ async fn metadata_error_pages_limits_and_unknown_routes() {
             "POST",
             "/saml/acs",
             &acs_body(&response, &relay),
-            None,
+            Some(&login),
             [10, 0, 0, 1],
             None,
         ),
@@ -504,6 +515,12 @@ async fn actix_adapter_serves_login_acs_metadata_and_the_extractor() {
     );
     let resp = at::call_service(&app, at::TestRequest::get().uri("/saml/login").to_request()).await;
     assert_eq!(resp.status(), 303);
+    let login = resp
+        .headers()
+        .get_all("set-cookie")
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-saml_login="))
+        .unwrap();
     let url = resp
         .headers()
         .get("location")
@@ -528,6 +545,7 @@ async fn actix_adapter_serves_login_acs_metadata_and_the_extractor() {
         at::TestRequest::post()
             .uri("/saml/acs")
             .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .insert_header(("cookie", login.as_str()))
             .set_payload(acs_body(&response, m.relay_state.as_deref().unwrap()))
             .to_request(),
     )
@@ -627,28 +645,29 @@ async fn a_post_only_idp_gets_the_auto_submitting_page_under_a_nonce_csp() {
 type TestWeb = SamlWeb<saml_sp::login::ProvisionFn<Users>, saml_sp::web::MemorySessions<String>>;
 
 /// A login through the hyper adapter from `start`: (the ACS POST body, the session cookie, where
-/// the ACS sent the browser).
+/// the ACS sent the browser, the login-binding cookie).
 async fn hyper_login(
     web: &TestWeb,
     idp: &TestIdp,
     email: &str,
     start: &str,
-) -> (String, String, String) {
+) -> (String, String, String, String) {
     use http_body_util::Full;
     use hyper::body::Bytes;
     use saml_sp::web::hyper::serve;
     let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
-    let req = |method: &str, uri: &str, body: String| {
-        hyper::Request::builder()
-            .method(method)
-            .uri(uri)
-            .body(Full::new(Bytes::from(body)))
-            .unwrap()
+    let req = |method: &str, uri: &str, body: String, cookie: Option<&str>| {
+        let mut r = hyper::Request::builder().method(method).uri(uri);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.body(Full::new(Bytes::from(body))).unwrap()
     };
-    let r = serve(web, req("GET", start, String::new()), peer)
+    let r = serve(web, req("GET", start, String::new(), None), peer)
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    let login = login_cookie(r.headers());
     let url = r.headers()["location"].to_str().unwrap().to_owned();
     let m = saml_sp::binding::decode_redirect(&url, &Default::default()).unwrap();
     let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
@@ -662,9 +681,13 @@ async fn hyper_login(
         .build_base64(chrono::Utc::now())
         .unwrap();
     let body = acs_body(&response, m.relay_state.as_deref().unwrap());
-    let r = serve(web, req("POST", "/saml/acs", body.clone()), peer)
-        .await
-        .unwrap();
+    let r = serve(
+        web,
+        req("POST", "/saml/acs", body.clone(), Some(&login)),
+        peer,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 303);
     let cookie = r.headers()["set-cookie"]
         .to_str()
@@ -677,6 +700,7 @@ async fn hyper_login(
         body,
         cookie,
         r.headers()["location"].to_str().unwrap().to_owned(),
+        login,
     )
 }
 
@@ -718,7 +742,7 @@ async fn hyper_adapter_serves_the_endpoints_and_hands_back_the_rest() {
             .contains(&format!("entityID=\"{BASE}/saml/metadata\""))
     );
     // Login start, then the ACS with the IdP's answer: a session cookie and the return path.
-    let (body, cookie, to) = hyper_login(
+    let (body, cookie, to, login) = hyper_login(
         &web,
         &idp,
         "hyper@example.com",
@@ -735,7 +759,7 @@ async fn hyper_adapter_serves_the_endpoints_and_hands_back_the_rest() {
         Some("hyper@example.com")
     );
     // The same POST again: the error page with its code.
-    let r = serve(&web, req("POST", "/saml/acs", &body, None), peer)
+    let r = serve(&web, req("POST", "/saml/acs", &body, Some(&login)), peer)
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
@@ -794,7 +818,7 @@ async fn hyper_adapter_single_logout_ends_the_named_session() {
             .body(Full::new(Bytes::new()))
             .unwrap()
     };
-    let (_, cookie, _) = hyper_login(&web, &idp, "slo@example.com", "/saml/login").await;
+    let (_, cookie, _, _) = hyper_login(&web, &idp, "slo@example.com", "/saml/login").await;
     let mut headers = http::HeaderMap::new();
     headers.insert("cookie", cookie.parse().unwrap());
     assert_eq!(
@@ -966,4 +990,503 @@ async fn multi_tenant_routes_serve_each_tenants_own_sp_identity() {
     let r = serve(&web, get("/saml/initech/login"), peer).await.unwrap();
     assert_eq!(r.status(), 403);
     assert!(body(r).await.contains("id=\"code\">unknown_tenant<"));
+}
+
+// ---- Hardening pass 4 (issue 35) and pass 3 (issue 27): the web layer's regressions ----
+
+fn post_with(uri: &str, body: &str, cookie: Option<&str>, extra: &[(&str, &str)]) -> Request<Body> {
+    let mut r = request("POST", uri, body, cookie, [10, 0, 0, 1], None);
+    for (k, v) in extra {
+        r.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    r
+}
+
+/// Login CSRF: the attacker starts a login in his own browser, gets his signed Response and
+/// RelayState, and has the victim's browser post them. The victim's browser (with its own
+/// login-binding cookie, or none) is refused, and the attacker's pending login is used up.
+#[tokio::test]
+async fn login_csrf_a_response_for_a_login_another_browser_started_is_refused() {
+    let idp = idp();
+    let app = app(web(&idp));
+    let (attacker_request, attacker_relay, _attacker_cookie) = start(&app).await;
+    let (_, _, victim_cookie) = start(&app).await;
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to(&attacker_request)
+        .user(TestUser::new("mallory@example.com"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let body = acs_body(&response, &attacker_relay);
+    // The cross-site POST carries no Lax cookie: the ACS answers with its same-site re-post.
+    let (status, headers, page) = send(&app, post_with("/saml/acs", &body, None, &[])).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    assert!(
+        page.contains("action=\"/saml/acs\"")
+            && page.contains("name=\"SamlSpContinue\"")
+            && page.contains(&attacker_relay),
+        "{page}"
+    );
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.contains("form-action 'self'") && csp.contains("'nonce-"),
+        "{csp}"
+    );
+    // The re-post from the app's origin carries the victim's own cookie: refused.
+    let resumed = format!("{body}&SamlSpContinue=1");
+    let (status, headers, page) = send(
+        &app,
+        post_with("/saml/acs", &resumed, Some(&victim_cookie), &[]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(
+        page.contains("id=\"code\">login_browser_mismatch<"),
+        "{page}"
+    );
+    assert!(headers.get(header::SET_COOKIE).is_none(), "no session");
+    // ...and the attacker's own login is gone: his browser cannot use it after the attempt.
+    let (status, _, page) = send(
+        &app,
+        post_with("/saml/acs", &resumed, Some(&_attacker_cookie), &[]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    // A browser with no cookie at all (the re-post of an anonymous victim): refused too.
+    let (attacker_request, attacker_relay, _) = start(&app).await;
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to(&attacker_request)
+        .user(TestUser::new("mallory@example.com"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let resumed = format!("{}&SamlSpContinue=1", acs_body(&response, &attacker_relay));
+    let (status, _, page) = send(&app, post_with("/saml/acs", &resumed, None, &[])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(
+        page.contains("id=\"code\">login_browser_mismatch<"),
+        "{page}"
+    );
+}
+
+/// The genuine flow: the IdP's cross-site POST (no cookie) gets the re-post page, whose same-site
+/// POST carries the browser's login-binding cookie and signs the user in.
+#[tokio::test]
+async fn login_csrf_the_idps_cross_site_post_is_resumed_same_site_with_the_binding_cookie() {
+    let idp = idp();
+    let app = app(web(&idp));
+    let (request_id, relay, login) = start(&app).await;
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to(&request_id)
+        .user(TestUser::new("ada@example.com"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let body = acs_body(&response, &relay);
+    let (status, _, page) = send(&app, post_with("/saml/acs", &body, None, &[])).await;
+    assert_eq!(status, StatusCode::OK);
+    // The page's form, as the browser would post it.
+    let fields: Vec<(String, String)> = page
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|f| {
+            let (name, rest) = f.split_once("\" value=\"").unwrap();
+            let value = rest.split('"').next().unwrap();
+            (
+                name.to_owned(),
+                value.replace("&#10;", "\n").replace("&amp;", "&"),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["SAMLResponse", "RelayState", "SamlSpContinue"]);
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.iter())
+        .finish();
+    let (status, headers, _) = send(&app, post_with("/saml/acs", &form, Some(&login), &[])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&headers), "/private");
+    assert!(
+        headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .starts_with("saml_session=")
+    );
+}
+
+/// Logout CSRF: a cross-site form POST to the sign-out route neither ends the session nor touches
+/// a cookie; a request that brought no session cookie gets no cookie-clearing header.
+#[tokio::test]
+async fn logout_csrf_a_cross_site_sign_out_is_refused_and_clears_nothing() {
+    let idp = idp();
+    let app = app(web(&idp));
+    let (request_id, relay, login) = start(&app).await;
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to(&request_id)
+        .user(TestUser::new("ada@example.com"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let (_, headers, _) = send(
+        &app,
+        post_with("/saml/acs", &acs_body(&response, &relay), Some(&login), &[]),
+    )
+    .await;
+    let session = headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let signed_in = |app: Router, session: String| async move {
+        send(
+            &app,
+            request("GET", "/", "", Some(&session), [10, 0, 0, 1], None),
+        )
+        .await
+        .2
+    };
+    for cross in [
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![
+            ("origin", "https://evil.example"),
+            ("host", "app.example.com"),
+        ],
+        vec![("origin", "null"), ("host", "app.example.com")],
+    ] {
+        let (status, headers, page) =
+            send(&app, post_with("/saml/logout", "", Some(&session), &cross)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{cross:?}");
+        assert!(page.contains("id=\"code\">cross_site_request<"), "{page}");
+        assert!(page.contains("Sign-out failed"), "{page}");
+        assert!(headers.get(header::SET_COOKIE).is_none(), "{cross:?}");
+        assert_eq!(
+            signed_in(app.clone(), session.clone()).await,
+            "signed in as ada@example.com",
+            "{cross:?}"
+        );
+    }
+    // No session cookie: nothing is cleared.
+    let (status, headers, _) = send(
+        &app,
+        post_with(
+            "/saml/logout",
+            "",
+            None,
+            &[("sec-fetch-site", "same-origin")],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    // The app's own sign-out button (same-origin) works.
+    let (status, headers, _) = send(
+        &app,
+        post_with(
+            "/saml/logout",
+            "",
+            Some(&session),
+            &[
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "https://app.example.com"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cleared = headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cleared.contains("Max-Age=0") && cleared.contains("Secure"),
+        "{cleared}"
+    );
+    assert_eq!(signed_in(app.clone(), session).await, "anonymous");
+}
+
+/// `SamlWeb::new` derives `Secure` from the ACS URL for single- and multi-tenant settings (the
+/// session cookie and the login-binding cookie); an explicit setting wins.
+#[tokio::test]
+async fn session_cookie_is_secure_on_https_apps_built_with_new() {
+    use saml_sp::tenant::{IdpRegistry, SpSettings};
+    let build = |base: &str, settings: WebSettings| {
+        let registry = IdpRegistry::new(
+            SpSettings::new(format!("{base}/saml/metadata"), format!("{base}/saml/acs")).unwrap(),
+        );
+        let acs = saml_sp::Acs::new(
+            Arc::new(registry),
+            Arc::new(saml_sp::store::MemoryRequestStore::default()),
+            Arc::new(saml_sp::store::MemoryReplayCache::default()),
+            saml_sp::login::ProvisionFn(users as Users),
+        );
+        let web: TestWeb = SamlWeb::new(
+            Arc::new(acs),
+            Arc::new(saml_sp::web::MemorySessions::default()),
+            settings,
+        );
+        web.settings().clone()
+    };
+    for settings in [
+        WebSettings::single_tenant("default"),
+        WebSettings::multi_tenant(),
+    ] {
+        let https = build("https://app.example.com", settings.clone());
+        assert!(https.is_secure());
+        let cookie = saml_sp::web::session_cookie_header(&https, "t", None, chrono::Utc::now());
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        assert!(saml_sp::web::clear_cookie_header(&https).contains("; Secure"));
+        assert_eq!(https.login_cookie_name(), "__Host-saml_login");
+        let http = build("http://localhost:3000", settings.clone());
+        assert!(!http.is_secure());
+        assert!(
+            !saml_sp::web::session_cookie_header(&http, "t", None, chrono::Utc::now())
+                .contains("Secure")
+        );
+        assert_eq!(http.login_cookie_name(), "saml_login");
+        assert!(!build("https://app.example.com", settings.secure_cookie(false)).is_secure());
+    }
+}
+
+/// X-Forwarded-For from a trusted proxy: walked from the right past trusted proxies, with the
+/// `ip:port` and `[v6]:port` forms understood (a client-chosen left entry never wins).
+#[test]
+fn forwarded_for_walks_from_the_right_with_ports() {
+    use saml_sp::web::client_ip;
+    let proxy: std::net::IpAddr = "10.0.0.9".parse().unwrap();
+    let inner: std::net::IpAddr = "10.0.0.8".parse().unwrap();
+    let ip = |xff: &str| {
+        let mut h = http::HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        client_ip(proxy, &h, &[proxy, inner]).to_string()
+    };
+    assert_eq!(ip("6.6.6.6, 1.2.3.4:5555"), "1.2.3.4");
+    assert_eq!(ip("6.6.6.6, [2001:db8::1]:443"), "2001:db8::1");
+    assert_eq!(ip("6.6.6.6, [2001:db8::2]"), "2001:db8::2");
+    assert_eq!(ip("6.6.6.6, 1.2.3.4, 10.0.0.8"), "1.2.3.4");
+    assert_eq!(ip("6.6.6.6, 1.2.3.4:80, 10.0.0.8:1234"), "1.2.3.4");
+    // An entry that does not parse ends the walk: nothing left of it is believed.
+    assert_eq!(ip("6.6.6.6, unknown"), "10.0.0.9");
+    assert_eq!(ip("6.6.6.6, unknown, 10.0.0.8"), "10.0.0.8");
+    // Not from a trusted proxy: the peer.
+    let mut h = http::HeaderMap::new();
+    h.insert("x-forwarded-for", "1.2.3.4".parse().unwrap());
+    let direct: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+    assert_eq!(client_ip(direct, &h, &[proxy]), direct);
+}
+
+/// The endpoints with an SP signing key and Single Logout (one tenant, `default`).
+fn slo_web(idp: &TestIdp) -> TestWeb {
+    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+    let sp_key = saml_sp::testkit::generate_key("sp", chrono::Utc::now()).unwrap();
+    let registry = IdpRegistry::new(
+        SpSettings::new(format!("{BASE}/saml/metadata"), format!("{BASE}/saml/acs"))
+            .unwrap()
+            .single_logout_url(format!("{BASE}/saml/slo"))
+            .signing_key(sp_key.key.clone()),
+    );
+    let md = idp.metadata_xml("https://idp.example.com/sso");
+    registry
+        .insert(
+            TenantConfig::from_idp_metadata("default", md.as_bytes(), chrono::Utc::now()).unwrap(),
+        )
+        .unwrap();
+    let acs = saml_sp::Acs::new(
+        Arc::new(registry),
+        Arc::new(saml_sp::store::MemoryRequestStore::default()),
+        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+        saml_sp::login::ProvisionFn(users as Users),
+    );
+    SamlWeb::new(
+        Arc::new(acs),
+        Arc::new(saml_sp::web::MemorySessions::default()),
+        WebSettings::single_tenant("default"),
+    )
+}
+
+fn hyper_req(
+    method: &str,
+    uri: &str,
+    body: &str,
+    cookie: Option<&str>,
+) -> hyper::Request<http_body_util::Full<hyper::body::Bytes>> {
+    let mut r = hyper::Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        r = r.header("cookie", c);
+    }
+    r.body(http_body_util::Full::new(hyper::body::Bytes::from(
+        body.to_owned(),
+    )))
+    .unwrap()
+}
+
+/// Hardening pass 4, item 5: a pending logout's record is never taken as a login. The attacker
+/// signs out (his pending-logout record is stored), then posts a Response with
+/// `InResponseTo="/"` and a RelayState naming that record: refused as the unsolicited Response
+/// it is, and the IdP's real LogoutResponse still completes.
+#[tokio::test]
+async fn request_store_kinds_a_pending_logout_is_never_taken_as_a_login() {
+    use saml_sp::web::hyper::serve;
+    let idp = idp();
+    let web = slo_web(&idp);
+    let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let (_, session, _, login) =
+        hyper_login(&web, &idp, "mallory@example.com", "/saml/login").await;
+    let r = serve(
+        &web,
+        hyper_req("POST", "/saml/logout", "", Some(&session)),
+        peer,
+    )
+    .await
+    .unwrap();
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let m = saml_sp::binding::decode_redirect(&to, &Default::default()).unwrap();
+    let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
+    let logout_id = doc.root().attribute("ID").unwrap().to_owned();
+    let response = idp
+        .response(
+            &format!("{BASE}/saml/metadata"),
+            &format!("{BASE}/saml/acs"),
+        )
+        .in_response_to("/")
+        .user(TestUser::new("mallory@example.com"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    for relay in [
+        format!("slo\u{1f}{logout_id}"),
+        format!("logout\u{1f}{logout_id}"),
+        logout_id.clone(),
+    ] {
+        let body = format!("{}&SamlSpContinue=1", acs_body(&response, &relay));
+        let r = serve(
+            &web,
+            hyper_req("POST", "/saml/acs", &body, Some(&login)),
+            peer,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 403, "{relay:?}");
+        assert!(r.headers().get("set-cookie").is_none(), "no session");
+    }
+    // The IdP's real answer still finds its pending logout.
+    let url = idp
+        .logout_response_redirect(&logout_id, &format!("{BASE}/saml/slo"), chrono::Utc::now())
+        .unwrap();
+    let r = serve(
+        &web,
+        hyper_req("GET", url.strip_prefix(BASE).unwrap(), "", None),
+        peer,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+}
+
+/// Hardening pass 3, item 6: the Single Logout endpoint takes the HTTP-POST binding too. An
+/// IdP-initiated LogoutRequest by POST ends the session it names; a LogoutResponse by POST
+/// finishes an SP-initiated logout; a POST with neither is the sign-out error page.
+#[tokio::test]
+async fn slo_post_binding_an_idp_initiated_logout_request_by_post_ends_the_session() {
+    use saml_sp::web::hyper::serve;
+    let idp = idp();
+    let web = slo_web(&idp);
+    let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let (_, session, _, _) = hyper_login(&web, &idp, "post@example.com", "/saml/login").await;
+    let mut headers = http::HeaderMap::new();
+    headers.insert("cookie", session.parse().unwrap());
+    assert_eq!(
+        web.user(&headers, &http::Extensions::new())
+            .await
+            .as_deref(),
+        Some("post@example.com")
+    );
+    // The IdP's LogoutRequest for that NameID, by POST.
+    let extensions = http::Extensions::new();
+    let cx = saml_sp::web::SessionContext::new(
+        &headers,
+        &extensions,
+        web.settings(),
+        chrono::Utc::now(),
+    );
+    let session_record = saml_sp::web::SessionBackend::<String>::peek(web.sessions(), cx)
+        .await
+        .expect("the session's SAML record");
+    let (_, b64) = idp
+        .logout_request_post(
+            &session_record,
+            &format!("{BASE}/saml/slo"),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("SAMLRequest", &b64)
+        .append_pair("RelayState", "idp-state")
+        .finish();
+    let r = serve(&web, hyper_req("POST", "/saml/slo", &body, None), peer)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let back = r.headers()["location"].to_str().unwrap();
+    assert!(
+        back.starts_with("https://idp.example.com/slo?SAMLResponse=")
+            && back.contains("RelayState=idp-state"),
+        "{back}"
+    );
+    assert_eq!(web.user(&headers, &http::Extensions::new()).await, None);
+    // SP-initiated, answered by POST.
+    let (_, session, _, _) = hyper_login(&web, &idp, "post@example.com", "/saml/login").await;
+    let r = serve(
+        &web,
+        hyper_req("POST", "/saml/logout", "", Some(&session)),
+        peer,
+    )
+    .await
+    .unwrap();
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let m = saml_sp::binding::decode_redirect(&to, &Default::default()).unwrap();
+    let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
+    let id = doc.root().attribute("ID").unwrap().to_owned();
+    let b64 = idp
+        .logout_response_post(&id, &format!("{BASE}/saml/slo"), chrono::Utc::now())
+        .unwrap();
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("SAMLResponse", &b64)
+        .finish();
+    let r = serve(&web, hyper_req("POST", "/saml/slo", &body, None), peer)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // Replayed: refused with sign-out wording.
+    let r = serve(&web, hyper_req("POST", "/saml/slo", &body, None), peer)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let page = String::from_utf8(
+        http_body_util::BodyExt::collect(r.into_body())
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        page.contains("Sign-out failed") && !page.contains("Sign-in"),
+        "{page}"
+    );
 }

@@ -190,12 +190,17 @@ mod tower_sessions_axum {
         let (status, headers, _) = send(app, "GET", "/saml/login", String::new(), cookie).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         let (id, relay) = login_redirect(headers["location"].to_str().unwrap());
+        let login = set_cookie(&headers, "__Host-saml_login").expect("the login-binding cookie");
+        let cookies = match cookie {
+            Some(c) => format!("{c}; {login}"),
+            None => login,
+        };
         let (status, headers, body) = send(
             app,
             "POST",
             "/saml/acs",
             acs_body(idp, &id, &relay, email),
-            cookie,
+            Some(&cookies),
         )
         .await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
@@ -273,12 +278,13 @@ mod tower_sessions_axum {
             .with_state(web.clone());
         let (_, headers, _) = send(&app, "GET", "/saml/login", String::new(), None).await;
         let (id, relay) = login_redirect(headers["location"].to_str().unwrap());
+        let login = set_cookie(&headers, "__Host-saml_login").unwrap();
         let (status, _, body) = send(
             &app,
             "POST",
             "/saml/acs",
             acs_body(&idp, &id, &relay, "ada@example.com"),
-            None,
+            Some(&login),
         )
         .await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
@@ -301,12 +307,20 @@ mod actix_session_actix {
     #[actix_web::test]
     async fn actix_session_login_fixation_idp_logout_and_sign_out() {
         let idp = TestIdp::fixed("https://idp.example.com/saml");
+        let (_, carol, _) = actix_session_round(&idp).await;
+        assert!(carol.starts_with("id="));
+    }
+
+    /// Logins, an IdP-initiated logout and Bob's sign-out on one app; returns (Bob's signed-out
+    /// cookie, Carol's live cookie, the cookie key).
+    async fn actix_session_round(idp: &TestIdp) -> (String, String, Key) {
+        let idp = idp.clone();
         let web = web(&idp, ActixSessions::default());
         let key = Key::generate();
         let app = at::init_service(
             actix_web::App::new()
                 .wrap(
-                    SessionMiddleware::builder(CookieSessionStore::default(), key)
+                    SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                         .cookie_secure(false)
                         .build(),
                 )
@@ -339,12 +353,13 @@ mod actix_session_actix {
                 call!(at::TestRequest::get().uri("/saml/login"), None::<&str>);
             assert_eq!(status, 303);
             let (id, relay) = login_redirect(headers["location"].to_str().unwrap());
+            let login = set_cookie(&headers, "__Host-saml_login").unwrap();
             let (status, headers, body) = call!(
                 at::TestRequest::post()
                     .uri("/saml/acs")
                     .insert_header(("content-type", "application/x-www-form-urlencoded"))
                     .set_payload(acs_body(&idp, &id, &relay, email)),
-                None::<&str>
+                Some(login.as_str())
             );
             assert_eq!(status, 303, "{body}");
             let cookie = set_cookie(&headers, "id").expect("the session cookie");
@@ -388,5 +403,54 @@ mod actix_session_actix {
         // A copy of the signed cookie kept from before the sign-out signs no one in.
         let (_, _, body) = call!(at::TestRequest::get().uri("/"), Some(bob.as_str()));
         assert_eq!(body, "anonymous", "a copied cookie outlives nothing");
+        // Carol stays signed in until the restart below.
+        let (status, headers, _) = call!(at::TestRequest::get().uri("/saml/login"), None::<&str>);
+        assert_eq!(status, 303);
+        let (id, relay) = login_redirect(headers["location"].to_str().unwrap());
+        let login = set_cookie(&headers, "__Host-saml_login").unwrap();
+        let (_, headers, _) = call!(
+            at::TestRequest::post()
+                .uri("/saml/acs")
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload(acs_body(&idp, &id, &relay, "carol@example.com")),
+            Some(login.as_str())
+        );
+        let carol = set_cookie(&headers, "id").unwrap();
+        (bob, carol, key)
+    }
+
+    /// Hardening pass 4, item 2: sign-outs forgotten on restart. Bob signed out and kept a copy
+    /// of his cookie; the app restarts with the same cookie key and a fresh in-memory revocation
+    /// list. The copy must not sign him in (nor any session from before the restart: the fresh
+    /// list cannot know who signed out, so it fails closed).
+    #[actix_web::test]
+    async fn sign_outs_forgotten_on_restart_a_copied_cookie_is_refused_after_a_restart() {
+        let idp = TestIdp::fixed("https://idp.example.com/saml");
+        let (bob, carol, key) = actix_session_round(&idp).await;
+        // The restarted app: same cookie key, fresh ActixSessions (in-memory revocations).
+        let web = web(&idp, ActixSessions::default());
+        let app = at::init_service(
+            actix_web::App::new()
+                .wrap(
+                    SessionMiddleware::builder(CookieSessionStore::default(), key)
+                        .cookie_secure(false)
+                        .build(),
+                )
+                .configure(configure(web.clone()))
+                .route("/", actix_web::web::get().to(who)),
+        )
+        .await;
+        for (who, cookie) in [("bob", &bob), ("carol", &carol)] {
+            let resp = at::call_service(
+                &app,
+                at::TestRequest::get()
+                    .uri("/")
+                    .insert_header(("cookie", cookie.as_str()))
+                    .to_request(),
+            )
+            .await;
+            let body = String::from_utf8(at::read_body(resp).await.to_vec()).unwrap();
+            assert_eq!(body, "anonymous", "{who}'s pre-restart cookie");
+        }
     }
 }

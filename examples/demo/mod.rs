@@ -56,7 +56,8 @@ pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error
     let db = Db::open()?;
     let (requests, replay) = stores().await?;
     let acs = Arc::new(Acs::new(registry, requests, replay, db.clone()));
-    let settings = WebSettings::single_tenant(TENANT).secure_cookie(base.starts_with("https://"));
+    // The cookies are Secure when the SP's URLs are https (derived by SamlWeb::new).
+    let settings = WebSettings::single_tenant(TENANT);
     let web = Arc::new(SamlWeb::new(
         acs,
         Arc::new(MemorySessions::default()),
@@ -112,7 +113,13 @@ pub async fn page(demo: &Demo, req: http::Request<Vec<u8>>, _peer: IpAddr) -> Re
     let result = match (req.method().clone(), path) {
         (Method::GET, "/test-idp/sso") => idp.sso_page(&query, "/test-idp/login"),
         (Method::POST, "/test-idp/sso") => idp.sso_page(&body, "/test-idp/login"),
-        (Method::POST, "/test-idp/login") => idp.login_submit(&body, now),
+        // The auto-submitting page keeps its own policy (a nonce for its one script).
+        (Method::POST, "/test-idp/login") => {
+            return match idp.login_submit(&body, now) {
+                Ok(page) => saml_sp::web::navigate(&saml_sp::binding::Navigation::Post(page)),
+                Err(e) => saml_sp::web::error_page(&e),
+            };
+        }
         (Method::GET, "/test-idp/initiate") => Ok(idp.idp_initiated(
             &format!("{base}/saml/metadata"),
             &format!("{base}/saml/acs"),
@@ -156,12 +163,19 @@ async fn home(demo: &Demo, req: &http::Request<Vec<u8>>) -> String {
     )
 }
 
+/// A page of the demo's own: no script runs on it, and forms post only to this origin.
 fn html(status: StatusCode, body: String) -> Response<String> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        http::HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
     );
     r
 }
@@ -211,10 +225,21 @@ pub async fn build_registry(base: &str) -> Result<(Arc<IdpRegistry>, Option<Test
                 saml_sp::testkit::Encryption::Aes256Gcm,
             );
         }
-        // Other apps trusting this test IdP (their SLO URLs, comma-separated) are signed out
-        // too when a user signs out here.
+        // The test IdP's pages serve this app's SP only (and the peers below): no other ACS.
+        idp = idp.serving(format!("{base}/saml/metadata"), format!("{base}/saml/acs"));
+        // Other apps trusting this test IdP (their SLO URLs, comma-separated, each
+        // `{app}/saml/slo`) are signed out too when a user signs out here, and may sign in
+        // through it (as the SP `{app}/saml/metadata` with the ACS `{app}/saml/acs`).
         if let Some(peers) = env("SAML_TEST_IDP_LOGOUT_PEERS") {
-            idp = idp.with_logout_peers(peers.split(',').map(str::trim).filter(|p| !p.is_empty()));
+            let peers: Vec<&str> = peers
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
+            for app in peers.iter().filter_map(|p| p.strip_suffix("/saml/slo")) {
+                idp = idp.serving(format!("{app}/saml/metadata"), format!("{app}/saml/acs"));
+            }
+            idp = idp.with_logout_peers(peers);
         }
         eprintln!("\n*** {TEST_IDP_WARNING} ***\n");
         let c = TenantConfig::new(TENANT, idp.entity_id(), vec![idp.certificate().clone()])

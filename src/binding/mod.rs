@@ -12,6 +12,7 @@ mod redirect;
 pub use params::MAX_PARAMS;
 #[cfg(feature = "testkit")]
 pub(crate) use params::parse_params;
+pub(crate) use post::post_fields;
 pub use post::{PostPage, decode_post, decode_response_input, post_form};
 pub use redirect::{InflateOptions, RedirectMessage, decode_redirect, inflate, redirect_query};
 

@@ -85,6 +85,15 @@ pub fn post_form(
     value_b64: &str,
     relay_state: Option<&str>,
 ) -> PostPage {
+    let mut fields = vec![(param, value_b64)];
+    if let Some(r) = relay_state {
+        fields.push(("RelayState", r));
+    }
+    post_fields(action, &fields)
+}
+
+/// An auto-submitting HTML form posting `fields` (name, value; each escaped) to `action`.
+pub(crate) fn post_fields(action: &str, fields: &[(&str, &str)]) -> PostPage {
     let mut nonce = [0u8; 16];
     let nonce = crate::crypto::random_bytes(&mut nonce)
         .ok()
@@ -96,15 +105,11 @@ pub fn post_form(
         "<form method=\"post\" action=\"{}\">",
         escape_attr(action)
     ));
-    html.push_str(&format!(
-        "<input type=\"hidden\" name=\"{}\" value=\"{}\"/>",
-        escape_attr(param),
-        escape_attr(value_b64)
-    ));
-    if let Some(r) = relay_state {
+    for (name, value) in fields {
         html.push_str(&format!(
-            "<input type=\"hidden\" name=\"RelayState\" value=\"{}\"/>",
-            escape_attr(r)
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\"/>",
+            escape_attr(name),
+            escape_attr(value)
         ));
     }
     html.push_str("<noscript><p>JavaScript is disabled. Press Continue to sign in.</p><button type=\"submit\">Continue</button></noscript>");

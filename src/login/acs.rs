@@ -1,10 +1,10 @@
 //! The one-call ACS: tenant look-up, stores, validation, replay, provisioning and audit.
 //!
 //! SP-initiated login goes through [`Acs::start_login`]: it builds the AuthnRequest, stores a
-//! server-side record `{request ID, return path}` under a random RelayState token (the browser's
-//! cross-site POST to the ACS does not carry `SameSite=Lax` cookies, so nothing depends on
-//! cookies), and returns the IdP redirect URL. [`Acs::finish_login`] takes the POSTed
-//! `SAMLResponse` and `RelayState`, claims that record exactly once, validates, refuses replays,
+//! server-side record `{request ID, browser binding digest, return path}` under a random
+//! RelayState token, and returns the IdP redirect URL. [`Acs::finish_login`] takes the POSTed
+//! `SAMLResponse` and `RelayState` with the browser's [`BrowserBinding`], claims that record
+//! exactly once, refuses it for any other browser (login CSRF), validates, refuses replays,
 //! maps the identity, provisions the user, emits one audit event, and returns the user with a
 //! local return path (never an open redirect).
 //!
@@ -14,7 +14,7 @@
 //! use std::sync::Arc;
 //! use saml_sp::{Acs, Error, login::AuditContext};
 //! use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
-//! use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
+//! use saml_sp::login::{BrowserBinding, ProvisionError, Provisioner, SamlIdentity};
 //! use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
 //!
 //! struct Users; // your database
@@ -28,10 +28,12 @@
 //!     }
 //! }
 //!
-//! // POST /login/saml/{tenant}/callback
-//! async fn acs_handler(acs: &Acs<Users>, tenant: &str, saml_response: &str, relay_state: Option<&str>, ip: &str)
-//!     -> Result<(String, String), Error> {
-//!     let done = acs.finish_login(tenant, saml_response, relay_state, &AuditContext::new().with("ip", ip)).await?;
+//! // POST /login/saml/{tenant}/callback (login_cookie: the cookie set when the login started)
+//! async fn acs_handler(acs: &Acs<Users>, tenant: &str, saml_response: &str, relay_state: Option<&str>,
+//!     login_cookie: Option<&str>, ip: &str) -> Result<(String, String), Error> {
+//!     let browser = login_cookie.and_then(BrowserBinding::from_cookie);
+//!     let done = acs.finish_login(tenant, saml_response, relay_state, browser.as_ref(),
+//!         &AuditContext::new().with("ip", ip)).await?;
 //!     Ok((done.user, done.return_to)) // set the session cookie, then 303 to return_to
 //! }
 //!
@@ -44,7 +46,10 @@
 //! let acs = Acs::new(registry, Arc::new(MemoryRequestStore::default()), Arc::new(MemoryReplayCache::default()), Users);
 //! // GET /saml/login?email=ada@example.com  ->  302 to start.redirect_url() (or, for an IdP
 //! // offering only HTTP-POST, the auto-submitting page in start.navigation)
-//! let start = saml_sp::login::block_on_ready(Box::pin(acs.start_login_for_email("ada@example.com", Some("/dashboard"))))?;
+//! // The browser's login-binding secret: reuse the one in its cookie, or make one and set it.
+//! let browser = BrowserBinding::generate()?;
+//! let start = saml_sp::login::block_on_ready(Box::pin(
+//!     acs.start_login_for_email("ada@example.com", Some("/dashboard"), &browser)))?;
 //! assert!(start.redirect_url().unwrap().starts_with("https://acme.okta.com/app/x/sso/saml?SAMLRequest="));
 //! # let _ = acs_handler; Ok(()) }
 //! ```
@@ -57,6 +62,7 @@ use crate::binding::Navigation;
 use crate::error::Error;
 use crate::login::audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome, emit};
 use crate::login::authn_request::AuthnRequest;
+use crate::login::browser::{BrowserBinding, check_browser_binding, is_login_token};
 use crate::login::provision::{Provisioner, SamlIdentity};
 use crate::logout::{IncomingLogout, LogoutStatus, SessionRecord, SessionTerminator};
 use crate::sp::assertion::VerifiedAssertion;
@@ -192,6 +198,10 @@ impl<P: Provisioner> Acs<P> {
     pub fn registry(&self) -> &IdpRegistry {
         &self.registry
     }
+    /// The clock every step of this flow (and the web layer over it) reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
 
     fn enabled_tenant(&self, slug: &str) -> Result<Arc<Tenant>, Error> {
         let t = self
@@ -209,7 +219,9 @@ impl<P: Provisioner> Acs<P> {
     }
 
     /// Starts an SP-initiated login for tenant `slug`; `return_to` must be a local path
-    /// (anything else becomes `/`).
+    /// (anything else becomes `/`). The login is bound to `browser`, the secret kept in a cookie
+    /// of the browser that starts it: [`Acs::finish_login`] refuses a Response for this login
+    /// from any other browser (login CSRF; see [`BrowserBinding`]).
     ///
     /// # Errors
     /// [`Error::UnknownTenant`], [`Error::IdpDisabled`], [`Error::Config`] without an SSO URL,
@@ -218,6 +230,7 @@ impl<P: Provisioner> Acs<P> {
         &self,
         slug: &str,
         return_to: Option<&str>,
+        browser: &BrowserBinding,
     ) -> Result<LoginStart, Error> {
         let tenant = self.enabled_tenant(slug)?;
         let sso = tenant.sso_url().ok_or(Error::Config {
@@ -247,11 +260,17 @@ impl<P: Provisioner> Acs<P> {
         let return_to = return_to.and_then(safe_return_path).unwrap_or("/");
         let record = PendingLogin {
             request_id: req.id().to_owned(),
+            browser: browser.digest(),
             return_to: return_to.to_owned(),
         }
         .encode();
         self.requests
-            .remember(slug, &relay_state, &record, now + self.request_lifetime)
+            .remember(
+                slug,
+                &login_key(&relay_state),
+                &record,
+                now + self.request_lifetime,
+            )
             .await?;
         let navigation = match tenant.sso_binding() {
             crate::binding::SsoBinding::Post => {
@@ -275,6 +294,7 @@ impl<P: Provisioner> Acs<P> {
         &self,
         email: &str,
         return_to: Option<&str>,
+        browser: &BrowserBinding,
     ) -> Result<LoginStart, Error> {
         let tenant = self
             .registry
@@ -283,13 +303,15 @@ impl<P: Provisioner> Acs<P> {
                 found: crate::login::provision::email_domain(email)
                     .unwrap_or_else(|| email.chars().take(80).collect()),
             })?;
-        self.start_login(tenant.slug(), return_to).await
+        self.start_login(tenant.slug(), return_to, browser).await
     }
 
     /// Consumes a POSTed `SAMLResponse` (base64) for tenant `slug` (from the ACS path).
+    /// `browser` is the login-binding secret the request carried (its cookie), if any: a
+    /// Response to an SP-initiated login is accepted only from the browser that started it.
     ///
     /// # Errors
-    /// Every validation error, plus [`Error::UnknownTenant`], [`Error::IdpDisabled`],
+    /// Every validation error, plus [`Error::LoginBrowserMismatch`], [`Error::UnknownTenant`], [`Error::IdpDisabled`],
     /// [`Error::ReplayedAssertion`], [`Error::EmailDomainNotAllowed`],
     /// [`Error::UserNotProvisioned`], [`Error::ProvisioningFailed`],
     /// [`Error::StoreUnavailable`]. Every outcome is audited.
@@ -298,11 +320,12 @@ impl<P: Provisioner> Acs<P> {
         slug: &str,
         saml_response: &str,
         relay_state: Option<&str>,
+        browser: Option<&BrowserBinding>,
         context: &AuditContext,
     ) -> Result<LoginSuccess<P::User>, Error> {
         let mut event = AuditEvent::new(Action::Login, slug, context);
         let result = self
-            .finish_inner(slug, saml_response, relay_state, &mut event)
+            .finish_inner(slug, saml_response, relay_state, browser, &mut event)
             .await;
         match &result {
             Ok(done) => {
@@ -320,6 +343,7 @@ impl<P: Provisioner> Acs<P> {
         slug: &str,
         saml_response: &str,
         relay_state: Option<&str>,
+        browser: Option<&BrowserBinding>,
         event: &mut AuditEvent,
     ) -> Result<LoginSuccess<P::User>, Error> {
         let tenant = self.enabled_tenant(slug)?;
@@ -328,14 +352,19 @@ impl<P: Provisioner> Acs<P> {
         let sp = tenant.service_provider();
         let xml = sp.decode_post(saml_response)?;
 
-        // The server-side record named by RelayState: request ID and return path, taken once.
-        let pending = match relay_state
-            .filter(|r| !r.is_empty() && r.len() <= crate::binding::MAX_RELAY_STATE)
-        {
-            Some(token) => self.requests.take(slug, token, now).await?,
+        // The server-side record named by RelayState: request ID, browser and return path,
+        // taken once. Only a RelayState of the exact form the SP issues is looked up, and only
+        // among login records (never a pending logout's).
+        let pending = match relay_state.filter(|r| is_login_token(r)) {
+            Some(token) => self.requests.take(slug, &login_key(token), now).await?,
             None => None,
         };
-        let (request_id, return_to) = match pending.as_deref().map(PendingLogin::decode) {
+        let pending = pending.as_deref().map(PendingLogin::decode).transpose()?;
+        if let Some(p) = &pending {
+            // Before any signature or RSA work: a login another browser started is refused.
+            check_browser_binding(&p.browser, browser)?;
+        }
+        let (request_id, return_to) = match pending {
             Some(p) => (Some(p.request_id), p.return_to),
             // IdP-initiated: a RelayState that is a safe local path may choose the landing page.
             None => (
@@ -560,30 +589,54 @@ impl<P: Provisioner> Acs<P> {
 }
 
 /// What [`Acs::start_login`] keeps server-side under the RelayState token until the Response
-/// arrives: the AuthnRequest ID and the local path to return to.
+/// arrives: the AuthnRequest ID, the digest of the starting browser's binding, and the local
+/// path to return to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PendingLogin {
     request_id: String,
+    browser: String,
     return_to: String,
 }
 
+/// The first line of every pending-login record: a record of another kind (or an older format)
+/// never decodes as one.
+const PENDING_LOGIN_TAG: &str = "login-v2";
+
 impl PendingLogin {
-    /// `request ID` LF `return path` (neither contains a line feed: the ID is ours, the path
-    /// passed `safe_return_path`).
+    /// Tag, request ID, browser digest and return path, one per line (none contains a line
+    /// feed: the ID and digest are ours, the path passed `safe_return_path`).
     fn encode(&self) -> String {
-        format!("{}\n{}", self.request_id, self.return_to)
+        format!(
+            "{PENDING_LOGIN_TAG}\n{}\n{}\n{}",
+            self.request_id, self.browser, self.return_to
+        )
     }
-    fn decode(record: &str) -> PendingLogin {
-        let (id, path) = record.split_once('\n').unwrap_or((record, "/"));
-        PendingLogin {
-            request_id: id.to_owned(),
-            return_to: safe_return_path(path).unwrap_or("/").to_owned(),
+    fn decode(record: &str) -> Result<PendingLogin, Error> {
+        let mut lines = record.splitn(4, '\n');
+        match (lines.next(), lines.next(), lines.next(), lines.next()) {
+            (Some(PENDING_LOGIN_TAG), Some(id), Some(browser), Some(path)) => Ok(PendingLogin {
+                request_id: id.to_owned(),
+                browser: browser.to_owned(),
+                return_to: safe_return_path(path).unwrap_or("/").to_owned(),
+            }),
+            _ => Err(Error::StoreUnavailable(
+                crate::store::StoreError::Unavailable(
+                    "the request store returned a record that is not a pending login".into(),
+                ),
+            )),
         }
     }
 }
 
+/// The request-store key of a pending login (its RelayState token). Logins and logouts have
+/// separate key spaces: neither kind of record can be taken as the other.
+fn login_key(token: &str) -> String {
+    format!("login\u{1f}{token}")
+}
+
+/// The request-store key of a pending SP-initiated logout (its LogoutRequest ID).
 fn logout_key(request_id: &str) -> String {
-    format!("slo\u{1f}{request_id}")
+    format!("logout\u{1f}{request_id}")
 }
 
 fn finish_event<T>(

@@ -4,12 +4,14 @@
 //!
 //! - `acs`: [`Acs`] and its results;
 //! - `authn_request`: building the AuthnRequest;
+//! - `browser`: the [`BrowserBinding`] that ties a pending login to the browser that started it;
 //! - `provision`: the verified identity and the app's [`Provisioner`];
 //! - `audit`: one event per login and logout.
 
 pub mod acs;
 pub mod audit;
 pub mod authn_request;
+mod browser;
 pub mod provision;
 
 pub use acs::{
@@ -18,6 +20,8 @@ pub use acs::{
 };
 pub use audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome};
 pub use authn_request::{AuthnRequest, BuiltAuthnRequest, Comparison};
+pub use browser::BrowserBinding;
+pub(crate) use browser::is_login_token;
 pub use provision::{
     AttributeMapping, ProvisionError, ProvisionFn, Provisioner, SamlIdentity, UNKNOWN, email_domain,
 };

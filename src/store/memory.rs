@@ -257,6 +257,11 @@ impl ReplayCache for MemoryReplayCache {
 /// (default 100,000): when full, the oldest entry is dropped and every session started before
 /// it counts as logged out (fail closed: a logout is never forgotten, at worst some users sign
 /// in again). Entries are dropped once their `until` passes.
+///
+/// A new log knows nothing of the logouts before it was created (an app restart): every session
+/// that started before then counts as logged out, so a copied cookie of a user who signed out
+/// before the restart does not sign anyone in again. Users with cookie-held sessions sign in
+/// again after a restart; a shared, persistent log (Redis) keeps them signed in.
 #[derive(Debug)]
 pub struct MemoryLogoutLog {
     inner: std::sync::Mutex<LogoutInner>,
@@ -280,10 +285,19 @@ impl Default for MemoryLogoutLog {
 }
 
 impl MemoryLogoutLog {
-    /// At most `capacity` entries.
+    /// At most `capacity` entries, created now (system clock).
     pub fn with_capacity(capacity: usize) -> Self {
+        MemoryLogoutLog::with_capacity_since(capacity, Utc::now())
+    }
+
+    /// At most `capacity` entries, created at `created`: sessions started at or before then
+    /// count as logged out.
+    pub fn with_capacity_since(capacity: usize, created: DateTime<Utc>) -> Self {
         MemoryLogoutLog {
-            inner: std::sync::Mutex::new(LogoutInner::default()),
+            inner: std::sync::Mutex::new(LogoutInner {
+                floor: Some(created),
+                ..LogoutInner::default()
+            }),
             capacity: capacity.max(1),
         }
     }

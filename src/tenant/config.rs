@@ -54,6 +54,13 @@ impl SpSettings {
         self.signing_key = Some(key);
         self
     }
+    /// Whether the SP is served over https (its ACS URL's scheme): the web layer's cookies are
+    /// then `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.acs_url_template
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    }
     pub(super) fn slo_url(&self, slug: &str) -> Option<String> {
         self.slo_url_template
             .as_ref()

@@ -115,6 +115,11 @@ impl IdpRegistry {
         }
     }
 
+    /// The SP-wide settings every tenant shares.
+    pub fn sp_settings(&self) -> &SpSettings {
+        &self.sp
+    }
+
     fn build_tenant(&self, config: TenantConfig) -> Result<Tenant, Error> {
         config.validate()?;
         let mut idp =

@@ -157,6 +157,8 @@ pub struct TestIdp {
     /// SP-initiated logouts in progress through the peers, by the RelayState token sent along.
     pending_logouts:
         std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, PendingLogout>>>,
+    /// The SPs its web pages serve: (entity ID, ACS URL). Its login pages answer no other ACS.
+    service_providers: Vec<(String, String)>,
 }
 
 /// An SP-initiated logout the test IdP is propagating to its other SPs.
@@ -194,6 +196,7 @@ impl TestIdp {
             encrypt_to: None,
             logout_peers: Vec::new(),
             pending_logouts: std::sync::Arc::default(),
+            service_providers: Vec::new(),
         }
     }
 
@@ -215,6 +218,7 @@ impl TestIdp {
             encrypt_to: None,
             logout_peers: Vec::new(),
             pending_logouts: std::sync::Arc::default(),
+            service_providers: Vec::new(),
         })
     }
 
@@ -247,7 +251,41 @@ impl TestIdp {
             encrypt_to: self.encrypt_to.clone(),
             logout_peers: self.logout_peers.clone(),
             pending_logouts: std::sync::Arc::default(),
+            service_providers: self.service_providers.clone(),
         })
+    }
+
+    /// An SP its web pages ([`TestIdp::sso_page`], [`TestIdp::login_submit`]) serve: the SP
+    /// entity ID and its ACS URL (http or https). They refuse every other ACS URL, so a page on
+    /// another site cannot make the test IdP post to a URL of its choosing (a `javascript:` URL,
+    /// say, which would run on the IdP's origin).
+    #[must_use]
+    pub fn serving(mut self, sp_entity_id: impl Into<String>, acs_url: impl Into<String>) -> Self {
+        self.service_providers
+            .push((sp_entity_id.into(), acs_url.into()));
+        self
+    }
+
+    /// Whether the web pages serve the SP `sp` at `acs`.
+    fn check_served(&self, sp: &str, acs: &str) -> Result<(), Error> {
+        let http = acs
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+            || acs
+                .get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("http://"));
+        if http
+            && self
+                .service_providers
+                .iter()
+                .any(|(e, a)| e == sp && a == acs)
+        {
+            Ok(())
+        } else {
+            Err(Error::Binding(format!(
+                "the test IdP serves no SP {sp:?} with the ACS URL {acs:?}"
+            )))
+        }
     }
 
     /// The IdP entity ID.
@@ -491,6 +529,7 @@ impl TestIdp {
             .find(|e| e.local_name() == "Issuer")
             .map(|e| e.text())
             .unwrap_or_default();
+        self.check_served(&sp, acs)?;
         Ok(login_form(
             form_action,
             &[
@@ -503,11 +542,17 @@ impl TestIdp {
     }
 
     /// Handles the login form's POST: returns an auto-submitting page that posts a signed
-    /// Response (both Response and Assertion signed) to the SP's ACS.
+    /// Response (both Response and Assertion signed) to the SP's ACS, with the
+    /// Content-Security-Policy to serve it under.
     ///
     /// # Errors
-    /// [`Error::Binding`] for a malformed form; signing errors.
-    pub fn login_submit(&self, body: &str, now: DateTime<Utc>) -> Result<String, Error> {
+    /// [`Error::Binding`] for a malformed form or an SP this IdP does not serve
+    /// ([`TestIdp::serving`]); signing errors.
+    pub fn login_submit(
+        &self,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::binding::PostPage, Error> {
         let params = crate::binding::parse_params(body)?;
         let get = |n: &str| {
             params
@@ -522,6 +567,7 @@ impl TestIdp {
                 "the login form lacks the SP's ACS URL or entity ID".into(),
             ));
         }
+        self.check_served(&sp, &acs)?;
         let mut user = TestUser::new(get("email"));
         let (first, last) = (get("first_name"), get("last_name"));
         if !first.is_empty() || !last.is_empty() {
@@ -544,8 +590,7 @@ impl TestIdp {
             "SAMLResponse",
             &b.build_base64(now)?,
             (!relay.is_empty()).then_some(relay.as_str()),
-        )
-        .html)
+        ))
     }
 
     /// The login form for an IdP-initiated login to the SP `sp_entity_id` at `acs_url`.

@@ -45,7 +45,7 @@ use http::{HeaderMap, Method, Response, StatusCode, header};
 use crate::error::Error;
 use crate::login::audit::AuditContext;
 use crate::login::provision::Provisioner;
-use crate::login::{Acs, safe_return_path};
+use crate::login::{Acs, BrowserBinding, is_login_token, safe_return_path};
 use crate::logout::{IncomingLogout, SessionRecord};
 use crate::metadata::SpMetadata;
 
@@ -66,8 +66,12 @@ pub struct WebSettings {
     pub after_login: String,
     /// The session cookie's name (default `saml_session`).
     pub cookie: String,
-    /// Whether the cookie is `Secure` (default: whether the ACS URL is https).
-    pub secure_cookie: bool,
+    /// The login-binding cookie's name (default `saml_login`; `__Host-saml_login` when the
+    /// cookies are `Secure`): the [`BrowserBinding`] that ties a pending login to this browser.
+    pub login_cookie: String,
+    /// Whether the cookies are `Secure`. `None` (the default) derives it when [`SamlWeb::new`]
+    /// is called: `Secure` when the SP's ACS URL is https.
+    pub secure_cookie: Option<bool>,
 }
 
 impl WebSettings {
@@ -80,7 +84,8 @@ impl WebSettings {
             trusted_proxies: Vec::new(),
             after_login: "/".into(),
             cookie: "saml_session".into(),
-            secure_cookie: false,
+            login_cookie: "saml_login".into(),
+            secure_cookie: None,
         }
     }
     /// Settings for a multi-tenant app (the tenant in each route's path).
@@ -114,11 +119,26 @@ impl WebSettings {
         self.after_login = path.into();
         self
     }
-    /// Whether the session cookie is `Secure`.
+    /// Whether the cookies are `Secure`, overriding what the ACS URL's scheme implies.
     #[must_use]
     pub fn secure_cookie(mut self, yes: bool) -> Self {
-        self.secure_cookie = yes;
+        self.secure_cookie = Some(yes);
         self
+    }
+
+    /// Whether the cookies are `Secure` (as resolved by [`SamlWeb::new`]; `false` before).
+    pub fn is_secure(&self) -> bool {
+        self.secure_cookie == Some(true)
+    }
+
+    /// The login-binding cookie's name as sent: with the `__Host-` prefix when `Secure` (so no
+    /// sibling subdomain can plant one).
+    pub fn login_cookie_name(&self) -> String {
+        if self.is_secure() && !self.login_cookie.starts_with("__Host-") {
+            format!("__Host-{}", self.login_cookie)
+        } else {
+            self.login_cookie.clone()
+        }
     }
 }
 
@@ -138,23 +158,69 @@ impl<P: Provisioner, S> std::fmt::Debug for SamlWeb<P, S> {
 }
 
 /// The client address: the connection's peer, or, when the peer is a trusted proxy, the
-/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+/// `X-Forwarded-For` entry found by walking from the right past trusted proxies: the first entry
+/// that is not a trusted proxy. Entries may carry a port (`1.2.3.4:5555`, `[2001:db8::1]:443`).
+/// The walk stops at an entry that does not parse (`unknown`, garbage): nothing left of it can
+/// be believed, so the address is the last trusted hop's view, the entry's right neighbour (or
+/// the peer).
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;
     }
-    let forwarded = headers
+    let entries = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.to_str().unwrap_or(""))
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
         .collect::<Vec<_>>();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|a| !trusted.contains(a))
-        .unwrap_or(peer)
+    let mut client = peer;
+    // At most 64 hops are looked at: a longer header is a forgery beyond the trusted proxies.
+    for entry in entries.into_iter().rev().take(64) {
+        let Some(addr) = forwarded_addr(entry) else {
+            return client;
+        };
+        if !trusted.contains(&addr) {
+            return addr;
+        }
+        client = addr;
+    }
+    client
+}
+
+/// One `X-Forwarded-For` entry's address: `ip`, `ipv4:port`, `[ipv6]` or `[ipv6]:port`.
+fn forwarded_addr(entry: &str) -> Option<IpAddr> {
+    let e = entry.trim();
+    if let Ok(a) = e.parse::<IpAddr>() {
+        return Some(a);
+    }
+    if let Ok(sa) = e.parse::<std::net::SocketAddr>() {
+        return Some(sa.ip());
+    }
+    e.strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|a| a.parse::<std::net::Ipv6Addr>().ok())
+        .map(IpAddr::V6)
+}
+
+/// Whether a state-changing request comes from the app's own origin (CSRF defence for
+/// `POST logout`): `Sec-Fetch-Site` of `same-origin` (or `none`, typed by the user) when the
+/// browser sends it; otherwise an `Origin` whose host is the request's `Host`; a request with
+/// neither header is not a browser's cross-site request and passes.
+fn same_origin_request(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match text("origin") {
+        None => true,
+        Some(origin) => {
+            let host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .filter(|_| origin != "null");
+            host.is_some_and(|h| text("host").is_some_and(|own| own.eq_ignore_ascii_case(h)))
+        }
+    }
 }
 
 fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -174,12 +240,19 @@ fn field(src: &[u8], name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// An HTML page of the web layer's own (error and status pages: no script, no styles loaded).
 fn html(status: StatusCode, body: String) -> Response<String> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        http::HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
     );
     r
 }
@@ -211,14 +284,33 @@ fn redirect(to: &str) -> Response<String> {
     r
 }
 
-/// The error page: status from [`Error::kind`], the user-safe message and the stable code.
+/// The error page of a sign-in: status from [`Error::kind`], the user-safe message and the
+/// stable code.
 pub fn error_page(e: &Error) -> Response<String> {
+    failure_page("Sign-in failed", e.user_message(), e)
+}
+
+/// The error page of a sign-out (Single Logout), in sign-out words.
+pub fn logout_error_page(e: &Error) -> Response<String> {
+    let message = match e.kind() {
+        crate::error::ErrorKind::Configuration => {
+            "Single logout is not configured correctly. An administrator can find the details in the log."
+        }
+        crate::error::ErrorKind::Unavailable => {
+            "Sign-out is unavailable for a moment. Try again shortly."
+        }
+        _ => "The sign-out message was refused. An administrator can find the details in the log.",
+    };
+    failure_page("Sign-out failed", message, e)
+}
+
+fn failure_page(title: &str, message: &str, e: &Error) -> Response<String> {
     let status = StatusCode::from_u16(e.kind().http_status()).unwrap_or(StatusCode::FORBIDDEN);
     html(
         status,
         format!(
-            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sign-in failed</title></head><body><h1>Sign-in failed</h1><p id=\"message\">{}</p><p>Code: <code id=\"code\">{}</code></p><p><a href=\"/\">Back</a></p></body></html>",
-            crate::xml::escape_text(e.user_message()),
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body><h1>{title}</h1><p id=\"message\">{}</p><p>Code: <code id=\"code\">{}</code></p><p><a href=\"/\">Back</a></p></body></html>",
+            crate::xml::escape_text(message),
             e.code()
         ),
     )
@@ -271,7 +363,7 @@ where
         Ok(SamlWeb::new(
             Arc::new(acs),
             Arc::new(MemorySessions::default()),
-            WebSettings::single_tenant("default").secure_cookie(base.starts_with("https://")),
+            WebSettings::single_tenant("default"),
         ))
     }
 }
@@ -282,13 +374,21 @@ where
     P::User: Clone,
     S: SessionBackend<P::User>,
 {
-    /// The endpoints over `acs` with `sessions`.
-    pub fn new(acs: Arc<Acs<P>>, sessions: Arc<S>, settings: WebSettings) -> Self {
+    /// The endpoints over `acs` with `sessions`. Unless `settings` say otherwise, the cookies
+    /// are `Secure` when the SP's ACS URL is https.
+    pub fn new(acs: Arc<Acs<P>>, sessions: Arc<S>, mut settings: WebSettings) -> Self {
+        if settings.secure_cookie.is_none() {
+            settings.secure_cookie = Some(acs.registry().sp_settings().is_https());
+        }
         SamlWeb {
             acs,
             sessions,
             settings,
         }
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.acs.clock().now()
     }
 
     /// The same endpoints over another session backend, for example
@@ -318,7 +418,7 @@ where
         headers: &HeaderMap,
         extensions: &http::Extensions,
     ) -> Option<P::User> {
-        let cx = SessionContext::new(headers, extensions, &self.settings, chrono::Utc::now());
+        let cx = SessionContext::new(headers, extensions, &self.settings, self.now());
         self.sessions.user(cx).await
     }
 
@@ -351,38 +451,117 @@ where
             return html(StatusCode::PAYLOAD_TOO_LARGE, String::new());
         }
         let query = req.uri().query().unwrap_or("");
-        let result = match (req.method(), action) {
-            (&Method::GET, "login") => self.login(&tenant, query).await,
-            (&Method::POST, "acs") => self.finish(&tenant, &req, &ctx).await,
-            (&Method::GET, "metadata") => self.metadata(&tenant),
-            (&Method::GET, "slo") => self.slo(&tenant, query, &ctx).await,
-            (&Method::POST, "logout") => Ok(self.logout(&tenant, &req, &ctx).await),
-            _ => return html(StatusCode::NOT_FOUND, String::new()),
-        };
-        result.unwrap_or_else(|e| error_page(&e))
+        match (req.method(), action) {
+            (&Method::GET, "login") => self
+                .login(&tenant, &req)
+                .await
+                .unwrap_or_else(|e| error_page(&e)),
+            (&Method::POST, "acs") => self
+                .finish(&tenant, &req, &ctx)
+                .await
+                .unwrap_or_else(|e| error_page(&e)),
+            (&Method::GET, "metadata") => self.metadata(&tenant).unwrap_or_else(|e| error_page(&e)),
+            (&Method::GET, "slo") => {
+                let msg = IncomingLogout::Redirect { query };
+                let is_response = query.contains("SAMLResponse=");
+                self.slo(&tenant, &msg, is_response, &ctx)
+                    .await
+                    .unwrap_or_else(|e| logout_error_page(&e))
+            }
+            (&Method::POST, "slo") => {
+                let (param, value) = match (
+                    field(req.body(), "SAMLRequest"),
+                    field(req.body(), "SAMLResponse"),
+                ) {
+                    (Some(v), None) => ("SAMLRequest", v),
+                    (None, Some(v)) => ("SAMLResponse", v),
+                    _ => {
+                        return logout_error_page(&Error::Binding(
+                            "expected exactly one of SAMLRequest and SAMLResponse".into(),
+                        ));
+                    }
+                };
+                let relay_state = field(req.body(), "RelayState");
+                let msg = IncomingLogout::Post {
+                    param,
+                    value: &value,
+                    relay_state: relay_state.as_deref(),
+                };
+                self.slo(&tenant, &msg, param == "SAMLResponse", &ctx)
+                    .await
+                    .unwrap_or_else(|e| logout_error_page(&e))
+            }
+            (&Method::POST, "logout") => self
+                .logout(&tenant, &req, &ctx)
+                .await
+                .unwrap_or_else(|e| logout_error_page(&e)),
+            _ => html(StatusCode::NOT_FOUND, String::new()),
+        }
     }
 
-    async fn login(&self, tenant: &str, query: &str) -> Result<Response<String>, Error> {
+    /// The browser's login-binding secret from its cookie, if it sent a well-formed one.
+    fn browser_binding(&self, headers: &HeaderMap) -> Option<BrowserBinding> {
+        cookie(headers, &self.settings.login_cookie_name()).and_then(BrowserBinding::from_cookie)
+    }
+
+    /// The `Set-Cookie` value of the login-binding cookie: `HttpOnly`, `SameSite=Lax`, `Path=/`,
+    /// `Secure` (and `__Host-`) under https, kept a day so that a login started in one tab and
+    /// one started in another both finish.
+    fn login_cookie_header(&self, binding: &BrowserBinding) -> String {
+        let secure = if self.settings.is_secure() {
+            "; Secure"
+        } else {
+            ""
+        };
+        format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400{secure}",
+            self.settings.login_cookie_name(),
+            binding.secret()
+        )
+    }
+
+    async fn login(
+        &self,
+        tenant: &str,
+        req: &http::Request<Vec<u8>>,
+    ) -> Result<Response<String>, Error> {
+        let query = req.uri().query().unwrap_or("");
         let email = field(query.as_bytes(), "email").filter(|e| !e.is_empty());
         let return_to = field(query.as_bytes(), "return_to");
         let return_to = return_to
             .as_deref()
             .and_then(safe_return_path)
             .unwrap_or(&self.settings.after_login);
+        let browser = match self.browser_binding(req.headers()) {
+            Some(b) => b,
+            None => BrowserBinding::generate()?,
+        };
+        // On a tenant's own route the tenant in the path decides; email discovery is for the
+        // route that names no tenant (a single-tenant app's default route).
         let start = match email {
-            Some(email) => match self
+            Some(email) if self.settings.default_tenant.is_some() => match self
                 .acs
-                .start_login_for_email(&email, Some(return_to))
+                .start_login_for_email(&email, Some(return_to), &browser)
                 .await
             {
-                Err(Error::UnknownTenant { .. }) if self.settings.default_tenant.is_some() => {
-                    self.acs.start_login(tenant, Some(return_to)).await?
+                Err(Error::UnknownTenant { .. }) => {
+                    self.acs
+                        .start_login(tenant, Some(return_to), &browser)
+                        .await?
                 }
                 other => other?,
             },
-            None => self.acs.start_login(tenant, Some(return_to)).await?,
+            _ => {
+                self.acs
+                    .start_login(tenant, Some(return_to), &browser)
+                    .await?
+            }
         };
-        Ok(navigate(&start.navigation))
+        let mut reply = navigate(&start.navigation);
+        if let Ok(v) = http::HeaderValue::from_str(&self.login_cookie_header(&browser)) {
+            reply.headers_mut().append(header::SET_COOKIE, v);
+        }
+        Ok(reply)
     }
 
     async fn finish(
@@ -393,12 +572,35 @@ where
     ) -> Result<Response<String>, Error> {
         let saml_response = field(req.body(), "SAMLResponse").unwrap_or_default();
         let relay_state = field(req.body(), "RelayState");
+        let browser = self.browser_binding(req.headers());
+        // The IdP's cross-site POST does not carry the SameSite=Lax login-binding cookie. For a
+        // Response to an SP-initiated login, answer it with a page that posts the same form
+        // again from this origin (same-site: the cookie comes along), once.
+        let resumed = field(req.body(), CONTINUE_FIELD).is_some();
+        if browser.is_none() && !resumed && relay_state.as_deref().is_some_and(is_login_token) {
+            let action = req.uri().path();
+            let mut fields = vec![("SAMLResponse", saml_response.as_str())];
+            if let Some(r) = &relay_state {
+                fields.push(("RelayState", r.as_str()));
+            }
+            fields.push((CONTINUE_FIELD, "1"));
+            let mut page = crate::binding::post_fields(action, &fields);
+            page.content_security_policy
+                .push_str("; form-action 'self'");
+            return Ok(navigate(&crate::binding::Navigation::Post(page)));
+        }
         let done = self
             .acs
-            .finish_login(tenant, &saml_response, relay_state.as_deref(), ctx)
+            .finish_login(
+                tenant,
+                &saml_response,
+                relay_state.as_deref(),
+                browser.as_ref(),
+                ctx,
+            )
             .await?;
         let mut reply = redirect(&done.return_to);
-        let now = chrono::Utc::now();
+        let now = self.now();
         let cx = SessionContext::new(req.headers(), req.extensions(), &self.settings, now);
         let session = NewSession {
             saml: SessionRecord::from_assertion(&done.assertion),
@@ -443,47 +645,80 @@ where
     async fn slo(
         &self,
         tenant: &str,
-        query: &str,
+        msg: &IncomingLogout<'_>,
+        is_response: bool,
         ctx: &AuditContext,
     ) -> Result<Response<String>, Error> {
-        let msg = IncomingLogout::Redirect { query };
-        if query.contains("SAMLResponse=") {
-            let done = self.acs.finish_logout(tenant, &msg, ctx).await?;
+        if is_response {
+            let done = self.acs.finish_logout(tenant, msg, ctx).await?;
             Ok(redirect(&done.return_to))
         } else {
             let reply = self
                 .acs
-                .handle_logout_request(tenant, &msg, &*self.sessions, ctx)
+                .handle_logout_request(tenant, msg, &*self.sessions, ctx)
                 .await?;
             Ok(redirect(&reply.redirect_url))
         }
     }
 
+    /// Sign-out (`POST logout`): only from the app's own pages (a cross-site form cannot sign a
+    /// user out), through the tenant whose IdP signed the session in, never another route's.
     async fn logout(
         &self,
         tenant: &str,
         req: &http::Request<Vec<u8>>,
         ctx: &AuditContext,
-    ) -> Response<String> {
+    ) -> Result<Response<String>, Error> {
+        if !same_origin_request(req.headers()) {
+            return Err(Error::CrossSiteRequest {
+                found: req
+                    .headers()
+                    .get("sec-fetch-site")
+                    .or_else(|| req.headers().get(header::ORIGIN))
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .chars()
+                    .take(200)
+                    .collect(),
+            });
+        }
         let mut reply = redirect("/");
-        let cx = SessionContext::new(
-            req.headers(),
-            req.extensions(),
-            &self.settings,
-            chrono::Utc::now(),
-        );
+        let cx = SessionContext::new(req.headers(), req.extensions(), &self.settings, self.now());
+        // The session's tenant: the one whose IdP issued its assertion.
+        if let Some(record) = self.sessions.peek(cx).await {
+            let session_tenant = self.acs.registry().by_issuer(&record.issuer);
+            if let Some(t) = &session_tenant
+                && t.slug() != tenant
+            {
+                return Err(Error::TenantMismatch {
+                    expected: t.slug().to_owned(),
+                    found: tenant.to_owned(),
+                });
+            }
+        }
         let record = self.sessions.end(cx, reply.headers_mut()).await;
-        let has_slo = self
+        let Some(record) = record else {
+            return Ok(reply);
+        };
+        let Some(t) = self.acs.registry().by_issuer(&record.issuer) else {
+            return Ok(reply);
+        };
+        if t.slo_url().is_none() || t.service_provider().signing_key().is_none() {
+            return Ok(reply);
+        }
+        // The local session has ended whatever happens next; a failure to start the IdP's
+        // logout is audited (with its detail) and the user lands signed out.
+        if let Ok(s) = self
             .acs
-            .registry()
-            .by_slug(tenant)
-            .is_some_and(|t| t.slo_url().is_some());
-        if let Some(r) = record.filter(|_| has_slo)
-            && let Ok(s) = self.acs.start_logout(tenant, &r, Some("/"), ctx).await
+            .start_logout(t.slug(), &record, Some("/"), ctx)
+            .await
             && let Ok(v) = http::HeaderValue::from_str(&s.redirect_url)
         {
             reply.headers_mut().insert(header::LOCATION, v);
         }
-        reply
+        Ok(reply)
     }
 }
+
+/// The hidden field of the ACS's own re-post (see [`SamlWeb::handle`]'s ACS step).
+const CONTINUE_FIELD: &str = "SamlSpContinue";

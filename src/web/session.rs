@@ -89,7 +89,17 @@ pub trait SessionBackend<U>: SessionTerminator {
         session: NewSession<U>,
         response: &mut HeaderMap,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// The SAML record of this request's live session, without ending it (the sign-out route
+    /// checks that the session belongs to its tenant first). The default knows none, so a
+    /// backend that does not implement it skips that check; the sign-out still goes through
+    /// the session's own IdP.
+    fn peek(&self, cx: SessionContext<'_>) -> impl Future<Output = Option<SessionRecord>> + Send {
+        let _ = cx;
+        std::future::ready(None)
+    }
     /// Ends this request's session (sign-out), returning its SAML record for Single Logout.
+    /// A backend adds a cookie-clearing `Set-Cookie` only when the request brought a session
+    /// cookie (a request without one must not disturb anything).
     fn end(
         &self,
         cx: SessionContext<'_>,
@@ -105,11 +115,7 @@ pub fn session_cookie_header(
     expires: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> String {
-    let secure = if settings.secure_cookie {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if settings.is_secure() { "; Secure" } else { "" };
     let max_age = expires
         .map(|e| format!("; Max-Age={}", (e - now).num_seconds().max(0)))
         .unwrap_or_default();
@@ -119,10 +125,12 @@ pub fn session_cookie_header(
     )
 }
 
-/// The `Set-Cookie` value that deletes the session cookie.
+/// The `Set-Cookie` value that deletes the session cookie (with the attributes it was set
+/// with).
 pub fn clear_cookie_header(settings: &WebSettings) -> String {
+    let secure = if settings.is_secure() { "; Secure" } else { "" };
     format!(
-        "{}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+        "{}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{secure}",
         settings.cookie
     )
 }
@@ -225,9 +233,17 @@ impl<U: Clone + Send + Sync + 'static> SessionBackend<U> for MemorySessions<U> {
         Ok(())
     }
 
+    async fn peek(&self, cx: SessionContext<'_>) -> Option<SessionRecord> {
+        let token = cx.session_cookie()?;
+        let g = self.inner.lock().ok()?;
+        let (_, r, e) = g.map.get(token)?;
+        e.is_none_or(|e| e > cx.now).then(|| r.clone()).flatten()
+    }
+
     async fn end(&self, cx: SessionContext<'_>, response: &mut HeaderMap) -> Option<SessionRecord> {
+        let token = cx.session_cookie()?;
         set_cookie(response, &clear_cookie_header(cx.settings));
-        self.remove(cx.session_cookie()?).and_then(|(_, r, _)| r)
+        self.remove(token).and_then(|(_, r, _)| r)
     }
 }
 
