@@ -251,7 +251,7 @@ fn html(status: StatusCode, body: String) -> Response<String> {
     r.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         http::HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );
     r

@@ -13,7 +13,10 @@
 //! Every failure of the cryptography itself (no configured key unwraps the content key, a wrong
 //! key length, bad CBC padding, a GCM tag that does not verify) is one error,
 //! [`Error::DecryptionFailed`], with one message and one code path: a failed key unwrap continues
-//! with a random content key, so it fails where a wrong key would (no padding or unwrap oracle).
+//! with a random content key, so it costs what a wrong key costs (no padding or unwrap oracle),
+//! and that decryption never counts as success. Each configured key tries one EncryptedKey (the
+//! one its KeyInfo names, else the first that names none): at most one RSA private-key operation
+//! per configured key per message, before anything is authenticated.
 //! Algorithms are checked first, by name: `rsa-1_5` and `tripledes-cbc` need
 //! `dangerous_allow_legacy_encryption()`. External references (`CipherReference`, a
 //! `RetrievalMethod` URI that is not `#id`) are refused.
@@ -128,6 +131,9 @@ struct WrappedKey {
     label: Option<Vec<u8>>,
     wrapped: Vec<u8>,
     hinted_der: Vec<Vec<u8>>,
+    /// The RSA public keys of the hinted certificates (an SP key configured without its
+    /// certificate is still recognised by its public key).
+    hinted_keys: Vec<rsa::PublicKey>,
     hinted_names: Vec<String>,
 }
 
@@ -177,12 +183,18 @@ fn parse_encrypted_key(ek: Element<'_>, allow_legacy: bool) -> Result<WrappedKey
             .map(|c| c.text().trim().to_owned())
             .collect();
     }
+    let hinted_keys = hinted_der
+        .iter()
+        .filter_map(|d| crate::crypto::Certificate::from_der(d).ok())
+        .filter_map(|c| c.rsa_public_key().cloned())
+        .collect();
     Ok(WrappedKey {
         transport,
         transport_uri,
         label,
         wrapped: cipher_value(ek)?,
         hinted_der,
+        hinted_keys,
         hinted_names,
     })
 }
@@ -263,6 +275,35 @@ fn encrypted_keys<'a>(
     Ok(keys)
 }
 
+/// The EncryptedKey the SP key `k` (one of `keys`) tries: the first whose KeyInfo names it (its
+/// certificate or key name), else the first that names none of the configured keys (an
+/// EncryptedKey naming another configured key is that key's). One per key, so a message costs
+/// at most one RSA private-key operation per configured key however many EncryptedKeys it
+/// carries.
+fn encrypted_key_for<'w>(
+    k: &DecryptionKey,
+    keys: &[DecryptionKey],
+    wrapped: &'w [WrappedKey],
+) -> Option<&'w WrappedKey> {
+    use rsa::traits::PublicKeyParts as _;
+    let names = |key: &DecryptionKey, w: &WrappedKey| {
+        key.certificate
+            .as_ref()
+            .is_some_and(|c| w.hinted_der.iter().any(|d| d.as_slice() == c.der()))
+            || key
+                .name
+                .as_ref()
+                .is_some_and(|n| w.hinted_names.contains(n))
+            || w.hinted_keys
+                .iter()
+                .any(|p| p.n() == key.key.n() && p.e() == key.key.e())
+    };
+    wrapped
+        .iter()
+        .find(|w| names(k, w))
+        .or_else(|| wrapped.iter().find(|w| !keys.iter().any(|o| names(o, w))))
+}
+
 impl Decryptor<'_> {
     /// Decrypts the `EncryptedData` in `wrapper` (`EncryptedAssertion`, `EncryptedID` or
     /// `EncryptedAttribute`) and parses the plaintext in `wrapper`'s namespace context. The
@@ -328,41 +369,38 @@ impl Decryptor<'_> {
         }
         let mut plaintext = None;
         let mut used = None;
-        'keys: for w in &wrapped {
-            let hinted: Vec<&DecryptionKey> = self
-                .keys
-                .iter()
-                .filter(|k| {
-                    k.certificate
-                        .as_ref()
-                        .is_some_and(|c| w.hinted_der.iter().any(|d| d.as_slice() == c.der()))
-                        || k.name.as_ref().is_some_and(|n| w.hinted_names.contains(n))
-                })
-                .collect();
-            let candidates: Vec<&DecryptionKey> = if hinted.is_empty() {
-                self.keys.iter().collect()
-            } else {
-                hinted
+        // At most one private-key operation per configured key, whatever the message holds:
+        // each key tries the one EncryptedKey meant for it (see `encrypted_key_for`).
+        for (k, w) in self
+            .keys
+            .iter()
+            .filter_map(|k| encrypted_key_for(k, self.keys, &wrapped).map(|w| (k, w)))
+        {
+            #[cfg(test)]
+            PRIVATE_KEY_OPERATIONS.with(|n| n.set(n.get() + 1));
+            let unwrapped = match w.transport.unwrap(&k.key, &w.wrapped, w.label.as_deref()) {
+                Ok(ck) if ck.len() == content.key_len() => Some(ck),
+                _ => None,
             };
-            for k in candidates {
-                // A key that does not unwrap continues with a random content key, so it fails
-                // where a wrong content key fails: one error, one path.
-                let content_key = match w.transport.unwrap(&k.key, &w.wrapped, w.label.as_deref()) {
-                    Ok(ck) if ck.len() == content.key_len() => ck,
-                    _ => {
-                        let mut random = vec![0u8; content.key_len()];
-                        crate::crypto::random_bytes(&mut random)?;
-                        random
-                    }
-                };
-                if let Ok(p) = content.decrypt(&content_key, &ciphertext) {
-                    plaintext = Some(p);
-                    used = Some(Used {
-                        key_transport: w.transport_uri,
-                        content: content.uri(),
-                    });
-                    break 'keys;
+            // A key that does not unwrap still decrypts, with a random content key, so that it
+            // costs what a wrong content key costs; that decryption never counts as success
+            // (about 1 in 16 random keys gives valid CBC padding).
+            let content_key = match &unwrapped {
+                Some(ck) => ck.clone(),
+                None => {
+                    let mut random = vec![0u8; content.key_len()];
+                    crate::crypto::random_bytes(&mut random)?;
+                    random
                 }
+            };
+            let decrypted = content.decrypt(&content_key, &ciphertext);
+            if let (Some(_), Ok(p)) = (&unwrapped, decrypted) {
+                plaintext = Some(p);
+                used = Some(Used {
+                    key_transport: w.transport_uri,
+                    content: content.uri(),
+                });
+                break;
             }
         }
         let (Some(plaintext), Some(used)) = (plaintext, used) else {
@@ -409,6 +447,7 @@ impl Decryptor<'_> {
             cur = e.parent();
         }
         let mut doc = String::from("<saml-sp-decrypted");
+        let declared = decls.len();
         for (prefix, uri) in decls {
             if uri.is_empty() && prefix.is_some() {
                 continue;
@@ -425,8 +464,21 @@ impl Decryptor<'_> {
             std::str::from_utf8(body).map_err(|_| structure("UTF-8 plaintext", "other bytes"))?;
         doc.push_str(text);
         doc.push_str("</saml-sp-decrypted>");
-        Ok(Document::parse_with(doc.as_bytes(), self.parse)?)
+        // The synthetic root re-declares every namespace in scope at `context`, which the outer
+        // parse already bounded (per element, and by depth): the per-element limit applies to
+        // the plaintext's own elements, never to that sum over the ancestors.
+        let mut options = *self.parse;
+        options.limits = options.limits.with_max_namespace_declarations(
+            options.limits.max_namespace_declarations.max(declared),
+        );
+        Ok(Document::parse_with(doc.as_bytes(), &options)?)
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// RSA private-key operations this thread's decryptions made (unit tests count them).
+    static PRIVATE_KEY_OPERATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The one element a decryption produced, which must be `{ns}local`.
@@ -446,5 +498,60 @@ pub(crate) fn decrypted_element<'a>(
             format!("exactly one decrypted {local}"),
             format!("{} elements", other.len()),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn key() -> DecryptionKey {
+        DecryptionKey::from_pem(include_str!("../testkit/other.key")).unwrap()
+    }
+
+    /// An EncryptedAssertion with `n` EncryptedKeys of garbage (no KeyInfo: each could be for
+    /// any key), as an unsigned Response carries it before anything is authenticated.
+    fn garbage_keys(n: usize) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let ek = format!(
+            "<xenc:EncryptedKey xmlns:xenc=\"{XENC_NS}\"><xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\"/><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>",
+            b64.encode([0x5au8; 256])
+        );
+        format!(
+            "<saml:EncryptedAssertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\"><xenc:EncryptedData xmlns:xenc=\"{XENC_NS}\" Type=\"{TYPE_ELEMENT}\"><xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes128-cbc\"/><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>{}</saml:EncryptedAssertion>",
+            b64.encode([0x11u8; 64]),
+            ek.repeat(n)
+        )
+    }
+
+    /// Hardening pass 3, item 2: four garbage EncryptedKeys cost at most one RSA private-key
+    /// operation per configured key (they cost four per key before).
+    #[test]
+    fn pass3_defect_2_garbage_encrypted_keys_cost_one_rsa_operation_per_configured_key() {
+        let parse = ParseOptions::default();
+        for keys in [vec![key()], vec![key(), key()]] {
+            for n in [1, 4] {
+                let xml = garbage_keys(n);
+                let doc = Document::parse(xml.as_bytes()).unwrap();
+                let d = Decryptor {
+                    keys: &keys,
+                    allow_legacy: false,
+                    parse: &parse,
+                };
+                PRIVATE_KEY_OPERATIONS.with(|c| c.set(0));
+                let e = d
+                    .decrypt(
+                        doc.root(),
+                        "EncryptedAssertion",
+                        ("urn:oasis:names:tc:SAML:2.0:assertion", "Assertion"),
+                    )
+                    .unwrap_err();
+                assert_eq!(e.code(), "decryption_failed");
+                let ops = PRIVATE_KEY_OPERATIONS.with(std::cell::Cell::get);
+                assert_eq!(ops, keys.len(), "{n} EncryptedKeys, {} keys", keys.len());
+            }
+        }
     }
 }

@@ -10,10 +10,15 @@
 //                      LogoutRequest to the app): the app answers Success and is signed out
 //   mode slo-third-party : sign in through samlify, then "Sign out" goes through samlify's SLO
 //   mode big-response : a ~300 KB Response (5,500 groups) through the test IdP is accepted
+//   mode login-csrf   : an attacker page on another site posts the attacker's own Response to the
+//                      ACS of a signed-in and of an anonymous victim: both stay who they were
+//   mode logout-csrf  : an attacker page on another site posts to /saml/logout: still signed in
+//   mode idp-xss      : an attacker page posts a javascript: ACS URL to the test IdP: no script runs
 //   mode slo-two-apps : sign in to this app and to a second one ($SECOND_APP, trusting this app's
 //                      test IdP); "Sign out" here ends the session in the second app too
 // sp-initiated types a work email into the home page's field (routed to the configured IdP even
 // though it claims no domain); replay leaves it empty. Both require the demo-mode warning.
+import http from 'node:http';
 import { chromium } from 'playwright-core';
 
 const [base, mode, shot] = process.argv.slice(2);
@@ -164,6 +169,86 @@ try {
       const code = await page.textContent('#code');
       if (code.trim() !== 'unsolicited_response') await fail(`expected unsolicited_response, got ${code}`);
     }
+  } else if (mode === 'login-csrf' || mode === 'logout-csrf' || mode === 'idp-xss') {
+    // The attacker's page on another site: http://localhost:<port>, while the app is on
+    // http://127.0.0.1 (a different site, so the app's SameSite=Lax cookies stay home).
+    const attack = { html: '' };
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(attack.html);
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const evil = `http://localhost:${server.address().port}/`;
+    const esc = (v) => String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+    const autopost = (action, fields) => `<!DOCTYPE html><html><body><h1>You won a prize</h1><form method="post" action="${esc(action)}">${
+      Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('')
+    }</form><script>document.forms[0].submit()</script></body></html>`;
+    const signIn = async (p, email) => {
+      await p.goto(`${base}/`);
+      await p.click('#sign-in');
+      await p.waitForSelector('#first_name');
+      await p.fill('#email', email);
+      await p.click('#sign-in');
+      await p.waitForSelector('#who', { timeout: 15000 });
+    };
+    const whoIs = async (p) => {
+      await p.goto(`${base}/`);
+      return (await p.isVisible('#who')) ? (await p.textContent('#who')).trim() : 'anonymous';
+    };
+    if (mode === 'login-csrf') {
+      // The attacker starts a login in his own browser and keeps his signed Response.
+      const mallory = await (await browser.newContext()).newPage();
+      let stolen = null;
+      await mallory.route('**/saml/acs', async (route) => {
+        stolen = new URLSearchParams(route.request().postData());
+        await route.abort();
+      });
+      await mallory.goto(`${base}/`);
+      await mallory.click('#sign-in');
+      await mallory.waitForSelector('#first_name');
+      await mallory.fill('#email', 'mallory@example.com');
+      await mallory.click('#sign-in').catch(() => {});
+      for (let i = 0; i < 100 && !stolen; i++) await mallory.waitForTimeout(100);
+      if (!stolen) await fail('the attacker got no Response');
+      attack.html = autopost(`${base}/saml/acs`, { SAMLResponse: stolen.get('SAMLResponse'), RelayState: stolen.get('RelayState') });
+      // Victim 1 is signed in as herself; victim 2 is anonymous. Each visits the page.
+      const grace = await (await browser.newContext()).newPage();
+      await signIn(grace, 'grace@example.com');
+      const anon = await (await browser.newContext()).newPage();
+      for (const [victim, expected] of [[grace, 'Signed in as grace@example.com'], [anon, 'anonymous']]) {
+        await victim.goto(evil);
+        await victim.waitForLoadState('networkidle');
+        await victim.waitForTimeout(500);
+        const code = (await victim.isVisible('#code')) ? (await victim.textContent('#code')).trim() : '(none)';
+        const who = await whoIs(victim);
+        if (who !== expected) await fail(`the victim became ${who} (code ${code})`);
+        if (code !== 'login_browser_mismatch' && code !== 'unknown_in_response_to') await fail(`refused with ${code}`);
+      }
+    } else if (mode === 'logout-csrf') {
+      await signIn(page, 'grace@example.com');
+      attack.html = autopost(`${base}/saml/logout`, {});
+      await page.goto(evil);
+      await page.waitForLoadState('networkidle');
+      await page.waitForTimeout(500);
+      const code = (await page.isVisible('#code')) ? (await page.textContent('#code')).trim() : '(none)';
+      if (code !== 'cross_site_request') await fail(`the cross-site sign-out answered ${code}`);
+      if ((await whoIs(page)) !== 'Signed in as grace@example.com') await fail('the cross-site form signed the user out');
+    } else {
+      // A cross-site POST to the test IdP's login form naming a javascript: ACS URL.
+      let dialogs = 0;
+      page.on('dialog', async (d) => { dialogs += 1; await d.dismiss(); });
+      await signIn(page, 'grace@example.com');
+      attack.html = autopost(`${base}/test-idp/login`, {
+        acs: 'javascript:alert(document.body.innerText)', sp: `${base}/saml/metadata`, email: 'x@example.com', RelayState: '',
+      });
+      await page.goto(evil);
+      await page.waitForLoadState('networkidle');
+      await page.waitForTimeout(500);
+      if (dialogs > 0) await fail('the attacker\'s script ran on the demo\'s origin');
+      const code = (await page.isVisible('#code')) ? (await page.textContent('#code')).trim() : '(none)';
+      if (code !== 'binding') await fail(`the test IdP answered ${code}`);
+    }
+    server.close();
   } else {
     await fail('unknown mode');
   }

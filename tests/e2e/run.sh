@@ -43,6 +43,10 @@ for ex in "${examples[@]}"; do
   node tests/e2e/login.mjs "$base" replay
   node tests/e2e/login.mjs "$base" idp-refused
   node tests/e2e/login.mjs "$base" big-response
+  # Hardening pass 4: attacker pages on another site (login CSRF, logout CSRF, XSS via the test IdP).
+  node tests/e2e/login.mjs "$base" login-csrf
+  node tests/e2e/login.mjs "$base" logout-csrf
+  node tests/e2e/login.mjs "$base" idp-xss
   start "$ex" SAML_ALLOW_IDP_INITIATED=1
   node tests/e2e/login.mjs "$base" idp-allowed
   # Single Logout through the test IdP: SP-initiated, then IdP-initiated.
