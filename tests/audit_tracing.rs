@@ -22,6 +22,11 @@ mod users;
 use users::Users;
 
 fn login() {
+    login_signed_by(|idp| idp.clone());
+}
+
+/// A login whose Response `signer` (given the configured IdP) signs.
+fn login_signed_by(signer: impl Fn(&TestIdp) -> TestIdp) {
     let idp = TestIdp::fixed("https://idp-a.example.com/metadata");
     let registry = Arc::new(IdpRegistry::new(
         SpSettings::new(
@@ -44,7 +49,7 @@ fn login() {
     );
     let start =
         saml_sp::login::block_on_ready(Box::pin(acs.start_login("acme", None, browser()))).unwrap();
-    let resp = idp
+    let resp = signer(&idp)
         .response(
             "https://app.example.com/m",
             "https://app.example.com/acme/acs",
@@ -60,13 +65,15 @@ fn login() {
         Some(browser()),
         &AuditContext::new().with("ip", "203.0.113.7"),
     )))
-    .unwrap();
+    .map(|_| ())
+    .unwrap_or_else(|e| assert_eq!(e.code(), "untrusted_key"));
 }
 
-#[test]
-fn audit_events_go_to_tracing_under_saml_sp_audit() {
+type Events = Vec<(String, tracing::Level, HashMap<String, String>)>;
+
+/// Every tracing event `f` emits: (target, level, fields).
+fn capture(f: fn()) -> Events {
     use tracing::field::{Field, Visit};
-    type Events = Vec<(String, HashMap<String, String>)>;
     #[derive(Default, Clone)]
     struct Capture(Arc<Mutex<Events>>);
     struct V<'a>(&'a mut HashMap<String, String>);
@@ -90,20 +97,27 @@ fn audit_events_go_to_tracing_under_saml_sp_audit() {
         fn event(&self, e: &tracing::Event<'_>) {
             let mut fields = HashMap::new();
             e.record(&mut V(&mut fields));
-            self.0
-                .lock()
-                .unwrap()
-                .push((e.metadata().target().to_owned(), fields));
+            self.0.lock().unwrap().push((
+                e.metadata().target().to_owned(),
+                *e.metadata().level(),
+                fields,
+            ));
         }
         fn enter(&self, _: &tracing::span::Id) {}
         fn exit(&self, _: &tracing::span::Id) {}
     }
     let capture = Capture::default();
-    tracing::subscriber::with_default(capture.clone(), login);
-    let events = capture.0.lock().unwrap();
-    let (target, fields) = events
+    tracing::subscriber::with_default(capture.clone(), f);
+    capture.0.lock().unwrap().clone()
+}
+
+#[test]
+fn audit_events_go_to_tracing_under_saml_sp_audit() {
+    let events = capture(login);
+
+    let (target, _, fields) = events
         .iter()
-        .find(|(t, _)| t == "saml_sp::login")
+        .find(|(t, _, _)| t == "saml_sp::login")
         .expect("an audit event");
     assert_eq!(target, "saml_sp::login");
     for k in [
@@ -132,4 +146,24 @@ fn browser() -> &'static saml_sp::login::BrowserBinding {
             saml_sp::login::BrowserBinding::from_cookie(&"b1".repeat(32)).unwrap()
         });
     &B
+}
+
+/// Hardening pass 3, item 13: a refusal's operator detail (expected and found: here the
+/// received certificate's fingerprint) is in the audit event and logged at WARN.
+#[test]
+fn pass3_defect_13_a_refusals_detail_is_logged_at_warn() {
+    let events = capture(|| login_signed_by(|idp| idp.successor().unwrap()));
+    let (_, level, fields) = events
+        .iter()
+        .find(|(t, _, _)| t == "saml_sp::login")
+        .expect("an audit event");
+    assert_eq!(*level, tracing::Level::WARN);
+    assert_eq!(fields["outcome"], "failure");
+    assert_eq!(fields["error_code"], "untrusted_key");
+    assert!(
+        fields["error_detail"].contains("untrusted key")
+            && fields["error_detail"].contains("SHA-256"),
+        "{fields:?}"
+    );
+    assert!(fields.values().all(|v| !v.contains("<saml")), "no XML");
 }

@@ -662,6 +662,36 @@ fn one_call_idp_initiated_logout_ends_sessions_and_refuses_a_replay() {
     );
 }
 
+/// Hardening pass 3, item 8: when the app cannot end the sessions, its error text ("database
+/// down" here) stays in the log; the IdP's LogoutResponse carries a fixed message.
+#[test]
+fn pass3_defect_8_an_application_error_is_never_sent_to_the_idp() {
+    let idp = TestIdp::fixed(IDP);
+    let acs = acs(&idp);
+    let failing = Sessions(Mutex::new(vec![]), true);
+    let (_, url) = idp
+        .logout_request_redirect(&session(&idp), SP_SLO, now())
+        .unwrap();
+    let reply = block_on(acs.handle_logout_request(
+        "acme",
+        &IncomingLogout::Redirect { query: &url },
+        &failing,
+        &AuditContext::new(),
+    ))
+    .unwrap();
+    let LogoutStatus::Failed { message, .. } = &reply.status else {
+        panic!("{:?}", reply.status)
+    };
+    assert_eq!(
+        message.as_deref(),
+        Some("the service provider could not end the session")
+    );
+    let sent = saml_sp::binding::decode_redirect(&reply.redirect_url, &Default::default()).unwrap();
+    let xml = String::from_utf8(sent.xml).unwrap();
+    assert!(xml.contains("could not end the session"), "{xml}");
+    assert!(!xml.contains("database down"), "{xml}");
+}
+
 #[test]
 fn session_record_carries_what_logout_needs() {
     let idp = TestIdp::fixed(IDP);

@@ -906,6 +906,7 @@ async fn multi_tenant_routes_serve_each_tenants_own_sp_identity() {
                 vec![globex_idp.certificate().clone()],
             )
             .sso_url("https://login.globex.example/sso")
+            .email_domains(["globex.example"])
             .sp_entity_id("urn:app:globex")
             .acs_url("https://globex.app.example.com/sso/acs"),
         )
@@ -985,6 +986,18 @@ async fn multi_tenant_routes_serve_each_tenants_own_sp_identity() {
             .unwrap()
             .text();
         assert_eq!(got_issuer, issuer);
+    }
+    // Issue 34, item 4: on a tenant's route the tenant in the path decides, whatever the email.
+    for email in ["ada@globex.example", "ada@nowhere.example"] {
+        let r = serve(&web, get(&format!("/saml/acme/login?email={email}")), peer)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{email}");
+        let url = r.headers()["location"].to_str().unwrap();
+        assert!(
+            url.starts_with("https://idp.acme.example/sso?"),
+            "{email}: {url}"
+        );
     }
     // An unknown tenant: the error page with its code.
     let r = serve(&web, get("/saml/initech/login"), peer).await.unwrap();

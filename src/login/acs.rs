@@ -332,7 +332,10 @@ impl<P: Provisioner> Acs<P> {
                 event.outcome = Outcome::Success;
                 event.name_id = done.assertion.name_id().map(|n| n.value.clone());
             }
-            Err(e) => event.error_code = Some(e.code()),
+            Err(e) => {
+                event.error_code = Some(e.code());
+                event.error_detail = Some(e.to_string());
+            }
         }
         emit(&event, self.audit.as_deref());
         result
@@ -548,17 +551,25 @@ impl<P: Provisioner> Acs<P> {
             }
             let (status, ended) = match sessions.end_sessions(slug, &request).await {
                 Ok(n) => (LogoutStatus::Success, n),
-                Err(e) => (
-                    LogoutStatus::Failed {
-                        code: "urn:oasis:names:tc:SAML:2.0:status:Responder".into(),
-                        sub_code: None,
-                        message: Some(format!(
-                            "the service provider could not end the session: {}",
-                            e.0
-                        )),
-                    },
-                    0,
-                ),
+                Err(e) => {
+                    // The app's error stays here (in the log); the IdP gets a fixed message.
+                    tracing::warn!(
+                        target: "saml_sp::login",
+                        tenant = slug,
+                        request_id = request.id.as_str(),
+                        error_detail = e.0.as_str(),
+                        "saml logout_requested: the app could not end the sessions: {}",
+                        e.0
+                    );
+                    (
+                        LogoutStatus::Failed {
+                            code: "urn:oasis:names:tc:SAML:2.0:status:Responder".into(),
+                            sub_code: None,
+                            message: Some("the service provider could not end the session".into()),
+                        },
+                        0,
+                    )
+                }
             };
             let response = sp.logout_response(&request.id, &status, now)?;
             let signing = sp.signing_key().ok_or(Error::Config {
@@ -646,7 +657,10 @@ fn finish_event<T>(
 ) {
     match result {
         Ok(_) => event.outcome = Outcome::Success,
-        Err(e) => event.error_code = Some(e.code()),
+        Err(e) => {
+            event.error_code = Some(e.code());
+            event.error_detail = Some(e.to_string());
+        }
     }
     emit(event, sink);
 }

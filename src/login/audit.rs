@@ -72,6 +72,9 @@ pub struct AuditEvent {
     pub outcome: Outcome,
     /// The error code on failure.
     pub error_code: Option<&'static str>,
+    /// The operator detail on failure: what was expected and what was found (the error's
+    /// message; never assertion XML). For the log and the operator, not for the person signing in.
+    pub error_detail: Option<String>,
     /// The NameID on success.
     pub name_id: Option<String>,
     /// The request ID the response answered (for logouts: the LogoutRequest's), when known.
@@ -101,19 +104,36 @@ pub(crate) fn emit(event: &AuditEvent, sink: Option<&dyn AuditSink>) {
         Outcome::Failure => "failure",
     };
     let action = event.action.as_str();
-    tracing::info!(
-        target: "saml_sp::login",
-        action,
-        tenant = event.tenant.as_deref().unwrap_or(""),
-        issuer = event.issuer.as_deref().unwrap_or(""),
-        outcome,
-        error_code = event.error_code.unwrap_or(""),
-        name_id = event.name_id.as_deref().unwrap_or(""),
-        request_id = event.request_id.as_deref().unwrap_or(""),
-        assertion_id = event.assertion_id.as_deref().unwrap_or(""),
-        context = context.as_str(),
-        "saml {action} {outcome}"
-    );
+    match event.outcome {
+        Outcome::Success => tracing::info!(
+            target: "saml_sp::login",
+            action,
+            tenant = event.tenant.as_deref().unwrap_or(""),
+            issuer = event.issuer.as_deref().unwrap_or(""),
+            outcome,
+            error_code = "",
+            name_id = event.name_id.as_deref().unwrap_or(""),
+            request_id = event.request_id.as_deref().unwrap_or(""),
+            assertion_id = event.assertion_id.as_deref().unwrap_or(""),
+            context = context.as_str(),
+            "saml {action} {outcome}"
+        ),
+        // A refusal is logged at WARN with its operator detail (expected and found).
+        Outcome::Failure => tracing::warn!(
+            target: "saml_sp::login",
+            action,
+            tenant = event.tenant.as_deref().unwrap_or(""),
+            issuer = event.issuer.as_deref().unwrap_or(""),
+            outcome,
+            error_code = event.error_code.unwrap_or(""),
+            error_detail = event.error_detail.as_deref().unwrap_or(""),
+            request_id = event.request_id.as_deref().unwrap_or(""),
+            assertion_id = event.assertion_id.as_deref().unwrap_or(""),
+            context = context.as_str(),
+            "saml {action} {outcome}: {}",
+            event.error_detail.as_deref().unwrap_or("")
+        ),
+    }
     if let Some(s) = sink {
         s.record(event);
     }
@@ -130,6 +150,7 @@ impl AuditEvent {
             name_id: None,
             request_id: None,
             assertion_id: None,
+            error_detail: None,
             context: context.clone(),
         }
     }

@@ -283,6 +283,7 @@ impl<U: Send + Sync> SessionTerminator for MemorySessions<U> {
 pub struct Revocations {
     log: Arc<dyn LogoutLog>,
     max_session_age: chrono::Duration,
+    clock: Arc<dyn crate::time::Clock>,
 }
 
 impl Default for Revocations {
@@ -329,7 +330,16 @@ impl Revocations {
         Revocations {
             log,
             max_session_age: max_session_age.max(chrono::Duration::minutes(1)),
+            clock: Arc::new(crate::time::SystemClock),
         }
+    }
+
+    /// Reads `clock` (instead of the system clock) when it records an IdP-initiated logout;
+    /// give it the [`crate::Acs`]'s clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn crate::time::Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The log.
@@ -429,7 +439,7 @@ impl SessionTerminator for Revocations {
         _tenant: &str,
         request: &ReceivedLogoutRequest,
     ) -> Result<usize, ProvisionError> {
-        self.revoke(request, Utc::now())
+        self.revoke(request, self.clock.now())
             .await
             .map_err(|e| ProvisionError(format!("cannot record the logout: {e}")))?;
         Ok(0)
