@@ -42,6 +42,8 @@ pub mod fuzzing;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+/// The `chrono` crate, whose types appear in this crate's signatures (instants, durations).
+pub use chrono;
 pub use error::{Error, ErrorKind, Result};
 pub use login::{Acs, LoginStart, LoginSuccess, LogoutDone, LogoutReply, LogoutStart};
 pub use sp::{

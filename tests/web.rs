@@ -1503,3 +1503,176 @@ async fn slo_post_binding_an_idp_initiated_logout_request_by_post_ends_the_sessi
         "{page}"
     );
 }
+
+/// Hardening pass 3, item 4: sign-out goes through the session's own tenant. With Acme's
+/// session, `POST /saml/globex/logout` is refused and the session lives; on Acme's route the
+/// LogoutRequest goes to Acme's IdP.
+#[tokio::test]
+async fn pass3_defect_4_sign_out_goes_through_the_sessions_tenant_not_the_routes() {
+    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+    use saml_sp::web::hyper::serve;
+    let acme_idp = TestIdp::fixed("https://idp.acme.example/saml");
+    let globex_idp = TestIdp::fixed("https://login.globex.example/saml");
+    let sp_key = saml_sp::testkit::generate_key("sp", chrono::Utc::now()).unwrap();
+    let registry = IdpRegistry::new(
+        SpSettings::new(
+            format!("{BASE}/saml/{{tenant}}/metadata"),
+            format!("{BASE}/saml/{{tenant}}/acs"),
+        )
+        .unwrap()
+        .single_logout_url(format!("{BASE}/saml/{{tenant}}/slo"))
+        .signing_key(sp_key.key.clone()),
+    );
+    for (slug, idp, host) in [
+        ("acme", &acme_idp, "idp.acme.example"),
+        ("globex", &globex_idp, "login.globex.example"),
+    ] {
+        registry
+            .insert(
+                TenantConfig::new(slug, idp.entity_id(), vec![idp.certificate().clone()])
+                    .sso_url(format!("https://{host}/sso"))
+                    .slo_url(format!("https://{host}/slo")),
+            )
+            .unwrap();
+    }
+    let acs = saml_sp::Acs::new(
+        Arc::new(registry),
+        Arc::new(saml_sp::store::MemoryRequestStore::default()),
+        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+        saml_sp::login::ProvisionFn(users as Users),
+    );
+    let web: TestWeb = SamlWeb::new(
+        Arc::new(acs),
+        Arc::new(saml_sp::web::MemorySessions::default()),
+        WebSettings::multi_tenant(),
+    );
+    let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let r = serve(&web, hyper_req("GET", "/saml/acme/login", "", None), peer)
+        .await
+        .unwrap();
+    let login = login_cookie(r.headers());
+    assert!(login.starts_with("__Host-"), "multi-tenant https: Secure");
+    let m = saml_sp::binding::decode_redirect(
+        r.headers()["location"].to_str().unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
+    let doc = saml_sp::xml::Document::parse(&m.xml).unwrap();
+    let response = acme_idp
+        .response(
+            &format!("{BASE}/saml/acme/metadata"),
+            &format!("{BASE}/saml/acme/acs"),
+        )
+        .in_response_to(doc.root().attribute("ID").unwrap())
+        .user(TestUser::new("ada@acme.example"))
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let body = acs_body(&response, m.relay_state.as_deref().unwrap());
+    let r = serve(
+        &web,
+        hyper_req("POST", "/saml/acme/acs", &body, Some(&login)),
+        peer,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(set.contains("; Secure"), "{set}");
+    let session = set.split(';').next().unwrap().to_owned();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("cookie", session.parse().unwrap());
+    let r = serve(
+        &web,
+        hyper_req("POST", "/saml/globex/logout", "", Some(&session)),
+        peer,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("location").is_none());
+    assert_eq!(
+        web.user(&headers, &http::Extensions::new())
+            .await
+            .as_deref(),
+        Some("ada@acme.example"),
+        "the session lives"
+    );
+    let r = serve(
+        &web,
+        hyper_req("POST", "/saml/acme/logout", "", Some(&session)),
+        peer,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap();
+    assert!(
+        to.starts_with("https://idp.acme.example/slo?SAMLRequest="),
+        "{to}"
+    );
+    assert_eq!(web.user(&headers, &http::Extensions::new()).await, None);
+}
+
+/// Hardening pass 3, item 12: the simple constructor without an SP key does not advertise
+/// Single Logout (it could not be completed); with the SP's key and certificate it signs logout
+/// messages, publishes both endpoints and certificates, and "Sign out" reaches the IdP.
+#[tokio::test]
+async fn pass3_defect_12_slo_is_published_only_when_it_can_be_completed() {
+    use saml_sp::web::hyper::serve;
+    let idp = idp();
+    let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let text = |r: hyper::Response<http_body_util::Full<hyper::body::Bytes>>| async move {
+        String::from_utf8(
+            http_body_util::BodyExt::collect(r.into_body())
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap()
+    };
+    let keyless = web(&idp);
+    let md = text(
+        serve(&keyless, hyper_req("GET", "/saml/metadata", "", None), peer)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(!md.contains("SingleLogoutService"), "{md}");
+    let sp_key = saml_sp::testkit::generate_key("sp", chrono::Utc::now()).unwrap();
+    let keyed: TestWeb = SamlWeb::from_idp_metadata_file_with_sp_key(
+        BASE,
+        metadata_file(&idp),
+        &sp_key.key_pem,
+        &sp_key.certificate_pem,
+        users as Users,
+    )
+    .unwrap();
+    let md = text(
+        serve(&keyed, hyper_req("GET", "/saml/metadata", "", None), peer)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        md.contains(&format!("SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{BASE}/saml/slo\"")),
+        "{md}"
+    );
+    assert!(
+        md.contains("use=\"signing\"") && md.contains("use=\"encryption\""),
+        "{md}"
+    );
+    let (_, session, _, _) = hyper_login(&keyed, &idp, "ada@example.com", "/saml/login").await;
+    let r = serve(
+        &keyed,
+        hyper_req("POST", "/saml/logout", "", Some(&session)),
+        peer,
+    )
+    .await
+    .unwrap();
+    let to = r.headers()["location"].to_str().unwrap();
+    assert!(
+        to.starts_with("https://idp.example.com/slo?SAMLRequest=") && to.contains("&Signature="),
+        "{to}"
+    );
+}

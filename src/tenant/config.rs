@@ -61,6 +61,10 @@ impl SpSettings {
             .get(..8)
             .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
     }
+    /// Whether the SP has a signing key (without one, Single Logout cannot be completed).
+    pub fn can_sign(&self) -> bool {
+        self.signing_key.is_some()
+    }
     pub(super) fn slo_url(&self, slug: &str) -> Option<String> {
         self.slo_url_template
             .as_ref()

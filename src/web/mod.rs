@@ -336,24 +336,65 @@ where
         idp_metadata: impl AsRef<std::path::Path>,
         provision: F,
     ) -> Result<Self, Error> {
-        let path = idp_metadata.as_ref();
+        Self::build_simple(base_url, idp_metadata.as_ref(), None, provision)
+    }
+
+    /// As [`SamlWeb::from_idp_metadata_file`], with the SP's own key and certificate (PEM): the
+    /// SP signs its logout messages (and AuthnRequests when the IdP wants them signed), decrypts
+    /// encrypted assertions, and publishes Single Logout and both certificates in its metadata.
+    /// Without a key, Single Logout cannot be completed (its messages are signed), so the SP
+    /// metadata does not offer it and sign-out ends only the app's session.
+    ///
+    /// # Errors
+    /// As [`SamlWeb::from_idp_metadata_file`]; [`Error::Config`] for a key or certificate that
+    /// does not parse or does not match.
+    pub fn from_idp_metadata_file_with_sp_key(
+        base_url: &str,
+        idp_metadata: impl AsRef<std::path::Path>,
+        sp_key_pem: &str,
+        sp_certificate_pem: &str,
+        provision: F,
+    ) -> Result<Self, Error> {
+        let cert = crate::crypto::Certificate::parse(sp_certificate_pem.as_bytes())?;
+        let signing = crate::crypto::SigningKey::from_pem(sp_key_pem, Some(cert.clone()))?;
+        let decryption =
+            crate::xmlenc::DecryptionKey::from_pem(sp_key_pem)?.with_certificate(cert)?;
+        Self::build_simple(
+            base_url,
+            idp_metadata.as_ref(),
+            Some((signing, decryption)),
+            provision,
+        )
+    }
+
+    fn build_simple(
+        base_url: &str,
+        path: &std::path::Path,
+        sp_key: Option<(crate::crypto::SigningKey, crate::xmlenc::DecryptionKey)>,
+        provision: F,
+    ) -> Result<Self, Error> {
         let xml = std::fs::read(path).map_err(|e| Error::Config {
             field: "idp_metadata",
             reason: format!("{}: {e}", path.display()),
         })?;
         let base = base_url.trim_end_matches('/');
-        let registry = crate::tenant::IdpRegistry::new(
-            crate::tenant::SpSettings::new(
-                format!("{base}/saml/metadata"),
-                format!("{base}/saml/acs"),
-            )?
-            .single_logout_url(format!("{base}/saml/slo")),
-        );
-        registry.insert(crate::tenant::TenantConfig::from_idp_metadata(
+        let mut sp = crate::tenant::SpSettings::new(
+            format!("{base}/saml/metadata"),
+            format!("{base}/saml/acs"),
+        )?;
+        let mut tenant = crate::tenant::TenantConfig::from_idp_metadata(
             "default",
             &xml,
-            chrono::Utc::now(),
-        )?)?;
+            crate::time::Clock::now(&crate::time::SystemClock),
+        )?;
+        if let Some((signing, decryption)) = sp_key {
+            sp = sp
+                .single_logout_url(format!("{base}/saml/slo"))
+                .signing_key(signing);
+            tenant = tenant.decryption_key(decryption);
+        }
+        let registry = crate::tenant::IdpRegistry::new(sp);
+        registry.insert(tenant)?;
         let acs = Acs::new(
             Arc::new(registry),
             Arc::new(crate::store::MemoryRequestStore::default()),
@@ -380,6 +421,19 @@ where
         if settings.secure_cookie.is_none() {
             settings.secure_cookie = Some(acs.registry().sp_settings().is_https());
         }
+        let single_logout = acs.registry().sp_settings().can_sign();
+        tracing::info!(
+            target: "saml_sp::web",
+            prefix = settings.prefix.as_str(),
+            secure_cookies = settings.is_secure(),
+            single_logout,
+            "saml-sp endpoints ready: login, acs, metadata{}",
+            if single_logout {
+                ", slo, logout (with Single Logout at the IdP)"
+            } else {
+                ", logout (local sign-out only: no SP signing key, so no Single Logout)"
+            }
+        );
         SamlWeb {
             acs,
             sessions,
@@ -623,7 +677,8 @@ where
             })?;
         let sp = t.service_provider();
         let mut md = SpMetadata::new(sp.entity_id(), sp.acs_url());
-        if let Some(u) = sp.slo_url() {
+        // Single Logout only when it can be completed: its messages are signed.
+        if let Some(u) = sp.slo_url().filter(|_| sp.signing_key().is_some()) {
             md = md.single_logout_service(u);
         }
         if let Some(c) = sp.signing_key().and_then(|k| k.certificate()) {
