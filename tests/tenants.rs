@@ -1007,3 +1007,62 @@ fn browser() -> &'static saml_sp::login::BrowserBinding {
         });
     &B
 }
+
+/// Issue 34, item 2: a duplicate issuer or email domain names the tenant that holds it, in 100 of
+/// 100 runs (the look-up was rebuilt from a `HashMap`, whose order varies by run and by map).
+#[test]
+fn duplicate_issuer_and_domain_name_the_holder_every_time() {
+    for run in 0..100 {
+        let registry = IdpRegistry::new(
+            SpSettings::new(
+                "https://app.example.com/saml/metadata",
+                "https://app.example.com/saml/{tenant}/acs",
+            )
+            .unwrap(),
+        );
+        let cert = saml_sp::testkit::TestIdp::fixed("x").certificate().clone();
+        // Other tenants around, so the map has several orders to take.
+        for i in 0..5 {
+            registry
+                .insert(
+                    TenantConfig::new(
+                        format!("t{i}-{run}"),
+                        format!("https://idp{i}.example"),
+                        vec![cert.clone()],
+                    )
+                    .email_domains([format!("d{i}.example")]),
+                )
+                .unwrap();
+        }
+        registry
+            .insert(
+                TenantConfig::new("org-a", "https://idp.a.example", vec![cert.clone()])
+                    .email_domains(["a.example"]),
+            )
+            .unwrap();
+        for newcomer in ["org-b", "aaa", "zzz"] {
+            let e = registry
+                .insert(TenantConfig::new(
+                    newcomer,
+                    "https://idp.a.example",
+                    vec![cert.clone()],
+                ))
+                .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("already the IdP of tenant \"org-a\""),
+                "run {run}, {newcomer}: {e}"
+            );
+            let e = registry
+                .insert(
+                    TenantConfig::new(newcomer, "https://idp.new.example", vec![cert.clone()])
+                        .email_domains(["a.example"]),
+                )
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("belongs to tenant \"org-a\""),
+                "run {run}, {newcomer}: {e}"
+            );
+        }
+    }
+}

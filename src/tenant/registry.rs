@@ -157,9 +157,12 @@ impl IdpRegistry {
         })
     }
 
-    /// Applies `change` to a copy of the current snapshot and publishes it.
+    /// Applies `change` (to the tenant `changed`) to a copy of the current snapshot and
+    /// publishes it. A conflict names the tenant that already holds the issuer or domain (never
+    /// `changed` itself), whatever the map's iteration order.
     fn update(
         &self,
+        changed: &str,
         change: impl FnOnce(&mut HashMap<String, Arc<Tenant>>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let _guard = self.write.lock().map_err(|_| Error::Config {
@@ -171,13 +174,22 @@ impl IdpRegistry {
         change(&mut by_slug)?;
         let mut by_issuer = HashMap::new();
         let mut by_domain = HashMap::new();
+        // Of two tenants in conflict, the holder is the one that is not being changed.
+        let holder = |a: &str, b: &str| {
+            if a == changed {
+                b.to_owned()
+            } else {
+                a.to_owned()
+            }
+        };
         for (slug, t) in &by_slug {
             if let Some(other) = by_issuer.insert(t.config.idp_entity_id.clone(), slug.clone()) {
                 return Err(Error::Config {
                     field: "idp_entity_id",
                     reason: format!(
-                        "{:?} is already the IdP of tenant {other:?}",
-                        t.config.idp_entity_id
+                        "{:?} is already the IdP of tenant {:?}",
+                        t.config.idp_entity_id,
+                        holder(&other, slug)
                     ),
                 });
             }
@@ -185,7 +197,10 @@ impl IdpRegistry {
                 if let Some(other) = by_domain.insert(d.clone(), slug.clone()) {
                     return Err(Error::Config {
                         field: "email_domains",
-                        reason: format!("{d:?} already belongs to tenant {other:?}"),
+                        reason: format!(
+                            "{d:?} already belongs to tenant {:?}",
+                            holder(&other, slug)
+                        ),
                     });
                 }
             }
@@ -205,7 +220,8 @@ impl IdpRegistry {
     /// issuer or email domain already used by another tenant.
     pub fn insert(&self, config: TenantConfig) -> Result<(), Error> {
         let tenant = Arc::new(self.build_tenant(config)?);
-        self.update(|m| {
+        let slug = tenant.slug().to_owned();
+        self.update(&slug, |m| {
             if m.contains_key(tenant.slug()) {
                 return Err(Error::Config {
                     field: "slug",
@@ -224,7 +240,8 @@ impl IdpRegistry {
     /// As [`IdpRegistry::insert`]; [`Error::UnknownTenant`] when the slug is absent.
     pub fn replace(&self, config: TenantConfig) -> Result<(), Error> {
         let tenant = Arc::new(self.build_tenant(config)?);
-        self.update(|m| {
+        let slug = tenant.slug().to_owned();
+        self.update(&slug, |m| {
             if !m.contains_key(tenant.slug()) {
                 return Err(Error::UnknownTenant {
                     found: tenant.slug().to_owned(),
@@ -251,7 +268,7 @@ impl IdpRegistry {
     /// # Errors
     /// [`Error::UnknownTenant`].
     pub fn remove(&self, slug: &str) -> Result<(), Error> {
-        self.update(|m| {
+        self.update(slug, |m| {
             m.remove(slug)
                 .map(|_| ())
                 .ok_or_else(|| Error::UnknownTenant {
