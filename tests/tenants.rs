@@ -1066,3 +1066,56 @@ fn duplicate_issuer_and_domain_name_the_holder_every_time() {
         }
     }
 }
+
+/// Issue 34, item 3: every configured URL is checked when the configuration is built: a host,
+/// no user-info, no fragment, http(s).
+#[test]
+fn configured_urls_need_a_host_and_no_user_info_or_fragment() {
+    let cert = saml_sp::testkit::TestIdp::fixed("x").certificate().clone();
+    for bad in [
+        "https://",
+        "https:///sso",
+        "https://:443/sso",
+        "https://user:pw@idp.example/sso",
+        "https://idp.example/sso#frag",
+        "ftp://idp.example/sso",
+        "https://idp.example/s so",
+    ] {
+        let registry = IdpRegistry::new(
+            SpSettings::new("https://app.example.com/m", "https://app.example.com/acs").unwrap(),
+        );
+        for (field, config) in [
+            (
+                "sso_url",
+                TenantConfig::new("t", "https://idp", vec![cert.clone()]).sso_url(bad),
+            ),
+            (
+                "slo_url",
+                TenantConfig::new("t", "https://idp", vec![cert.clone()]).slo_url(bad),
+            ),
+            (
+                "acs_url",
+                TenantConfig::new("t", "https://idp", vec![cert.clone()]).acs_url(bad),
+            ),
+        ] {
+            let e = registry.insert(config).unwrap_err();
+            assert_eq!(e.code(), "config_invalid", "{field} {bad}");
+            assert!(e.to_string().contains(field), "{field} {bad}: {e}");
+        }
+        assert!(
+            SpSettings::new("https://app.example.com/m", bad).is_err(),
+            "{bad}"
+        );
+    }
+    for good in [
+        "https://idp.example/sso",
+        "http://127.0.0.1:8080/test-idp/sso",
+        "https://[2001:db8::1]:8443/sso?x=1",
+        "https://app.example.com/saml/{tenant}/acs",
+    ] {
+        assert!(
+            SpSettings::new("https://app.example.com/m", good).is_ok(),
+            "{good}"
+        );
+    }
+}

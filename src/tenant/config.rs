@@ -29,12 +29,7 @@ impl SpSettings {
                 reason: "must not be empty".into(),
             });
         }
-        if !(acs_url_template.starts_with("https://") || acs_url_template.starts_with("http://")) {
-            return Err(Error::Config {
-                field: "acs_url",
-                reason: format!("expected an http(s) URL, found {acs_url_template:?}"),
-            });
-        }
+        check_url("acs_url", &acs_url_template)?;
         Ok(SpSettings {
             entity_id_template,
             acs_url_template,
@@ -76,6 +71,50 @@ impl SpSettings {
     pub(super) fn acs_url(&self, slug: &str) -> String {
         self.acs_url_template.replace("{tenant}", slug)
     }
+}
+
+/// Checks a configured endpoint URL: `http` or `https`, a host, no user-info (`user@`), no
+/// fragment, no white space or control characters.
+///
+/// # Errors
+/// [`Error::Config`] naming `field`, saying what is wrong.
+pub(crate) fn check_url(field: &'static str, url: &str) -> Result<(), Error> {
+    let bad = |what: &str| {
+        Err(Error::Config {
+            field,
+            reason: format!(
+                "expected an http(s) URL with a host, {what}; found {:?}",
+                url.chars().take(200).collect::<String>()
+            ),
+        })
+    };
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        url.get(8..)
+    } else if lower.starts_with("http://") {
+        url.get(7..)
+    } else {
+        return bad("the scheme is not http or https");
+    };
+    let rest = rest.unwrap_or_default();
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("with no white space");
+    }
+    if url.contains('#') {
+        return bad("with no fragment (#)");
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return bad("with no user name or password in it");
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    if host.is_empty() {
+        return bad("the host is missing");
+    }
+    Ok(())
 }
 
 /// One tenant's SSO configuration.
@@ -333,13 +372,8 @@ impl TenantConfig {
                 reason: "at least one IdP signing certificate".into(),
             });
         }
-        if let Some(u) = &self.acs_url
-            && !(u.starts_with("https://") || u.starts_with("http://"))
-        {
-            return Err(Error::Config {
-                field: "acs_url",
-                reason: format!("expected an http(s) URL, found {u:?}"),
-            });
+        if let Some(u) = &self.acs_url {
+            check_url("acs_url", u)?;
         }
         if self.sp_entity_id.as_deref() == Some("") {
             return Err(Error::Config {
@@ -347,14 +381,11 @@ impl TenantConfig {
                 reason: "must not be empty".into(),
             });
         }
-        if let Some(u) = &self.sso_url
-            && (!(u.starts_with("https://") || u.starts_with("http://"))
-                || u.chars().any(char::is_whitespace))
-        {
-            return Err(Error::Config {
-                field: "sso_url",
-                reason: format!("expected an http(s) URL, found {u:?}"),
-            });
+        if let Some(u) = &self.sso_url {
+            check_url("sso_url", u)?;
+        }
+        if let Some(u) = &self.slo_url {
+            check_url("slo_url", u)?;
         }
         for d in &self.email_domains {
             if d.is_empty()
