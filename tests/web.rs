@@ -784,33 +784,9 @@ async fn hyper_adapter_serves_the_endpoints_and_hands_back_the_rest() {
 async fn hyper_adapter_single_logout_ends_the_named_session() {
     use http_body_util::Full;
     use hyper::body::Bytes;
-    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
     use saml_sp::web::hyper::serve;
     let idp = idp();
-    let sp_key = saml_sp::testkit::generate_key("sp", chrono::Utc::now()).unwrap();
-    let registry = IdpRegistry::new(
-        SpSettings::new(format!("{BASE}/saml/metadata"), format!("{BASE}/saml/acs"))
-            .unwrap()
-            .single_logout_url(format!("{BASE}/saml/slo"))
-            .signing_key(sp_key.key.clone()),
-    );
-    let md = idp.metadata_xml("https://idp.example.com/sso");
-    registry
-        .insert(
-            TenantConfig::from_idp_metadata("default", md.as_bytes(), chrono::Utc::now()).unwrap(),
-        )
-        .unwrap();
-    let acs = saml_sp::Acs::new(
-        Arc::new(registry),
-        Arc::new(saml_sp::store::MemoryRequestStore::default()),
-        Arc::new(saml_sp::store::MemoryReplayCache::default()),
-        saml_sp::login::ProvisionFn(users as Users),
-    );
-    let web = SamlWeb::new(
-        Arc::new(acs),
-        Arc::new(saml_sp::web::MemorySessions::default()),
-        WebSettings::single_tenant("default"),
-    );
+    let web = slo_web(&idp);
     let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
     let get = |uri: String| {
         hyper::Request::builder()
