@@ -75,12 +75,12 @@ fn operations(c: &mut Criterion) {
     });
     let entra = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/interop/metadata/entra-id-federationmetadata.xml"
+        "/tests/fixtures/interop/metadata/entra-id-federationmetadata.xml"
     ))
     .unwrap();
     let okta = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/bench/idp_metadata.xml"
+        "/tests/fixtures/bench/idp_metadata.xml"
     ))
     .unwrap();
     c.bench_function("metadata_parse_okta", |b| {

@@ -1,5 +1,5 @@
 //! Full validation (base64 in, validated identity out) of the Okta-shaped responses in
-//! ../shared/bench: 9.6 KB and 105 KB, both Response and Assertion signed (RSA-2048, SHA-256,
+//! tests/fixtures/bench: 9.6 KB and 105 KB, both Response and Assertion signed (RSA-2048, SHA-256,
 //! exclusive C14N). Targets: small at most 190 us on the pure-Rust default (115 us with
 //! `aws-lc-rs`), large at most 0.5 ms, cost per KB flat from 10 KB to 1 MB (`size_scaling`).
 
@@ -16,7 +16,7 @@ use saml_sp::crypto::Certificate;
 use saml_sp::time::parse_instant;
 use saml_sp::{IdentityProvider, ServiceProvider};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench/");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bench/");
 const REQ: &str = "ONELOGIN_4fee3b046395c4e751011e97f8900b5273d56685";
 
 fn bench(c: &mut Criterion) {

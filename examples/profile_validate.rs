@@ -1,4 +1,4 @@
-//! Validates one of the bench Responses in `../shared/bench` in a loop, for profilers that do not
+//! Validates one of the bench Responses in `tests/fixtures/bench` in a loop, for profilers that do not
 //! suit criterion (callgrind, `perf record`) and for interleaved runs of two builds on a machine
 //! whose speed drifts:
 //!
@@ -17,7 +17,7 @@ use saml_sp::crypto::Certificate;
 use saml_sp::time::parse_instant;
 use saml_sp::{IdentityProvider, ServiceProvider};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench/");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bench/");
 const REQ: &str = "ONELOGIN_4fee3b046395c4e751011e97f8900b5273d56685";
 
 fn main() {

@@ -11,8 +11,8 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(xml_parse c14n validate_response validate_resigned redirect_decode metadata cli_input)
 extra_for() {
   case "$1" in
-    validate_response|c14n|xml_parse|cli_input) echo "../tests/fixtures/signed ../../shared/interop/responses" ;;
-    metadata) echo "../../shared/interop/metadata" ;;
+    validate_response|c14n|xml_parse|cli_input) echo "../tests/fixtures/signed ../tests/fixtures/interop/responses" ;;
+    metadata) echo "../tests/fixtures/interop/metadata" ;;
     *) echo "" ;;
   esac
 }

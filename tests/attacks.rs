@@ -1,4 +1,4 @@
-//! Attack-catalog cases (../shared/security/attack-catalog.md) and positive twins, on fixtures
+//! Attack-catalog cases (docs/attack-catalog.md) and positive twins, on fixtures
 //! signed by an independent signer (xmlsec1; `tests/fixtures/make_fixtures.py` made them).
 //! Tests are named after the catalog's case numbers. [NR] cases edit the signed bytes here.
 

@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use base64::Engine as _;
 
 const BIN: &str = env!("CARGO_BIN_EXE_saml-sp");
-const BENCH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench/");
+const BENCH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bench/");
 const REQ: &str = "ONELOGIN_4fee3b046395c4e751011e97f8900b5273d56685";
 
 fn verify(extra: &[&str], input: &str, stdin: Option<&[u8]>) -> Output {
@@ -525,7 +525,7 @@ fn json_output_covers_settings_and_usage_errors() {
 /// decryption as a check.
 #[test]
 fn verify_decrypts_with_sp_decryption_key_and_inspect_names_the_algorithms() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/interop/");
     let file = format!("{dir}responses/okta-encrypted-signed-assertion-01.xml");
     let manifest: toml::Table = std::fs::read_to_string(format!("{dir}manifest.toml"))
         .unwrap()
@@ -590,7 +590,7 @@ fn verify_decrypts_with_sp_decryption_key_and_inspect_names_the_algorithms() {
 /// LogoutResponse, verified over its query octets as received).
 #[test]
 fn verify_and_inspect_understand_logout_messages() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/interop/");
     let file = format!("{dir}logout/keycloak-redirect-logout-response-01.txt");
     let out = Command::new(BIN)
         .args([

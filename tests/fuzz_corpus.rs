@@ -42,7 +42,7 @@ fn corpus_c14n() {
         replay(
             "c14n",
             fuzzing::c14n,
-            &["tests/fixtures/signed", "../shared/interop/responses"]
+            &["tests/fixtures/signed", "tests/fixtures/interop/responses"]
         ) > 50
     );
 }
@@ -53,7 +53,7 @@ fn corpus_validate_response() {
         replay(
             "validate_response",
             fuzzing::validate_response,
-            &["tests/fixtures/signed", "../shared/interop/responses"]
+            &["tests/fixtures/signed", "tests/fixtures/interop/responses"]
         ) > 50
     );
 }
@@ -69,7 +69,7 @@ fn corpus_metadata() {
         replay(
             "metadata",
             fuzzing::metadata,
-            &["../shared/interop/metadata"]
+            &["tests/fixtures/interop/metadata"]
         ) > 5
     );
 }

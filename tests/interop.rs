@@ -1,4 +1,4 @@
-//! Every response of ../shared/interop: accepted with the manifest's NameID and attributes under
+//! Every response of tests/fixtures/interop: accepted with the manifest's NameID and attributes under
 //! its settings and pinned clock when marked `accept`, refused when marked `reject`. Entries that
 //! need `legacy-crypto` are refused without the legacy option, encrypted ones without a
 //! decryption key, and `legacy-encryption` ones without that option. One test per file.

@@ -1,4 +1,4 @@
-//! Single Logout (issue 16): the real logout messages of ../shared/interop/logout as their
+//! Single Logout (issue 16): the real logout messages of tests/fixtures/interop/logout as their
 //! manifest says, SP- and IdP-initiated round trips with the test IdP on both bindings, the
 //! one-call flows, and the attack tests (each named after the rule it checks).
 
@@ -29,7 +29,7 @@ use saml_sp::testkit::{SignShape, TestIdp, TestUser};
 use saml_sp::time::{FixedClock, parse_instant};
 use saml_sp::{IdentityProvider, ServiceProvider, ServiceProviderBuilder};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/interop/");
 const IDP: &str = "https://idp.example.com/saml";
 const IDP_SLO: &str = "https://idp.example.com/slo";
 const SP: &str = "https://sp.example.com/saml/metadata";

@@ -1,4 +1,4 @@
-//! IdP metadata parsing over the real documents in ../shared/interop/metadata, and hostile ones.
+//! IdP metadata parsing over the real documents in tests/fixtures/interop/metadata, and hostile ones.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,7 +9,7 @@
 
 use saml_sp::metadata::IdpMetadata;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/interop/");
 
 #[test]
 fn parses_every_real_metadata_document_as_the_manifest_says() {

@@ -1,5 +1,5 @@
 //! One IdP out of a federation aggregate read as a stream (issue 17): found among the real
-//! metadata files in `../shared/interop/metadata` wrapped into one `EntitiesDescriptor`, the
+//! metadata files in `tests/fixtures/interop/metadata` wrapped into one `EntitiesDescriptor`, the
 //! signed aggregate's digest computed over the stream equal to the whole-document one, tampering
 //! anywhere refused, and the memory held bounded by the largest child, not the aggregate.
 
@@ -30,7 +30,8 @@ fn strip_decl(xml: &str) -> &str {
 
 /// The real IdP metadata files (entity ID, file contents).
 fn interop() -> Vec<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/metadata");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/interop/metadata");
     let mut out = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

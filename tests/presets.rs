@@ -1,4 +1,4 @@
-//! IdP presets (issue 17): every real metadata file of ../shared/interop loads through the preset
+//! IdP presets (issue 17): every real metadata file of tests/fixtures/interop loads through the preset
 //! of its product, and every accepted real response of a preset's product maps to an identity
 //! with the preset's attribute names (first and last names found where the generic mapping
 //! finds none).

@@ -392,13 +392,13 @@ fn idp_metadata_signature_can_be_pinned() {
     // minimal IdP document to exercise parse_verified; an unsigned document is refused.
     let md = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/bench/idp_metadata.xml"
+        "/tests/fixtures/bench/idp_metadata.xml"
     ))
     .unwrap();
     let certs = Certificate::parse_all(
         &std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/bench/idp.crt"
+            "/tests/fixtures/bench/idp.crt"
         ))
         .unwrap(),
     )

@@ -904,7 +904,7 @@ fn an_idp_offering_only_http_post_gets_the_request_by_auto_submitting_form() {
     // Google Workspace's metadata (interop corpus) lists only HTTP-POST SSO endpoints.
     let xml = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/interop/metadata/google-idp-metadata.xml"
+        "/tests/fixtures/interop/metadata/google-idp-metadata.xml"
     ))
     .unwrap();
     let md = saml_sp::metadata::IdpMetadata::parse(&xml, None).unwrap();

@@ -1151,7 +1151,7 @@ mod tests {
 
     #[test]
     fn one_walk_copy_equals_the_separate_canonical_form_on_real_responses() {
-        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
         let mut files: Vec<_> = std::fs::read_dir(base.join("interop/responses"))
             .unwrap()
             .map(|e| e.unwrap().path())

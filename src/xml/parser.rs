@@ -1359,7 +1359,10 @@ mod tests {
     #[test]
     fn the_tag_cache_parses_the_bench_responses_as_without_it() {
         for name in ["response_small", "response_large"] {
-            let path = format!("{}/../shared/bench/{name}.xml", env!("CARGO_MANIFEST_DIR"));
+            let path = format!(
+                "{}/tests/fixtures/bench/{name}.xml",
+                env!("CARGO_MANIFEST_DIR")
+            );
             let xml = std::fs::read(path).unwrap();
             check_tag_cache(&xml, &ParseOptions::default()).unwrap();
         }

@@ -1,4 +1,4 @@
-//! The shared interop manifest (`../shared/interop/manifest.toml`): entries, and the SP its
+//! The shared interop manifest (`tests/fixtures/interop/manifest.toml`): entries, and the SP its
 //! settings describe.
 
 #![allow(dead_code)]
@@ -6,12 +6,12 @@
 use saml_sp::crypto::Certificate;
 use saml_sp::{IdentityProvider, ServiceProvider};
 
-pub const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/interop/");
+pub const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/interop/");
 
 /// The whole manifest.
 pub fn manifest() -> toml::Table {
     let text = std::fs::read_to_string(format!("{DIR}manifest.toml"))
-        .expect("../shared/interop/manifest.toml");
+        .expect("tests/fixtures/interop/manifest.toml");
     text.parse().unwrap()
 }
 
