@@ -129,8 +129,11 @@ fn fixed_sp() -> Option<ServiceProvider> {
         "https://sp.example.com/saml/acs",
         IdentityProvider::new("https://idp.example.com/saml", certs).ok()?,
     )
-    .dangerous_allow_unsolicited_responses()
-    .dangerous_allow_legacy_crypto()
+    .dangerous(
+        crate::sp::DangerousOptions::default()
+            .dangerous_allow_unsolicited_responses()
+            .dangerous_allow_legacy_crypto(),
+    )
     .build()
     .ok()
 }

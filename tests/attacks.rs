@@ -521,7 +521,10 @@ fn case_40_weak_unknown_empty_algorithms() {
     );
     // SHA-1 only with the legacy option.
     reject(&fixture("assertion_rsa_sha1"), "unsupported_algorithm");
-    let legacy = builder().dangerous_allow_legacy_crypto().build().unwrap();
+    let legacy = builder()
+        .dangerous(saml_sp::sp::DangerousOptions::default().dangerous_allow_legacy_crypto())
+        .build()
+        .unwrap();
     legacy
         .validate_response(fixture("assertion_rsa_sha1").as_bytes(), Some(REQ), now())
         .unwrap();
@@ -558,7 +561,7 @@ fn case_41_key_type_and_size() {
         ACS,
         IdentityProvider::new(IDP, cert("idp1024")).unwrap(),
     )
-    .dangerous_allow_legacy_crypto()
+    .dangerous(saml_sp::sp::DangerousOptions::default().dangerous_allow_legacy_crypto())
     .build()
     .unwrap();
     legacy
@@ -854,7 +857,7 @@ fn case_80_in_response_to() {
 fn case_81_unsolicited() {
     reject(&fixture("unsolicited"), "unsolicited_response");
     let open = builder()
-        .dangerous_allow_unsolicited_responses()
+        .dangerous(saml_sp::sp::DangerousOptions::default().dangerous_allow_unsolicited_responses())
         .build()
         .unwrap();
     let a = open
@@ -1402,7 +1405,7 @@ fn case_82_replay() {
     let requests = saml_sp::store::MemoryRequestStore::default();
     let replay = saml_sp::store::MemoryReplayCache::default();
     let open = builder()
-        .dangerous_allow_unsolicited_responses()
+        .dangerous(saml_sp::sp::DangerousOptions::default().dangerous_allow_unsolicited_responses())
         .build()
         .unwrap();
     let xml = fixture("unsolicited");

@@ -102,7 +102,10 @@ fn every_supported_algorithm_round_trips() {
             let sp = if enc == Encryption::LegacyTripleDesRsa15 {
                 builder(&idp)
                     .decryption_key(sp_key())
-                    .dangerous_allow_legacy_encryption()
+                    .dangerous(
+                        saml_sp::sp::DangerousOptions::default()
+                            .dangerous_allow_legacy_encryption(),
+                    )
                     .build()
                     .unwrap()
             } else {

@@ -666,3 +666,108 @@ fn pass4_reflected_xss_the_test_idp_refuses_an_acs_it_does_not_serve() {
             .is_err()
     );
 }
+
+/// Issue 27, defect 9: every configuration path takes the one `DangerousOptions` value, so each
+/// of the 16 combinations of the four options arrives unchanged through the builder, the
+/// `ValidationPolicy`, a `TenantConfig` in the registry and serde `TenantSettings`; and an
+/// option set in a settings file changes what is accepted.
+#[cfg(feature = "serde")]
+#[test]
+fn pass3_defect_9_every_configuration_path_honours_every_dangerous_option() {
+    use saml_sp::sp::{DangerousOptions, ValidationPolicy};
+    let idp = idp();
+    let pem = include_str!("../src/testkit/test-idp.crt");
+    let registry = IdpRegistry::new(SpSettings::new(SP, ACS).unwrap());
+    for bits in 0u8..16 {
+        let mut d = DangerousOptions::default();
+        for (i, name) in DangerousOptions::NAMES.iter().enumerate() {
+            if bits & (1 << i) != 0 {
+                d = d.with_named(name).unwrap();
+            }
+        }
+        assert_eq!(d.enabled().len(), bits.count_ones() as usize);
+        let built = ServiceProvider::builder(
+            SP,
+            ACS,
+            IdentityProvider::new(IDP, vec![idp.certificate().clone()]).unwrap(),
+        )
+        .dangerous(d)
+        .build()
+        .unwrap();
+        assert_eq!(built.dangerous_options(), d, "builder, {bits:04b}");
+        let by_policy = ServiceProvider::builder(
+            SP,
+            ACS,
+            IdentityProvider::new(IDP, vec![idp.certificate().clone()]).unwrap(),
+        )
+        .policy(ValidationPolicy::default().dangerous(d))
+        .build()
+        .unwrap();
+        assert_eq!(by_policy.dangerous_options(), d, "policy, {bits:04b}");
+
+        let slug = format!("t{bits}");
+        let config = TenantConfig::new(
+            slug.clone(),
+            format!("{IDP}/{bits}"),
+            vec![idp.certificate().clone()],
+        )
+        .dangerous(d);
+        registry.insert(config).unwrap();
+        let tenant = registry.by_slug(&slug).unwrap();
+        assert_eq!(
+            tenant.service_provider().dangerous_options(),
+            d,
+            "TenantConfig, {bits:04b}"
+        );
+        assert_eq!(
+            tenant.allows_unsolicited(),
+            d.dangerous_allow_unsolicited_responses
+        );
+
+        let mut table = String::from("[dangerous]\n");
+        for name in d.enabled() {
+            table.push_str(&format!("{name} = true\n"));
+        }
+        let toml_text = format!(
+            "slug = \"s{bits}\"\nidp_entity_id = \"{IDP}/s{bits}\"\ncertificates = [{pem:?}]\n{table}"
+        );
+        let settings: saml_sp::tenant::TenantSettings = toml::from_str(&toml_text).unwrap();
+        let sp = settings.into_config().unwrap();
+        registry.insert(sp).unwrap();
+        assert_eq!(
+            registry
+                .by_slug(&format!("s{bits}"))
+                .unwrap()
+                .service_provider()
+                .dangerous_options(),
+            d,
+            "TenantSettings, {bits:04b}"
+        );
+    }
+    // A misspelt option in a settings file is an error, not silently off.
+    let typo = format!(
+        "slug = \"x\"\nidp_entity_id = \"{IDP}/x\"\ncertificates = [{pem:?}]\n[dangerous]\ndangerous_allow_unsolicited = true\n"
+    );
+    assert!(toml::from_str::<saml_sp::tenant::TenantSettings>(&typo).is_err());
+
+    // The option from a settings file decides: an IdP-initiated Response is accepted by s1
+    // (unsolicited on) and refused by s0.
+    let unsolicited = |issuer: &str| {
+        TestIdp::fixed(issuer)
+            .response(SP, ACS)
+            .user(TestUser::new("alice@corp.example"))
+            .sign(SignShape::Assertion)
+            .build(now())
+            .unwrap()
+    };
+    let on = registry.by_slug("s1").unwrap();
+    on.service_provider()
+        .validate_response(unsolicited(&format!("{IDP}/s1")).as_bytes(), None, now())
+        .unwrap();
+    let off = registry.by_slug("s0").unwrap();
+    let e = off
+        .service_provider()
+        .validate_response(unsolicited(&format!("{IDP}/s0")).as_bytes(), None, now())
+        .unwrap_err();
+    assert_eq!(e.code(), "unsolicited_response");
+}

@@ -106,7 +106,9 @@ async fn instance(url: &str, idp: &TestIdp, unsolicited: bool) -> Acs<Users> {
     let mut config = TenantConfig::new("acme", idp.entity_id(), vec![idp.certificate().clone()])
         .sso_url("https://idp.example.com/sso");
     if unsolicited {
-        config = config.dangerous_allow_unsolicited_responses();
+        config = config.dangerous(
+            saml_sp::sp::DangerousOptions::default().dangerous_allow_unsolicited_responses(),
+        );
     }
     registry.insert(config).unwrap();
     let store = RedisStore::connect_with_timeout(url, "test:saml:", Duration::from_millis(500))

@@ -468,7 +468,10 @@ fn jit_off_requires_an_existing_user() {
                     )
                     .unwrap(),
                 )
-                .dangerous_allow_unsolicited_responses()
+                .dangerous(
+                    saml_sp::sp::DangerousOptions::default()
+                        .dangerous_allow_unsolicited_responses(),
+                )
                 .build()
                 .unwrap();
                 let xml = idp
@@ -525,7 +528,9 @@ fn unsolicited_only_when_the_tenant_allows_it_and_replays_are_refused() {
             )
             .sso_url("https://idp-a.example.com/sso")
             .email_domains(["acme.example"])
-            .dangerous_allow_unsolicited_responses(),
+            .dangerous(
+                saml_sp::sp::DangerousOptions::default().dangerous_allow_unsolicited_responses(),
+            ),
         )
         .unwrap();
     let done = block_on(w.acs.finish_login(
@@ -572,7 +577,7 @@ fn every_alias_maps_and_missing_names_are_unknown() {
         "https://app.example.com/acs",
         saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
     )
-    .dangerous_allow_unsolicited_responses()
+    .dangerous(saml_sp::sp::DangerousOptions::default().dangerous_allow_unsolicited_responses())
     .build()
     .unwrap();
     let now = chrono::Utc::now();
@@ -646,7 +651,7 @@ fn alias_assertion(
         "https://app.example.com/acs",
         saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
     )
-    .dangerous_allow_unsolicited_responses()
+    .dangerous(saml_sp::sp::DangerousOptions::default().dangerous_allow_unsolicited_responses())
     .build()
     .unwrap();
     let now = chrono::Utc::now();
@@ -970,7 +975,7 @@ fn many_group_values_are_de_duplicated_in_document_order() {
         "https://app.example.com/acs",
         saml_sp::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),
     )
-    .dangerous_allow_unsolicited_responses()
+    .dangerous(saml_sp::sp::DangerousOptions::default().dangerous_allow_unsolicited_responses())
     .limits(saml_sp::xml::Limits::default().with_max_input_bytes(2 << 20))
     .build()
     .unwrap();

@@ -199,7 +199,9 @@ pub async fn build_registry(base: &str) -> Result<(Arc<IdpRegistry>, Option<Test
     let app_side = |config: TenantConfig| {
         let config = config.decryption_key(keys.decryption.clone());
         if unsolicited {
-            config.dangerous_allow_unsolicited_responses()
+            config.dangerous(
+                saml_sp::sp::DangerousOptions::default().dangerous_allow_unsolicited_responses(),
+            )
         } else {
             config
         }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use saml_sp::binding::{InflateOptions, inflate};
 use saml_sp::crypto::Certificate;
 use saml_sp::metadata::IdpMetadata;
-use saml_sp::sp::ValidationPolicy;
+use saml_sp::sp::{DangerousOptions, ValidationPolicy};
 use saml_sp::time::format_instant;
 use saml_sp::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use saml_sp::xml::{Document, Element, Node, ParseOptions};
@@ -160,6 +160,9 @@ struct VerifyArgs {
     /// Dangerous: decrypt with rsa-1_5 key transport and tripledes-cbc content.
     #[arg(long)]
     dangerous_allow_legacy_encryption: bool,
+    /// Dangerous: accept unsigned LogoutRequests and LogoutResponses.
+    #[arg(long)]
+    dangerous_allow_unsigned_logout: bool,
     /// Refuse a signature whose certificate is outside its validity dates (reported either way).
     #[arg(long)]
     require_certificate_validity: bool,
@@ -298,15 +301,12 @@ fn build_sp(a: &VerifyArgs) -> Result<ServiceProvider, UsageError> {
     if a.require_certificate_validity {
         policy = policy.require_certificate_validity();
     }
-    if a.dangerous_allow_unsolicited_responses {
-        policy = policy.dangerous_allow_unsolicited_responses();
-    }
-    if a.dangerous_allow_legacy_crypto {
-        policy = policy.dangerous_allow_legacy_crypto();
-    }
-    if a.dangerous_allow_legacy_encryption {
-        policy = policy.dangerous_allow_legacy_encryption();
-    }
+    let mut danger = DangerousOptions::default();
+    danger.dangerous_allow_unsolicited_responses = a.dangerous_allow_unsolicited_responses;
+    danger.dangerous_allow_legacy_crypto = a.dangerous_allow_legacy_crypto;
+    danger.dangerous_allow_legacy_encryption = a.dangerous_allow_legacy_encryption;
+    danger.dangerous_allow_unsigned_logout = a.dangerous_allow_unsigned_logout;
+    policy = policy.dangerous(danger);
     let mut b = ServiceProvider::builder(&a.sp_entity_id, &a.acs_url, idp).policy(policy);
     if let Some(u) = &a.sp_slo_url {
         b = b.single_logout_url(u);
@@ -398,13 +398,13 @@ fn verify_logout(
     let result: Result<Value, Error> = if root == "LogoutRequest" {
         sp.validate_logout_request(&msg, now).map(|r| {
             json!({"valid": true, "kind": root, "id": r.id, "issuer": r.issuer, "name_id": r.name_id.value,
-                "name_id_format": r.name_id.format, "session_indexes": r.session_indexes, "signature": r.signature})
+                "name_id_format": r.name_id.format, "session_indexes": r.session_indexes, "signature": r.signature.to_string()})
         })
     } else {
         sp.validate_logout_response(&msg, a.request_id.as_deref(), now)
             .map(|r| {
                 json!({"valid": true, "kind": root, "id": r.id, "in_response_to": r.in_response_to,
-                "status": format!("{:?}", r.status), "signature": r.signature})
+                "status": format!("{:?}", r.status), "signature": r.signature.to_string()})
             })
     };
     match (&result, a.json) {

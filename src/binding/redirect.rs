@@ -211,8 +211,8 @@ pub fn decode_redirect(query: &str, opts: &InflateOptions) -> Result<RedirectMes
 }
 
 impl RedirectMessage {
-    /// Verifies the detached signature with the configured certificates only. `Ok(false)` when
-    /// the message is unsigned.
+    /// Verifies the detached signature with the configured certificates only: the algorithm
+    /// that verified, or `Ok(None)` when the message is unsigned.
     ///
     /// # Errors
     /// [`Error::UnsupportedAlgorithm`] for a SigAlg outside the allow-list (SHA-1 only with
@@ -221,9 +221,9 @@ impl RedirectMessage {
         &self,
         certificates: &[crate::crypto::Certificate],
         allow_legacy: bool,
-    ) -> Result<bool, Error> {
+    ) -> Result<Option<crate::crypto::SignatureAlgorithm>, Error> {
         let Some((alg, sig, octets)) = &self.signature else {
-            return Ok(false);
+            return Ok(None);
         };
         let alg = crate::crypto::SignatureAlgorithm::from_uri(alg)?;
         if alg == crate::crypto::SignatureAlgorithm::RsaSha1 && !allow_legacy {
@@ -236,7 +236,7 @@ impl RedirectMessage {
             .iter()
             .any(|c| c.verify(alg, octets.as_bytes(), sig, allow_legacy).is_ok())
         {
-            Ok(true)
+            Ok(Some(alg))
         } else {
             Err(Error::SignatureInvalid {
                 element: "Redirect query",

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::binding::{InflateOptions, decode_post, decode_redirect};
+use crate::crypto::SignatureAlgorithm;
 use crate::dsig::{self, VerifyOptions};
 use crate::error::Error;
 use crate::sp::config::SpInner;
@@ -34,14 +35,46 @@ pub enum IncomingLogout<'a> {
     },
 }
 
+/// How a received logout message was signed. Every signature is verified with the IdP's
+/// configured certificates only; `Unsigned` reaches the application only under
+/// [`crate::sp::DangerousOptions::dangerous_allow_unsigned_logout`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogoutSignature {
+    /// HTTP-Redirect: the query signature (`SigAlg`, `Signature`) verified.
+    Redirect(SignatureAlgorithm),
+    /// HTTP-POST: the enveloped XML signature on the message verified.
+    Post(SignatureAlgorithm),
+    /// No signature.
+    Unsigned,
+}
+
+impl LogoutSignature {
+    /// Whether a signature verified.
+    pub fn is_signed(self) -> bool {
+        !matches!(self, LogoutSignature::Unsigned)
+    }
+}
+
+impl std::fmt::Display for LogoutSignature {
+    /// `redirect rsa-sha256`, `post rsa-sha256` or `unsigned`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogoutSignature::Redirect(a) => write!(f, "redirect {}", a.name()),
+            LogoutSignature::Post(a) => write!(f, "post {}", a.name()),
+            LogoutSignature::Unsigned => f.write_str("unsigned"),
+        }
+    }
+}
+
 /// A decoded message whose signature (when required) verified, with the shared checks done.
 pub(crate) struct Verified {
     pub(crate) doc: Document,
     pub(crate) relay_state: Option<String>,
     pub(crate) id: String,
     pub(crate) issue_instant: DateTime<Utc>,
-    /// How it was signed: `redirect rsa-sha256`, `post rsa-sha256`, or `unsigned`.
-    pub(crate) signature: String,
+    /// How it was signed.
+    pub(crate) signature: LogoutSignature,
 }
 
 /// Decodes `msg`, which must carry a `samlp:{root}` in parameter `param`, verifies its signature
@@ -57,7 +90,7 @@ pub(crate) fn receive(
 ) -> Result<Verified, Error> {
     let limits = cfg.policy.limits;
     let parse = crate::sp::validate::parse_options(cfg);
-    let legacy = cfg.policy.allow_legacy_crypto;
+    let legacy = cfg.policy.danger.dangerous_allow_legacy_crypto;
     let (doc, relay_state, signature) = match msg {
         IncomingLogout::Redirect { query } => {
             let m = decode_redirect(
@@ -73,11 +106,11 @@ pub(crate) fn receive(
             let doc = Document::parse_with(&m.xml, &parse)?;
             check_root(&doc, root)?;
             let signature = match &m.signature {
-                Some((alg, _, _)) => {
-                    m.verify_signature(&cfg.idp.certificates, legacy)?;
-                    format!("redirect {}", alg.rsplit('#').next().unwrap_or(alg))
-                }
-                None => "unsigned".to_owned(),
+                Some(_) => match m.verify_signature(&cfg.idp.certificates, legacy)? {
+                    Some(alg) => LogoutSignature::Redirect(alg),
+                    None => LogoutSignature::Unsigned,
+                },
+                None => LogoutSignature::Unsigned,
             };
             (doc, m.relay_state.clone(), signature)
         }
@@ -103,13 +136,13 @@ pub(crate) fn receive(
                 },
             )?;
             let signature = match verified {
-                Some(v) => format!("post {}", v.signature.algorithm.name()),
-                None => "unsigned".to_owned(),
+                Some(v) => LogoutSignature::Post(v.signature.algorithm),
+                None => LogoutSignature::Unsigned,
             };
             (doc, relay_state.map(str::to_owned), signature)
         }
     };
-    if signature == "unsigned" && !cfg.policy.allow_unsigned_logout {
+    if !signature.is_signed() && !cfg.policy.danger.dangerous_allow_unsigned_logout {
         return Err(Error::SignatureMissing {
             expected: format!(
                 "the {root} (front-channel logout messages are signed, SAML Profiles 4.4.3)"
@@ -144,7 +177,7 @@ pub(crate) fn receive(
                     found: d.into(),
                 });
             }
-            None if signature != "unsigned" => {
+            None if signature.is_signed() => {
                 return Err(Error::DestinationMismatch {
                     expected: slo.into(),
                     found: "<missing>".into(),

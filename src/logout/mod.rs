@@ -11,7 +11,7 @@
 //!   detached signature over the query octets exactly as received (ADFS and Entra escape in
 //!   lower case; re-encoding would break them), POST messages by an enveloped XML signature with
 //!   the same profile as responses (`dsig`), on the message element itself. Unsigned messages are
-//!   refused unless [`crate::sp::config::ValidationPolicy::dangerous_allow_unsigned_logout`];
+//!   refused unless [`crate::sp::DangerousOptions::dangerous_allow_unsigned_logout`];
 //! - every value is read from the message element whose signature verified (wrapping-proof by the
 //!   same construction as responses);
 //! - the Issuer is the configured IdP's, the Destination the SP's Single Logout URL, the
@@ -54,7 +54,7 @@ mod request;
 mod response;
 mod session;
 
-pub use message::IncomingLogout;
+pub use message::{IncomingLogout, LogoutSignature};
 pub use request::{OutgoingLogout, ReceivedLogoutRequest};
 pub use response::{LogoutStatus, ReceivedLogoutResponse};
 pub use session::{SessionRecord, SessionTerminator};

@@ -135,7 +135,7 @@ pub struct ReceivedLogoutRequest {
     pub relay_state: Option<String>,
     /// How the message was signed (`redirect rsa-sha256`, `post rsa-sha256`, or `unsigned`
     /// under the dangerous option).
-    pub signature: String,
+    pub signature: super::LogoutSignature,
     /// Until when the request ID must be remembered against replay (NotOnOrAfter or IssueInstant
     /// plus the maximum age, plus skew).
     pub replay_until: DateTime<Utc>,

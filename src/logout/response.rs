@@ -53,7 +53,7 @@ pub struct ReceivedLogoutResponse {
     /// The RelayState that came back.
     pub relay_state: Option<String>,
     /// How it was signed.
-    pub signature: String,
+    pub signature: super::LogoutSignature,
 }
 
 impl ServiceProvider {

@@ -17,6 +17,7 @@
 
 use chrono::Duration;
 
+use super::danger::DangerousOptions;
 use crate::crypto::{Certificate, SigningKey};
 use crate::error::Error;
 use crate::xml::Limits;
@@ -171,14 +172,11 @@ pub struct ValidationPolicy {
     pub(crate) signature_policy: SignaturePolicy,
     pub(crate) clock_skew: Duration,
     pub(crate) max_response_age: Duration,
-    pub(crate) allow_unsolicited: bool,
-    pub(crate) allow_legacy_crypto: bool,
+    pub(crate) danger: DangerousOptions,
     pub(crate) limits: Limits,
     pub(crate) extra_destinations: Vec<String>,
     pub(crate) required_authn_contexts: Vec<String>,
     pub(crate) decryption_keys: Vec<crate::xmlenc::DecryptionKey>,
-    pub(crate) allow_legacy_encryption: bool,
-    pub(crate) allow_unsigned_logout: bool,
     pub(crate) require_certificate_validity: bool,
 }
 
@@ -188,14 +186,11 @@ impl Default for ValidationPolicy {
             signature_policy: SignaturePolicy::Either,
             clock_skew: Duration::seconds(180),
             max_response_age: Duration::minutes(10),
-            allow_unsolicited: false,
-            allow_legacy_crypto: false,
+            danger: DangerousOptions::default(),
             limits: Limits::default(),
             extra_destinations: Vec::new(),
             required_authn_contexts: Vec::new(),
             decryption_keys: Vec::new(),
-            allow_legacy_encryption: false,
-            allow_unsigned_logout: false,
             require_certificate_validity: false,
         }
     }
@@ -246,24 +241,10 @@ impl ValidationPolicy {
         self.decryption_keys.push(key);
         self
     }
-    /// **Dangerous:** accept unsolicited (IdP-initiated) responses, which have no InResponseTo.
-    /// Any response that does carry InResponseTo must still match an outstanding request, and
-    /// replay protection stays on.
-    pub fn dangerous_allow_unsolicited_responses(mut self) -> Self {
-        self.allow_unsolicited = true;
-        self
-    }
-    /// **Dangerous:** accept RSA-SHA1 signatures, SHA-1 digests and RSA keys of 1024-2047 bits,
-    /// which old IdPs still use. SHA-1 collisions are practical; prefer asking the IdP for SHA-256.
-    pub fn dangerous_allow_legacy_crypto(mut self) -> Self {
-        self.allow_legacy_crypto = true;
-        self
-    }
-    /// **Dangerous:** decrypt with `rsa-1_5` key transport (Bleichenbacher's padding oracle) and
-    /// `tripledes-cbc` content encryption, which some old IdP configurations still use. Prefer
-    /// asking the IdP for RSA-OAEP and AES-GCM.
-    pub fn dangerous_allow_legacy_encryption(mut self) -> Self {
-        self.allow_legacy_encryption = true;
+    /// The options that weaken validation (all off by default), defined once in
+    /// [`DangerousOptions`]; replaces any set before.
+    pub fn dangerous(mut self, options: DangerousOptions) -> Self {
+        self.danger = options;
         self
     }
 
@@ -277,14 +258,6 @@ impl ValidationPolicy {
         self.require_certificate_validity = true;
         self
     }
-    /// **Dangerous:** accept unsigned LogoutRequests and LogoutResponses on the front-channel
-    /// bindings. SAML Profiles 4.4.3 requires them signed; without a signature anyone can log a
-    /// user out, or answer a logout in the IdP's name.
-    pub fn dangerous_allow_unsigned_logout(mut self) -> Self {
-        self.allow_unsigned_logout = true;
-        self
-    }
-
     /// The signature policy.
     pub fn signature_policy(&self) -> SignaturePolicy {
         self.signature_policy
@@ -297,17 +270,9 @@ impl ValidationPolicy {
     pub fn max_response_age_value(&self) -> Duration {
         self.max_response_age
     }
-    /// Whether unsolicited (IdP-initiated) responses are accepted.
-    pub fn allows_unsolicited(&self) -> bool {
-        self.allow_unsolicited
-    }
-    /// Whether the legacy-crypto option is on.
-    pub fn allows_legacy_crypto(&self) -> bool {
-        self.allow_legacy_crypto
-    }
-    /// Whether the legacy-encryption option is on.
-    pub fn allows_legacy_encryption(&self) -> bool {
-        self.allow_legacy_encryption
+    /// The options that weaken validation ([`DangerousOptions`]).
+    pub fn dangerous_options(&self) -> DangerousOptions {
+        self.danger
     }
     /// The XML limits.
     pub fn limits_value(&self) -> Limits {
@@ -417,9 +382,9 @@ impl ServiceProvider {
     pub fn clock_skew(&self) -> Duration {
         self.inner.policy.clock_skew
     }
-    /// Whether unsolicited (IdP-initiated) responses are accepted.
-    pub fn allows_unsolicited(&self) -> bool {
-        self.inner.policy.allow_unsolicited
+    /// The options that weaken validation ([`DangerousOptions`]).
+    pub fn dangerous_options(&self) -> DangerousOptions {
+        self.inner.policy.danger
     }
     /// The XML limits applied to responses.
     pub fn limits(&self) -> Limits {
@@ -498,19 +463,10 @@ impl ServiceProviderBuilder {
         self.policy = self.policy.decryption_key(key);
         self
     }
-    /// **Dangerous:** see [`ValidationPolicy::dangerous_allow_unsolicited_responses`].
-    pub fn dangerous_allow_unsolicited_responses(mut self) -> Self {
-        self.policy = self.policy.dangerous_allow_unsolicited_responses();
-        self
-    }
-    /// **Dangerous:** see [`ValidationPolicy::dangerous_allow_legacy_crypto`].
-    pub fn dangerous_allow_legacy_crypto(mut self) -> Self {
-        self.policy = self.policy.dangerous_allow_legacy_crypto();
-        self
-    }
-    /// **Dangerous:** see [`ValidationPolicy::dangerous_allow_legacy_encryption`].
-    pub fn dangerous_allow_legacy_encryption(mut self) -> Self {
-        self.policy = self.policy.dangerous_allow_legacy_encryption();
+    /// See [`ValidationPolicy::dangerous`]: the options that weaken validation, defined once in
+    /// [`DangerousOptions`].
+    pub fn dangerous(mut self, options: DangerousOptions) -> Self {
+        self.policy = self.policy.dangerous(options);
         self
     }
     /// The SP's Single Logout endpoint: the Destination required on logout messages the IdP

@@ -4,6 +4,7 @@
 //!
 //! - `config`: [`ServiceProvider`], its builder, [`IdentityProvider`] and [`ValidationPolicy`];
 //! - `validate`: the Web Browser SSO profile checks, sans-IO (time is passed in);
+//! - `danger`: [`DangerousOptions`], the one definition of every option that weakens validation;
 //! - `report`: what each check expected and found;
 //! - `assertion`: the typed result, obtainable only through validation;
 //! - `attributes`: its attributes, merged by `Name`, stored in one buffer;
@@ -13,6 +14,7 @@ pub mod assertion;
 pub mod attributes;
 pub mod config;
 pub(crate) mod consume;
+mod danger;
 pub mod report;
 pub mod validate;
 
@@ -21,4 +23,5 @@ pub use attributes::{Attribute, Attributes, Values};
 pub use config::{
     IdentityProvider, ServiceProvider, ServiceProviderBuilder, SignaturePolicy, ValidationPolicy,
 };
+pub use danger::DangerousOptions;
 pub use report::{Check, CheckResult, Report};

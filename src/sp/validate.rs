@@ -249,7 +249,7 @@ impl ServiceProvider {
         };
         let verify_opts = VerifyOptions {
             certificates: &cfg.idp.certificates,
-            allow_legacy_crypto: cfg.policy.allow_legacy_crypto,
+            allow_legacy_crypto: cfg.policy.danger.dangerous_allow_legacy_crypto,
         };
         validate_document(self, &doc, request, &w, &verify_opts, report)
     }
@@ -355,7 +355,7 @@ pub(crate) fn decryptor<'a>(
 ) -> crate::xmlenc::Decryptor<'a> {
     crate::xmlenc::Decryptor {
         keys: &cfg.policy.decryption_keys,
-        allow_legacy: cfg.policy.allow_legacy_encryption,
+        allow_legacy: cfg.policy.danger.dangerous_allow_legacy_encryption,
         parse,
     }
 }
@@ -628,7 +628,7 @@ fn validate_document(
         (Some(r), None) if response_sig.is_some() => Some(r.to_owned()),
         (Some(_) | None, None) => None,
     };
-    if irt.is_none() && !cfg.policy.allow_unsolicited {
+    if irt.is_none() && !cfg.policy.danger.dangerous_allow_unsolicited_responses {
         return Err(report.fail("in_response_to", Error::UnsolicitedResponse));
     }
     match request {

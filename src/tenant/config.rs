@@ -313,16 +313,9 @@ impl TenantConfig {
         self.policy = self.policy.decryption_key(key);
         self
     }
-    /// **Dangerous:** accept IdP-initiated (unsolicited) responses for this tenant
-    /// ([`ValidationPolicy::dangerous_allow_unsolicited_responses`]).
-    pub fn dangerous_allow_unsolicited_responses(mut self) -> Self {
-        self.policy = self.policy.dangerous_allow_unsolicited_responses();
-        self
-    }
-    /// **Dangerous:** accept SHA-1 and RSA keys under 2048 bits from this tenant's IdP
-    /// ([`ValidationPolicy::dangerous_allow_legacy_crypto`]).
-    pub fn dangerous_allow_legacy_crypto(mut self) -> Self {
-        self.policy = self.policy.dangerous_allow_legacy_crypto();
+    /// The options that weaken validation for this tenant ([`ValidationPolicy::dangerous`]).
+    pub fn dangerous(mut self, options: crate::sp::DangerousOptions) -> Self {
+        self.policy = self.policy.dangerous(options);
         self
     }
     /// Just-in-time provisioning on (default) or off.
@@ -430,9 +423,10 @@ pub struct TenantSettings {
     /// `assertion`, `response`, `both` or `either` (default).
     #[serde(default)]
     pub require_signed: Option<String>,
-    /// Accept IdP-initiated responses (dangerous; default false).
+    /// The options that weaken validation, all off by default: a `[dangerous]` table with the
+    /// fields of [`crate::sp::DangerousOptions`] (`dangerous_allow_unsolicited_responses = true`).
     #[serde(default)]
-    pub dangerous_allow_unsolicited_responses: bool,
+    pub dangerous: crate::sp::DangerousOptions,
     /// Just-in-time provisioning (default true).
     #[serde(default = "yes")]
     pub jit: bool,
@@ -514,9 +508,7 @@ impl TenantSettings {
         if let Some(p) = self.require_signed {
             c = c.require_signed(p.parse()?);
         }
-        if self.dangerous_allow_unsolicited_responses {
-            c = c.dangerous_allow_unsolicited_responses();
-        }
+        c = c.dangerous(self.dangerous);
         if let Some(m) = self.attribute_mapping {
             c = c.attribute_mapping(m);
         }

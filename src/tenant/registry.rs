@@ -85,7 +85,10 @@ impl Tenant {
     }
     /// Whether unsolicited responses are accepted.
     pub fn allows_unsolicited(&self) -> bool {
-        self.config.policy.allow_unsolicited
+        self.config
+            .policy
+            .danger
+            .dangerous_allow_unsolicited_responses
     }
 }
 

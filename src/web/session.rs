@@ -628,7 +628,7 @@ mod tests {
             session_indexes: indexes.iter().map(|s| (*s).to_owned()).collect(),
             reason: None,
             relay_state: None,
-            signature: "unsigned".into(),
+            signature: crate::logout::LogoutSignature::Unsigned,
             replay_until: Utc::now(),
         }
     }

@@ -59,11 +59,12 @@ pub fn sp_with(e: &toml::Table, legacy: bool, decrypt: bool) -> ServiceProvider 
     {
         b = b.also_accept_destination(d);
     }
+    let mut danger = saml_sp::sp::DangerousOptions::default();
     if e.get("in_response_to").is_none() {
-        b = b.dangerous_allow_unsolicited_responses();
+        danger = danger.dangerous_allow_unsolicited_responses();
     }
     if legacy {
-        b = b.dangerous_allow_legacy_crypto();
+        danger = danger.dangerous_allow_legacy_crypto();
     }
     if let (true, Some(key)) = (decrypt, e.get("decryption_key").and_then(|k| k.as_str())) {
         let pem = std::fs::read_to_string(format!("{DIR}{key}")).unwrap();
@@ -72,8 +73,8 @@ pub fn sp_with(e: &toml::Table, legacy: bool, decrypt: bool) -> ServiceProvider 
             .iter()
             .any(|r| r == "legacy-encryption")
         {
-            b = b.dangerous_allow_legacy_encryption();
+            danger = danger.dangerous_allow_legacy_encryption();
         }
     }
-    b.build().unwrap()
+    b.dangerous(danger).build().unwrap()
 }
