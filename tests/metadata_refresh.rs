@@ -449,6 +449,15 @@ async fn server_down_keeps_the_last_good_copy_until_valid_until() {
         )),
         "{ev:?}"
     );
+    // The outage behind the fallback is reported (issue 27, item 14), and the URL is retried on
+    // the backoff schedule, not after the backing copy's cacheDuration.
+    assert!(
+        ev.iter().any(|e| matches!(e, MetadataEvent::RefreshFailed { code: "metadata_fetch_failed", message, retry_at, .. } if message.contains("503") && *retry_at == t1 + Duration::minutes(1))),
+        "{ev:?}"
+    );
+    let st2 = r2.status("acme").unwrap();
+    assert_eq!(st2.consecutive_failures, 1);
+    assert_eq!(st2.next_refresh, t1 + Duration::minutes(1));
     assert_eq!(login(&reg2, &idp, t1), Ok("user@example.com".into()));
     // An expired backing copy is never used.
     let reg3 = registry();
@@ -793,4 +802,215 @@ async fn a_signed_federation_aggregate_is_searched_as_a_stream_and_kept_on_disk(
     );
     assert_eq!(login(&reg2, &idp, now).as_deref(), Ok("user@example.com"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A clock the test moves.
+#[derive(Debug)]
+struct StepClock(Mutex<DateTime<Utc>>);
+
+impl saml_sp::time::Clock for StepClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl StepClock {
+    fn advance(&self, d: Duration) {
+        *self.0.lock().unwrap() += d;
+    }
+}
+
+type TestAcs = saml_sp::login::Acs<
+    saml_sp::login::ProvisionFn<
+        fn(
+            String,
+            saml_sp::login::SamlIdentity,
+        ) -> std::future::Ready<Result<String, saml_sp::login::ProvisionError>>,
+    >,
+>;
+
+fn provision(
+    _tenant: String,
+    identity: saml_sp::login::SamlIdentity,
+) -> std::future::Ready<Result<String, saml_sp::login::ProvisionError>> {
+    std::future::ready(Ok(identity.email))
+}
+
+/// A full SP-initiated login through the ACS, the Response signed by `idp`.
+async fn acs_login(acs: &TestAcs, idp: &TestIdp) -> Result<String, String> {
+    let browser = saml_sp::login::BrowserBinding::generate().unwrap();
+    let start = acs.start_login("acme", None, &browser).await.unwrap();
+    let tenant = acs.registry().by_slug("acme").unwrap();
+    let now = acs.clock().now();
+    let posted = idp
+        .response(tenant.sp_entity_id(), tenant.acs_url())
+        .user(saml_sp::testkit::TestUser::new("ada@acme.example"))
+        .in_response_to(&start.request_id)
+        .build_base64(now)
+        .unwrap();
+    acs.finish_login(
+        "acme",
+        &posted,
+        Some(&start.relay_state),
+        Some(&browser),
+        &saml_sp::login::AuditContext::new(),
+    )
+    .await
+    .map(|done| done.user)
+    .map_err(|e| e.code().to_string())
+}
+
+/// Issue 27, defect 10: an IdP that starts signing with a key it has just published is followed
+/// at once (the first login with it succeeds, with no time passing), through one fetch; a
+/// stream of Responses signed with unknown keys causes at most one fetch per tenant per
+/// interval, and a burst of them arriving together waits for that one fetch.
+#[tokio::test]
+async fn pass3_defect_10_a_newly_published_signing_key_is_fetched_at_once_and_rate_limited() {
+    let server = Server::start().await;
+    let old = TestIdp::fixed(IDP);
+    let new = old.successor().unwrap();
+    server.serve("/md", metadata(&[&old], None, Some("PT6H"), None));
+    let reg = registry();
+    let t0 = t("2027-03-01T10:00:00Z");
+    let clock = Arc::new(StepClock(Mutex::new(t0)));
+    let refresher = Arc::new(
+        MetadataRefresher::new(reg.clone(), server.client())
+            .policy(no_jitter())
+            .unknown_key_interval(Duration::seconds(60)),
+    );
+    refresher
+        .watch(MetadataSource::new(server.url("/md"), template()), t0)
+        .await
+        .unwrap();
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+    let acs: TestAcs = saml_sp::login::Acs::new(
+        reg.clone(),
+        Arc::new(saml_sp::store::MemoryRequestStore::default()),
+        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+        saml_sp::login::ProvisionFn(provision as _),
+    )
+    .with_clock(clock.clone())
+    .with_key_refresh(refresher.clone());
+    assert_eq!(acs_login(&acs, &old).await, Ok("ada@acme.example".into()));
+    assert_eq!(
+        server.hits.load(Ordering::SeqCst),
+        1,
+        "a known key fetches nothing"
+    );
+
+    // The IdP publishes its next key and signs with it at once, hours before the schedule.
+    server.serve("/md", metadata(&[&old, &new], None, Some("PT6H"), None));
+    assert_eq!(acs_login(&acs, &new).await, Ok("ada@acme.example".into()));
+    assert_eq!(server.hits.load(Ordering::SeqCst), 2, "exactly one fetch");
+    assert_eq!(refresher.status("acme").unwrap().last_success, Some(t0));
+
+    // Forged signatures (keys nobody published) within the interval: refused, no fetch.
+    for _ in 0..20 {
+        clock.advance(Duration::seconds(2));
+        let forger = TestIdp::generate(IDP).unwrap();
+        assert_eq!(acs_login(&acs, &forger).await, Err("untrusted_key".into()));
+    }
+    assert_eq!(
+        server.hits.load(Ordering::SeqCst),
+        2,
+        "rate-limited to one per minute"
+    );
+
+    // After the interval, a burst of eight arriving together: one fetch between them.
+    clock.advance(Duration::seconds(30));
+    let forgers: Vec<TestIdp> = (0..8).map(|_| TestIdp::generate(IDP).unwrap()).collect();
+    let results = futures_join_all(forgers.iter().map(|f| acs_login(&acs, f))).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r == &Err("untrusted_key".to_string())),
+        "{results:?}"
+    );
+    assert_eq!(server.hits.load(Ordering::SeqCst), 3);
+
+    // The first login with the new key took no time on the clock: the refresh was at once.
+    assert_eq!(acs.clock().now(), t0 + Duration::seconds(70));
+}
+
+/// Runs the futures concurrently on this task and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
+
+/// Issue 27, item 14: the simple constructor takes a metadata URL (beside the file form): the
+/// IdP comes from the URL through the SSRF-guarded client, the SP's metadata is served, and the
+/// guard's refusal is the constructor's error.
+#[cfg(feature = "web")]
+#[tokio::test]
+async fn pass3_item_14_the_simple_constructor_takes_a_metadata_url() {
+    let server = Server::start().await;
+    let idp = TestIdp::fixed(IDP);
+    server.serve("/md", metadata(&[&idp], None, Some("PT1H"), None));
+    let web = saml_sp::web::SamlWeb::from_idp_metadata_url(
+        "https://app.example.com",
+        &server.url("/md"),
+        server.client(),
+        |_tenant: String, identity: saml_sp::login::SamlIdentity| async move {
+            Ok::<_, saml_sp::login::ProvisionError>(identity.email)
+        },
+    )
+    .await
+    .unwrap();
+    let tenant = web.acs().registry().by_slug("default").unwrap();
+    assert_eq!(tenant.idp_entity_id(), IDP);
+    assert_eq!(tenant.sso_url(), Some(SSO));
+    assert_eq!(
+        tenant.service_provider().idp().certificates()[0].der(),
+        idp.certificate().der()
+    );
+    let response = web
+        .handle(
+            http::Request::get("https://app.example.com/saml/metadata")
+                .body(Vec::new())
+                .unwrap(),
+            "127.0.0.1".parse().unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .body()
+            .contains("entityID=\"https://app.example.com/saml/metadata\""),
+        "{}",
+        response.body()
+    );
+    // The default client's guard refuses a loopback URL: the constructor says so.
+    let e = saml_sp::web::SamlWeb::from_idp_metadata_url(
+        "https://app.example.com",
+        &server.url("/md"),
+        MetadataClient::builder().build().unwrap(),
+        |_tenant: String, identity: saml_sp::login::SamlIdentity| async move {
+            Ok::<_, saml_sp::login::ProvisionError>(identity.email)
+        },
+    )
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(e.code(), "metadata_url_forbidden", "{e}");
 }

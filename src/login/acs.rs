@@ -56,7 +56,7 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::binding::Navigation;
 use crate::error::Error;
@@ -69,7 +69,7 @@ use crate::sp::assertion::VerifiedAssertion;
 use crate::sp::report::Report;
 use crate::sp::validate::RequestCheck;
 use crate::store::{ReplayCache, RequestStore};
-use crate::tenant::{IdpRegistry, Tenant};
+use crate::tenant::{IdpRegistry, KeyRefresh, Tenant};
 use crate::time::{Clock, SystemClock};
 
 /// Where to send the browser to start a login.
@@ -119,6 +119,7 @@ pub struct Acs<P> {
     clock: Arc<dyn Clock>,
     audit: Option<Arc<dyn AuditSink>>,
     request_lifetime: Duration,
+    key_refresh: Option<Arc<dyn KeyRefresh>>,
 }
 
 impl<P> std::fmt::Debug for Acs<P> {
@@ -174,6 +175,7 @@ impl<P: Provisioner> Acs<P> {
             clock: Arc::new(SystemClock),
             audit: None,
             request_lifetime: Duration::minutes(10),
+            key_refresh: None,
         }
     }
     /// Uses `clock` instead of the system clock.
@@ -192,6 +194,16 @@ impl<P: Provisioner> Acs<P> {
     #[must_use]
     pub fn with_request_lifetime(mut self, lifetime: Duration) -> Self {
         self.request_lifetime = lifetime;
+        self
+    }
+    /// When a Response is signed with a key its tenant does not have, asks `refresh` (usually
+    /// the [`crate::metadata::MetadataRefresher`] that keeps the tenants' metadata, which
+    /// rate-limits itself per tenant) to fetch the tenant's metadata now, and validates once
+    /// more if the tenant's configuration was replaced: an IdP that starts signing with a newly
+    /// published key is not refused until the next scheduled fetch.
+    #[must_use]
+    pub fn with_key_refresh(mut self, refresh: Arc<dyn KeyRefresh>) -> Self {
+        self.key_refresh = Some(refresh);
         self
     }
     /// The registry.
@@ -216,6 +228,21 @@ impl<P: Provisioner> Acs<P> {
             });
         }
         Ok(t)
+    }
+
+    /// After a signature by a key `tenant` does not have: asks the key-refresh hook, and
+    /// returns the tenant's new configuration when one was installed (still enabled).
+    async fn with_fresh_keys(
+        &self,
+        slug: &str,
+        tenant: &Arc<Tenant>,
+        now: DateTime<Utc>,
+    ) -> Option<Arc<Tenant>> {
+        let hook = self.key_refresh.as_ref()?;
+        hook.unknown_signing_key(slug, now).await;
+        self.registry
+            .by_slug(slug)
+            .filter(|t| !Arc::ptr_eq(t, tenant) && t.is_enabled())
     }
 
     /// Starts an SP-initiated login for tenant `slug`; `return_to` must be a local path
@@ -349,11 +376,10 @@ impl<P: Provisioner> Acs<P> {
         browser: Option<&BrowserBinding>,
         event: &mut AuditEvent,
     ) -> Result<LoginSuccess<P::User>, Error> {
-        let tenant = self.enabled_tenant(slug)?;
+        let mut tenant = self.enabled_tenant(slug)?;
         event.issuer = Some(tenant.idp_entity_id().to_owned());
         let now = self.clock.now();
-        let sp = tenant.service_provider();
-        let xml = sp.decode_post(saml_response)?;
+        let xml = tenant.service_provider().decode_post(saml_response)?;
 
         // The server-side record named by RelayState: request ID, browser and return path,
         // taken once. Only a RelayState of the exact form the SP issues is looked up, and only
@@ -379,8 +405,23 @@ impl<P: Provisioner> Acs<P> {
             ),
         };
         event.request_id.clone_from(&request_id);
-        let assertion =
-            sp.validate_inner(&xml, RequestCheck::Deferred, now, &mut Report::default())?;
+        let assertion = match tenant.service_provider().validate_inner(
+            &xml,
+            RequestCheck::Deferred,
+            now,
+            &mut Report::default(),
+        ) {
+            Err(e) if signed_by_unknown_key(&e) => {
+                tenant = self.with_fresh_keys(slug, &tenant, now).await.ok_or(e)?;
+                tenant.service_provider().validate_inner(
+                    &xml,
+                    RequestCheck::Deferred,
+                    now,
+                    &mut Report::default(),
+                )?
+            }
+            other => other?,
+        };
         event.assertion_id = Some(assertion.assertion_id().to_owned());
         if event.request_id.is_none() {
             event.request_id = assertion.in_response_to().map(str::to_owned);
@@ -697,4 +738,13 @@ pub struct LogoutReply {
     pub sessions_ended: usize,
     /// The validated request.
     pub request: crate::logout::ReceivedLogoutRequest,
+}
+
+/// Whether validation failed because no configured certificate holds the signing key (as
+/// opposed to a broken or tampered signature): the case a metadata fetch can cure.
+fn signed_by_unknown_key(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::UntrustedKey { .. } | Error::SignatureInvalid { .. }
+    )
 }

@@ -18,6 +18,14 @@
 //!   ([`MetadataEvent`]), as is a certificate set whose last valid certificate expires within
 //!   [`MetadataRefresher::expiry_warning`] (30 days by default).
 //!
+//! - **A key nobody told us about**: as the login flow's [`crate::tenant::KeyRefresh`] hook
+//!   ([`crate::login::Acs::with_key_refresh`]), a Response signed with a key the tenant does not
+//!   have triggers one fetch at once, at most once per tenant per
+//!   [`MetadataRefresher::unknown_key_interval`] (60 s by default), so an IdP that starts signing
+//!   with a newly published key is followed within seconds while forged signatures cannot drive
+//!   fetches. Nothing triggers a fetch when the IdP withdraws a key: a withdrawn key stays
+//!   trusted until the next fetch (the scheduled one, or one an unknown key triggered).
+//!
 //! Every time is an explicit `now` (or the [`Clock`] given to [`MetadataRefresher::run`]), so the
 //! schedule is testable.
 
@@ -363,6 +371,8 @@ struct Feed {
     installed: Option<Vec<Certificate>>,
     /// The entity ID of the first document installed: later documents must keep it.
     pinned_entity: Option<String>,
+    /// When an unknown signing key last triggered a fetch.
+    last_key_fetch: Option<DateTime<Utc>>,
 }
 
 type EventSink = Arc<dyn Fn(&MetadataEvent) + Send + Sync>;
@@ -375,6 +385,9 @@ pub struct MetadataRefresher {
     expiry_warning: Duration,
     feeds: Mutex<Vec<Feed>>,
     sink: Option<EventSink>,
+    unknown_key_interval: Duration,
+    /// Serializes fetches triggered by unknown keys: a burst of logins waits for one fetch.
+    key_fetch: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for MetadataRefresher {
@@ -397,7 +410,16 @@ impl MetadataRefresher {
             expiry_warning: Duration::days(30),
             feeds: Mutex::new(Vec::new()),
             sink: None,
+            unknown_key_interval: Duration::seconds(60),
+            key_fetch: tokio::sync::Mutex::new(()),
         }
+    }
+    /// How often, at most, a Response signed with a key a tenant does not have may trigger a
+    /// fetch of that tenant's metadata (default 60 s; see [`crate::tenant::KeyRefresh`]).
+    #[must_use]
+    pub fn unknown_key_interval(mut self, interval: Duration) -> Self {
+        self.unknown_key_interval = interval;
+        self
     }
     /// The refresh schedule.
     #[must_use]
@@ -459,6 +481,7 @@ impl MetadataRefresher {
                 source,
                 installed: None,
                 pinned_entity: None,
+                last_key_fetch: None,
             });
         }
         self.refresh(&slug, now).await
@@ -497,12 +520,17 @@ impl MetadataRefresher {
             Ok(xml) => source.parse(&xml, now).map(|md| (md, xml, "url")),
             Err(e) => Err(e),
         };
+        // At start, a backing file bridges an IdP outage; the outage is still a failure
+        // (reported, and the URL retried on the backoff schedule).
+        let mut outage = None;
         let fetched = match fetched {
             Ok(ok) => Ok(ok),
-            // At start, a backing file bridges an IdP outage.
             Err(e) if first => match read_backing(&source).await {
                 Some(xml) => match source.parse(&xml, now) {
-                    Ok(md) => Ok((md, xml, "backing_file")),
+                    Ok(md) => {
+                        outage = Some(e);
+                        Ok((md, xml, "backing_file"))
+                    }
                     Err(_) => Err(e),
                 },
                 None => Err(e),
@@ -516,11 +544,16 @@ impl MetadataRefresher {
                 .map(|ev| (ev, xml, from))
         });
         match installed {
-            Ok((events, xml, from)) => {
+            Ok((mut events, xml, from)) => {
                 if from == "url"
                     && let Some(path) = &source.backing_file
                 {
                     write_backing(path, &xml).await;
+                }
+                if let Some(e) = outage
+                    && let Some(ev) = self.record_failure(slug, &e, now)
+                {
+                    events.push(ev);
                 }
                 Ok(events)
             }
@@ -530,6 +563,12 @@ impl MetadataRefresher {
 
     /// A failed refresh: backed off, reported, the last good copy kept.
     fn failed(&self, slug: &str, e: Error, now: DateTime<Utc>) -> Error {
+        self.record_failure(slug, &e, now);
+        e
+    }
+
+    /// Records and publishes a failure (backoff, status, event); returns the event.
+    fn record_failure(&self, slug: &str, e: &Error, now: DateTime<Utc>) -> Option<MetadataEvent> {
         let mut feeds = self.feeds();
         let event = feeds.iter_mut().find(|f| f.source.slug() == slug).map(|f| {
             f.status.consecutive_failures += 1;
@@ -547,10 +586,10 @@ impl MetadataRefresher {
             }
         });
         drop(feeds);
-        if let Some(ev) = event {
-            self.publish(&ev);
+        if let Some(ev) = &event {
+            self.publish(ev);
         }
-        e
+        event
     }
 
     /// [`MetadataRefresher::refresh`] for an aggregate source: download to a temporary file,
@@ -572,11 +611,15 @@ impl MetadataRefresher {
                 .map(|md| (md, "url")),
             Err(e) => Err(e),
         };
+        let mut outage = None;
         let fetched = match fetched {
             Ok(ok) => Ok(ok),
             Err(e) if first && tokio::fs::metadata(&file).await.is_ok() => {
                 match source.search_aggregate(file.clone(), now).await {
-                    Ok(md) => Ok((md, "backing_file")),
+                    Ok(md) => {
+                        outage = Some(e);
+                        Ok((md, "backing_file"))
+                    }
                     Err(_) => Err(e),
                 }
             }
@@ -585,11 +628,16 @@ impl MetadataRefresher {
         let installed = fetched
             .and_then(|(md, from)| self.install(source, &md, from, now).map(|ev| (ev, from)));
         match installed {
-            Ok((events, from)) => {
+            Ok((mut events, from)) => {
                 if from == "url"
                     && let Err(e) = tokio::fs::rename(&tmp, &file).await
                 {
                     tracing::warn!(target: "saml_sp::metadata", path = %file.display(), "cannot keep the aggregate: {e}");
+                }
+                if let Some(e) = outage
+                    && let Some(ev) = self.record_failure(&slug, &e, now)
+                {
+                    events.push(ev);
                 }
                 Ok(events)
             }
@@ -739,6 +787,35 @@ impl MetadataRefresher {
                 .unwrap_or(std::time::Duration::from_secs(60));
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+impl crate::tenant::KeyRefresh for MetadataRefresher {
+    fn unknown_signing_key<'a>(
+        &'a self,
+        slug: &'a str,
+        now: DateTime<Utc>,
+    ) -> crate::tenant::KeyRefreshFuture<'a> {
+        Box::pin(async move {
+            // Logins arriving while a fetch runs wait for it, then find the interval not yet
+            // passed and return: they validate against what that fetch installed.
+            let _one_at_a_time = self.key_fetch.lock().await;
+            {
+                let mut feeds = self.feeds();
+                let Some(f) = feeds.iter_mut().find(|f| f.source.slug() == slug) else {
+                    return;
+                };
+                if f.last_key_fetch
+                    .is_some_and(|t| now < t + self.unknown_key_interval)
+                {
+                    return;
+                }
+                f.last_key_fetch = Some(now);
+            }
+            tracing::info!(target: "saml_sp::metadata", event = "unknown_key_fetch", tenant = %slug, "a Response was signed with a key the tenant does not have: fetching its metadata now");
+            // A failure is reported and backed off by `refresh` itself.
+            let _ = self.refresh(slug, now).await;
+        })
     }
 }
 

@@ -30,12 +30,14 @@
 
 mod config;
 mod health;
+mod key_refresh;
 mod preset;
 mod registry;
 
 #[cfg(feature = "fetch")]
 pub(crate) use health::expiry_warning;
 pub use health::{CertificateHealth, CertificateState, HealthStatus, TenantHealth};
+pub use key_refresh::{KeyRefresh, KeyRefreshFuture};
 pub use preset::IdpPreset;
 
 #[cfg(feature = "serde")]

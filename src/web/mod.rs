@@ -377,36 +377,105 @@ where
             field: "idp_metadata",
             reason: format!("{}: {e}", path.display()),
         })?;
-        let base = base_url.trim_end_matches('/');
-        let mut sp = crate::tenant::SpSettings::new(
-            format!("{base}/saml/metadata"),
-            format!("{base}/saml/acs"),
-        )?;
+        let (sp, decryption) = simple_sp_settings(base_url, sp_key)?;
         let mut tenant = crate::tenant::TenantConfig::from_idp_metadata(
             "default",
             &xml,
             crate::time::Clock::now(&crate::time::SystemClock),
         )?;
-        if let Some((signing, decryption)) = sp_key {
-            sp = sp
-                .single_logout_url(format!("{base}/saml/slo"))
-                .signing_key(signing);
-            tenant = tenant.decryption_key(decryption);
+        if let Some(d) = decryption {
+            tenant = tenant.decryption_key(d);
         }
         let registry = crate::tenant::IdpRegistry::new(sp);
         registry.insert(tenant)?;
-        let acs = Acs::new(
+        Ok(Self::simple(Acs::new(
             Arc::new(registry),
             Arc::new(crate::store::MemoryRequestStore::default()),
             Arc::new(crate::store::MemoryReplayCache::default()),
             crate::login::ProvisionFn(provision),
-        );
-        Ok(SamlWeb::new(
+        )))
+    }
+
+    /// As [`SamlWeb::from_idp_metadata_file`], with the IdP's metadata fetched from
+    /// `metadata_url` by `client` (its SSRF guard: https and public addresses unless the
+    /// client's `dangerous_*` options say otherwise) and kept fresh by a
+    /// [`crate::metadata::MetadataRefresher`] spawned on the current tokio runtime: refreshed
+    /// per `cacheDuration`, and fetched at once when a Response is signed with a key the
+    /// metadata did not have yet (at most once a minute). Call it inside a tokio runtime.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a bad URL or outside a tokio runtime; the fetch or metadata error
+    /// when the first fetch fails.
+    #[cfg(feature = "fetch")]
+    pub async fn from_idp_metadata_url(
+        base_url: &str,
+        metadata_url: &str,
+        client: crate::metadata::MetadataClient,
+        provision: F,
+    ) -> Result<Self, Error> {
+        let (sp, _) = simple_sp_settings(base_url, None)?;
+        let registry = Arc::new(crate::tenant::IdpRegistry::new(sp));
+        let refresher = Arc::new(crate::metadata::MetadataRefresher::new(
+            registry.clone(),
+            client,
+        ));
+        let template = crate::tenant::TenantConfig::new("default", metadata_url, Vec::new());
+        refresher
+            .watch(
+                crate::metadata::MetadataSource::new(metadata_url, template),
+                crate::time::Clock::now(&crate::time::SystemClock),
+            )
+            .await?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Config {
+            field: "metadata_url",
+            reason: "keeping metadata fresh needs a tokio runtime: call this inside one".into(),
+        })?;
+        runtime.spawn(refresher.clone().run(Arc::new(crate::time::SystemClock)));
+        Ok(Self::simple(
+            Acs::new(
+                registry,
+                Arc::new(crate::store::MemoryRequestStore::default()),
+                Arc::new(crate::store::MemoryReplayCache::default()),
+                crate::login::ProvisionFn(provision),
+            )
+            .with_key_refresh(refresher),
+        ))
+    }
+
+    fn simple(acs: Acs<crate::login::ProvisionFn<F>>) -> Self {
+        SamlWeb::new(
             Arc::new(acs),
             Arc::new(MemorySessions::default()),
             WebSettings::single_tenant("default"),
-        ))
+        )
     }
+}
+
+/// The simple constructors' SP: routes under `{base_url}/saml`, Single Logout and signing when
+/// the SP has a key (and the decryption key for the tenant).
+fn simple_sp_settings(
+    base_url: &str,
+    sp_key: Option<(crate::crypto::SigningKey, crate::xmlenc::DecryptionKey)>,
+) -> Result<
+    (
+        crate::tenant::SpSettings,
+        Option<crate::xmlenc::DecryptionKey>,
+    ),
+    Error,
+> {
+    let base = base_url.trim_end_matches('/');
+    let mut sp = crate::tenant::SpSettings::new(
+        format!("{base}/saml/metadata"),
+        format!("{base}/saml/acs"),
+    )?;
+    let mut decryption = None;
+    if let Some((signing, d)) = sp_key {
+        sp = sp
+            .single_logout_url(format!("{base}/saml/slo"))
+            .signing_key(signing);
+        decryption = Some(d);
+    }
+    Ok((sp, decryption))
 }
 
 impl<P, S> SamlWeb<P, S>

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p target/e2e
+# The binaries cargo built (CARGO_TARGET_DIR when the build directory is elsewhere).
+bin="${CARGO_TARGET_DIR:-target}/debug"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 pids=()
 cleanup() {
@@ -18,7 +20,7 @@ trap cleanup EXIT
 start() {
   local ex=$1; shift
   local port; port=$(free_port)
-  env PORT="$port" "$@" "target/debug/examples/$ex" > "target/e2e/$ex-$port.log" 2>&1 &
+  env PORT="$port" "$@" "$bin/examples/$ex" > "target/e2e/$ex-$port.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
     if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then base="http://127.0.0.1:$port"; return 0; fi
@@ -32,7 +34,7 @@ cargo build --locked --all-features --bin saml-sp $(printf -- '--example %s ' "$
   --example minimal_axum --example minimal_actix
 for ex in "${examples[@]}"; do
   # Any IdP setting present but unusable: the app refuses to start, never falls back to the test IdP.
-  if PORT="$(free_port)" SAML_IDP_METADATA= timeout 20 "target/debug/examples/$ex" > "target/e2e/$ex-misconfigured.log" 2>&1; then
+  if PORT="$(free_port)" SAML_IDP_METADATA= timeout 20 "$bin/examples/$ex" > "target/e2e/$ex-misconfigured.log" 2>&1; then
     echo "FAIL $ex started with an empty SAML_IDP_METADATA" >&2; exit 1
   fi
   grep -q "refusing to fall back to the test IdP" "target/e2e/$ex-misconfigured.log" \
@@ -54,7 +56,7 @@ for ex in "${examples[@]}"; do
   node tests/e2e/login.mjs "$base" slo-idp
   # ...and through samlify (its SLO verifies our signed LogoutRequest against SP metadata).
   app_port=$(free_port); idp_port=$(free_port)
-  target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
+  $bin/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
     --acs-url "http://127.0.0.1:$app_port/saml/acs" --slo-url "http://127.0.0.1:$app_port/saml/slo" \
     --cert tests/fixtures/keys/sp.crt > "target/e2e/sp-$app_port.xml"
   node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
@@ -62,19 +64,19 @@ for ex in "${examples[@]}"; do
   pids+=($!)
   for _ in $(seq 1 100); do [ -s "target/e2e/samlify-idp-$idp_port.xml" ] && break; sleep 0.1; done
   PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" SAML_SP_KEY=tests/fixtures/keys/sp.key \
-    SAML_SP_CERT=tests/fixtures/keys/sp.crt "target/debug/examples/$ex" > "target/e2e/$ex-samlify-slo.log" 2>&1 &
+    SAML_SP_CERT=tests/fixtures/keys/sp.crt "$bin/examples/$ex" > "target/e2e/$ex-samlify-slo.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
   node tests/e2e/login.mjs "http://127.0.0.1:$app_port" slo-third-party
   # The same SP-initiated login against samlify, a third-party IdP, running on loopback.
   app_port=$(free_port); idp_port=$(free_port)
-  target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
+  $bin/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
     --acs-url "http://127.0.0.1:$app_port/saml/acs" > "target/e2e/sp-$app_port.xml"
   node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
     tests/fixtures/keys/idp.crt "target/e2e/samlify-idp-$idp_port.xml" > "target/e2e/samlify-$idp_port.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do [ -s "target/e2e/samlify-idp-$idp_port.xml" ] && break; sleep 0.1; done
-  PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" "target/debug/examples/$ex" > "target/e2e/$ex-samlify.log" 2>&1 &
+  PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" "$bin/examples/$ex" > "target/e2e/$ex-samlify.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
   node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party "target/e2e/$ex-samlify-signed-in.png"
@@ -82,14 +84,14 @@ for ex in "${examples[@]}"; do
   # app's SP metadata; the app holds the key (SAML_SP_KEY / SAML_SP_CERT).
   for enc in http://www.w3.org/2009/xmlenc11#aes128-gcm http://www.w3.org/2001/04/xmlenc#aes256-cbc; do
     app_port=$(free_port); idp_port=$(free_port)
-    target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
+    $bin/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
       --acs-url "http://127.0.0.1:$app_port/saml/acs" --encryption-cert tests/fixtures/keys/sp.crt > "target/e2e/sp-$app_port.xml"
     node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
       tests/fixtures/keys/idp.crt "target/e2e/samlify-idp-$idp_port.xml" "$enc" > "target/e2e/samlify-$idp_port.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 1 100); do [ -s "target/e2e/samlify-idp-$idp_port.xml" ] && break; sleep 0.1; done
     PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" SAML_SP_KEY=tests/fixtures/keys/sp.key \
-      SAML_SP_CERT=tests/fixtures/keys/sp.crt "target/debug/examples/$ex" > "target/e2e/$ex-samlify-enc.log" 2>&1 &
+      SAML_SP_CERT=tests/fixtures/keys/sp.crt "$bin/examples/$ex" > "target/e2e/$ex-samlify-enc.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
     node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party-encrypted
@@ -98,13 +100,13 @@ done
 # Single Logout across two apps: the actix app (on "localhost", so the two apps' cookies stay
 # apart) trusts the axum app's test IdP; signing out of the axum app ends the actix session too.
 a_port=$(free_port); b_port=$(free_port)
-PORT=$a_port SAML_TEST_IDP_LOGOUT_PEERS="http://localhost:$b_port/saml/slo" target/debug/examples/axum_sp \
+PORT=$a_port SAML_TEST_IDP_LOGOUT_PEERS="http://localhost:$b_port/saml/slo" $bin/examples/axum_sp \
   > "target/e2e/axum_sp-two-apps.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$a_port") 2>/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$a_port/test-idp/metadata" > "target/e2e/test-idp-$a_port.xml"
 PORT=$b_port SAML_SP_BASE_URL="http://localhost:$b_port" SAML_IDP_METADATA="target/e2e/test-idp-$a_port.xml" \
-  target/debug/examples/actix_sp > "target/e2e/actix_sp-two-apps.log" 2>&1 &
+  $bin/examples/actix_sp > "target/e2e/actix_sp-two-apps.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$b_port") 2>/dev/null && break; sleep 0.1; done
 SECOND_APP="http://localhost:$b_port" node tests/e2e/login.mjs "http://127.0.0.1:$a_port" slo-two-apps \
@@ -120,7 +122,7 @@ printf "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage
 openssl x509 -req -in "$tls/srv.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
   -out "$tls/srv.pem" -days 2 -extfile "$tls/ext" 2>/dev/null
 app_port=$(free_port); idp_port=$(free_port); md_port=$(free_port)
-target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
+$bin/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
   --acs-url "http://127.0.0.1:$app_port/saml/acs" > "target/e2e/sp-$app_port.xml"
 node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
   tests/fixtures/keys/idp.crt "target/e2e/samlify-idp-$idp_port.xml" > "target/e2e/samlify-$idp_port.log" 2>&1 &
@@ -132,14 +134,14 @@ pids+=($!)
 for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$md_port") 2>/dev/null && break; sleep 0.1; done
 md_url="https://127.0.0.1:$md_port/samlify-idp-$idp_port.xml"
 if PORT=$app_port SAML_IDP_METADATA_URL="$md_url" SAML_IDP_METADATA_CA="$tls/ca.pem" timeout 20 \
-  target/debug/examples/axum_sp > "target/e2e/axum_sp-metadata-url-refused.log" 2>&1; then
+  $bin/examples/axum_sp > "target/e2e/axum_sp-metadata-url-refused.log" 2>&1; then
   echo "FAIL axum_sp fetched metadata from loopback without the dangerous setting" >&2; exit 1
 fi
 grep -q "MetadataUrlForbidden.*a loopback address" "target/e2e/axum_sp-metadata-url-refused.log" \
   || { echo "FAIL axum_sp: no SSRF refusal" >&2; cat "target/e2e/axum_sp-metadata-url-refused.log" >&2; exit 1; }
 echo "ok axum_sp refuses a loopback metadata URL by default"
 PORT=$app_port SAML_IDP_METADATA_URL="$md_url" SAML_IDP_METADATA_CA="$tls/ca.pem" \
-  SAML_DANGEROUS_ALLOW_PRIVATE_METADATA_URL=1 target/debug/examples/axum_sp > "target/e2e/axum_sp-metadata-url.log" 2>&1 &
+  SAML_DANGEROUS_ALLOW_PRIVATE_METADATA_URL=1 $bin/examples/axum_sp > "target/e2e/axum_sp-metadata-url.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
 node tests/e2e/login.mjs "http://127.0.0.1:$app_port" third-party "target/e2e/axum_sp-metadata-url-signed-in.png"
@@ -148,13 +150,13 @@ echo "ok axum_sp signs in through metadata fetched from an https URL"
 # through samlify.
 for minimal in minimal_axum minimal_actix; do
   app_port=$(free_port); idp_port=$(free_port)
-  target/debug/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
+  $bin/saml-sp metadata --entity-id "http://127.0.0.1:$app_port/saml/metadata" \
     --acs-url "http://127.0.0.1:$app_port/saml/acs" > "target/e2e/sp-$app_port.xml"
   node tests/interop_idp/server.js "$idp_port" "target/e2e/sp-$app_port.xml" tests/fixtures/keys/idp.key \
     tests/fixtures/keys/idp.crt "target/e2e/samlify-idp-$idp_port.xml" > "target/e2e/samlify-$idp_port.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do [ -s "target/e2e/samlify-idp-$idp_port.xml" ] && break; sleep 0.1; done
-  PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" "target/debug/examples/$minimal" \
+  PORT=$app_port SAML_IDP_METADATA="target/e2e/samlify-idp-$idp_port.xml" "$bin/examples/$minimal" \
     > "target/e2e/$minimal.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
