@@ -14,6 +14,9 @@
 //                      ACS of a signed-in and of an anonymous victim: both stay who they were
 //   mode logout-csrf  : an attacker page on another site posts to /saml/logout: still signed in
 //   mode idp-xss      : an attacker page posts a javascript: ACS URL to the test IdP: no script runs
+//   mode simplesamlphp : against a real SimpleSAMLphp IdP ($IDP_BASE): sign in as ada, "Sign out"
+//                      (SP-initiated SLO, LogoutResponse back by HTTP-POST), sign in again, then
+//                      SimpleSAMLphp's own logout (IdP-initiated, LogoutRequest by HTTP-POST)
 //   mode slo-two-apps : sign in to this app and to a second one ($SECOND_APP, trusting this app's
 //                      test IdP); "Sign out" here ends the session in the second app too
 // sp-initiated types a work email into the home page's field (routed to the configured IdP even
@@ -99,6 +102,45 @@ try {
     await page.goto(`${base}/`);
     if (await page.isVisible('#who')) await fail('still signed in after logout');
     if (!(await page.isVisible('#sign-in'))) await fail('no sign-in form after logout');
+  } else if (mode === 'simplesamlphp') {
+    const idp = process.env.IDP_BASE;
+    if (!idp) await fail('IDP_BASE is not set');
+    const posts = [];
+    page.on('request', (r) => { if (r.method() === 'POST') posts.push([r.url(), r.postData() || '']); });
+    const seen = [];
+    page.on('request', (r) => seen.push(r.url()));
+    const signIn = async () => {
+      await page.goto(`${base}/`);
+      await page.click('#sign-in');
+      await page.waitForSelector('input[name=username]', { timeout: 15000 });
+      await page.fill('input[name=username]', 'ada');
+      await page.fill('input[name=password]', 'secret');
+      await page.press('input[name=password]', 'Enter');
+      await page.waitForSelector('#who', { timeout: 15000 });
+      const who = await page.textContent('#who');
+      if (!who.includes('ada@example.com')) await fail(`signed in as ${who}`);
+      const name = (await page.textContent('#name')).trim();
+      if (name !== 'Ada Lovelace') await fail(`name ${name}`);
+    };
+    const signedOut = async (what) => {
+      await page.goto(`${base}/`);
+      if (await page.isVisible('#who')) await fail(`still signed in after ${what}`);
+    };
+    await signIn();
+    if (shot) await page.screenshot({ path: shot, fullPage: true });
+    // SP-initiated: our signed LogoutRequest to SimpleSAMLphp, its LogoutResponse back by POST.
+    await page.click('#logout');
+    await page.waitForSelector('#sign-in', { timeout: 15000 });
+    if (!seen.some((u) => u.startsWith(`${idp}/saml2/idp/SingleLogoutService.php?SAMLRequest=`))) await fail('the logout did not go to SimpleSAMLphp');
+    if (!posts.some(([u, b]) => u === `${base}/saml/slo` && b.includes('SAMLResponse='))) await fail('no LogoutResponse was POSTed back');
+    await signedOut('SP-initiated logout');
+    // SimpleSAMLphp's session ended too: signing in asks for the password again.
+    await signIn();
+    // IdP-initiated: SimpleSAMLphp POSTs its signed LogoutRequest to the app, which answers it.
+    await page.goto(`${idp}/saml2/idp/SingleLogoutService.php?ReturnTo=${encodeURIComponent(`${base}/`)}`);
+    await page.waitForURL(`${base}/`, { timeout: 15000 });
+    if (!posts.some(([u, b]) => u === `${base}/saml/slo` && b.includes('SAMLRequest='))) await fail('no LogoutRequest was POSTed to the app');
+    await signedOut('IdP-initiated logout');
   } else if (mode === 'big-response') {
     // Enterprise users in thousands of groups: a Response of ~300 KB must sign in.
     const groups = Array.from({ length: 5500 }, (_, i) => `group-${String(i).padStart(5, '0')}`);

@@ -163,6 +163,9 @@ for minimal in minimal_axum minimal_actix; do
   node tests/e2e/login.mjs "http://127.0.0.1:$app_port" minimal "target/e2e/$minimal-signed-in.png"
 done
 
+# A second real IdP: SimpleSAMLphp (login, SP- and IdP-initiated Single Logout over HTTP-POST).
+tests/e2e/simplesamlphp.sh "$bin" axum_sp
+
 # Every server this run started must be gone after cleanup (two runs once left twelve behind).
 cleanup
 trap - EXIT
