@@ -46,16 +46,23 @@ pub struct Demo {
 /// Reads the settings (`PORT`, `SAML_SP_BASE_URL`, the IdP, the SP keys, `SAML_SP_DB`,
 /// `SAML_REDIS_URL`) and builds the demo `name` ("axum", ...).
 pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error>> {
+    // The crate's log lines (a refused login's reason at WARN, metadata events at INFO).
+    let _ = tracing_subscriber::fmt().with_ansi(false).try_init();
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
     let base =
         std::env::var("SAML_SP_BASE_URL").unwrap_or_else(|_| format!("http://127.0.0.1:{port}"));
-    let (registry, test_idp) = build_registry(&base).await?;
+    let (registry, test_idp, key_refresh) = build_registry(&base).await?;
     let db = Db::open()?;
     let (requests, replay) = stores().await?;
-    let acs = Arc::new(Acs::new(registry, requests, replay, db.clone()));
+    let mut acs = Acs::new(registry, requests, replay, db.clone());
+    if let Some(refresh) = key_refresh {
+        // A Response signed with a key the metadata did not have yet: fetch it at once.
+        acs = acs.with_key_refresh(refresh);
+    }
+    let acs = Arc::new(acs);
     // The cookies are Secure when the SP's URLs are https (derived by SamlWeb::new).
     let settings = WebSettings::single_tenant(TENANT);
     let web = Arc::new(SamlWeb::new(
@@ -181,6 +188,13 @@ fn html(status: StatusCode, body: String) -> Response<String> {
     r
 }
 
+/// The registry, the test IdP (demo mode only) and the metadata refresher (metadata URL only).
+pub type IdpSetup = (
+    Arc<IdpRegistry>,
+    Option<TestIdp>,
+    Option<Arc<dyn saml_sp::tenant::KeyRefresh>>,
+);
+
 /// The IdP configuration from the environment. `SAML_IDP_METADATA_URL` names the IdP's metadata
 /// URL (fetched now and kept fresh while the app runs; `SAML_IDP_METADATA_CA` adds a PEM file of
 /// trusted roots, `SAML_DANGEROUS_ALLOW_PRIVATE_METADATA_URL=1` allows a loopback or private
@@ -188,7 +202,7 @@ fn html(status: StatusCode, body: String) -> Response<String> {
 /// at all does the demo fall back to the built-in test IdP, with a key generated now (never the
 /// crate's published test key): a deployment with a misspelt or empty setting fails to start
 /// instead of trusting the test IdP.
-pub async fn build_registry(base: &str) -> Result<(Arc<IdpRegistry>, Option<TestIdp>), Error> {
+pub async fn build_registry(base: &str) -> Result<IdpSetup, Error> {
     let keys = sp_keys()?;
     let registry = Arc::new(IdpRegistry::new(
         SpSettings::new(format!("{base}/saml/metadata"), format!("{base}/saml/acs"))?
@@ -212,13 +226,13 @@ pub async fn build_registry(base: &str) -> Result<(Arc<IdpRegistry>, Option<Test
         .collect();
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     if let Some(url) = env("SAML_IDP_METADATA_URL") {
-        watch_metadata_url(
+        let refresher = watch_metadata_url(
             &registry,
             &url,
             app_side(TenantConfig::new(TENANT, "", vec![])),
         )
         .await?;
-        return Ok((registry, None));
+        return Ok((registry, None, Some(refresher)));
     }
     let (config, test_idp) = if idp_settings.is_empty() {
         let mut idp = TestIdp::generate(format!("{base}/test-idp/metadata"))?;
@@ -267,7 +281,7 @@ pub async fn build_registry(base: &str) -> Result<(Arc<IdpRegistry>, Option<Test
         )
     };
     registry.insert(app_side(config))?;
-    Ok((registry, test_idp))
+    Ok((registry, test_idp, None))
 }
 
 /// Without the `fetch` feature there is no https client: say how to get one.
@@ -276,7 +290,7 @@ async fn watch_metadata_url(
     _registry: &Arc<IdpRegistry>,
     _url: &str,
     _template: TenantConfig,
-) -> Result<(), Error> {
+) -> Result<Arc<dyn saml_sp::tenant::KeyRefresh>, Error> {
     Err(Error::Config {
         field: "SAML_IDP_METADATA_URL",
         reason: "fetching metadata needs the https client: run with --features fetch".into(),
@@ -290,7 +304,7 @@ async fn watch_metadata_url(
     registry: &Arc<IdpRegistry>,
     url: &str,
     template: TenantConfig,
-) -> Result<(), Error> {
+) -> Result<Arc<dyn saml_sp::tenant::KeyRefresh>, Error> {
     use saml_sp::metadata::{MetadataClient, MetadataRefresher, MetadataSource};
     let mut client = MetadataClient::builder();
     if let Some(ca) = std::env::var("SAML_IDP_METADATA_CA")
@@ -317,8 +331,8 @@ async fn watch_metadata_url(
     }
     let refresher = Arc::new(MetadataRefresher::new(registry.clone(), client.build()?));
     refresher.watch(source, chrono::Utc::now()).await?;
-    tokio::spawn(refresher.run(Arc::new(saml_sp::time::SystemClock)));
-    Ok(())
+    tokio::spawn(refresher.clone().run(Arc::new(saml_sp::time::SystemClock)));
+    Ok(refresher)
 }
 
 /// The SP's own keys: from `SAML_SP_KEY` and `SAML_SP_CERT` (PEM files) when both are set;

@@ -16,7 +16,9 @@
 //   mode idp-xss      : an attacker page posts a javascript: ACS URL to the test IdP: no script runs
 //   mode simplesamlphp : against a real SimpleSAMLphp IdP ($IDP_BASE): sign in as ada, "Sign out"
 //                      (SP-initiated SLO, LogoutResponse back by HTTP-POST), sign in again, then
-//                      SimpleSAMLphp's own logout (IdP-initiated, LogoutRequest by HTTP-POST)
+//                      SimpleSAMLphp's own logout (IdP-initiated); the logout messages come by
+//                      $SLO_BINDING (post or redirect); ENCRYPTED=1: the Response was encrypted
+//   mode simplesamlphp-login : only the sign-in of the mode above
 //   mode slo-two-apps : sign in to this app and to a second one ($SECOND_APP, trusting this app's
 //                      test IdP); "Sign out" here ends the session in the second app too
 // sp-initiated types a work email into the home page's field (routed to the configured IdP even
@@ -102,13 +104,18 @@ try {
     await page.goto(`${base}/`);
     if (await page.isVisible('#who')) await fail('still signed in after logout');
     if (!(await page.isVisible('#sign-in'))) await fail('no sign-in form after logout');
-  } else if (mode === 'simplesamlphp') {
+  } else if (mode === 'simplesamlphp' || mode === 'simplesamlphp-login') {
     const idp = process.env.IDP_BASE;
     if (!idp) await fail('IDP_BASE is not set');
+    const post = process.env.SLO_BINDING === 'post';
     const posts = [];
     page.on('request', (r) => { if (r.method() === 'POST') posts.push([r.url(), r.postData() || '']); });
     const seen = [];
     page.on('request', (r) => seen.push(r.url()));
+    // A logout message reached the app's SLO endpoint by the expected binding.
+    const arrived = (param) => (post
+      ? posts.some(([u, b]) => u === `${base}/saml/slo` && b.includes(`${param}=`))
+      : seen.some((u) => u.startsWith(`${base}/saml/slo?${param}=`)));
     const signIn = async () => {
       await page.goto(`${base}/`);
       await page.click('#sign-in');
@@ -116,11 +123,17 @@ try {
       await page.fill('input[name=username]', 'ada');
       await page.fill('input[name=password]', 'secret');
       await page.press('input[name=password]', 'Enter');
-      await page.waitForSelector('#who', { timeout: 15000 });
+      await page.waitForSelector('#who, #code', { timeout: 15000 });
+      if (await page.isVisible('#code')) await fail(`refused: ${await page.textContent('#code')}`);
       const who = await page.textContent('#who');
       if (!who.includes('ada@example.com')) await fail(`signed in as ${who}`);
       const name = (await page.textContent('#name')).trim();
       if (name !== 'Ada Lovelace') await fail(`name ${name}`);
+      if (process.env.ENCRYPTED === '1') {
+        const acs = posts.filter(([u]) => u === `${base}/saml/acs`).pop();
+        const xml = Buffer.from(new URLSearchParams(acs[1]).get('SAMLResponse'), 'base64').toString();
+        if (!xml.includes('EncryptedAssertion') || xml.includes('ada@example.com')) await fail('the Response was not encrypted');
+      }
     };
     const signedOut = async (what) => {
       await page.goto(`${base}/`);
@@ -128,19 +141,21 @@ try {
     };
     await signIn();
     if (shot) await page.screenshot({ path: shot, fullPage: true });
-    // SP-initiated: our signed LogoutRequest to SimpleSAMLphp, its LogoutResponse back by POST.
-    await page.click('#logout');
-    await page.waitForSelector('#sign-in', { timeout: 15000 });
-    if (!seen.some((u) => u.startsWith(`${idp}/saml2/idp/SingleLogoutService.php?SAMLRequest=`))) await fail('the logout did not go to SimpleSAMLphp');
-    if (!posts.some(([u, b]) => u === `${base}/saml/slo` && b.includes('SAMLResponse='))) await fail('no LogoutResponse was POSTed back');
-    await signedOut('SP-initiated logout');
-    // SimpleSAMLphp's session ended too: signing in asks for the password again.
-    await signIn();
-    // IdP-initiated: SimpleSAMLphp POSTs its signed LogoutRequest to the app, which answers it.
-    await page.goto(`${idp}/saml2/idp/SingleLogoutService.php?ReturnTo=${encodeURIComponent(`${base}/`)}`);
-    await page.waitForURL(`${base}/`, { timeout: 15000 });
-    if (!posts.some(([u, b]) => u === `${base}/saml/slo` && b.includes('SAMLRequest='))) await fail('no LogoutRequest was POSTed to the app');
-    await signedOut('IdP-initiated logout');
+    if (mode === 'simplesamlphp') {
+      // SP-initiated: our signed LogoutRequest to SimpleSAMLphp, its LogoutResponse back.
+      await page.click('#logout');
+      await page.waitForSelector('#sign-in', { timeout: 15000 });
+      if (!seen.some((u) => u.startsWith(`${idp}/saml2/idp/SingleLogoutService.php?SAMLRequest=`))) await fail('the logout did not go to SimpleSAMLphp');
+      if (!arrived('SAMLResponse')) await fail(`no LogoutResponse came back by ${post ? 'POST' : 'Redirect'}`);
+      await signedOut('SP-initiated logout');
+      // SimpleSAMLphp's session ended too: signing in asks for the password again.
+      await signIn();
+      // IdP-initiated: SimpleSAMLphp sends its signed LogoutRequest to the app, which answers it.
+      await page.goto(`${idp}/saml2/idp/SingleLogoutService.php?ReturnTo=${encodeURIComponent(`${base}/`)}`);
+      await page.waitForURL(`${base}/`, { timeout: 15000 });
+      if (!arrived('SAMLRequest')) await fail(`no LogoutRequest reached the app by ${post ? 'POST' : 'Redirect'}`);
+      await signedOut('IdP-initiated logout');
+    }
   } else if (mode === 'big-response') {
     // Enterprise users in thousands of groups: a Response of ~300 KB must sign in.
     const groups = Array.from({ length: 5500 }, (_, i) => `group-${String(i).padStart(5, '0')}`);
