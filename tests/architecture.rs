@@ -66,3 +66,43 @@ fn readme_architecture_names_every_module_file() {
         }
     }
 }
+
+/// Issue 28: the README's list of published advisories names, for each, a test that exists (so
+/// the list cannot drift from the suite), and every `advisory_` test in the suite is listed.
+#[test]
+fn readme_advisory_list_names_existing_tests_and_every_advisory_test() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let mut listed = Vec::new();
+    for cell in readme.split('`') {
+        if let Some((file, name)) = cell.split_once("::")
+            && file.starts_with("tests/")
+            && name.starts_with("advisory_")
+        {
+            let source = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+            assert!(
+                source.contains(&format!("fn {name}(")),
+                "the README lists {file}::{name}, which does not exist"
+            );
+            listed.push(name.to_owned());
+        }
+    }
+    assert!(listed.len() >= 29, "{} advisories listed", listed.len());
+    for entry in std::fs::read_dir(format!("{root}/tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        for line in source.lines() {
+            if let Some(rest) = line.trim_start().strip_prefix("fn advisory_") {
+                let name = format!("advisory_{}", rest.split('(').next().unwrap());
+                assert!(
+                    listed.contains(&name),
+                    "{} has {name}, missing from the README's advisory list",
+                    path.display()
+                );
+            }
+        }
+    }
+}

@@ -1526,3 +1526,626 @@ fn text_directly_inside_assertion_or_response_is_refused() {
         fixture("assertion_signed").replacen("<samlp:Status>", "forged text<samlp:Status>", 1);
     reject(&xml, "malformed");
 }
+
+// ---- Published advisories (issue 28) ----
+// One test per advisory against a SAML SP library since 2023, each reproducing the advisory's
+// input shape against this crate (the strongest variant where the advisory leaves it open). The
+// README's security section lists them, with the reason this crate was never affected. The
+// advisories on logout messages, the Redirect binding and XML Encryption are in tests/logout.rs
+// and tests/encryption.rs.
+
+/// SHA-256 of the exclusive canonical form of `element` (a complete element declaring every
+/// prefix it uses), base64: the DigestValue a Reference to it must carry.
+fn digest_of(element: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let doc = saml_sp::xml::Document::parse(element.as_bytes()).unwrap();
+    let c14n = saml_sp::xml::c14n::canonicalize_to_vec(
+        &doc,
+        saml_sp::xml::c14n::Subset::Document,
+        saml_sp::xml::c14n::Algorithm::Exclusive,
+        &[],
+    )
+    .unwrap();
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&c14n))
+}
+
+/// The signed assertion with the NameID changed, and the correct digest of that forged content:
+/// what an attacker needs a verifier to compare against.
+fn forged_assertion_and_its_digest(xml: &str) -> (String, String) {
+    let a = signed_assertion(xml);
+    // The helper computes what the verifier computes: the genuine content gives the genuine
+    // DigestValue, so the forged digest below is exactly what a confused verifier would accept.
+    let genuine = xml
+        .split("<ds:DigestValue>")
+        .nth(1)
+        .unwrap()
+        .split("</ds:DigestValue>")
+        .next()
+        .unwrap();
+    assert_eq!(digest_of(&strip_signature(a)), genuine);
+    let forged = a.replace("victim@corp.example", "attacker@corp.example");
+    let digest = digest_of(&strip_signature(&forged));
+    (forged, digest)
+}
+
+/// ruby-saml CVE-2024-45409 (GHSA-jw9c-mfg7-9rx2): the DigestValue was found by a document-wide
+/// XPath, so one placed before the signature (in Extensions, or in an Object after SignedInfo)
+/// was compared instead of the signed one. Here the planted DigestValue is the true digest of
+/// the forged assertion. Only the DigestValue inside the signed SignedInfo counts.
+#[test]
+fn advisory_ruby_saml_cve_2024_45409_digest_value_from_outside_signed_info() {
+    let xml = fixture("assertion_signed");
+    let (forged, digest) = forged_assertion_and_its_digest(&xml);
+    let planted = format!(
+        "<ds:DigestValue xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">{digest}</ds:DigestValue>"
+    );
+    let before = xml.replacen(signed_assertion(&xml), &forged, 1).replacen(
+        "<samlp:Status>",
+        &format!("<samlp:Extensions>{planted}</samlp:Extensions><samlp:Status>"),
+        1,
+    );
+    reject(&before, "digest_mismatch");
+    let in_object = xml.replacen(
+        signed_assertion(&xml),
+        &forged.replacen(
+            "</ds:SignatureValue>",
+            &format!("</ds:SignatureValue><ds:Object>{planted}</ds:Object>"),
+            1,
+        ),
+        1,
+    );
+    let e = sp()
+        .validate_response(in_object.as_bytes(), Some(REQ), now())
+        .unwrap_err();
+    assert!(
+        matches!(e.code(), "signature_profile" | "digest_mismatch"),
+        "{e}"
+    );
+}
+
+/// ruby-saml CVE-2025-25291 (GHSA-4vc4-m8qh-g8jm): REXML and Nokogiri parsed a DOCTYPE whose
+/// quoted system literal hides a comment differently, so the signature was checked on one tree
+/// and the assertion read from another. One parser here, and it refuses any DOCTYPE.
+#[test]
+fn advisory_ruby_saml_cve_2025_25291_doctype_parser_differential() {
+    let xml = fixture("assertion_signed");
+    let body = xml.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let (forged, _) = forged_assertion_and_its_digest(&xml);
+    for prolog in [
+        "<!DOCTYPE response SYSTEM 'x\"><!--'>",
+        "<!DOCTYPE response [<!ENTITY x \"--><samlp:Response>\">]>",
+        "<!DOCTYPE response PUBLIC \"-//A//B\" \"<!--\">",
+    ] {
+        reject(&format!("{prolog}{body}"), "xml_forbidden");
+        reject(
+            &format!(
+                "{prolog}{}",
+                body.replacen(signed_assertion(body), &forged, 1)
+            ),
+            "xml_forbidden",
+        );
+    }
+}
+
+/// ruby-saml CVE-2025-25292 (GHSA-754f-8gm6-c4r2): an internal-subset ATTLIST gives `Signature`
+/// a default `xmlns`, so the two parsers disagree on which element is the signature.
+#[test]
+fn advisory_ruby_saml_cve_2025_25292_attlist_namespace_differential() {
+    for attlist in [
+        "<!ATTLIST Signature xmlns CDATA #FIXED \"http://www.w3.org/2000/09/xmldsig#\">",
+        "<!ATTLIST saml:Assertion xmlns:ds CDATA \"urn:not-dsig\">",
+    ] {
+        let xml = fixture("assertion_signed").replacen(
+            "<samlp:Response",
+            &format!("<!DOCTYPE Response [{attlist}]><samlp:Response"),
+            1,
+        );
+        reject(&xml, "xml_forbidden");
+    }
+}
+
+/// ruby-saml CVE-2025-66567 (GHSA-9v8j-x534-2fx3), the namespace variant left by the first fix:
+/// without any DOCTYPE, the real signature is moved out of the XML-DSig namespace (its prefix
+/// re-declared) and a look-alike added. Elements are matched by namespace URI, never by prefix.
+#[test]
+fn advisory_ruby_saml_cve_2025_66567_signature_prefix_redeclared() {
+    let xml = fixture("assertion_signed");
+    let a = signed_assertion(&xml);
+    let (forged, _) = forged_assertion_and_its_digest(&xml);
+    let moved = forged.replacen(
+        "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">",
+        "<ds:Signature xmlns:ds=\"urn:not-xmldsig\">",
+        1,
+    );
+    reject(&xml.replacen(a, &moved, 1), "signature_missing");
+    // The genuine signature kept, but `saml` re-declared inside the assertion: the NameID the
+    // signature covers is no longer a SAML NameID, and nothing else is read in its place.
+    let renamed = a.replacen(
+        "<saml:Subject>",
+        "<saml:Subject xmlns:saml=\"urn:not-saml\">",
+        1,
+    );
+    let e = sp()
+        .validate_response(xml.replacen(a, &renamed, 1).as_bytes(), Some(REQ), now())
+        .unwrap_err();
+    assert!(matches!(e.code(), "digest_mismatch" | "malformed"), "{e}");
+}
+
+/// ruby-saml CVE-2025-66568 (GHSA-x4h9-gwv3-r4m4): a canonicalization error was treated as an
+/// empty result, and the digest of "" compared. Content libxml2 cannot canonicalize is refused
+/// here before any digest, and a DigestValue of the empty string never matches.
+#[test]
+fn advisory_ruby_saml_cve_2025_66568_canonicalization_error_is_never_success() {
+    let xml = fixture("assertion_signed");
+    let (forged, _) = forged_assertion_and_its_digest(&xml);
+    let uncanonicalizable = forged.replacen(
+        "<saml:Assertion ",
+        "<saml:Assertion xmlns:example=\"http://example.com\u{80}\" ",
+        1,
+    );
+    reject(
+        &xml.replacen(signed_assertion(&xml), &uncanonicalizable, 1),
+        "xml_forbidden",
+    );
+    let empty_digest = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    let with_empty = regex_replace(&xml, "<ds:DigestValue>", "</ds:DigestValue>", empty_digest)
+        .replacen("victim@corp.example", "attacker@corp.example", 1);
+    let e = sp()
+        .validate_response(with_empty.as_bytes(), Some(REQ), now())
+        .unwrap_err();
+    assert!(
+        matches!(e.code(), "digest_mismatch" | "signature_invalid"),
+        "{e}"
+    );
+}
+
+/// xmlseclibs CVE-2025-66578 (GHSA-c4cc-x928-vjw9) and CVE-2025-66475: the same family in PHP
+/// (a libxml2 canonicalization error bypassing the digest check). Forged content that fails to
+/// canonicalize (an undeclared prefix, a character outside XML) is refused by the parser, whose
+/// one tree is the tree canonicalized and read.
+#[test]
+fn advisory_xmlseclibs_cve_2025_66578_66475_canonicalization_error_bypass() {
+    let xml = fixture("assertion_signed");
+    let (forged, _) = forged_assertion_and_its_digest(&xml);
+    for bad in [
+        forged.replacen("<saml:Subject>", "<saml:Subject><u:x/>", 1),
+        forged.replacen("attacker@corp.example", "attacker@corp.example\u{1}", 1),
+    ] {
+        let e = sp()
+            .validate_response(
+                xml.replacen(signed_assertion(&xml), &bad, 1).as_bytes(),
+                Some(REQ),
+                now(),
+            )
+            .unwrap_err();
+        assert!(matches!(e.code(), "xml_malformed" | "xml_forbidden"), "{e}");
+    }
+}
+
+/// xml-crypto CVE-2025-29774 (GHSA-x3m8-899r-f7c3's sibling): several SignedInfo elements or
+/// References, of which a different one was digested than signed. Exactly one SignedInfo with
+/// exactly one Reference is accepted; the forged Reference carries the true forged digest.
+#[test]
+fn advisory_xml_crypto_cve_2025_29774_several_signed_info_or_references() {
+    let xml = fixture("assertion_signed");
+    let (forged, digest) = forged_assertion_and_its_digest(&xml);
+    let forged_xml = xml.replacen(signed_assertion(&xml), &forged, 1);
+    let si_start = forged_xml.find("<ds:SignedInfo>").unwrap();
+    let si_end = forged_xml.find("</ds:SignedInfo>").unwrap() + "</ds:SignedInfo>".len();
+    let si = forged_xml[si_start..si_end].to_owned();
+    let forged_si = regex_replace(&si, "<ds:DigestValue>", "</ds:DigestValue>", &digest);
+    for twice in [format!("{si}{forged_si}"), format!("{forged_si}{si}")] {
+        reject(&forged_xml.replacen(&si, &twice, 1), "signature_profile");
+    }
+    let r_start = si.find("<ds:Reference").unwrap();
+    let r_end = si.find("</ds:Reference>").unwrap() + "</ds:Reference>".len();
+    let reference = &si[r_start..r_end];
+    let forged_reference =
+        regex_replace(reference, "<ds:DigestValue>", "</ds:DigestValue>", &digest);
+    reject(
+        &forged_xml.replacen(reference, &format!("{reference}{forged_reference}"), 1),
+        "signature_profile",
+    );
+}
+
+/// xml-crypto CVE-2025-29775 (GHSA-x3m8-899r-f7c3): a comment inside DigestValue. Comments are
+/// not part of the canonical SignedInfo, so the IdP's signature still verifies; xml-crypto read
+/// the comment's node as the value. Here the comment holds the true digest of the forged
+/// assertion: the value is the element's text, and the forged content fails it.
+#[test]
+fn advisory_xml_crypto_cve_2025_29775_comment_inside_digest_value() {
+    let xml = fixture("assertion_signed");
+    let (forged, digest) = forged_assertion_and_its_digest(&xml);
+    let forged_xml = xml.replacen(signed_assertion(&xml), &forged, 1);
+    for (open, close) in [
+        (format!("<ds:DigestValue><!--{digest}-->"), String::new()),
+        ("<ds:DigestValue>".to_owned(), format!("<!--{digest}-->")),
+    ] {
+        let planted = forged_xml.replacen("<ds:DigestValue>", &open, 1).replacen(
+            "</ds:DigestValue>",
+            &format!("{close}</ds:DigestValue>"),
+            1,
+        );
+        reject(&planted, "digest_mismatch");
+    }
+    // The same comment on the genuine content changes nothing: the signature still verifies.
+    accept(&xml.replacen(
+        "<ds:DigestValue>",
+        &format!("<ds:DigestValue><!--{digest}-->"),
+        1,
+    ));
+}
+
+/// xml-crypto CVE-2024-32962 (GHSA-2xp3-57p7-qf4v): the certificate in KeyInfo was trusted.
+/// A Response signed by the attacker's key with the attacker's certificate in KeyInfo, and the
+/// same with only a KeyValue: only configured keys verify.
+#[test]
+fn advisory_xml_crypto_cve_2024_32962_key_info_certificate_is_not_trusted() {
+    reject(&fixture("assertion_attacker_key"), "untrusted_key");
+    let xml = fixture("assertion_attacker_key");
+    let key_value = regex_replace(&xml, "<ds:X509Data>", "</ds:X509Data>", "");
+    let e = sp()
+        .validate_response(key_value.as_bytes(), Some(REQ), now())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.code(),
+            "untrusted_key" | "signature_invalid" | "signature_profile"
+        ),
+        "{e}"
+    );
+}
+
+/// node-saml CVE-2025-54369 (GHSA-m837-g268-mm8c): the assertion was read from the unverified
+/// document rather than from the signed element: an unsigned forged assertion beside (before or
+/// after) the genuinely signed one, or the signed one hidden in Extensions.
+#[test]
+fn advisory_node_saml_cve_2025_54369_assertion_read_from_the_unverified_document() {
+    let xml = fixture("assertion_signed");
+    let a = signed_assertion(&xml);
+    let forged = evil_copy(a, "_forged_ID");
+    for doc in [
+        xml.replacen(a, &format!("{forged}{a}"), 1),
+        xml.replacen(a, &format!("{a}{forged}"), 1),
+        xml.replacen(a, &forged, 1).replacen(
+            "<samlp:Status>",
+            &format!("<samlp:Extensions>{a}</samlp:Extensions><samlp:Status>"),
+            1,
+        ),
+    ] {
+        let e = sp()
+            .validate_response(doc.as_bytes(), Some(REQ), now())
+            .unwrap_err();
+        assert!(matches!(e.code(), "signature_missing" | "malformed"), "{e}");
+    }
+}
+
+/// node-saml CVE-2025-54419 (GHSA-4mxg-w7p7-gv4c): with the Response signed, the assertion was
+/// taken from an outer, unsigned Response wrapping the signed one. The signed Response must be
+/// the document element, and identity data is read from it only.
+#[test]
+fn advisory_node_saml_cve_2025_54419_signed_response_wrapped_in_an_unsigned_one() {
+    let xml = fixture("response_signed");
+    let resp_start = xml.find("<samlp:Response").unwrap();
+    let signed = &xml[resp_start..];
+    let a = signed_assertion(signed);
+    let forged = a
+        .replace("victim@corp.example", "attacker@corp.example")
+        .replace("_assert_", "_forged_");
+    let outer = format!(
+        "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_outer\" Version=\"2.0\" IssueInstant=\"2030-01-01T10:00:00Z\" Destination=\"{ACS}\" InResponseTo=\"{REQ}\"><saml:Issuer xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">{IDP}</saml:Issuer><samlp:Extensions>{signed}</samlp:Extensions><samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>{forged}</samlp:Response>"
+    );
+    let e = sp()
+        .validate_response(outer.as_bytes(), Some(REQ), now())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.code(),
+            "signature_missing" | "duplicate_id" | "signature_profile"
+        ),
+        "{e}"
+    );
+}
+
+/// samlify CVE-2025-47949 (GHSA-r683-v43c-6xqv): signature wrapping on the Response: the
+/// genuinely signed assertion nested inside the attacker's assertion (or its Advice), so a
+/// verifier finding "a valid signature somewhere" reads the outer one.
+#[test]
+fn advisory_samlify_cve_2025_47949_signed_assertion_nested_in_a_forged_one() {
+    let xml = fixture("assertion_signed");
+    let a = signed_assertion(&xml);
+    let forged = evil_copy(a, "_forged_ID");
+    for nested in [
+        forged.replacen("</saml:Assertion>", &format!("{a}</saml:Assertion>"), 1),
+        forged.replacen(
+            "<saml:Subject>",
+            &format!("<saml:Advice>{a}</saml:Advice><saml:Subject>"),
+            1,
+        ),
+    ] {
+        let e = sp()
+            .validate_response(xml.replacen(a, &nested, 1).as_bytes(), Some(REQ), now())
+            .unwrap_err();
+        assert!(
+            matches!(
+                e.code(),
+                "signature_missing" | "malformed" | "signature_profile"
+            ),
+            "{e}"
+        );
+    }
+}
+
+/// goxmldsig CVE-2026-33487 (GHSA-479m-364c-43vc): a loop variable captured by reference made
+/// the last Reference's element the one digested, so the content of another referenced element
+/// could stand in. Here a second Reference points at the genuine Issuer-free copy and the first
+/// at the forged assertion: more than one Reference is refused, whatever their order.
+#[test]
+fn advisory_goxmldsig_cve_2026_33487_content_of_another_referenced_element() {
+    let xml = fixture("assertion_signed");
+    let (forged, digest) = forged_assertion_and_its_digest(&xml);
+    let forged_xml = xml.replacen(signed_assertion(&xml), &forged, 1);
+    let r_start = forged_xml.find("<ds:Reference").unwrap();
+    let r_end = forged_xml.find("</ds:Reference>").unwrap() + "</ds:Reference>".len();
+    let genuine = forged_xml[r_start..r_end].to_owned();
+    let other = genuine
+        .replacen("#_assert_7b3e4f10c2", "#_resp_5f1c0d2e9a", 1)
+        .replacen(
+            &genuine[genuine.find("<ds:DigestValue>").unwrap()..],
+            &format!("<ds:DigestValue>{digest}</ds:DigestValue></ds:Reference>"),
+            1,
+        );
+    for both in [format!("{genuine}{other}"), format!("{other}{genuine}")] {
+        reject(
+            &forged_xml.replacen(&genuine, &both, 1),
+            "signature_profile",
+        );
+    }
+}
+
+/// go-saml CVE-2023-48703 (GHSA-8cp4-qxw9-xqjc): the verification key was taken from the
+/// message itself. Every key in KeyInfo (certificate, raw key value, or both, even a copy of the
+/// configured certificate next to the attacker's) is a hint at most.
+#[test]
+fn advisory_go_saml_cve_2023_48703_key_taken_from_the_message() {
+    reject(&fixture("assertion_attacker_key"), "untrusted_key");
+    // The attacker's signature with the IdP's genuine certificate copied into KeyInfo: still
+    // verified with the configured key only, so it fails.
+    let genuine_cert = fixture("assertion_signed")
+        .split("<ds:X509Certificate>")
+        .nth(1)
+        .unwrap()
+        .split("</ds:X509Certificate>")
+        .next()
+        .unwrap()
+        .to_owned();
+    let attacker = fixture("assertion_attacker_key");
+    let swapped = regex_replace(
+        &attacker,
+        "<ds:X509Certificate>",
+        "</ds:X509Certificate>",
+        &genuine_cert,
+    );
+    reject(&swapped, "signature_invalid");
+}
+
+/// XML::Sig CVE-2025-40934: a document without any signature verified as valid. An unsigned
+/// Response, and one whose only signature is empty, are refused.
+#[test]
+fn advisory_xml_sig_cve_2025_40934_unsigned_document() {
+    reject(&fixture("unsigned"), "signature_missing");
+    let empty = regex_replace(
+        &fixture("assertion_signed"),
+        "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">",
+        "</ds:Signature>",
+        "",
+    );
+    let e = sp()
+        .validate_response(empty.as_bytes(), Some(REQ), now())
+        .unwrap_err();
+    assert!(
+        matches!(e.code(), "signature_profile" | "signature_missing"),
+        "{e}"
+    );
+}
+
+/// XML::Sig CVE-2026-9487: duplicate IDs, so the element found by ID for the digest was not the
+/// element read. Any duplicate ID anywhere in the document is refused, wherever the copy sits.
+#[test]
+fn advisory_xml_sig_cve_2026_9487_duplicate_ids() {
+    let xml = fixture("assertion_signed");
+    let a = signed_assertion(&xml);
+    let forged = evil_copy(a, "_assert_7b3e4f10c2");
+    for doc in [
+        xml.replacen(a, &format!("{forged}{a}"), 1),
+        xml.replacen(a, &format!("{a}{forged}"), 1),
+        xml.replacen(
+            "<samlp:Status>",
+            &format!("<samlp:Extensions>{forged}</samlp:Extensions><samlp:Status>"),
+            1,
+        ),
+    ] {
+        reject(&doc, "duplicate_id");
+    }
+}
+
+/// Keycloak CVE-2026-18967: OneTimeUse ignored and replays accepted in IdP-initiated flows. An
+/// unsolicited Response (accepted only under the dangerous option) is consumed once; a second
+/// post, or the same assertion reformatted, is a replay.
+#[test]
+fn advisory_keycloak_cve_2026_18967_replay_of_an_idp_initiated_response() {
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    let requests = saml_sp::store::MemoryRequestStore::default();
+    let replay = saml_sp::store::MemoryReplayCache::default();
+    let open = builder()
+        .dangerous(saml_sp::sp::DangerousOptions::default().dangerous_allow_unsolicited_responses())
+        .build()
+        .unwrap();
+    let run = |bytes: &[u8]| match pin!(open.consume(bytes, "t", &requests, &replay, now()))
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(r) => r,
+        Poll::Pending => panic!("pending"),
+    };
+    let xml = fixture("unsolicited");
+    run(xml.as_bytes()).unwrap();
+    for again in [
+        xml.clone(),
+        xml.replacen("<samlp:Status>", " <samlp:Status>", 1),
+    ] {
+        assert_eq!(
+            run(again.as_bytes()).unwrap_err().code(),
+            "replayed_assertion"
+        );
+    }
+    // A OneTimeUse assertion is reported to the app (which must not cache it) and consumed once.
+    let one = fixture("one_time_use");
+    assert!(accept(&one).one_time_use());
+}
+
+/// Keycloak issue 45652: SubjectConfirmationData's Recipient and NotOnOrAfter ignored, so an
+/// assertion issued for one tenant's ACS was accepted at another's. The same IdP key, two SPs of
+/// one app (tenant A and tenant B): A's Response posted to B is refused (Recipient, and the
+/// Audience), and an expired confirmation is refused.
+#[test]
+fn advisory_keycloak_45652_assertion_forwarded_to_another_tenants_acs() {
+    let idp = saml_sp::testkit::TestIdp::fixed(IDP);
+    let tenant = |t: &str| {
+        ServiceProvider::builder(
+            format!("https://app.example.com/saml/{t}"),
+            format!("https://app.example.com/saml/{t}/acs"),
+            IdentityProvider::new(IDP, vec![idp.certificate().clone()]).unwrap(),
+        )
+        .build()
+        .unwrap()
+    };
+    let for_a = idp
+        .response(
+            "https://app.example.com/saml/a",
+            "https://app.example.com/saml/a/acs",
+        )
+        .in_response_to(REQ)
+        .build(now())
+        .unwrap();
+    tenant("a")
+        .validate_response(for_a.as_bytes(), Some(REQ), now())
+        .unwrap();
+    let e = tenant("b")
+        .validate_response(for_a.as_bytes(), Some(REQ), now())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.code(),
+            "destination_mismatch" | "recipient_mismatch" | "audience_mismatch"
+        ),
+        "{e}"
+    );
+    // B's own audience, but A's Recipient (the IdP's ACS for A): Recipient decides.
+    let recipient_a = idp
+        .response(
+            "https://app.example.com/saml/b",
+            "https://app.example.com/saml/a/acs",
+        )
+        .in_response_to(REQ)
+        .build(now())
+        .unwrap();
+    let e = tenant("b")
+        .validate_response(recipient_a.as_bytes(), Some(REQ), now())
+        .unwrap_err();
+    assert!(
+        matches!(e.code(), "destination_mismatch" | "recipient_mismatch"),
+        "{e}"
+    );
+    // SubjectConfirmationData NotOnOrAfter (the fixture's IdP sets it a few minutes after
+    // issue) is enforced: the same Response an hour later is refused.
+    let e = tenant("a")
+        .validate_response(
+            for_a.as_bytes(),
+            Some(REQ),
+            now() + chrono::Duration::hours(1),
+        )
+        .unwrap_err();
+    assert!(matches!(e.code(), "expired" | "response_too_old"), "{e}");
+}
+
+/// quick-xml RUSTSEC-2026-0194 (quadratic duplicate-attribute check) and RUSTSEC-2026-0195
+/// (unbounded namespace declarations in NsReader): both through this crate's parser, which
+/// bounds attributes and declarations per element before any quadratic or unbounded work.
+#[test]
+fn advisory_quick_xml_rustsec_2026_0194_0195_attribute_and_namespace_floods() {
+    let xml = fixture("assertion_signed");
+    let big = ServiceProvider::builder(SP, ACS, IdentityProvider::new(IDP, cert("idp")).unwrap())
+        .limits(saml_sp::xml::Limits::default().with_max_input_bytes(8 << 20))
+        .build()
+        .unwrap();
+    let distinct: String = (0..200_000).map(|i| format!(" a{i}=\"v\"")).collect();
+    let duplicates: String = (0..200_000).map(|_| " a=\"v\"").collect();
+    let decls: String = (0..200_000)
+        .map(|i| format!(" xmlns:p{i}=\"urn:{i}\""))
+        .collect();
+    for flood in [&distinct, &decls] {
+        reject_with(
+            &big,
+            &xml.replacen("<samlp:Status>", &format!("<samlp:Status{flood}>"), 1),
+            "xml_limit_exceeded",
+        );
+    }
+    let e = big
+        .validate_response(
+            xml.replacen("<samlp:Status>", &format!("<samlp:Status{duplicates}>"), 1)
+                .as_bytes(),
+            Some(REQ),
+            now(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(e.code(), "xml_limit_exceeded" | "xml_malformed"),
+        "{e}"
+    );
+}
+
+/// AudienceRestriction semantics (SAML Core 2.5.1.4): the Audiences of one restriction are
+/// alternatives (OR), several restrictions must all be met (AND). Peers have got both wrong.
+#[test]
+fn advisory_audience_restriction_or_within_one_and_across_several() {
+    // One restriction listing other SPs and this one: accepted.
+    accept(&fixture("audience_many_in_one"));
+    // Two restrictions, this SP in only one of them: refused.
+    reject(&fixture("audience_two_restrictions"), "audience_mismatch");
+    // A restriction naming only others, or a prefix of this SP's entity ID: refused.
+    reject(&fixture("audience_wrong"), "audience_mismatch");
+    reject(&fixture("audience_prefix"), "audience_mismatch");
+}
+
+/// ruby-saml CVE-2025-25293 (GHSA-92rq-c8cf-prrq): a POSTed SAMLResponse that was
+/// DEFLATE-compressed got inflated without bound. The POST binding carries base64 of plain XML:
+/// nothing is inflated here, the base64 length is capped before decoding, and compressed bytes
+/// are refused as not XML.
+#[test]
+fn advisory_ruby_saml_cve_2025_25293_compressed_message_dos() {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let b64 = |raw: &[u8]| base64::engine::general_purpose::STANDARD.encode(raw);
+    let bomb = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/bomb_1gib.deflate"
+    ))
+    .unwrap();
+    assert_eq!(
+        sp().decode_post(&b64(&bomb)).unwrap_err().code(),
+        "xml_limit_exceeded"
+    );
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(fixture("assertion_signed").repeat(2000).as_bytes())
+        .unwrap();
+    let small = z.finish().unwrap();
+    assert!(small.len() < 256 << 10, "{}", small.len());
+    let decoded = sp().decode_post(&b64(&small)).unwrap();
+    assert_eq!(decoded, small, "the POST binding never inflates");
+    let e = sp()
+        .validate_response(&decoded, Some(REQ), now())
+        .unwrap_err();
+    assert!(matches!(e.code(), "xml_malformed" | "xml_forbidden"), "{e}");
+}

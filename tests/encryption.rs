@@ -123,7 +123,7 @@ fn every_supported_algorithm_round_trips() {
 }
 
 #[test]
-fn encryption_is_not_authentication() {
+fn advisory_github_enterprise_cve_2024_4985_encryption_is_not_authentication() {
     let idp = TestIdp::fixed(IDP);
     // Neither the Response nor the decrypted Assertion is signed: anyone can encrypt to the SP's
     // public certificate.
@@ -157,7 +157,7 @@ fn response_signature_is_verified_before_anything_is_decrypted() {
 }
 
 #[test]
-fn gcm_tag_is_always_checked() {
+fn advisory_xmlseclibs_cve_2026_32313_gcm_tag_is_always_checked() {
     let idp = TestIdp::fixed(IDP);
     for enc in [Encryption::Aes128Gcm, Encryption::Aes256Gcm] {
         let xml = encrypted(&idp, SignShape::Assertion, enc);

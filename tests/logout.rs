@@ -406,7 +406,7 @@ fn unsigned_logout_request_is_refused_by_default() {
 }
 
 #[test]
-fn expired_logout_request_is_refused() {
+fn advisory_node_saml_cve_2023_40178_logout_request_not_on_or_after_is_checked() {
     let idp = TestIdp::fixed(IDP);
     let session = session(&idp);
     let (_, url) = idp
@@ -489,7 +489,7 @@ fn logout_response_answering_a_request_never_sent_is_refused() {
 }
 
 #[test]
-fn wrapping_inside_a_logout_request_is_refused() {
+fn advisory_samlify_ghsa_63ch_w8pw_4mf2_wrapping_inside_a_logout_request() {
     // samlify GHSA-63ch-w8pw-4mf2: the signed LogoutRequest moved inside an attacker's one that
     // names another user; and the attacker's NameID added beside the signed one.
     let idp = TestIdp::fixed(IDP);
@@ -720,4 +720,239 @@ fn session_record_carries_what_logout_needs() {
     assert_eq!(s.name_id, *a.name_id().unwrap());
     assert_eq!(s.session_index.as_deref(), a.session_index());
     assert_eq!(SessionRecord::decode(&s.encode()).unwrap(), s);
+}
+
+// ---- Published advisories on the Redirect binding and logout messages (issue 28) ----
+
+/// A LogoutRequest from the IdP, re-signed on the Redirect binding by a key this test holds
+/// (configured as the IdP's), with the RelayState given; and the SP trusting that key.
+fn redirect_signed_by_test_key(
+    idp: &TestIdp,
+    relay_state: Option<&str>,
+) -> (ServiceProvider, String, Vec<u8>) {
+    let (_, url) = idp
+        .logout_request_redirect(&session(idp), SP_SLO, now())
+        .unwrap();
+    let xml = saml_sp::binding::decode_redirect(&url, &Default::default())
+        .unwrap()
+        .xml;
+    let key = sp_signing_key();
+    let query = saml_sp::binding::redirect_query(
+        "SAMLRequest",
+        &xml,
+        relay_state,
+        Some((&key, saml_sp::crypto::SignatureAlgorithm::RsaSha256)),
+    )
+    .unwrap();
+    let sp = ServiceProvider::builder(
+        SP,
+        ACS,
+        IdentityProvider::new(IDP, vec![key.certificate().unwrap().clone()]).unwrap(),
+    )
+    .single_logout_url(SP_SLO)
+    .build()
+    .unwrap();
+    (sp, query, xml)
+}
+
+fn redirect_code(sp: &ServiceProvider, query: &str) -> String {
+    match sp.validate_logout_request(&IncomingLogout::Redirect { query }, now()) {
+        Ok(r) => panic!("accepted a LogoutRequest for {}", r.name_id.value),
+        Err(e) => e.code().to_owned(),
+    }
+}
+
+/// simplesamlphp/saml2 CVE-2025-27773 (GHSA-46r4-f8gj-xg56): the HTTP-Redirect signature was
+/// verified over a reconstruction of the query, not over the octets that were signed. Every
+/// change to the signed parameters (a parameter dropped, changed or given twice, SigAlg,
+/// RelayState, the message itself under another message's signature) is refused, and the values
+/// as received are what is verified.
+#[test]
+fn advisory_simplesamlphp_saml2_cve_2025_27773_redirect_signature_over_the_octets_received() {
+    let idp = TestIdp::fixed(IDP);
+    let (sp, query, _) = redirect_signed_by_test_key(&idp, Some("state-1"));
+    sp.validate_logout_request(&IncomingLogout::Redirect { query: &query }, now())
+        .unwrap();
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find(|p| p.starts_with(&format!("{name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let (req, relay, alg, sig) = (
+        param("SAMLRequest"),
+        param("RelayState"),
+        param("SigAlg"),
+        param("Signature"),
+    );
+    // The signed octets are SAMLRequest, RelayState and SigAlg in that order, built from the
+    // values exactly as received (SAML Bindings 3.4.4.1): the order in the URL does not matter...
+    sp.validate_logout_request(
+        &IncomingLogout::Redirect {
+            query: &format!("{sig}&{alg}&{relay}&{req}"),
+        },
+        now(),
+    )
+    .unwrap();
+    // ...but a parameter given twice (the verifier and the reader could each take another) is
+    // refused.
+    let other_relay = "RelayState=state-2";
+    for q in [
+        format!("{query}&{other_relay}"),
+        format!("{other_relay}&{query}"),
+        format!("{query}&{req}"),
+    ] {
+        assert_eq!(redirect_code(&sp, &q), "binding", "{q}");
+    }
+    // RelayState dropped or changed, SigAlg changed.
+    for q in [
+        format!("{req}&{alg}&{sig}"),
+        format!("{req}&RelayState=state-2&{alg}&{sig}"),
+        format!(
+            "{req}&{relay}&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha512&{sig}"
+        ),
+    ] {
+        assert_eq!(redirect_code(&sp, &q), "signature_invalid", "{q}");
+    }
+    // Another message (another NameID) under this message's signature.
+    let other_session = {
+        let xml = idp
+            .response(SP, ACS)
+            .in_response_to("_r2")
+            .user(TestUser::new("mallory@example.com"))
+            .build(now())
+            .unwrap();
+        SessionRecord::from_assertion(
+            &sp_for(&idp)
+                .validate_response(xml.as_bytes(), Some("_r2"), now())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let (_, other_url) = idp
+        .logout_request_redirect(&other_session, SP_SLO, now())
+        .unwrap();
+    let other_xml = saml_sp::binding::decode_redirect(&other_url, &Default::default())
+        .unwrap()
+        .xml;
+    let other =
+        saml_sp::binding::redirect_query("SAMLRequest", &other_xml, Some("state-1"), None).unwrap();
+    let other_req = other.split('&').next().unwrap();
+    assert_eq!(
+        redirect_code(&sp, &format!("{other_req}&{relay}&{alg}&{sig}")),
+        "signature_invalid"
+    );
+    // An unsigned copy (Signature and SigAlg removed) is refused as unsigned.
+    assert_eq!(
+        redirect_code(&sp, &format!("{req}&{relay}")),
+        "signature_missing"
+    );
+}
+
+fn sp_for(idp: &TestIdp) -> ServiceProvider {
+    sp(idp)
+}
+
+/// The Sustainsys.Saml2 report of an extra `=` in RelayState altering the signed parameters: a
+/// parser that splits `name=value` at the last `=`, or re-encodes, verifies something other than
+/// what was signed. A raw `=` the IdP signed as-is verifies and decodes as sent; an `=` added to
+/// any parameter afterwards breaks the signature.
+#[test]
+fn advisory_sustainsys_extra_equals_in_relay_state() {
+    use base64::Engine as _;
+    let idp = TestIdp::fixed(IDP);
+    let (sp, query, _) = redirect_signed_by_test_key(&idp, Some("a=b"));
+    assert!(query.contains("RelayState=a%3Db"), "{query}");
+    let r = sp
+        .validate_logout_request(&IncomingLogout::Redirect { query: &query }, now())
+        .unwrap();
+    assert_eq!(r.relay_state.as_deref(), Some("a=b"));
+    // The IdP signed a raw `=` (not escaped): verified over those octets, decoded the same.
+    let key = sp_signing_key();
+    let req = query.split('&').next().unwrap();
+    let alg = "SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256";
+    let signed = format!("{req}&RelayState=a=b&{alg}");
+    let sig = key
+        .sign(
+            saml_sp::crypto::SignatureAlgorithm::RsaSha256,
+            signed.as_bytes(),
+        )
+        .unwrap();
+    let sig = form_urlencoded::byte_serialize(
+        base64::engine::general_purpose::STANDARD
+            .encode(sig)
+            .as_bytes(),
+    )
+    .collect::<String>();
+    let raw = format!("{signed}&Signature={sig}");
+    let r = sp
+        .validate_logout_request(&IncomingLogout::Redirect { query: &raw }, now())
+        .unwrap();
+    assert_eq!(r.relay_state.as_deref(), Some("a=b"));
+    // An `=` added afterwards, in RelayState or in SigAlg: refused.
+    for tampered in [
+        raw.replacen("RelayState=a=b", "RelayState=a==b", 1),
+        raw.replacen("RelayState=a=b", "RelayState=a=b=", 1),
+        raw.replacen("&SigAlg=", "&SigAlg==", 1),
+    ] {
+        let e = sp
+            .validate_logout_request(&IncomingLogout::Redirect { query: &tampered }, now())
+            .unwrap_err();
+        assert!(
+            matches!(
+                e.code(),
+                "signature_invalid" | "binding" | "unsupported_algorithm"
+            ),
+            "{tampered}: {e}"
+        );
+    }
+}
+
+/// Keycloak CVE-2026-2575: a SAMLRequest that inflates without bound (a DEFLATE bomb), sent
+/// to the Single Logout endpoint. Refused by its encoded size before inflating, and a smaller
+/// bomb by the output cap, with a typed error and bounded memory.
+#[test]
+fn advisory_keycloak_cve_2026_2575_saml_request_bomb_at_the_slo_endpoint() {
+    use std::io::Write as _;
+    let idp = TestIdp::fixed(IDP);
+    let bomb = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/bomb_1gib.deflate"
+    ))
+    .unwrap();
+    let encode = |raw: &[u8]| {
+        format!(
+            "SAMLRequest={}",
+            form_urlencoded::byte_serialize(
+                base64::engine::general_purpose::STANDARD
+                    .encode(raw)
+                    .as_bytes()
+            )
+            .collect::<String>()
+        )
+    };
+    let e = sp(&idp)
+        .validate_logout_request(
+            &IncomingLogout::Redirect {
+                query: &encode(&bomb),
+            },
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "xml_limit_exceeded", "{e}");
+    // 64 MiB of spaces deflate to about 64 KB: under the encoded-size cap, over the output cap.
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&vec![b' '; 64 << 20]).unwrap();
+    let small = z.finish().unwrap();
+    assert!(small.len() < 128 << 10);
+    let e = sp(&idp)
+        .validate_logout_request(
+            &IncomingLogout::Redirect {
+                query: &encode(&small),
+            },
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "xml_limit_exceeded", "{e}");
 }

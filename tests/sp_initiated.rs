@@ -309,7 +309,7 @@ fn post_binding_form_is_escaped_and_signed_request_verifies_with_xmlsec1() {
 }
 
 #[test]
-fn deflate_bomb_is_refused_within_the_cap() {
+fn advisory_crewjam_cve_2023_28119_deflate_bomb_is_refused_within_the_cap() {
     let bomb = std::fs::read(format!("{FIX}bomb_1gib.deflate")).unwrap();
     assert!(bomb.len() < 2 << 20, "about 1 MB compressed");
     // Straight inflate: stops at the cap.
