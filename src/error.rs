@@ -342,6 +342,20 @@ pub enum Error {
         /// The tenant.
         tenant: String,
     },
+    /// The tenant's SSO configuration could not be loaded (expired or unreadable metadata, a
+    /// failed fetch, an invalid stored configuration): its logins are refused, and its email
+    /// domains stay owned and, when enforced, enforced, until an administrator fixes it.
+    ///
+    /// Code: `tenant_unavailable`.
+    #[error(
+        "tenant unavailable: the SSO configuration of tenant {tenant:?} could not be loaded ({reason})"
+    )]
+    TenantUnavailable {
+        /// The tenant.
+        tenant: String,
+        /// Why it could not be loaded (the load error's code and message).
+        reason: String,
+    },
     /// No SSO configuration matches.
     ///
     /// Code: `unknown_tenant`.
@@ -505,6 +519,7 @@ impl Error {
             Error::UserNotProvisioned { .. } => "user_not_provisioned",
             Error::ProvisioningFailed(_) => "provisioning_failed",
             Error::IdpDisabled { .. } => "idp_disabled",
+            Error::TenantUnavailable { .. } => "tenant_unavailable",
             Error::UnknownTenant { .. } => "unknown_tenant",
             Error::EmailDomainNotAllowed { .. } => "email_domain_not_allowed",
             Error::LoginBrowserMismatch { .. } => "login_browser_mismatch",
@@ -551,6 +566,7 @@ impl Error {
         "status_not_success",
         "store_unavailable",
         "tenant_mismatch",
+        "tenant_unavailable",
         "unknown_in_response_to",
         "unknown_tenant",
         "unsolicited_response",
@@ -565,7 +581,9 @@ impl Error {
     /// The kind of failure (see [`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::StoreUnavailable(_) | Error::MetadataFetch { .. } => ErrorKind::Unavailable,
+            Error::StoreUnavailable(_)
+            | Error::MetadataFetch { .. }
+            | Error::TenantUnavailable { .. } => ErrorKind::Unavailable,
             Error::Config { .. }
             | Error::MetadataUrlForbidden { .. }
             | Error::NoDecryptionKey { .. }
@@ -598,6 +616,9 @@ impl Error {
             }
             Error::UnknownTenant { .. } => "No single sign-on is configured for that account.",
             Error::IdpDisabled { .. } => "Single sign-on is turned off for your organization.",
+            Error::TenantUnavailable { .. } => {
+                "Single sign-on for your organization is temporarily unavailable. Please contact your administrator."
+            }
             Error::EmailDomainNotAllowed { .. } => {
                 "Your email domain is not allowed for this organization's single sign-on."
             }

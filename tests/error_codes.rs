@@ -117,6 +117,10 @@ fn every_variant() -> Vec<Error> {
         },
         Error::ProvisioningFailed(saml_sp::login::ProvisionError(s())),
         Error::IdpDisabled { tenant: s() },
+        Error::TenantUnavailable {
+            tenant: s(),
+            reason: s(),
+        },
         Error::UnknownTenant { found: s() },
         Error::EmailDomainNotAllowed {
             expected: vec![],

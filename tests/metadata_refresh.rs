@@ -465,6 +465,15 @@ async fn server_down_keeps_the_last_good_copy_until_valid_until() {
     let e = r3.watch(source(), late).await.unwrap_err();
     assert_eq!(e.code(), "metadata_fetch_failed", "{e}");
     assert!(reg3.by_slug("acme").is_none());
+    // Kept failed (issue 34, item 1): its domain stays owned, its logins get a clear code.
+    assert_eq!(
+        reg3.failed("acme").unwrap().error().code(),
+        "metadata_fetch_failed"
+    );
+    assert_eq!(
+        reg3.for_login("acme").unwrap_err().code(),
+        "tenant_unavailable"
+    );
     // The source stays watched and recovers when the IdP is back.
     server.down.store(false, Ordering::SeqCst);
     server.serve(
@@ -474,6 +483,7 @@ async fn server_down_keeps_the_last_good_copy_until_valid_until() {
     let next = r3.status("acme").unwrap().next_refresh;
     r3.refresh_due(next).await;
     assert_eq!(login(&reg3, &idp, next), Ok("user@example.com".into()));
+    assert!(reg3.failed("acme").is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -1124,3 +1124,105 @@ fn configured_urls_need_a_host_and_no_user_info_or_fragment() {
         );
     }
 }
+
+/// Issue 34, item 1 (security): an app rebuilds its registry from stored configurations at
+/// start, and one tenant's metadata has passed its `validUntil`. The tenant is not dropped: its
+/// enforced domain stays enforced (the password-login check still refuses it), its logins are
+/// refused with `tenant_unavailable` (by route and by email), its domain cannot be claimed by
+/// another tenant, the load reports the failure, and fresh metadata recovers it.
+#[test]
+fn registry_load_keeps_a_tenant_with_expired_metadata_failed_and_its_domain_enforced() {
+    use saml_sp::tenant::StoredTenant;
+    let idp_a = TestIdp::fixed("https://idp-a.example.com/metadata");
+    let idp_b = TestIdp::fixed("https://idp-b.example.com/metadata");
+    let now = chrono::Utc::now();
+    let metadata = |idp: &TestIdp, valid_until: chrono::DateTime<chrono::Utc>| {
+        let md = idp.metadata_xml("https://idp.example.com/sso").replacen(
+            "<md:EntityDescriptor ",
+            &format!(
+                "<md:EntityDescriptor ID=\"_md1\" validUntil=\"{}\" ",
+                saml_sp::time::format_instant(valid_until)
+            ),
+            1,
+        );
+        idp.sign(&md, "_md1").unwrap()
+    };
+    let expired = metadata(&idp_a, now - chrono::Duration::days(1));
+    let fresh = metadata(&idp_b, now + chrono::Duration::days(30));
+    // The app's stored rows: slug, domains, enforcement, and the IdP metadata it saved.
+    let stored = |slug: &str, domain: &str, xml: &str| StoredTenant {
+        slug: slug.to_owned(),
+        email_domains: vec![domain.to_owned()],
+        enforce_sso: true,
+        config: TenantConfig::from_idp_metadata(slug, xml.as_bytes(), now)
+            .map(|c| c.email_domains([domain]).enforce_sso(true)),
+    };
+    let registry = Arc::new(IdpRegistry::new(
+        SpSettings::new(SP_ID, ACS_TEMPLATE).unwrap(),
+    ));
+    let report = registry.load([
+        stored("acme", "acme.example", &expired),
+        stored("globex", "globex.example", &fresh),
+    ]);
+    // The load reports each tenant's outcome.
+    assert_eq!(report.len(), 2);
+    assert_eq!(report[0].slug, "acme");
+    assert_eq!(
+        report[0].outcome.as_ref().unwrap_err().code(),
+        "metadata_expired"
+    );
+    assert_eq!(report[1].slug, "globex");
+    assert!(report[1].outcome.is_ok());
+    // Enforcement holds for the failed tenant's domain (the app's password-login check).
+    assert!(registry.sso_enforced_for("acme.example"));
+    assert!(registry.sso_enforced_for("ACME.example"));
+    assert!(registry.sso_enforced_for("globex.example"));
+    assert!(!registry.sso_enforced_for("initech.example"));
+    let failed = registry.failed("acme").unwrap();
+    assert_eq!(failed.error().code(), "metadata_expired");
+    assert_eq!(registry.failures().len(), 1);
+    assert!(registry.by_slug("acme").is_none());
+    // Its logins are refused with a clear code, by route and by email.
+    let acs = Acs::new(
+        registry.clone(),
+        Arc::new(MemoryRequestStore::default()),
+        Arc::new(MemoryReplayCache::default()),
+        UserDb(Arc::default()),
+    );
+    for e in [
+        block_on(acs.start_login("acme", None, browser())).unwrap_err(),
+        block_on(acs.start_login_for_email("ada@acme.example", None, browser())).unwrap_err(),
+        block_on(acs.finish_login("acme", "PHg+", None, Some(browser()), &AuditContext::new()))
+            .unwrap_err(),
+    ] {
+        assert_eq!(e.code(), "tenant_unavailable", "{e}");
+        assert_eq!(e.kind().http_status(), 503);
+        assert!(e.to_string().contains("metadata_expired"), "{e}");
+    }
+    // Nobody else can take the domain while the tenant is failed.
+    let e = registry
+        .insert(
+            TenantConfig::new(
+                "intruder",
+                "https://idp-x.example.com",
+                vec![idp_b.certificate().clone()],
+            )
+            .email_domains(["acme.example"]),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("\"acme\""), "{e}");
+    // Fresh metadata recovers it; only an explicit change lifts enforcement.
+    let renewed = metadata(&idp_a, now + chrono::Duration::days(30));
+    registry
+        .replace(
+            TenantConfig::from_idp_metadata("acme", renewed.as_bytes(), now)
+                .unwrap()
+                .email_domains(["acme.example"])
+                .enforce_sso(true),
+        )
+        .unwrap();
+    assert!(registry.failed("acme").is_none());
+    assert!(registry.by_slug("acme").is_some());
+    assert!(registry.sso_enforced_for("acme.example"));
+    block_on(acs.start_login("acme", None, browser())).unwrap();
+}

@@ -216,18 +216,7 @@ impl<P: Provisioner> Acs<P> {
     }
 
     fn enabled_tenant(&self, slug: &str) -> Result<Arc<Tenant>, Error> {
-        let t = self
-            .registry
-            .by_slug(slug)
-            .ok_or_else(|| Error::UnknownTenant {
-                found: slug.to_owned(),
-            })?;
-        if !t.is_enabled() {
-            return Err(Error::IdpDisabled {
-                tenant: slug.to_owned(),
-            });
-        }
-        Ok(t)
+        self.registry.for_login(slug)
     }
 
     /// After a signature by a key `tenant` does not have: asks the key-refresh hook, and
@@ -316,20 +305,15 @@ impl<P: Provisioner> Acs<P> {
     /// IdP discovery by email domain, then [`Acs::start_login`].
     ///
     /// # Errors
-    /// [`Error::UnknownTenant`] when no enabled tenant owns the domain; as `start_login`.
+    /// [`Error::UnknownTenant`] when no tenant owns the domain, [`Error::TenantUnavailable`]
+    /// when its owner failed to load, [`Error::IdpDisabled`]; as `start_login`.
     pub async fn start_login_for_email(
         &self,
         email: &str,
         return_to: Option<&str>,
         browser: &BrowserBinding,
     ) -> Result<LoginStart, Error> {
-        let tenant = self
-            .registry
-            .discover(email)
-            .ok_or_else(|| Error::UnknownTenant {
-                found: crate::login::provision::email_domain(email)
-                    .unwrap_or_else(|| email.chars().take(80).collect()),
-            })?;
+        let tenant = self.registry.discover_for_login(email)?;
         self.start_login(tenant.slug(), return_to, browser).await
     }
 

@@ -448,7 +448,9 @@ impl MetadataRefresher {
 
     /// Watches `source`: fetches it now (falling back to its backing file) and installs the
     /// tenant. The source stays watched even when this first load fails (it is retried with
-    /// backoff), so an app can start while an IdP is down.
+    /// backoff), so an app can start while an IdP is down; meanwhile the tenant is kept failed
+    /// in the registry ([`IdpRegistry::insert_failed`]): logins refused with
+    /// `tenant_unavailable`, its enforced email domains still enforced.
     ///
     /// # Errors
     /// The fetch or validation error when neither the URL nor the backing file gave valid
@@ -484,7 +486,26 @@ impl MetadataRefresher {
                 last_key_fetch: None,
             });
         }
-        self.refresh(&slug, now).await
+        let result = self.refresh(&slug, now).await;
+        if let Err(e) = &result
+            && self.registry.by_slug(&slug).is_none()
+        {
+            // Nothing installed: keep the tenant failed, so its logins are refused with a
+            // clear code and its enforced domains stay enforced until a fetch succeeds.
+            let template = self
+                .feeds()
+                .iter()
+                .find(|f| f.source.slug() == slug)
+                .map(|f| f.source.template.clone());
+            if let Some(t) = template
+                && let Err(kept) = self
+                    .registry
+                    .insert_failed(crate::tenant::FailedTenant::from_config(&t, e.clone()))
+            {
+                tracing::warn!(target: "saml_sp::metadata", tenant = %slug, "cannot keep the tenant failed: {kept}");
+            }
+        }
+        result
     }
 
     /// Fetches one tenant's metadata now, whatever the schedule.

@@ -29,11 +29,13 @@
 //! ```
 
 mod config;
+mod failed;
 mod health;
 mod key_refresh;
 mod preset;
 mod registry;
 
+pub use failed::{FailedTenant, StoredTenant, TenantLoad};
 #[cfg(feature = "fetch")]
 pub(crate) use health::expiry_warning;
 pub use health::{CertificateHealth, CertificateState, HealthStatus, TenantHealth};

@@ -10,6 +10,7 @@ use crate::login::provision::AttributeMapping;
 use crate::sp::config::{IdentityProvider, ServiceProvider};
 
 use super::config::{SpSettings, TenantConfig};
+use super::failed::{FailedTenant, StoredTenant, TenantLoad};
 
 /// A tenant as the registry holds it: its configuration and a ready [`ServiceProvider`].
 #[derive(Debug)]
@@ -95,8 +96,18 @@ impl Tenant {
 #[derive(Debug, Default)]
 struct Snapshot {
     by_slug: HashMap<String, Arc<Tenant>>,
+    /// Tenants that could not be loaded (never also in `by_slug`).
+    failed: HashMap<String, Arc<FailedTenant>>,
     by_issuer: HashMap<String, String>,
+    /// Every owned domain, of working and failed tenants alike.
     by_domain: HashMap<String, String>,
+}
+
+/// The two maps a change edits.
+#[derive(Clone)]
+struct Tenants {
+    working: HashMap<String, Arc<Tenant>>,
+    failed: HashMap<String, Arc<FailedTenant>>,
 }
 
 /// The tenant registry. Share it (`Arc<IdpRegistry>`) across threads: reads are lock-free,
@@ -166,15 +177,18 @@ impl IdpRegistry {
     fn update(
         &self,
         changed: &str,
-        change: impl FnOnce(&mut HashMap<String, Arc<Tenant>>) -> Result<(), Error>,
+        change: impl FnOnce(&mut Tenants) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let _guard = self.write.lock().map_err(|_| Error::Config {
             field: "registry",
             reason: "poisoned".into(),
         })?;
         let current = self.snapshot.load();
-        let mut by_slug = current.by_slug.clone();
-        change(&mut by_slug)?;
+        let mut tenants = Tenants {
+            working: current.by_slug.clone(),
+            failed: current.failed.clone(),
+        };
+        change(&mut tenants)?;
         let mut by_issuer = HashMap::new();
         let mut by_domain = HashMap::new();
         // Of two tenants in conflict, the holder is the one that is not being changed.
@@ -185,18 +199,18 @@ impl IdpRegistry {
                 a.to_owned()
             }
         };
-        for (slug, t) in &by_slug {
-            if let Some(other) = by_issuer.insert(t.config.idp_entity_id.clone(), slug.clone()) {
-                return Err(Error::Config {
-                    field: "idp_entity_id",
-                    reason: format!(
-                        "{:?} is already the IdP of tenant {:?}",
-                        t.config.idp_entity_id,
-                        holder(&other, slug)
-                    ),
-                });
-            }
-            for d in &t.config.email_domains {
+        let domains = tenants
+            .working
+            .iter()
+            .map(|(slug, t)| (slug, &t.config.email_domains))
+            .chain(
+                tenants
+                    .failed
+                    .iter()
+                    .map(|(slug, f)| (slug, &f.email_domains)),
+            );
+        for (slug, owned) in domains {
+            for d in owned {
                 if let Some(other) = by_domain.insert(d.clone(), slug.clone()) {
                     return Err(Error::Config {
                         field: "email_domains",
@@ -208,8 +222,21 @@ impl IdpRegistry {
                 }
             }
         }
+        for (slug, t) in &tenants.working {
+            if let Some(other) = by_issuer.insert(t.config.idp_entity_id.clone(), slug.clone()) {
+                return Err(Error::Config {
+                    field: "idp_entity_id",
+                    reason: format!(
+                        "{:?} is already the IdP of tenant {:?}",
+                        t.config.idp_entity_id,
+                        holder(&other, slug)
+                    ),
+                });
+            }
+        }
         self.snapshot.store(Arc::new(Snapshot {
-            by_slug,
+            by_slug: tenants.working,
+            failed: tenants.failed,
             by_issuer,
             by_domain,
         }));
@@ -225,15 +252,73 @@ impl IdpRegistry {
         let tenant = Arc::new(self.build_tenant(config)?);
         let slug = tenant.slug().to_owned();
         self.update(&slug, |m| {
-            if m.contains_key(tenant.slug()) {
+            if m.working.contains_key(tenant.slug()) {
                 return Err(Error::Config {
                     field: "slug",
                     reason: format!("tenant {:?} already exists", tenant.slug()),
                 });
             }
-            m.insert(tenant.slug().to_owned(), tenant);
+            // A failed tenant of this slug is recovered.
+            m.failed.remove(tenant.slug());
+            m.working.insert(tenant.slug().to_owned(), tenant);
             Ok(())
         })
+    }
+
+    /// Keeps a tenant whose configuration could not be loaded ([`FailedTenant`]): its logins
+    /// are refused with `tenant_unavailable`, its email domains stay owned and, when enforced,
+    /// enforced. A later [`IdpRegistry::insert`] or [`IdpRegistry::replace`] of the slug
+    /// recovers it. A working tenant of the slug is kept as it is (its last good configuration
+    /// stays in use).
+    ///
+    /// # Errors
+    /// [`Error::Config`]: a working tenant has the slug, or another tenant owns one of its
+    /// domains.
+    pub fn insert_failed(&self, failed: FailedTenant) -> Result<(), Error> {
+        let failed = Arc::new(failed);
+        let slug = failed.slug.clone();
+        self.update(&slug, |m| {
+            if m.working.contains_key(&failed.slug) {
+                return Err(Error::Config {
+                    field: "slug",
+                    reason: format!(
+                        "tenant {:?} is loaded; its last good configuration stays in use",
+                        failed.slug
+                    ),
+                });
+            }
+            m.failed.insert(failed.slug.clone(), failed);
+            Ok(())
+        })
+    }
+
+    /// Loads stored tenants (an app's start): each configuration that builds and installs is
+    /// installed; each one that does not is kept failed ([`IdpRegistry::insert_failed`]) so its
+    /// SSO enforcement holds. Returns every tenant's outcome, in the order given; nothing is
+    /// dropped silently.
+    pub fn load(&self, tenants: impl IntoIterator<Item = StoredTenant>) -> Vec<TenantLoad> {
+        tenants
+            .into_iter()
+            .map(|stored| {
+                let outcome = stored.config.and_then(|c| self.insert(c));
+                if let Err(e) = &outcome {
+                    let failed = FailedTenant::new(
+                        stored.slug.clone(),
+                        stored.email_domains,
+                        stored.enforce_sso,
+                        e.clone(),
+                    );
+                    if let Err(kept) = self.insert_failed(failed) {
+                        tracing::warn!(target: "saml_sp::tenant", tenant = %stored.slug, "a tenant that failed to load could not be kept failed: {kept}");
+                    }
+                    tracing::warn!(target: "saml_sp::tenant", tenant = %stored.slug, code = e.code(), "tenant not loaded, kept failed (logins refused, enforcement kept): {e}");
+                }
+                TenantLoad {
+                    slug: stored.slug,
+                    outcome,
+                }
+            })
+            .collect()
     }
 
     /// Replaces a tenant's configuration (certificate rotation, policy changes). Validations in
@@ -245,12 +330,12 @@ impl IdpRegistry {
         let tenant = Arc::new(self.build_tenant(config)?);
         let slug = tenant.slug().to_owned();
         self.update(&slug, |m| {
-            if !m.contains_key(tenant.slug()) {
+            if !m.working.contains_key(tenant.slug()) && m.failed.remove(tenant.slug()).is_none() {
                 return Err(Error::UnknownTenant {
                     found: tenant.slug().to_owned(),
                 });
             }
-            m.insert(tenant.slug().to_owned(), tenant);
+            m.working.insert(tenant.slug().to_owned(), tenant);
             Ok(())
         })
     }
@@ -272,17 +357,70 @@ impl IdpRegistry {
     /// [`Error::UnknownTenant`].
     pub fn remove(&self, slug: &str) -> Result<(), Error> {
         self.update(slug, |m| {
-            m.remove(slug)
-                .map(|_| ())
-                .ok_or_else(|| Error::UnknownTenant {
+            let working = m.working.remove(slug).is_some();
+            let failed = m.failed.remove(slug).is_some();
+            if working || failed {
+                Ok(())
+            } else {
+                Err(Error::UnknownTenant {
                     found: slug.to_owned(),
                 })
+            }
         })
     }
 
     /// The tenant with this slug (enabled or not).
     pub fn by_slug(&self, slug: &str) -> Option<Arc<Tenant>> {
         self.snapshot.load().by_slug.get(slug).cloned()
+    }
+
+    /// The failed tenant with this slug ([`IdpRegistry::insert_failed`]), if it is failed.
+    pub fn failed(&self, slug: &str) -> Option<Arc<FailedTenant>> {
+        self.snapshot.load().failed.get(slug).cloned()
+    }
+
+    /// Every failed tenant, sorted by slug (an admin page, a health check).
+    pub fn failures(&self) -> Vec<Arc<FailedTenant>> {
+        let mut out: Vec<_> = self.snapshot.load().failed.values().cloned().collect();
+        out.sort_by(|a, b| a.slug.cmp(&b.slug));
+        out
+    }
+
+    /// The tenant for a login on `slug`'s route: enabled and loaded.
+    ///
+    /// # Errors
+    /// [`Error::TenantUnavailable`] for a failed tenant, [`Error::IdpDisabled`],
+    /// [`Error::UnknownTenant`].
+    pub fn for_login(&self, slug: &str) -> Result<Arc<Tenant>, Error> {
+        let snap = self.snapshot.load();
+        if let Some(f) = snap.failed.get(slug) {
+            return Err(f.unavailable());
+        }
+        let t = snap.by_slug.get(slug).ok_or_else(|| Error::UnknownTenant {
+            found: slug.to_owned(),
+        })?;
+        if !t.is_enabled() {
+            return Err(Error::IdpDisabled {
+                tenant: slug.to_owned(),
+            });
+        }
+        Ok(t.clone())
+    }
+
+    /// IdP discovery for a login: the tenant owning the domain of `email`, enabled and loaded.
+    ///
+    /// # Errors
+    /// [`Error::TenantUnavailable`] when the owner failed to load, [`Error::IdpDisabled`],
+    /// [`Error::UnknownTenant`] when no tenant owns the domain.
+    pub fn discover_for_login(&self, email: &str) -> Result<Arc<Tenant>, Error> {
+        let domain = crate::login::provision::email_domain(email);
+        let slug = domain
+            .as_ref()
+            .and_then(|d| self.snapshot.load().by_domain.get(d).cloned())
+            .ok_or_else(|| Error::UnknownTenant {
+                found: domain.unwrap_or_else(|| email.chars().take(80).collect()),
+            })?;
+        self.for_login(&slug)
     }
 
     /// The tenant whose IdP is `issuer`.
@@ -306,15 +444,18 @@ impl IdpRegistry {
             .cloned()
     }
 
-    /// Whether password logins must be refused for `domain` (an enabled tenant owns it with SSO
-    /// enforcement on).
+    /// Whether password logins must be refused for `domain`: an enabled tenant owns it with SSO
+    /// enforcement on, or a tenant that failed to load does (a failure never lifts
+    /// enforcement; only an explicit change of the configuration does).
     pub fn sso_enforced_for(&self, domain: &str) -> bool {
         let domain = domain.to_ascii_lowercase();
         let snap = self.snapshot.load();
-        snap.by_domain
-            .get(&domain)
-            .and_then(|slug| snap.by_slug.get(slug))
-            .is_some_and(|t| t.is_enabled() && t.config.enforce_sso)
+        snap.by_domain.get(&domain).is_some_and(|slug| {
+            snap.by_slug
+                .get(slug)
+                .is_some_and(|t| t.is_enabled() && t.config.enforce_sso)
+                || snap.failed.get(slug).is_some_and(|f| f.enforce_sso)
+        })
     }
 
     /// Number of tenants.
