@@ -291,7 +291,7 @@ pub enum Error {
     ///
     /// Code: `store_unavailable`.
     #[error("store unavailable: {0}")]
-    StoreUnavailable(#[source] crate::store::StoreError),
+    StoreUnavailable(#[source] StoreError),
     /// The configuration is invalid.
     ///
     /// Code: `config_invalid`.
@@ -333,7 +333,7 @@ pub enum Error {
     ///
     /// Code: `provisioning_failed`.
     #[error("provisioning failed: {0}")]
-    ProvisioningFailed(#[source] crate::login::provision::ProvisionError),
+    ProvisioningFailed(#[source] ProvisionError),
     /// The tenant's SSO configuration is disabled.
     ///
     /// Code: `idp_disabled`.
@@ -375,7 +375,7 @@ pub enum Error {
         found: String,
     },
     /// The certificate that verified a signature is outside its validity period, and the policy
-    /// requires validity ([`crate::sp::ValidationPolicy::require_certificate_validity`]).
+    /// requires validity (`sp::ValidationPolicy::require_certificate_validity`).
     ///
     /// Code: `certificate_expired`.
     #[error(
@@ -434,7 +434,7 @@ pub enum Error {
     },
     /// The Response answers a login that another browser started (login CSRF): the pending
     /// login named by the RelayState is bound to the browser that started it, and this request
-    /// did not present that browser's binding (see [`crate::login::BrowserBinding`]).
+    /// did not present that browser's binding (see `login::BrowserBinding`).
     ///
     /// Code: `login_browser_mismatch`.
     #[error(
@@ -654,3 +654,31 @@ impl Error {
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The app's callback failed: its `login::Provisioner` refused or could not provision
+/// a user, or its session store or `SessionTerminator` failed. The text goes to the log, never to
+/// the person signing in or to the IdP.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProvisionError(pub String);
+
+/// Why a store could not answer. saml-sp refuses the login (fails closed) when this happens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backing service is unreachable or timed out.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store is full of unexpired entries.
+    #[error("store full: {capacity} unexpired entries")]
+    Full {
+        /// The configured capacity.
+        capacity: usize,
+    },
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::StoreUnavailable(e)
+    }
+}

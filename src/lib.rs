@@ -5,8 +5,9 @@
 // The modules in the order a Response flows through them (see "Architecture" in the README):
 // the safe XML tree and its canonicalization, the crypto primitives, XML-DSig verification that
 // returns the signed element, XML Encryption, the SAML messages as they travel (bindings), the
-// SP's validation of a Response into a typed assertion, logout, metadata, many tenants, the
-// one-call login flow with provisioning and audit, and the stores.
+// SP's validation of a Response into a typed assertion, logout messages, metadata, many tenants,
+// the one-call login flow with provisioning and audit, metadata kept fresh, the web endpoints;
+// and beside them the stores.
 pub mod xml;
 
 pub mod crypto;
@@ -27,6 +28,9 @@ pub mod tenant;
 
 pub mod login;
 
+#[cfg(feature = "fetch")]
+pub mod refresh;
+
 pub mod store;
 
 #[cfg(feature = "web")]
@@ -35,6 +39,10 @@ pub mod web;
 pub mod error;
 pub mod ns;
 pub mod time;
+
+/// The manual: how each part works and how to configure it (`docs/manual.md`).
+#[doc = include_str!("../docs/manual.md")]
+pub mod manual {}
 
 #[cfg(feature = "testkit")]
 #[doc(hidden)]

@@ -1,5 +1,6 @@
-//! The README's architecture section matches the source tree (issue 14): every folder and every
-//! file under src/ is named there, and every file it names exists.
+//! The structure is kept true by tests: docs/architecture.md names every folder and file under
+//! src/ and only files that exist (issue 14); imports only look down (issue 29); the README's
+//! advisory list names real tests (issue 28).
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -20,16 +21,10 @@ fn files(dir: &Path, out: &mut Vec<String>) {
 }
 
 #[test]
-fn readme_architecture_names_every_module_file() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme
-        .find("## Architecture")
-        .expect("an Architecture section");
-    let end = readme[start + 3..]
-        .find("\n## ")
-        .map_or(readme.len(), |i| start + 3 + i);
-    let section = &readme[start..end];
+fn architecture_doc_names_every_module_file() {
+    let section =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/architecture.md"))
+            .unwrap();
     let mut all = Vec::new();
     files(
         Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")),
@@ -47,10 +42,7 @@ fn readme_architecture_names_every_module_file() {
         if name == "mod.rs" && folder != "store" || name == "lib.rs" {
             continue;
         }
-        assert!(
-            section.contains(name),
-            "{f} not in the README's architecture section"
-        );
+        assert!(section.contains(name), "{f} not in docs/architecture.md");
     }
     // And every file the section names exists.
     for word in section.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '/'))
@@ -61,7 +53,7 @@ fn readme_architecture_names_every_module_file() {
             let base = name.rsplit('/').next().unwrap();
             assert!(
                 all.iter().any(|f| f.ends_with(&format!("{base}.rs"))),
-                "the README names {word}, which is not in src/"
+                "docs/architecture.md names {word}, which is not in src/"
             );
         }
     }
@@ -105,4 +97,62 @@ fn readme_advisory_list_names_existing_tests_and_every_advisory_test() {
             }
         }
     }
+}
+
+/// Issue 29: imports only look down. Each top-level module has a layer; code in one (comments
+/// and doc text aside) may name `crate::x` only for a module `x` on its own layer or below.
+#[test]
+fn no_module_imports_a_higher_layer() {
+    // Lowest first: the XML tree, errors, primitives, signatures and bindings, encryption, the
+    // SP's checks, the messages, metadata, tenants, the login flow and metadata kept fresh, the
+    // web endpoints and the test IdP, then what only tests and tools use.
+    const LAYERS: &[&[&str]] = &[
+        &["xml", "ns"],
+        &["error"],
+        &["time", "crypto", "store"],
+        &["binding", "dsig"],
+        &["xmlenc"],
+        &["sp"],
+        &["logout", "metadata"],
+        &["tenant"],
+        &["login", "refresh"],
+        &["web", "testkit"],
+        &["fuzzing"],
+    ];
+    let layer = |m: &str| LAYERS.iter().position(|l| l.contains(&m));
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let mut all = Vec::new();
+    files(Path::new(root), &mut all);
+    let mut upward = Vec::new();
+    for rel in &all {
+        let module = rel.split(['/', '.']).next().unwrap();
+        if matches!(module, "lib" | "bin") {
+            continue;
+        }
+        let Some(own) = layer(module) else {
+            panic!("src/{rel}: module {module} has no layer in this test");
+        };
+        let source = std::fs::read_to_string(format!("{root}/{rel}")).unwrap();
+        for (n, line) in source.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for part in line.split("crate::").skip(1) {
+                let target: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if let Some(t) = layer(&target)
+                    && t > own
+                {
+                    upward.push(format!("src/{rel}:{}: {module} -> {target}", n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "imports that run up a layer:\n{}",
+        upward.join("\n")
+    );
 }

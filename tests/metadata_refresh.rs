@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
-use saml_sp::metadata::{
+use saml_sp::refresh::{
     MetadataClient, MetadataEvent, MetadataRefresher, MetadataSource, RefreshPolicy,
 };
 use saml_sp::tenant::{HealthStatus, IdpRegistry, SpSettings, TenantConfig};

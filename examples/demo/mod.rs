@@ -305,7 +305,7 @@ async fn watch_metadata_url(
     url: &str,
     template: TenantConfig,
 ) -> Result<Arc<dyn saml_sp::tenant::KeyRefresh>, Error> {
-    use saml_sp::metadata::{MetadataClient, MetadataRefresher, MetadataSource};
+    use saml_sp::refresh::{MetadataClient, MetadataRefresher, MetadataSource};
     let mut client = MetadataClient::builder();
     if let Some(ca) = std::env::var("SAML_IDP_METADATA_CA")
         .ok()

@@ -63,9 +63,10 @@ use crate::error::Error;
 use crate::login::audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome, emit};
 use crate::login::authn_request::AuthnRequest;
 use crate::login::browser::{BrowserBinding, check_browser_binding, is_login_token};
-use crate::login::provision::{Provisioner, SamlIdentity};
+use crate::login::provision::Provisioner;
 use crate::logout::{IncomingLogout, LogoutStatus, SessionRecord, SessionTerminator};
 use crate::sp::assertion::VerifiedAssertion;
+use crate::sp::identity::SamlIdentity;
 use crate::sp::report::Report;
 use crate::sp::validate::RequestCheck;
 use crate::store::{ReplayCache, RequestStore};
@@ -197,7 +198,7 @@ impl<P: Provisioner> Acs<P> {
         self
     }
     /// When a Response is signed with a key its tenant does not have, asks `refresh` (usually
-    /// the [`crate::metadata::MetadataRefresher`] that keeps the tenants' metadata, which
+    /// the `refresh::MetadataRefresher` that keeps the tenants' metadata, which
     /// rate-limits itself per tenant) to fetch the tenant's metadata now, and validates once
     /// more if the tenant's configuration was replaced: an IdP that starts signing with a newly
     /// published key is not refused until the next scheduled fetch.

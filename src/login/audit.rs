@@ -38,11 +38,11 @@ pub enum Outcome {
 pub enum Action {
     /// A login (the ACS).
     Login,
-    /// An SP-initiated logout: the LogoutRequest sent ([`crate::Acs::start_logout`]).
+    /// An SP-initiated logout: the LogoutRequest sent ([`super::Acs::start_logout`]).
     LogoutStarted,
-    /// An SP-initiated logout: the IdP's LogoutResponse ([`crate::Acs::finish_logout`]).
+    /// An SP-initiated logout: the IdP's LogoutResponse ([`super::Acs::finish_logout`]).
     LogoutFinished,
-    /// An IdP-initiated logout ([`crate::Acs::handle_logout_request`]).
+    /// An IdP-initiated logout ([`super::Acs::handle_logout_request`]).
     LogoutRequested,
 }
 

@@ -8,7 +8,7 @@
 //! (`login_browser_mismatch`) unless the request presents the same secret.
 //!
 //! The IdP's POST to the ACS is cross-site, so a `SameSite=Lax` cookie is not sent with it. The
-//! web layer ([`crate::web`]) answers that first POST with a page that re-posts the form to the
+//! web layer (`web`) answers that first POST with a page that re-posts the form to the
 //! ACS from the app's own origin, a same-site request that carries the Lax cookie; an app that
 //! serves only https may instead set the cookie `SameSite=None; Secure`.
 //!

@@ -5,7 +5,7 @@
 //! - `acs`: [`Acs`] and its results;
 //! - `authn_request`: building the AuthnRequest;
 //! - `browser`: the [`BrowserBinding`] that ties a pending login to the browser that started it;
-//! - `provision`: the verified identity and the app's [`Provisioner`];
+//! - `provision`: the app's [`Provisioner`] (the identity it receives is mapped in `sp`);
 //! - `audit`: one event per login and logout.
 
 pub mod acs;
@@ -14,6 +14,8 @@ pub mod authn_request;
 mod browser;
 pub mod provision;
 
+pub use crate::error::ProvisionError;
+pub use crate::sp::identity::{AttributeMapping, SamlIdentity, UNKNOWN, email_domain};
 pub use acs::{
     Acs, LoginStart, LoginSuccess, LogoutDone, LogoutReply, LogoutStart, block_on_ready,
     safe_return_path,
@@ -22,6 +24,4 @@ pub use audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome};
 pub use authn_request::{AuthnRequest, BuiltAuthnRequest, Comparison};
 pub use browser::BrowserBinding;
 pub(crate) use browser::is_login_token;
-pub use provision::{
-    AttributeMapping, ProvisionError, ProvisionFn, Provisioner, SamlIdentity, UNKNOWN, email_domain,
-};
+pub use provision::{ProvisionFn, Provisioner};

@@ -5,7 +5,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::error::Error;
-use crate::login::provision::ProvisionError;
+use crate::error::ProvisionError;
 use crate::sp::assertion::{NameId, VerifiedAssertion};
 
 /// The identity of one SAML session, as Single Logout names it: the IdP, the NameID (with its
@@ -148,7 +148,7 @@ impl SessionRecord {
 }
 
 /// The app's side of IdP-initiated logout: end every local session the request names.
-/// [`crate::Acs::handle_logout_request`] calls it after the LogoutRequest verified, and answers
+/// `login::Acs::handle_logout_request` calls it after the LogoutRequest verified, and answers
 /// the IdP with `Success` when it returns `Ok` and `Responder` when it fails.
 pub trait SessionTerminator: Send + Sync {
     /// Ends the sessions of `request` in `tenant` (see [`SessionRecord::matches`]); returns how

@@ -1,8 +1,8 @@
 //! SAML metadata: reading an IdP's (`idp`: `EntityDescriptor` / `EntitiesDescriptor`, signed or
-//! not, `validUntil`, `cacheDuration`) and writing the SP's (`sp`); with the `fetch` feature,
-//! fetching it over https under an SSRF guard (`fetch`, `guard`) and keeping it fresh in the
-//! tenant registry (`refresh`). `aggregate` finds one IdP in a federation aggregate read as a
-//! stream (verifying its signature on the way) without holding the whole document.
+//! not, `validUntil`, `cacheDuration`) and writing the SP's (`sp`). `aggregate` finds one IdP in
+//! a federation aggregate read as a stream (verifying its signature on the way) without holding
+//! the whole document. Fetching metadata from a URL and keeping it fresh is the `refresh` module
+//! (feature `fetch`), a layer above the tenant registry it updates.
 //!
 //! ```
 //! use saml_sp::metadata::IdpMetadata;
@@ -19,19 +19,8 @@
 //! ```
 
 pub mod aggregate;
-#[cfg(feature = "fetch")]
-mod fetch;
-#[cfg(feature = "fetch")]
-mod guard;
 mod idp;
-#[cfg(feature = "fetch")]
-mod refresh;
 mod sp;
-
-#[cfg(feature = "fetch")]
-pub use fetch::{MetadataClient, MetadataClientBuilder, MetadataFetcher};
-#[cfg(feature = "fetch")]
-pub use refresh::{MetadataEvent, MetadataRefresher, MetadataSource, RefreshPolicy, SourceStatus};
 
 pub use idp::{Endpoint, IdpMetadata, MAX_SIGNING_CERTIFICATES, default_metadata_limits};
 pub use sp::SpMetadata;

@@ -1,5 +1,5 @@
 //! The typed result of validation. A [`VerifiedAssertion`] has no public constructor: the only way
-//! to obtain one is [`crate::ServiceProvider::validate_response`] (or the async ACS flow), and
+//! to obtain one is `ServiceProvider::validate_response` (or the async ACS flow), and
 //! every value in it was read from an element covered by a verified signature.
 
 use chrono::{DateTime, Utc};

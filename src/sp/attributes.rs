@@ -22,7 +22,7 @@ struct Entry {
     values: Range<usize>,
 }
 
-/// The attributes of a [`crate::VerifiedAssertion`], merged by `Name`, in document order.
+/// The attributes of a `VerifiedAssertion`, merged by `Name`, in document order.
 ///
 /// ```
 /// # use saml_sp::testkit::{TestIdp, TestUser};

@@ -153,7 +153,7 @@ impl IdentityProvider {
 
 /// How Responses are validated: every option, in one type shared by the single-IdP
 /// [`ServiceProviderBuilder`] and by per-tenant configuration
-/// ([`crate::tenant::TenantConfig::policy`]), so each exists in both. Defaults are strict; every
+/// (`tenant::TenantConfig::policy`), so each exists in both. Defaults are strict; every
 /// weaker option is named `dangerous_*`.
 ///
 /// ```

@@ -1,5 +1,5 @@
 //! The one definition of every option that weakens validation. Each configuration path (the
-//! [`crate::ServiceProviderBuilder`], [`crate::sp::ValidationPolicy`], [`crate::TenantConfig`],
+//! `ServiceProviderBuilder`, [`crate::sp::ValidationPolicy`], `TenantConfig`,
 //! the serde `TenantSettings` and the `saml-sp` CLI) takes a whole [`DangerousOptions`] value
 //! and nothing else, so an option added here exists on every path at once.
 

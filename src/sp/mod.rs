@@ -7,6 +7,7 @@
 //! - `danger`: [`DangerousOptions`], the one definition of every option that weakens validation;
 //! - `report`: what each check expected and found;
 //! - `assertion`: the typed result, obtainable only through validation;
+//! - `identity`: the identity an app needs, mapped from the signed assertion's attributes;
 //! - `attributes`: its attributes, merged by `Name`, stored in one buffer;
 //! - `consume`: validation plus the request store and the replay cache.
 
@@ -15,6 +16,7 @@ pub mod attributes;
 pub mod config;
 pub(crate) mod consume;
 mod danger;
+pub(crate) mod identity;
 pub mod report;
 pub mod validate;
 

@@ -18,37 +18,17 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 
+pub use crate::error::StoreError;
 pub use memory::{MemoryLogoutLog, MemoryReplayCache, MemoryRequestStore};
-
-/// Why a store could not answer. saml-sp refuses the login (fails closed) when this happens.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The backing service is unreachable or timed out.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// The store is full of unexpired entries.
-    #[error("store full: {capacity} unexpired entries")]
-    Full {
-        /// The configured capacity.
-        capacity: usize,
-    },
-}
-
-impl From<StoreError> for crate::Error {
-    fn from(e: StoreError) -> Self {
-        crate::Error::StoreUnavailable(e)
-    }
-}
 
 /// A boxed, sendable future returned by store methods.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// Remembers outstanding logins until they expire; each record can be taken exactly once.
 ///
-/// The key is an issued AuthnRequest ID (for [`crate::ServiceProvider::consume`]) or an opaque
+/// The key is an issued AuthnRequest ID (for `ServiceProvider::consume`) or an opaque
 /// RelayState token whose value records the request ID and return path (for
-/// [`crate::login::acs::Acs`]). `take` must be atomic (a Redis GETDEL, say): two instances taking the
+/// `login::Acs`). `take` must be atomic (a Redis GETDEL, say): two instances taking the
 /// same key concurrently get it once between them.
 pub trait RequestStore: std::fmt::Debug + Send + Sync {
     /// Remembers `key` with `value` in `namespace` until `expires`.
@@ -82,7 +62,7 @@ pub trait ReplayCache: std::fmt::Debug + Send + Sync {
 }
 
 /// Logouts remembered for sessions the SP cannot reach by identity (sessions a session crate
-/// keeps by random ID; see [`crate::web::Revocations`]). Each key names a subject (an IdP's
+/// keeps by random ID; see `web::Revocations`). Each key names a subject (an IdP's
 /// NameID, one of its SessionIndexes, or one signed-out session) and maps to when it was logged
 /// out. Shared through Redis, every app instance sees every logout.
 pub trait LogoutLog: std::fmt::Debug + Send + Sync {

@@ -3,8 +3,8 @@
 
 use crate::crypto::Certificate;
 use crate::error::Error;
-use crate::login::provision::AttributeMapping;
 use crate::sp::config::{SignaturePolicy, ValidationPolicy};
+use crate::sp::identity::AttributeMapping;
 
 /// SP-wide settings shared by every tenant.
 #[derive(Debug, Clone)]
@@ -183,7 +183,7 @@ impl TenantConfig {
     }
     /// A tenant `slug` for a known IdP product: its attribute names and the NameID format to
     /// ask for. The IdP side (entity ID, certificates, SSO URL) comes from its metadata:
-    /// [`TenantConfig::with_idp_metadata`], or a [`crate::metadata::MetadataSource`] with this
+    /// [`TenantConfig::with_idp_metadata`], or a `refresh::MetadataSource` with this
     /// as the template (feature `fetch`).
     pub fn from_preset(slug: impl Into<String>, preset: super::IdpPreset) -> Self {
         let mut c = TenantConfig::new(slug, "", Vec::new());
@@ -298,7 +298,7 @@ impl TenantConfig {
     }
     /// The whole validation policy (signatures, clock skew, response age, limits, extra
     /// destinations, authentication context, decryption keys, the `dangerous_*` options):
-    /// every option a single-IdP [`crate::ServiceProvider`] has.
+    /// every option a single-IdP `ServiceProvider` has.
     pub fn policy(mut self, policy: ValidationPolicy) -> Self {
         self.policy = policy;
         self

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 /// The future [`KeyRefresh::unknown_signing_key`] returns.
 pub type KeyRefreshFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
-/// Called by [`crate::login::Acs`] when a Response for a tenant was signed with a key that is
+/// Called by the login flow (`login::Acs`) when a Response for a tenant was signed with a key that is
 /// not among the tenant's configured certificates (`untrusted_key` or `signature_invalid`).
 /// An implementation may fetch the tenant's metadata and install it in the registry; it must
 /// bound how often it does so per tenant, since anyone can post a Response signed with a key

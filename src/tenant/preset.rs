@@ -17,8 +17,8 @@
 //! let tenant = TenantConfig::from_preset("acme", preset);
 //! ```
 
-use crate::login::provision::AttributeMapping;
 use crate::ns::NAMEID_EMAIL;
+use crate::sp::identity::AttributeMapping;
 
 const CLAIMS: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/";
 

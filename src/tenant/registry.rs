@@ -6,8 +6,8 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::error::Error;
-use crate::login::provision::AttributeMapping;
 use crate::sp::config::{IdentityProvider, ServiceProvider};
+use crate::sp::identity::AttributeMapping;
 
 use super::config::{SpSettings, TenantConfig};
 use super::failed::{FailedTenant, StoredTenant, TenantLoad};
@@ -413,7 +413,7 @@ impl IdpRegistry {
     /// [`Error::TenantUnavailable`] when the owner failed to load, [`Error::IdpDisabled`],
     /// [`Error::UnknownTenant`] when no tenant owns the domain.
     pub fn discover_for_login(&self, email: &str) -> Result<Arc<Tenant>, Error> {
-        let domain = crate::login::provision::email_domain(email);
+        let domain = crate::sp::identity::email_domain(email);
         let slug = domain
             .as_ref()
             .and_then(|d| self.snapshot.load().by_domain.get(d).cloned())
@@ -435,7 +435,7 @@ impl IdpRegistry {
     /// IdP discovery: the enabled tenant owning the domain of `email` (domains compare
     /// case-insensitively).
     pub fn discover(&self, email: &str) -> Option<Arc<Tenant>> {
-        let domain = crate::login::provision::email_domain(email)?;
+        let domain = crate::sp::identity::email_domain(email)?;
         let snap = self.snapshot.load();
         snap.by_domain
             .get(&domain)

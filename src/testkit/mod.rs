@@ -994,8 +994,8 @@ mod tests {
     use super::*;
 
     /// An SP that trusts `idp`, at https://sp.example.com.
-    fn sp_for(idp: &TestIdp) -> crate::ServiceProvider {
-        crate::ServiceProvider::builder(
+    fn sp_for(idp: &TestIdp) -> crate::sp::ServiceProvider {
+        crate::sp::ServiceProvider::builder(
             "https://sp.example.com/m",
             "https://sp.example.com/acs",
             crate::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),

@@ -399,7 +399,7 @@ where
     /// As [`SamlWeb::from_idp_metadata_file`], with the IdP's metadata fetched from
     /// `metadata_url` by `client` (its SSRF guard: https and public addresses unless the
     /// client's `dangerous_*` options say otherwise) and kept fresh by a
-    /// [`crate::metadata::MetadataRefresher`] spawned on the current tokio runtime: refreshed
+    /// [`crate::refresh::MetadataRefresher`] spawned on the current tokio runtime: refreshed
     /// per `cacheDuration`, and fetched at once when a Response is signed with a key the
     /// metadata did not have yet (at most once a minute). Call it inside a tokio runtime.
     ///
@@ -410,19 +410,19 @@ where
     pub async fn from_idp_metadata_url(
         base_url: &str,
         metadata_url: &str,
-        client: crate::metadata::MetadataClient,
+        client: crate::refresh::MetadataClient,
         provision: F,
     ) -> Result<Self, Error> {
         let (sp, _) = simple_sp_settings(base_url, None)?;
         let registry = Arc::new(crate::tenant::IdpRegistry::new(sp));
-        let refresher = Arc::new(crate::metadata::MetadataRefresher::new(
+        let refresher = Arc::new(crate::refresh::MetadataRefresher::new(
             registry.clone(),
             client,
         ));
         let template = crate::tenant::TenantConfig::new("default", metadata_url, Vec::new());
         refresher
             .watch(
-                crate::metadata::MetadataSource::new(metadata_url, template),
+                crate::refresh::MetadataSource::new(metadata_url, template),
                 crate::time::Clock::now(&crate::time::SystemClock),
             )
             .await?;

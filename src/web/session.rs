@@ -10,7 +10,7 @@ use http::{HeaderMap, header};
 
 use super::WebSettings;
 use crate::error::Error;
-use crate::login::provision::ProvisionError;
+use crate::error::ProvisionError;
 use crate::logout::{ReceivedLogoutRequest, SessionRecord, SessionTerminator};
 use crate::sp::assertion::NameId;
 use crate::store::{LogoutLog, MemoryLogoutLog, StoreError};

@@ -19,7 +19,7 @@
 //!   [`MetadataRefresher::expiry_warning`] (30 days by default).
 //!
 //! - **A key nobody told us about**: as the login flow's [`crate::tenant::KeyRefresh`] hook
-//!   ([`crate::login::Acs::with_key_refresh`]), a Response signed with a key the tenant does not
+//!   (`login::Acs::with_key_refresh`), a Response signed with a key the tenant does not
 //!   have triggers one fetch at once, at most once per tenant per
 //!   [`MetadataRefresher::unknown_key_interval`] (60 s by default), so an IdP that starts signing
 //!   with a newly published key is followed within seconds while forged signatures cannot drive
@@ -35,9 +35,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 
 use super::fetch::MetadataFetcher;
-use super::idp::IdpMetadata;
 use crate::crypto::Certificate;
 use crate::error::Error;
+use crate::metadata::IdpMetadata;
 use crate::tenant::{IdpRegistry, TenantConfig};
 use crate::time::Clock;
 
@@ -198,7 +198,7 @@ impl MetadataSource {
     /// and the signature verified) and searched for the [`MetadataSource::entity_id`] as a
     /// stream (see [`crate::metadata::aggregate`]), so the aggregate is never held in memory. The
     /// file is also the backing copy read at start when the URL cannot be fetched. The client's
-    /// aggregate size limit applies ([`crate::metadata::MetadataClientBuilder::max_aggregate_bytes`]).
+    /// aggregate size limit applies ([`super::MetadataClientBuilder::max_aggregate_bytes`]).
     #[must_use]
     pub fn aggregate(mut self, file: impl Into<PathBuf>) -> Self {
         self.aggregate = Some(file.into());

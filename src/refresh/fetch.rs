@@ -14,7 +14,7 @@
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), saml_sp::Error> {
-//! use saml_sp::metadata::MetadataClient;
+//! use saml_sp::refresh::MetadataClient;
 //!
 //! let client = MetadataClient::builder().build()?;
 //! let xml = client
@@ -155,7 +155,7 @@ impl MetadataClientBuilder {
         self
     }
     /// The largest federation aggregate downloaded to a file (default 512 MiB; see
-    /// [`crate::metadata::MetadataSource::aggregate`]). The overall time limit for such a
+    /// [`super::MetadataSource::aggregate`]). The overall time limit for such a
     /// download is ten times [`MetadataClientBuilder::timeout`].
     pub fn max_aggregate_bytes(mut self, bytes: u64) -> Self {
         self.max_aggregate_bytes = bytes;
