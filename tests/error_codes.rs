@@ -186,7 +186,7 @@ fn every_error_has_a_kind_a_status_and_a_safe_message() {
         let m = e.user_message();
         assert!(!m.is_empty() && !m.contains("x\""), "{}: {m}", e.code());
         match e.code() {
-            "store_unavailable" | "metadata_fetch_failed" => {
+            "store_unavailable" | "metadata_fetch_failed" | "tenant_unavailable" => {
                 assert_eq!(kind, ErrorKind::Unavailable)
             }
             "config_invalid"
