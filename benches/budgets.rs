@@ -10,7 +10,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use saml_sp::binding::{InflateOptions, decode_post, inflate};
-use saml_sp::login::authn_request::AuthnRequest;
+use saml_sp::login::AuthnRequest;
 use saml_sp::metadata::IdpMetadata;
 use saml_sp::xml::{Document, Limits, ParseOptions};
 

@@ -4,7 +4,7 @@
 //! the person signing in. Messages never include assertion XML.
 //!
 //! ```
-//! use saml_sp::error::{Error, ErrorKind};
+//! use saml_sp::{Error, ErrorKind};
 //!
 //! let e = Error::UnsolicitedResponse;
 //! assert_eq!(e.code(), "unsolicited_response");

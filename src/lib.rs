@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub, unnameable_types)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The modules in the order a Response flows through them (see "Architecture" in the README):
@@ -36,7 +37,7 @@ pub mod store;
 #[cfg(feature = "web")]
 pub mod web;
 
-pub mod error;
+mod error;
 pub mod ns;
 pub mod time;
 
@@ -53,9 +54,12 @@ pub mod testkit;
 /// The `chrono` crate, whose types appear in this crate's signatures (instants, durations).
 pub use chrono;
 pub use error::{Error, ErrorKind, Result};
-pub use login::{Acs, LoginStart, LoginSuccess, LogoutDone, LogoutReply, LogoutStart};
-pub use sp::{
-    Attribute, Check, CheckResult, IdentityProvider, NameId, Report, ServiceProvider,
-    ServiceProviderBuilder, SignaturePolicy, Signed, ValidationPolicy, VerifiedAssertion,
+pub use login::acs::{Acs, LoginStart, LoginSuccess, LogoutDone, LogoutReply, LogoutStart};
+pub use sp::assertion::{NameId, Signed, VerifiedAssertion};
+pub use sp::attributes::Attribute;
+pub use sp::config::{
+    IdentityProvider, ServiceProvider, ServiceProviderBuilder, SignaturePolicy, ValidationPolicy,
 };
-pub use tenant::{IdpRegistry, SpSettings, TenantConfig};
+pub use sp::report::{Check, CheckResult, Report};
+pub use tenant::config::{SpSettings, TenantConfig};
+pub use tenant::registry::IdpRegistry;

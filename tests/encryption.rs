@@ -529,11 +529,11 @@ fn decrypted_plaintext_must_be_exactly_one_assertion() {
 #[test]
 fn tenant_policy_carries_decryption_keys_into_the_one_call_acs() {
     use crate::users::Users;
-    use saml_sp::login::Acs;
+    use saml_sp::Acs;
+    use saml_sp::ValidationPolicy;
     use saml_sp::login::AuditContext;
-    use saml_sp::sp::ValidationPolicy;
     use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
-    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+    use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
     use std::sync::Arc;
     let idp = TestIdp::fixed(IDP);
     let registry = IdpRegistry::new(SpSettings::new(SP, ACS).unwrap());

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use saml_sp::error::{Error, ErrorKind};
 use saml_sp::xml::XmlError;
+use saml_sp::{Error, ErrorKind};
 
 fn every_variant() -> Vec<Error> {
     let s = || String::from("x");

@@ -15,17 +15,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use chrono::{DateTime, Duration, Utc};
-use saml_sp::login::Acs;
+use saml_sp::Acs;
 use saml_sp::login::AuditContext;
 use saml_sp::login::{ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::metadata::IdpMetadata;
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore, ReplayCache, RequestStore};
-use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{SignShape, TestIdp, TestUser};
 use saml_sp::time::{FixedClock, parse_instant};
 use saml_sp::xml::Document;
 use saml_sp::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use saml_sp::{IdentityProvider, ServiceProvider};
+use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
 #[path = "support/hostile.rs"]
 mod hostile;
@@ -674,7 +674,8 @@ fn pass4_reflected_xss_the_test_idp_refuses_an_acs_it_does_not_serve() {
 #[cfg(feature = "serde")]
 #[test]
 fn pass3_defect_9_every_configuration_path_honours_every_dangerous_option() {
-    use saml_sp::sp::{DangerousOptions, ValidationPolicy};
+    use saml_sp::ValidationPolicy;
+    use saml_sp::sp::DangerousOptions;
     let idp = idp();
     let pem = include_str!("../src/testkit/test-idp.crt");
     let registry = IdpRegistry::new(SpSettings::new(SP, ACS).unwrap());

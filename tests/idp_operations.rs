@@ -17,9 +17,9 @@ use chrono::{DateTime, Duration, Utc};
 use saml_sp::Acs;
 use saml_sp::crypto::Certificate;
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
-use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::TestIdp;
 use saml_sp::{IdentityProvider, ServiceProvider, ValidationPolicy};
+use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
 const IDP: &str = "https://idp.example.com/saml";
 const SP: &str = "https://sp.example.com/saml/metadata";

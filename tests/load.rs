@@ -13,8 +13,8 @@ use std::sync::Arc;
 use saml_sp::Acs;
 use saml_sp::login::{AuditContext, ProvisionError, ProvisionFn, SamlIdentity};
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
-use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{TestIdp, TestUser};
+use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
 const SP: &str = "https://app.example.com/saml/metadata";
 const ACS: &str = "https://app.example.com/saml/acs";

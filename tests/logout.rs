@@ -16,18 +16,18 @@ use std::task::{Context, Poll, Waker};
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use saml_sp::Acs;
 use saml_sp::crypto::Certificate;
-use saml_sp::login::Acs;
 use saml_sp::login::AuditContext;
 use saml_sp::login::ProvisionError;
 use saml_sp::logout::{
     IncomingLogout, LogoutStatus, ReceivedLogoutRequest, SessionRecord, SessionTerminator,
 };
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
-use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{SignShape, TestIdp, TestUser};
 use saml_sp::time::{FixedClock, parse_instant};
 use saml_sp::{IdentityProvider, ServiceProvider, ServiceProviderBuilder};
+use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/interop/");
 const IDP: &str = "https://idp.example.com/saml";
@@ -394,7 +394,7 @@ fn unsigned_logout_request_is_refused_by_default() {
     // Only with the dangerous option.
     let lax =
         builder(&idp)
-            .policy(saml_sp::sp::ValidationPolicy::default().dangerous(
+            .policy(saml_sp::ValidationPolicy::default().dangerous(
                 saml_sp::sp::DangerousOptions::default().dangerous_allow_unsigned_logout(),
             ))
             .build()

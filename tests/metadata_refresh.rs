@@ -17,9 +17,10 @@ use chrono::{DateTime, Duration, Utc};
 use saml_sp::refresh::{
     MetadataClient, MetadataEvent, MetadataRefresher, MetadataSource, RefreshPolicy,
 };
-use saml_sp::tenant::{HealthStatus, IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::tenant::HealthStatus;
 use saml_sp::testkit::TestIdp;
 use saml_sp::time::parse_instant;
+use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
 
@@ -830,7 +831,7 @@ impl StepClock {
     }
 }
 
-type TestAcs = saml_sp::login::Acs<
+type TestAcs = saml_sp::Acs<
     saml_sp::login::ProvisionFn<
         fn(
             String,
@@ -893,7 +894,7 @@ async fn pass3_defect_10_a_newly_published_signing_key_is_fetched_at_once_and_ra
         .await
         .unwrap();
     assert_eq!(server.hits.load(Ordering::SeqCst), 1);
-    let acs: TestAcs = saml_sp::login::Acs::new(
+    let acs: TestAcs = saml_sp::Acs::new(
         reg.clone(),
         Arc::new(saml_sp::store::MemoryRequestStore::default()),
         Arc::new(saml_sp::store::MemoryReplayCache::default()),

@@ -16,8 +16,9 @@ mod manifest;
 use manifest::{DIR, manifest, sp_with, strs};
 use saml_sp::login::{AttributeMapping, UNKNOWN};
 use saml_sp::metadata::IdpMetadata;
-use saml_sp::tenant::{IdpPreset, IdpRegistry, SpSettings, TenantConfig};
+use saml_sp::tenant::IdpPreset;
 use saml_sp::time::parse_instant;
+use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
 /// The preset for a manifest `idp` value (the product the capture came from).
 fn preset_for(idp: &str) -> Option<IdpPreset> {

@@ -18,8 +18,8 @@ use std::time::Duration;
 use saml_sp::Acs;
 use saml_sp::login::AuditContext;
 use saml_sp::store::redis::RedisStore;
-use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{TestIdp, TestUser};
+use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
 const SP_ID: &str = "https://app.example.com/saml/metadata";
 const ACS: &str = "https://app.example.com/saml/{tenant}/acs";

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use saml_sp::binding::{InflateOptions, decode_redirect, inflate};
 use saml_sp::crypto::{Certificate, SignatureAlgorithm, SigningKey};
-use saml_sp::login::authn_request::{AuthnRequest, Comparison};
+use saml_sp::login::{AuthnRequest, Comparison};
 use saml_sp::metadata::{IdpMetadata, SpMetadata};
 use saml_sp::time::parse_instant;
 use saml_sp::xml::Document;
@@ -57,7 +57,7 @@ fn tmp(name: &str, data: &[u8]) -> String {
     p.display().to_string()
 }
 
-fn request() -> saml_sp::login::authn_request::BuiltAuthnRequest {
+fn request() -> saml_sp::login::BuiltAuthnRequest {
     let now = parse_instant("2026-01-01T10:00:00Z", "now").unwrap();
     AuthnRequest::new(SP, ACS)
         .destination(SSO)

@@ -14,13 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use saml_sp::crypto::Certificate;
-use saml_sp::login::{Acs, LoginSuccess};
 use saml_sp::login::{AttributeMapping, ProvisionError, Provisioner, SamlIdentity};
 use saml_sp::login::{AuditContext, AuditEvent, AuditSink, Outcome};
 use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
-use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{AttributeStyle, TestIdp, TestUser};
 use saml_sp::xml::Document;
+use saml_sp::{Acs, LoginSuccess};
+use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
 fn block_on<F: Future>(f: F) -> F::Output {
     match pin!(f)

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use base64::Engine as _;
 use saml_sp::crypto::{Certificate, SignatureAlgorithm, SigningKey};
-use saml_sp::login::authn_request::AuthnRequest;
+use saml_sp::login::AuthnRequest;
 use saml_sp::metadata::SpMetadata;
 use saml_sp::{IdentityProvider, ServiceProvider};
 
@@ -126,7 +126,7 @@ fn check_response(v: &serde_json::Value, request_id: &str) {
     );
 }
 
-fn request() -> saml_sp::login::authn_request::BuiltAuthnRequest {
+fn request() -> saml_sp::login::BuiltAuthnRequest {
     AuthnRequest::new(SP, ACS)
         .destination(SSO)
         .build(chrono::Utc::now())

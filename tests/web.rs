@@ -401,7 +401,7 @@ impl saml_sp::login::AuditSink for Ips {
 #[tokio::test]
 async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
-    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+    use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
     let idp = idp();
     let registry = IdpRegistry::new(
         SpSettings::new(format!("{BASE}/saml/metadata"), format!("{BASE}/saml/acs")).unwrap(),
@@ -853,8 +853,8 @@ async fn hyper_adapter_single_logout_ends_the_named_session() {
 async fn multi_tenant_routes_serve_each_tenants_own_sp_identity() {
     use http_body_util::{BodyExt, Full};
     use hyper::body::Bytes;
-    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
     use saml_sp::web::hyper::serve;
+    use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
     let acme_idp = TestIdp::fixed("https://idp.acme.example/saml");
     let globex_idp = TestIdp::fixed("https://login.globex.example/saml");
     let registry = IdpRegistry::new(
@@ -1213,7 +1213,7 @@ async fn logout_csrf_a_cross_site_sign_out_is_refused_and_clears_nothing() {
 /// session cookie and the login-binding cookie); an explicit setting wins.
 #[tokio::test]
 async fn session_cookie_is_secure_on_https_apps_built_with_new() {
-    use saml_sp::tenant::{IdpRegistry, SpSettings};
+    use saml_sp::{IdpRegistry, SpSettings};
     let build = |base: &str, settings: WebSettings| {
         let registry = IdpRegistry::new(
             SpSettings::new(format!("{base}/saml/metadata"), format!("{base}/saml/acs")).unwrap(),
@@ -1281,7 +1281,7 @@ fn forwarded_for_walks_from_the_right_with_ports() {
 
 /// The endpoints with an SP signing key and Single Logout (one tenant, `default`).
 fn slo_web(idp: &TestIdp) -> TestWeb {
-    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+    use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
     let sp_key = saml_sp::testkit::generate_key("sp", chrono::Utc::now()).unwrap();
     let registry = IdpRegistry::new(
         SpSettings::new(format!("{BASE}/saml/metadata"), format!("{BASE}/saml/acs"))
@@ -1485,8 +1485,8 @@ async fn slo_post_binding_an_idp_initiated_logout_request_by_post_ends_the_sessi
 /// LogoutRequest goes to Acme's IdP.
 #[tokio::test]
 async fn pass3_defect_4_sign_out_goes_through_the_sessions_tenant_not_the_routes() {
-    use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
     use saml_sp::web::hyper::serve;
+    use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
     let acme_idp = TestIdp::fixed("https://idp.acme.example/saml");
     let globex_idp = TestIdp::fixed("https://login.globex.example/saml");
     let sp_key = saml_sp::testkit::generate_key("sp", chrono::Utc::now()).unwrap();

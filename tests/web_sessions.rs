@@ -14,9 +14,9 @@
 use std::sync::Arc;
 
 use saml_sp::login::SamlIdentity;
-use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::{TestIdp, TestUser};
 use saml_sp::web::{SamlWeb, SessionBackend, WebSettings};
+use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
 const BASE: &str = "https://app.example.com";
 const IDP_SSO: &str = "https://idp.example.com/sso";

@@ -13,11 +13,11 @@ use http::{Method, Response, StatusCode, header};
 use saml_sp::Acs;
 use saml_sp::Error;
 use saml_sp::crypto::{Certificate, SigningKey};
-use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
 use saml_sp::testkit::TestIdp;
 use saml_sp::web::{MemorySessions, SamlWeb, WebSettings};
 use saml_sp::xml::escape_text as esc;
 use saml_sp::xmlenc::DecryptionKey;
+use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
 pub use db::Db;
 

@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
+use saml_sp::ValidationPolicy;
 use saml_sp::binding::{InflateOptions, inflate};
 use saml_sp::crypto::Certificate;
 use saml_sp::metadata::IdpMetadata;
-use saml_sp::sp::{DangerousOptions, ValidationPolicy};
+use saml_sp::sp::DangerousOptions;
 use saml_sp::time::format_instant;
 use saml_sp::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use saml_sp::xml::{Document, Element, Node, ParseOptions};
@@ -777,7 +778,7 @@ fn authn_request(
         }
         None => None,
     };
-    let req = saml_sp::login::authn_request::AuthnRequest::new(entity_id, acs_url)
+    let req = saml_sp::login::AuthnRequest::new(entity_id, acs_url)
         .destination(sso)
         .force_authn(force_authn)
         .build(Utc::now())

@@ -5,14 +5,12 @@
 //! - `redirect`: inflate/deflate, decoding a Redirect message and its signature, building one;
 //! - `params`: query strings and form bodies (linear, bounded, octets kept as received).
 
-mod params;
-mod post;
+pub(crate) mod params;
+pub(crate) mod post;
 mod redirect;
 
 pub use params::MAX_PARAMS;
-#[cfg(feature = "testkit")]
-pub(crate) use params::parse_params;
-pub(crate) use post::post_fields;
+
 pub use post::{PostPage, decode_post, decode_response_input, post_form};
 pub use redirect::{InflateOptions, RedirectMessage, decode_redirect, inflate, redirect_query};
 

@@ -13,7 +13,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use saml_sp::{Acs, Error, login::AuditContext};
-//! use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+//! use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 //! use saml_sp::login::{BrowserBinding, ProvisionError, Provisioner, SamlIdentity};
 //! use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
 //!
@@ -48,8 +48,10 @@
 //! // offering only HTTP-POST, the auto-submitting page in start.navigation)
 //! // The browser's login-binding secret: reuse the one in its cookie, or make one and set it.
 //! let browser = BrowserBinding::generate()?;
-//! let start = saml_sp::login::block_on_ready(Box::pin(
-//!     acs.start_login_for_email("ada@example.com", Some("/dashboard"), &browser)))?;
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     match std::future::Future::poll(std::pin::pin!(f), &mut std::task::Context::from_waker(std::task::Waker::noop())) {
+//! #         std::task::Poll::Ready(v) => v, std::task::Poll::Pending => unreachable!() } }
+//! let start = block_on(acs.start_login_for_email("ada@example.com", Some("/dashboard"), &browser))?;
 //! assert!(start.redirect_url().unwrap().starts_with("https://acme.okta.com/app/x/sso/saml?SAMLRequest="));
 //! # let _ = acs_handler; Ok(()) }
 //! ```
@@ -140,23 +142,6 @@ pub fn safe_return_path(path: &str) -> Option<&str> {
         && path.len() <= 2048
         && !path.chars().any(|c| c.is_control() || c.is_whitespace());
     ok.then_some(path)
-}
-
-/// Polls a future that is ready at once (in-memory stores) to completion; for doc examples and
-/// tests without an async runtime.
-///
-/// # Panics
-/// When the future is not ready on the first poll.
-#[doc(hidden)]
-#[allow(clippy::panic)]
-pub fn block_on_ready<T>(mut f: std::pin::Pin<Box<dyn std::future::Future<Output = T> + '_>>) -> T {
-    match f
-        .as_mut()
-        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
-    {
-        std::task::Poll::Ready(v) => v,
-        std::task::Poll::Pending => panic!("block_on_ready: the future is not ready"),
-    }
 }
 
 impl<P: Provisioner> Acs<P> {

@@ -1,7 +1,7 @@
 //! SP-initiated login: the `AuthnRequest` and its HTTP-Redirect and HTTP-POST encodings.
 //!
 //! ```
-//! use saml_sp::login::authn_request::AuthnRequest;
+//! use saml_sp::login::AuthnRequest;
 //!
 //! let now = saml_sp::time::parse_instant("2026-01-01T10:00:00Z", "now")?;
 //! let req = AuthnRequest::new("https://sp.example.com/saml/metadata", "https://sp.example.com/saml/acs")

@@ -50,7 +50,7 @@
 //! ```
 
 mod message;
-mod request;
+pub(crate) mod request;
 mod response;
 mod session;
 
@@ -58,9 +58,3 @@ pub use message::{IncomingLogout, LogoutSignature};
 pub use request::{OutgoingLogout, ReceivedLogoutRequest};
 pub use response::{LogoutStatus, ReceivedLogoutResponse};
 pub use session::{SessionRecord, SessionTerminator};
-
-/// The `saml:NameID` element for `n` (the test IdP writes LogoutRequests with it).
-#[cfg(feature = "testkit")]
-pub(crate) fn name_id_xml_for_tests(n: &crate::sp::assertion::NameId) -> String {
-    request::name_id_xml(n)
-}

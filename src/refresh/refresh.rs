@@ -38,7 +38,8 @@ use super::fetch::MetadataFetcher;
 use crate::crypto::Certificate;
 use crate::error::Error;
 use crate::metadata::IdpMetadata;
-use crate::tenant::{IdpRegistry, TenantConfig};
+use crate::tenant::IdpRegistry;
+use crate::tenant::config::TenantConfig;
 use crate::time::Clock;
 
 /// When metadata is fetched again.

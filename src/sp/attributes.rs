@@ -66,8 +66,8 @@ impl Attributes {
     }
 
     /// The attributes, in the order their names first appear.
-    pub fn iter(&self) -> Iter<'_> {
-        Iter {
+    pub fn iter(&self) -> AttributesIter<'_> {
+        AttributesIter {
             set: self,
             entries: self.entries.iter(),
         }
@@ -102,20 +102,20 @@ impl fmt::Debug for Attributes {
 
 impl<'a> IntoIterator for &'a Attributes {
     type Item = Attribute<'a>;
-    type IntoIter = Iter<'a>;
-    fn into_iter(self) -> Iter<'a> {
+    type IntoIter = AttributesIter<'a>;
+    fn into_iter(self) -> AttributesIter<'a> {
         self.iter()
     }
 }
 
 /// The attributes of an [`Attributes`], in order.
 #[derive(Debug, Clone)]
-pub struct Iter<'a> {
+pub struct AttributesIter<'a> {
     set: &'a Attributes,
     entries: std::slice::Iter<'a, Entry>,
 }
 
-impl<'a> Iterator for Iter<'a> {
+impl<'a> Iterator for AttributesIter<'a> {
     type Item = Attribute<'a>;
     fn next(&mut self) -> Option<Attribute<'a>> {
         let set = self.set;
@@ -126,7 +126,7 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-impl DoubleEndedIterator for Iter<'_> {
+impl DoubleEndedIterator for AttributesIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         let set = self.set;
         self.entries
@@ -135,8 +135,8 @@ impl DoubleEndedIterator for Iter<'_> {
     }
 }
 
-impl ExactSizeIterator for Iter<'_> {}
-impl std::iter::FusedIterator for Iter<'_> {}
+impl ExactSizeIterator for AttributesIter<'_> {}
+impl std::iter::FusedIterator for AttributesIter<'_> {}
 
 /// One SAML attribute: its `Name`, the first occurrence's `NameFormat` and `FriendlyName`, and
 /// every value of every `Attribute` with that `Name`, in document order.

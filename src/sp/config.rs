@@ -157,7 +157,7 @@ impl IdentityProvider {
 /// weaker option is named `dangerous_*`.
 ///
 /// ```
-/// use saml_sp::sp::ValidationPolicy;
+/// use saml_sp::ValidationPolicy;
 /// use saml_sp::SignaturePolicy;
 ///
 /// let policy = ValidationPolicy::default()

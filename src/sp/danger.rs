@@ -8,7 +8,8 @@
 /// and as a `--dangerous-*` flag of the CLI.
 ///
 /// ```
-/// use saml_sp::sp::{DangerousOptions, ValidationPolicy};
+/// use saml_sp::ValidationPolicy;
+/// use saml_sp::sp::DangerousOptions;
 ///
 /// let danger = DangerousOptions::default().dangerous_allow_unsolicited_responses();
 /// let policy = ValidationPolicy::default().dangerous(danger);

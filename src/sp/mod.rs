@@ -1,8 +1,8 @@
-//! The Service Provider's core: a configured [`ServiceProvider`] (one IdP, one
-//! [`ValidationPolicy`]) validates a Response into a [`VerifiedAssertion`], recording every check
-//! in a [`Report`].
+//! The Service Provider's core: a configured `ServiceProvider` (one IdP, one
+//! `ValidationPolicy`) validates a Response into a `VerifiedAssertion`, recording every check
+//! in a `Report`.
 //!
-//! - `config`: [`ServiceProvider`], its builder, [`IdentityProvider`] and [`ValidationPolicy`];
+//! - `config`: `ServiceProvider`, its builder, `IdentityProvider` and `ValidationPolicy`;
 //! - `validate`: the Web Browser SSO profile checks, sans-IO (time is passed in);
 //! - `danger`: [`DangerousOptions`], the one definition of every option that weakens validation;
 //! - `report`: what each check expected and found;
@@ -11,19 +11,18 @@
 //! - `attributes`: its attributes, merged by `Name`, stored in one buffer;
 //! - `consume`: validation plus the request store and the replay cache.
 
-pub mod assertion;
-pub mod attributes;
-pub mod config;
+pub(crate) mod assertion;
+pub(crate) mod attributes;
+pub(crate) mod config;
 pub(crate) mod consume;
 mod danger;
 pub(crate) mod identity;
-pub mod report;
-pub mod validate;
+pub(crate) mod report;
+pub(crate) mod validate;
 
-pub use assertion::{NameId, Signed, VerifiedAssertion};
-pub use attributes::{Attribute, Attributes, Values};
-pub use config::{
-    IdentityProvider, ServiceProvider, ServiceProviderBuilder, SignaturePolicy, ValidationPolicy,
-};
+// The types an app uses most are re-exported at the crate root (their one path): the
+// ServiceProvider and its builder, IdentityProvider, ValidationPolicy, SignaturePolicy,
+// VerifiedAssertion, NameId, Signed, Attribute, Report, Check, CheckResult. The rest is here.
+pub use attributes::{Attributes, AttributesIter, Values};
 pub use danger::DangerousOptions;
-pub use report::{Check, CheckResult, Report};
+pub use validate::MAX_ENCRYPTED_ATTRIBUTES;

@@ -7,7 +7,7 @@
 //! lock (the registry is an atomically swapped immutable snapshot).
 //!
 //! ```
-//! use saml_sp::tenant::{IdpRegistry, SpSettings, TenantConfig};
+//! use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 //! use saml_sp::crypto::Certificate;
 //!
 //! # let pem = saml_sp::testkit::generate_key("idp", chrono::Utc::now())?.certificate_pem;
@@ -28,12 +28,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod config;
+pub(crate) mod config;
 mod failed;
 mod health;
 mod key_refresh;
 mod preset;
-mod registry;
+pub(crate) mod registry;
 
 pub use failed::{FailedTenant, StoredTenant, TenantLoad};
 #[cfg(feature = "fetch")]
@@ -44,5 +44,7 @@ pub use preset::IdpPreset;
 
 #[cfg(feature = "serde")]
 pub use config::TenantSettings;
-pub use config::{SpSettings, TenantConfig};
-pub use registry::{IdpRegistry, Tenant};
+// IdpRegistry, SpSettings and TenantConfig are re-exported at the crate root (their one path).
+pub use registry::Tenant;
+
+pub(crate) use registry::IdpRegistry;

@@ -3,7 +3,8 @@
 //! a tenant built from a preset plus the IdP's metadata needs nothing else.
 //!
 //! ```
-//! use saml_sp::tenant::{IdpPreset, TenantConfig};
+//! use saml_sp::TenantConfig;
+//! use saml_sp::tenant::IdpPreset;
 //!
 //! let preset = IdpPreset::from_name("entra-id").unwrap();
 //! assert_eq!(preset, IdpPreset::EntraId);

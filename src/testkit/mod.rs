@@ -26,8 +26,9 @@ use crate::error::Error;
 use crate::time::format_instant;
 use crate::xml::{escape_attr, escape_text};
 
+mod encrypt;
 mod selfsigned;
-pub use crate::xmlenc::encrypt::Encryption;
+pub use encrypt::Encryption;
 pub use selfsigned::{GeneratedKey, generate as generate_key};
 
 const KEY: &str = include_str!("test-idp.key");
@@ -135,7 +136,7 @@ pub fn encrypted_assertion(
     sp_certificate: &Certificate,
     encryption: Encryption,
 ) -> Result<String, Error> {
-    crate::xmlenc::encrypt::encrypt_element(
+    encrypt::encrypt_element(
         plaintext,
         sp_certificate,
         encryption,
@@ -470,7 +471,7 @@ impl ResponseBuilder<'_> {
                 (Some(s), Some(e)) => (s, e + CLOSE.len()),
                 _ => return Err(Error::malformed("an Assertion to encrypt", "none")),
             };
-            let encrypted = crate::xmlenc::encrypt::encrypt_element(
+            let encrypted = encrypt::encrypt_element(
                 xml.get(start..end).unwrap_or_default(),
                 cert,
                 *encryption,
@@ -509,7 +510,7 @@ impl TestIdp {
     /// # Errors
     /// [`Error::Binding`] or XML errors for a missing or malformed AuthnRequest.
     pub fn sso_page(&self, query_or_body: &str, form_action: &str) -> Result<String, Error> {
-        let params = crate::binding::parse_params(query_or_body)?;
+        let params = crate::binding::params::parse_params(query_or_body)?;
         let get = |n: &str| params.iter().find(|p| p.name == n).map(|p| p.value.clone());
         let saml_request =
             get("SAMLRequest").ok_or_else(|| Error::Binding("no SAMLRequest".into()))?;
@@ -553,7 +554,7 @@ impl TestIdp {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<crate::binding::PostPage, Error> {
-        let params = crate::binding::parse_params(body)?;
+        let params = crate::binding::params::parse_params(body)?;
         let get = |n: &str| {
             params
                 .iter()
@@ -642,7 +643,7 @@ impl TestIdp {
             " NotOnOrAfter=\"{}\"><saml:Issuer>{}</saml:Issuer>{}",
             format_instant(now + Duration::minutes(5)),
             escape_text(&self.entity_id),
-            crate::logout::name_id_xml_for_tests(&session.name_id)
+            crate::logout::request::name_id_xml(&session.name_id)
         );
         if let Some(i) = &session.session_index {
             rest.push_str(&format!(
@@ -931,7 +932,7 @@ impl TestIdp {
         sp_slo_url: &str,
         now: DateTime<Utc>,
     ) -> Result<String, Error> {
-        let params = crate::binding::parse_params(body)?;
+        let params = crate::binding::params::parse_params(body)?;
         let email = params
             .iter()
             .find(|p| p.name == "email")
@@ -994,8 +995,8 @@ mod tests {
     use super::*;
 
     /// An SP that trusts `idp`, at https://sp.example.com.
-    fn sp_for(idp: &TestIdp) -> crate::sp::ServiceProvider {
-        crate::sp::ServiceProvider::builder(
+    fn sp_for(idp: &TestIdp) -> crate::sp::config::ServiceProvider {
+        crate::sp::config::ServiceProvider::builder(
             "https://sp.example.com/m",
             "https://sp.example.com/acs",
             crate::IdentityProvider::new(idp.entity_id(), vec![idp.certificate().clone()]).unwrap(),

@@ -43,9 +43,11 @@ use std::sync::Arc;
 use http::{HeaderMap, Method, Response, StatusCode, header};
 
 use crate::error::Error;
+use crate::login::acs::Acs;
 use crate::login::audit::AuditContext;
+use crate::login::browser::is_login_token;
 use crate::login::provision::Provisioner;
-use crate::login::{Acs, BrowserBinding, is_login_token, safe_return_path};
+use crate::login::{BrowserBinding, safe_return_path};
 use crate::logout::{IncomingLogout, SessionRecord};
 use crate::metadata::SpMetadata;
 
@@ -378,7 +380,7 @@ where
             reason: format!("{}: {e}", path.display()),
         })?;
         let (sp, decryption) = simple_sp_settings(base_url, sp_key)?;
-        let mut tenant = crate::tenant::TenantConfig::from_idp_metadata(
+        let mut tenant = crate::tenant::config::TenantConfig::from_idp_metadata(
             "default",
             &xml,
             crate::time::Clock::now(&crate::time::SystemClock),
@@ -419,7 +421,8 @@ where
             registry.clone(),
             client,
         ));
-        let template = crate::tenant::TenantConfig::new("default", metadata_url, Vec::new());
+        let template =
+            crate::tenant::config::TenantConfig::new("default", metadata_url, Vec::new());
         refresher
             .watch(
                 crate::refresh::MetadataSource::new(metadata_url, template),
@@ -458,13 +461,13 @@ fn simple_sp_settings(
     sp_key: Option<(crate::crypto::SigningKey, crate::xmlenc::DecryptionKey)>,
 ) -> Result<
     (
-        crate::tenant::SpSettings,
+        crate::tenant::config::SpSettings,
         Option<crate::xmlenc::DecryptionKey>,
     ),
     Error,
 > {
     let base = base_url.trim_end_matches('/');
-    let mut sp = crate::tenant::SpSettings::new(
+    let mut sp = crate::tenant::config::SpSettings::new(
         format!("{base}/saml/metadata"),
         format!("{base}/saml/acs"),
     )?;
@@ -707,7 +710,7 @@ where
                 fields.push(("RelayState", r.as_str()));
             }
             fields.push((CONTINUE_FIELD, "1"));
-            let mut page = crate::binding::post_fields(action, &fields);
+            let mut page = crate::binding::post::post_fields(action, &fields);
             page.content_security_policy
                 .push_str("; form-action 'self'");
             return Ok(navigate(&crate::binding::Navigation::Post(page)));

@@ -17,7 +17,7 @@
 //!
 //! ```no_run
 //! # use std::sync::Arc;
-//! # fn f(acs: Arc<saml_sp::login::Acs<saml_sp::login::ProvisionFn<fn(String, saml_sp::login::SamlIdentity) -> std::future::Ready<Result<String, saml_sp::login::ProvisionError>>>>>) {
+//! # fn f(acs: Arc<saml_sp::Acs<saml_sp::login::ProvisionFn<fn(String, saml_sp::login::SamlIdentity) -> std::future::Ready<Result<String, saml_sp::login::ProvisionError>>>>>) {
 //! use saml_sp::web::{SamlWeb, WebSettings, tower_sessions::TowerSessions};
 //! use tower_sessions::{MemoryStore, SessionManagerLayer};
 //!

@@ -21,9 +21,7 @@
 //! `dangerous_allow_legacy_encryption()`. External references (`CipherReference`, a
 //! `RetrievalMethod` URI that is not `#id`) are refused.
 
-mod algorithms;
-#[cfg(feature = "testkit")]
-pub(crate) mod encrypt;
+pub(crate) mod algorithms;
 mod key;
 
 pub use algorithms::{SUPPORTED_CONTENT, SUPPORTED_KEY_TRANSPORT};

@@ -4,9 +4,9 @@
 use aes_gcm::aead::{Aead, KeyInit};
 use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
 
-use super::algorithms::{self, Content};
 use crate::crypto::Certificate;
 use crate::error::Error;
+use crate::xmlenc::algorithms::{self, Content};
 
 /// How the test IdP encrypts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,7 +105,7 @@ fn encrypt_content(content: Content, key: &[u8], plaintext: &[u8]) -> Result<Vec
 ///
 /// # Errors
 /// [`Error::Config`] when the certificate has no RSA key or the random source fails.
-pub fn encrypt_element(
+pub(crate) fn encrypt_element(
     element_xml: &str,
     recipient: &Certificate,
     encryption: Encryption,
@@ -147,7 +147,7 @@ pub fn encrypt_element(
     };
     Ok(format!(
         "<{wrapper} {wrapper_ns_decl}><xenc:EncryptedData xmlns:xenc=\"{xenc}\" Type=\"http://www.w3.org/2001/04/xmlenc#Element\"><xenc:EncryptionMethod Algorithm=\"{content}\"/><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm=\"{transport_uri}\">{params}</xenc:EncryptionMethod><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{wrapped}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{ct}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></{wrapper}>",
-        xenc = super::XENC_NS,
+        xenc = crate::xmlenc::XENC_NS,
         content = content.uri(),
         cert = b64.encode(recipient.der()),
         wrapped = b64.encode(wrapped),
