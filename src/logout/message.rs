@@ -8,9 +8,8 @@ use crate::crypto::SignatureAlgorithm;
 use crate::dsig::{self, VerifyOptions};
 use crate::error::Error;
 use crate::sp::config::SpInner;
-use crate::sp::validate::{
-    SAML_NS, SAMLP_NS, Window, check_id, check_issuer, check_version, instant,
-};
+use crate::ns::{SAML_NS, SAMLP_NS};
+use crate::sp::elements::{Window, check_id, check_issuer, check_version, instant};
 use crate::xml::Document;
 
 /// A logout message as the SP's Single Logout endpoint received it.
@@ -89,7 +88,7 @@ pub(crate) fn receive(
     now: DateTime<Utc>,
 ) -> Result<Verified, Error> {
     let limits = cfg.policy.limits;
-    let parse = crate::sp::validate::parse_options(cfg);
+    let parse = crate::sp::elements::parse_options(cfg);
     let legacy = cfg.policy.danger.dangerous_allow_legacy_crypto;
     let (doc, relay_state, signature) = match msg {
         IncomingLogout::Redirect { query } => {

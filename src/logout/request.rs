@@ -12,7 +12,8 @@ use crate::crypto::{SignatureAlgorithm, SigningKey};
 use crate::error::Error;
 use crate::sp::assertion::NameId;
 use crate::sp::config::ServiceProvider;
-use crate::sp::validate::{SAML_NS, SAMLP_NS, Window, instant, simple_text};
+use crate::ns::{SAML_NS, SAMLP_NS};
+use crate::sp::elements::{Window, instant, read_name_id, simple_text};
 use crate::time::format_instant;
 use crate::xml::{escape_attr, escape_text};
 
@@ -227,9 +228,9 @@ impl ServiceProvider {
                     name_id = Some(c);
                 }
                 (Some(SAML_NS), "EncryptedID") if name_id.is_none() && decrypted.is_none() => {
-                    let parse = crate::sp::validate::parse_options(cfg);
+                    let parse = crate::sp::elements::parse_options(cfg);
                     decrypted = Some(
-                        crate::sp::validate::decryptor(cfg, &parse)
+                        crate::sp::elements::decryptor(cfg, &parse)
                             .decrypt(c, "EncryptedID", (SAML_NS, "NameID"))?
                             .0,
                     );
@@ -250,18 +251,7 @@ impl ServiceProvider {
                 return Err(Error::malformed("a NameID in the LogoutRequest", "none"));
             }
         };
-        let value = simple_text(n)?;
-        if value.is_empty() {
-            return Err(Error::malformed("a non-empty NameID", "an empty NameID"));
-        }
-        let attr = |k: &str| n.attribute(k).map(str::to_owned);
-        let name_id = NameId {
-            value,
-            format: attr("Format"),
-            name_qualifier: attr("NameQualifier"),
-            sp_name_qualifier: attr("SPNameQualifier"),
-            sp_provided_id: attr("SPProvidedID"),
-        };
+        let name_id = read_name_id(n)?;
         let age_limit = v.issue_instant + cfg.policy.max_response_age;
         let replay_until = not_on_or_after.map_or(age_limit, |t| t.min(age_limit)) + w.skew;
         Ok(ReceivedLogoutRequest {

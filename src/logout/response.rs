@@ -6,7 +6,8 @@ use super::message::{IncomingLogout, receive};
 use super::request::{OutgoingLogout, new_id};
 use crate::error::Error;
 use crate::sp::config::ServiceProvider;
-use crate::sp::validate::{SAML_NS, SAMLP_NS, STATUS_SUCCESS, only_child, saml_children};
+use crate::ns::{SAML_NS, SAMLP_NS, STATUS_SUCCESS};
+use crate::sp::elements::{only_child, saml_children};
 use crate::time::format_instant;
 use crate::xml::{escape_attr, escape_text};
 

@@ -3,6 +3,7 @@
 //! in a `Report`.
 //!
 //! - `config`: `ServiceProvider`, its builder, `IdentityProvider` and `ValidationPolicy`;
+//! - `elements`: the SAML element helpers every message's checks share;
 //! - `validate`: the Web Browser SSO profile checks, sans-IO (time is passed in);
 //! - `danger`: [`DangerousOptions`], the one definition of every option that weakens validation;
 //! - `report`: what each check expected and found;
@@ -14,6 +15,7 @@
 pub(crate) mod assertion;
 pub(crate) mod attributes;
 pub(crate) mod config;
+pub(crate) mod elements;
 pub(crate) mod consume;
 mod danger;
 pub(crate) mod identity;

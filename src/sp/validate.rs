@@ -1,7 +1,7 @@
 //! The Web Browser SSO profile's checks on a Response (SAML Profiles 4.1.4.2-4.1.4.3, Core
 //! 2.5, 3.2, 5.4), reading identity data only from elements a verified signature covers.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::dsig::{self, SignedElement, VerifyOptions};
 use crate::error::Error;
@@ -9,13 +9,17 @@ use crate::ns::DSIG_NS;
 use crate::sp::assertion::{NameId, Signed, VerifiedAssertion};
 use crate::sp::attributes::{Attributes, AttributesBuilder};
 use crate::sp::config::{ServiceProvider, SignaturePolicy};
-use crate::time::{format_instant, parse_instant};
-use crate::xml::{Document, Element, ParseOptions};
+use crate::time::format_instant;
+use crate::xml::{Document, Element};
 
 use super::report::{CheckResult, Report};
 
-use crate::ns::{CM_BEARER as BEARER, NAMEID_ENTITY as ENTITY_FORMAT};
-pub(crate) use crate::ns::{SAML_NS, SAMLP_NS, STATUS_SUCCESS};
+use crate::ns::CM_BEARER as BEARER;
+use crate::ns::{SAML_NS, SAMLP_NS, STATUS_SUCCESS};
+use crate::sp::elements::{
+    Window, check_id, check_issuer, check_version, decryptor, instant, only_child, parse_options,
+    read_name_id, saml_children, simple_text,
+};
 
 /// The most `EncryptedAttribute`s decrypted in one Assertion (each costs an RSA private-key
 /// operation).
@@ -28,137 +32,6 @@ pub(crate) enum RequestCheck<'a> {
     Known(Option<&'a str>),
     /// The caller looks the InResponseTo up in its store after validation.
     Deferred,
-}
-
-pub(crate) fn saml_children<'a, 's>(
-    e: Element<'a>,
-    ns: &'s str,
-    local: &'s str,
-) -> impl Iterator<Item = Element<'a>> + use<'a, 's> {
-    e.child_elements().filter(move |c| c.is(ns, local))
-}
-
-pub(crate) fn only_child<'a>(
-    e: Element<'a>,
-    ns: &str,
-    local: &str,
-    parent: &str,
-) -> Result<Option<Element<'a>>, Error> {
-    let mut it = saml_children(e, ns, local);
-    let first = it.next();
-    if it.next().is_some() {
-        return Err(Error::malformed(
-            format!("at most one {local} in {parent}"),
-            format!("several {local} elements"),
-        ));
-    }
-    Ok(first)
-}
-
-/// The text of a simple-content element: no child elements allowed.
-pub(crate) fn simple_text(e: Element<'_>) -> Result<String, Error> {
-    if e.has_child_elements() {
-        return Err(Error::malformed(
-            format!("{} with text content only", e.local_name()),
-            "child elements",
-        ));
-    }
-    Ok(e.text())
-}
-
-pub(crate) fn instant(e: Element<'_>, attr: &'static str) -> Result<Option<DateTime<Utc>>, Error> {
-    e.attribute(attr)
-        .map(|v| parse_instant(v, attr))
-        .transpose()
-}
-
-pub(crate) fn check_id(e: Element<'_>, what: &str) -> Result<String, Error> {
-    let id = e
-        .attribute("ID")
-        .ok_or_else(|| Error::malformed(format!("an ID on the {what}"), "none"))?;
-    if !crate::xml::is_id_like(id) {
-        return Err(Error::malformed(
-            format!("the {what} ID to be an xs:ID"),
-            id.chars().take(80).collect::<String>(),
-        ));
-    }
-    Ok(id.to_owned())
-}
-
-pub(crate) fn check_version(e: Element<'_>, what: &str) -> Result<(), Error> {
-    match e.attribute("Version") {
-        Some("2.0") => Ok(()),
-        other => Err(Error::malformed(
-            format!("Version=\"2.0\" on the {what}"),
-            format!("{other:?}"),
-        )),
-    }
-}
-
-pub(crate) fn check_issuer(
-    issuer: Option<Element<'_>>,
-    element: &'static str,
-    expected: &str,
-) -> Result<(), Error> {
-    let Some(issuer) = issuer else {
-        return Err(Error::IssuerMismatch {
-            element,
-            expected: expected.into(),
-            found: "<missing>".into(),
-        });
-    };
-    let value = simple_text(issuer)?;
-    if value != expected {
-        return Err(Error::IssuerMismatch {
-            element,
-            expected: expected.into(),
-            found: value,
-        });
-    }
-    if let Some(f) = issuer.attribute("Format")
-        && f != ENTITY_FORMAT
-    {
-        return Err(Error::IssuerMismatch {
-            element,
-            expected: format!("Format {ENTITY_FORMAT}"),
-            found: f.into(),
-        });
-    }
-    Ok(())
-}
-
-pub(crate) struct Window {
-    pub(crate) now: DateTime<Utc>,
-    pub(crate) skew: Duration,
-}
-
-impl Window {
-    pub(crate) fn not_before(&self, what: &'static str, t: DateTime<Utc>) -> Result<(), Error> {
-        if self.now + self.skew < t {
-            return Err(Error::NotYetValid {
-                what,
-                not_before: format_instant(t),
-                now: format_instant(self.now),
-                skew_seconds: self.skew.num_seconds(),
-            });
-        }
-        Ok(())
-    }
-    pub(crate) fn not_on_or_after(
-        &self,
-        what: &'static str,
-        t: DateTime<Utc>,
-    ) -> Result<(), Error> {
-        if self.now - self.skew >= t {
-            return Err(Error::Expired {
-                what,
-                not_on_or_after: format_instant(t),
-                now: format_instant(self.now),
-                skew_seconds: self.skew.num_seconds(),
-            });
-        }
-        Ok(())
-    }
 }
 
 /// Compares the InResponseTo of a validated assertion (`found`, already authenticated: see
@@ -340,24 +213,6 @@ fn certificate_dates(
         );
     }
     Ok(())
-}
-
-/// The parser settings for messages and for decrypted plaintext alike.
-pub(crate) fn parse_options(cfg: &crate::sp::config::SpInner) -> ParseOptions {
-    ParseOptions::default()
-        .with_limits(cfg.policy.limits)
-        .forbidding_processing_instructions()
-}
-
-pub(crate) fn decryptor<'a>(
-    cfg: &'a crate::sp::config::SpInner,
-    parse: &'a ParseOptions,
-) -> crate::xmlenc::Decryptor<'a> {
-    crate::xmlenc::Decryptor {
-        keys: &cfg.policy.decryption_keys,
-        allow_legacy: cfg.policy.danger.dangerous_allow_legacy_encryption,
-        parse,
-    }
 }
 
 fn sig_found(s: &Option<SignedElement<'_>>) -> String {
@@ -801,18 +656,7 @@ fn read_assertion(
                 ));
             }
         };
-        let value = simple_text(n)?;
-        if value.is_empty() {
-            return Err(Error::malformed("a non-empty NameID", "an empty NameID"));
-        }
-        let attr = |k: &str| n.attribute(k).map(str::to_owned);
-        Ok(Some(NameId {
-            value,
-            format: attr("Format"),
-            name_qualifier: attr("NameQualifier"),
-            sp_name_qualifier: attr("SPNameQualifier"),
-            sp_provided_id: attr("SPProvidedID"),
-        }))
+        read_name_id(n).map(Some)
     })()
     .map_err(|e| report.fail("subject", e))?;
     // SPNameQualifier is reported, not enforced: real IdPs (samling) send a value other than the
