@@ -235,7 +235,7 @@ mod tests {
         assert_eq!(check_id(d.root(), "Response").unwrap(), "_a1");
         check_version(d.root(), "Response").unwrap();
         assert!(instant(d.root(), "IssueInstant").unwrap().is_some());
-        let d = doc(r#"<r ID="1a" Version="2" IssueInstant="2030-01-01T00:00:00+01:00"/>"#);
+        let d = doc(r#"<r ID="a b" Version="2" IssueInstant="2030-01-01T00:00:00+01:00"/>"#);
         assert_eq!(check_id(d.root(), "Response").unwrap_err().code(), "malformed");
         assert_eq!(check_version(d.root(), "Response").unwrap_err().code(), "malformed");
         let e = instant(d.root(), "IssueInstant").unwrap_err();

@@ -20,6 +20,7 @@ pub(crate) mod consume;
 mod danger;
 pub(crate) mod identity;
 pub(crate) mod report;
+pub(crate) mod response_checks;
 pub(crate) mod validate;
 
 // The types an app uses most are re-exported at the crate root (their one path): the

@@ -8,14 +8,18 @@ use crate::error::Error;
 use crate::ns::DSIG_NS;
 use crate::sp::assertion::{NameId, Signed, VerifiedAssertion};
 use crate::sp::attributes::{Attributes, AttributesBuilder};
-use crate::sp::config::{ServiceProvider, SignaturePolicy};
+use crate::sp::config::ServiceProvider;
 use crate::time::format_instant;
 use crate::xml::{Document, Element};
 
 use super::report::{CheckResult, Report};
 
 use crate::ns::CM_BEARER as BEARER;
-use crate::ns::{SAML_NS, SAMLP_NS, STATUS_SUCCESS};
+use crate::ns::{SAML_NS, STATUS_SUCCESS};
+use crate::sp::response_checks::{
+    OneAssertion, check_destination, check_one_assertion, check_response_age, check_response_issuer,
+    check_response_structure, check_signature_policy, check_status, resolve_in_response_to,
+};
 use crate::sp::elements::{
     Window, check_id, check_issuer, check_version, decryptor, instant, only_child, parse_options,
     read_name_id, saml_children, simple_text,
@@ -227,7 +231,9 @@ fn sig_found(s: &Option<SignedElement<'_>>) -> String {
     }
 }
 
-#[allow(clippy::too_many_lines)]
+/// Runs the Response's checks in order, recording each in `report`; the assertion's own checks
+/// are in [`read_assertion`]. Identity data is read only from the verified assertion (or the
+/// direct child of the verified Response).
 fn validate_document(
     sp: &ServiceProvider,
     doc: &Document,
@@ -238,84 +244,18 @@ fn validate_document(
 ) -> Result<VerifiedAssertion, Error> {
     let cfg = &*sp.inner;
     let idp = cfg.idp.entity_id.as_str();
-
-    // The document element is a SAML 2.0 protocol Response.
     let response = doc.root();
-    if !response.is(SAMLP_NS, "Response") {
-        return Err(report.fail(
-            "structure",
-            Error::malformed(
-                "a samlp:Response document element",
-                format!(
-                    "{{{}}}{}",
-                    response.namespace().unwrap_or(""),
-                    response.local_name()
-                ),
-            ),
-        ));
-    }
-    let structure = (|| {
-        check_version(response, "Response")?;
-        let id = check_id(response, "Response")?;
-        let issue = instant(response, "IssueInstant")?
-            .ok_or_else(|| Error::malformed("an IssueInstant on the Response", "none"))?;
-        // Response children: Issuer?, Signature?, Extensions?, Status, (Assertion|EncryptedAssertion)*
-        let mut assertions = Vec::new();
-        let mut encrypted = Vec::new();
-        let mut status = None;
-        // The schema puts the Issuer first; xml-crypto can place a Response's signature before
-        // it, so `Signature, Issuer` is accepted too (the signature covers the whole Response).
-        let signature_first = response
-            .child_elements()
-            .next()
-            .is_some_and(|c| c.is(DSIG_NS, "Signature"));
-        for (i, c) in response.child_elements().enumerate() {
-            match (c.namespace(), c.local_name()) {
-                (Some(SAML_NS), "Issuer") if i == 0 || (i == 1 && signature_first) => {}
-                (Some(DSIG_NS), "Signature") => {}
-                (Some(SAMLP_NS), "Extensions") => {}
-                (Some(SAMLP_NS), "Status") if status.is_none() => status = Some(c),
-                (Some(SAML_NS), "Assertion") => assertions.push(c),
-                (Some(SAML_NS), "EncryptedAssertion") => encrypted.push(c),
-                (ns, local) => {
-                    return Err(Error::malformed(
-                        "only Issuer, Signature, Extensions, Status and the Assertion in a Response",
-                        format!("{{{}}}{local}", ns.unwrap_or("")),
-                    ));
-                }
-            }
-        }
-        if !response.has_only_whitespace_text() {
-            return Err(Error::malformed(
-                "element-only content in the Response",
-                "text",
-            ));
-        }
-        let status =
-            status.ok_or_else(|| Error::malformed("a samlp:Status in the Response", "none"))?;
-        Ok((id, issue, assertions, encrypted, status))
-    })();
-    let (response_id, response_issue, assertions, encrypted, status) =
-        structure.map_err(|e| report.fail("structure", e))?;
+    let parts = check_response_structure(response).map_err(|e| report.fail("structure", e))?;
 
-    // Response Issuer, when present, is the IdP (Profiles 4.1.4.2).
-    let response_issuer = response
-        .child_elements()
-        .take(2)
-        .find(|c| c.is(SAML_NS, "Issuer"));
-    match response_issuer {
-        Some(i) => {
-            check_issuer(Some(i), "Response", idp)
-                .map_err(|e| report.fail("response_issuer", e))?;
-            report.pass("response_issuer", idp, idp);
-        }
-        None => report.skip("response_issuer", "no Issuer on the Response"),
+    match check_response_issuer(response, idp).map_err(|e| report.fail("response_issuer", e))? {
+        true => report.pass("response_issuer", idp, idp),
+        false => report.skip("response_issuer", "no Issuer on the Response"),
     }
 
-    // The Response's own signature (every signature present must verify).
-    // With a plain Assertion inside, one canonicalization serves both signatures when it can.
+    // The Response's own signature (every signature present must verify). With a plain
+    // Assertion inside, one canonicalization serves both signatures when it can.
     let mut kept = None;
-    let response_sig = match (assertions.as_slice(), encrypted.as_slice()) {
+    let response_sig = match (parts.assertions.as_slice(), parts.encrypted.as_slice()) {
         ([a], []) => {
             dsig::verify::verify_enveloped_keeping(response, "Response", verify_opts, *a, &mut kept)
         }
@@ -324,40 +264,18 @@ fn validate_document(
     .map_err(|e| report.fail("response_signature", e))?;
     record_signature(cfg, &response_sig, "Response", w, report)?;
 
-    // Status.
-    let status_result = (|| {
-        let code = only_child(status, SAMLP_NS, "StatusCode", "Status")?
-            .ok_or_else(|| Error::malformed("a StatusCode in Status", "none"))?;
-        let value = code.attribute("Value").unwrap_or("");
-        if value != STATUS_SUCCESS {
-            let sub = saml_children(code, SAMLP_NS, "StatusCode")
-                .next()
-                .and_then(|s| s.attribute("Value"))
-                .map(str::to_owned);
-            let message = saml_children(status, SAMLP_NS, "StatusMessage")
-                .next()
-                .map(|m| m.text());
-            return Err(Error::StatusNotSuccess {
-                code: value.into(),
-                sub_code: sub,
-                message,
-            });
-        }
-        Ok(())
-    })();
-    status_result.map_err(|e| report.fail("status", e))?;
+    check_status(parts.status).map_err(|e| report.fail("status", e))?;
     report.pass("status", STATUS_SUCCESS, STATUS_SUCCESS);
 
-    // Exactly one Assertion or EncryptedAssertion, a direct child. An EncryptedAssertion is
-    // decrypted only now, after the Response's signature (when present) verified; the decrypted
-    // Assertion is then validated exactly like a plain one, and accepted only when the Response
-    // signature covered it or it carries its own valid signature (the policy below).
+    // An EncryptedAssertion is decrypted only now, after the Response's signature (when present)
+    // verified; the decrypted Assertion is then validated exactly like a plain one, and accepted
+    // only when the Response signature covered it or it carries its own valid signature.
     let decrypted_doc;
-    let assertion = match (assertions.as_slice(), encrypted.as_slice()) {
-        ([a], []) => *a,
-        ([], [enc]) => {
+    let assertion = match check_one_assertion(&parts).map_err(|e| report.fail("assertion", e))? {
+        OneAssertion::Plain(a) => a,
+        OneAssertion::Encrypted(enc) => {
             let (doc2, used) = decryptor(cfg, &parse_options(cfg))
-                .decrypt(*enc, "EncryptedAssertion", (SAML_NS, "Assertion"))
+                .decrypt(enc, "EncryptedAssertion", (SAML_NS, "Assertion"))
                 .map_err(|e| report.fail("decryption", e))?;
             report.pass(
                 "decryption",
@@ -368,18 +286,8 @@ fn validate_document(
             crate::xmlenc::decrypted_element(&decrypted_doc, SAML_NS, "Assertion")
                 .map_err(|e| report.fail("decryption", e))?
         }
-        (a, e) => {
-            return Err(report.fail(
-                "assertion",
-                Error::malformed(
-                    "exactly one Assertion or EncryptedAssertion in the Response",
-                    format!("{} Assertion, {} EncryptedAssertion", a.len(), e.len()),
-                ),
-            ));
-        }
     };
 
-    // The Assertion's own signature.
     let assertion_sig =
         dsig::verify::verify_enveloped_kept(assertion, "Assertion", verify_opts, kept)
             .map_err(|e| report.fail("assertion_signature", e))?;
@@ -388,26 +296,8 @@ fn validate_document(
         response: response_sig.is_some(),
         assertion: assertion_sig.is_some(),
     };
-    let covered = match cfg.policy.signature_policy {
-        SignaturePolicy::Assertion => signed.assertion,
-        SignaturePolicy::Response => signed.response,
-        SignaturePolicy::Both => signed.assertion && signed.response,
-        SignaturePolicy::Either => signed.assertion || signed.response,
-    };
-    let policy_name = match cfg.policy.signature_policy {
-        SignaturePolicy::Assertion => "the Assertion",
-        SignaturePolicy::Response => "the Response",
-        SignaturePolicy::Both => "the Response and the Assertion",
-        SignaturePolicy::Either => "the Assertion or the Response enclosing it",
-    };
-    if !covered {
-        return Err(report.fail(
-            "signature_policy",
-            Error::SignatureMissing {
-                expected: policy_name.into(),
-            },
-        ));
-    }
+    let policy_name = check_signature_policy(cfg.policy.signature_policy, signed)
+        .map_err(|e| report.fail("signature_policy", e))?;
     report.pass(
         "signature_policy",
         policy_name,
@@ -421,97 +311,30 @@ fn validate_document(
     // of the verified Response) or from the verified Response itself.
     let a = read_assertion(sp, assertion, w, report)?;
 
-    // Destination: required when the Response is signed (Bindings 3.5.5.2), and exact.
-    let destination = response.attribute("Destination");
-    let dest_ok =
-        |d: &str| d == cfg.acs_url || cfg.policy.extra_destinations.iter().any(|x| x == d);
-    match destination {
-        Some(d) if dest_ok(d) => report.pass("destination", &cfg.acs_url, d),
-        Some(d) => {
-            return Err(report.fail(
-                "destination",
-                Error::DestinationMismatch {
-                    expected: cfg.acs_url.clone(),
-                    found: d.into(),
-                },
-            ));
-        }
-        None if response_sig.is_some() => {
-            return Err(report.fail(
-                "destination",
-                Error::DestinationMismatch {
-                    expected: cfg.acs_url.clone(),
-                    found: "<missing>".into(),
-                },
-            ));
-        }
+    match check_destination(cfg, response, signed.response)
+        .map_err(|e| report.fail("destination", e))?
+    {
+        Some(d) => report.pass("destination", &cfg.acs_url, d),
         None => report.skip("destination", "no Destination on an unsigned Response"),
     }
 
-    // Response IssueInstant: not in the future, not too old.
-    let age = (|| {
-        w.not_before("Response IssueInstant", response_issue)?;
-        w.not_on_or_after(
-            "Response IssueInstant + max_response_age",
-            response_issue + cfg.policy.max_response_age,
-        )
-    })();
-    age.map_err(|e| report.fail("issue_instant", e))?;
+    check_response_age(cfg, w, parts.issue_instant).map_err(|e| report.fail("issue_instant", e))?;
     report.pass(
         "issue_instant",
         "within max_response_age",
-        format_instant(response_issue),
+        format_instant(parts.issue_instant),
     );
 
-    // InResponseTo (Profiles 4.1.4.2-3): the one that counts is the bearer
-    // SubjectConfirmationData's, which the Assertion's signature covers. The Response's is read
-    // only when the Response's own signature verified; an unsigned Response's InResponseTo is the
-    // attacker's and never turns an unsolicited assertion into a solicited one. When both are
-    // present they must agree.
-    let response_irt = response.attribute("InResponseTo");
-    let irt = match (response_irt, a.confirmation_irt.as_deref()) {
-        (Some(r), Some(c)) if r != c => {
-            return Err(report.fail(
-                "in_response_to",
-                Error::InResponseToMismatch {
-                    expected: r.into(),
-                    found: c.into(),
-                },
-            ));
-        }
-        (_, Some(c)) => Some(c.to_owned()),
-        (Some(r), None) if response_sig.is_some() => Some(r.to_owned()),
-        (Some(_) | None, None) => None,
-    };
+    let irt = resolve_in_response_to(
+        response.attribute("InResponseTo"),
+        a.confirmation_irt.as_deref(),
+        signed.response,
+    )
+    .map_err(|e| report.fail("in_response_to", e))?;
     if irt.is_none() && !cfg.policy.danger.dangerous_allow_unsolicited_responses {
         return Err(report.fail("in_response_to", Error::UnsolicitedResponse));
     }
-    match request {
-        RequestCheck::Known(expected) => {
-            check_in_response_to(irt.as_deref(), expected)
-                .map_err(|e| report.fail("in_response_to", e))?;
-            match &irt {
-                Some(found) => report.pass("in_response_to", found.as_str(), found.as_str()),
-                None => report.pass(
-                    "in_response_to",
-                    "none (unsolicited responses allowed)",
-                    "none",
-                ),
-            }
-        }
-        RequestCheck::Deferred => match &irt {
-            Some(found) => report.pass(
-                "in_response_to",
-                "an outstanding request (checked against the store)",
-                found.as_str(),
-            ),
-            None => report.pass(
-                "in_response_to",
-                "none (unsolicited responses allowed)",
-                "none",
-            ),
-        },
-    }
+    record_request_check(request, irt.as_deref(), report)?;
 
     // The replay-cache entry must outlive every path by which this assertion could still be
     // accepted: the latest bearer confirmation, bounded by Conditions and by the Assertion's
@@ -528,12 +351,37 @@ fn validate_document(
         attributes: a.attributes,
         not_on_or_after: a.not_on_or_after,
         assertion_id: a.id,
-        response_id,
+        response_id: parts.id,
         in_response_to: irt,
         signed,
         one_time_use: a.one_time_use,
         accept_until,
     })
+}
+
+/// The InResponseTo against the outstanding request (when the caller knows it now), recorded.
+fn record_request_check(
+    request: RequestCheck<'_>,
+    irt: Option<&str>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    if let RequestCheck::Known(expected) = request {
+        check_in_response_to(irt, expected).map_err(|e| report.fail("in_response_to", e))?;
+    }
+    match (request, irt) {
+        (RequestCheck::Known(_), Some(found)) => report.pass("in_response_to", found, found),
+        (RequestCheck::Deferred, Some(found)) => report.pass(
+            "in_response_to",
+            "an outstanding request (checked against the store)",
+            found,
+        ),
+        (_, None) => report.pass(
+            "in_response_to",
+            "none (unsolicited responses allowed)",
+            "none",
+        ),
+    }
+    Ok(())
 }
 
 struct AssertionData {
