@@ -7,8 +7,8 @@ use crate::binding::{InflateOptions, decode_post, decode_redirect};
 use crate::crypto::SignatureAlgorithm;
 use crate::dsig::{self, VerifyOptions};
 use crate::error::Error;
-use crate::sp::config::SpInner;
 use crate::ns::{SAML_NS, SAMLP_NS};
+use crate::sp::config::SpInner;
 use crate::sp::elements::{Window, check_id, check_issuer, check_version, instant};
 use crate::xml::Document;
 

@@ -213,7 +213,9 @@ mod tests {
 
     #[test]
     fn issuer_must_match_exactly_with_the_entity_format() {
-        let d = doc(r#"<s:Issuer xmlns:s="urn:oasis:names:tc:SAML:2.0:assertion">https://idp</s:Issuer>"#);
+        let d = doc(
+            r#"<s:Issuer xmlns:s="urn:oasis:names:tc:SAML:2.0:assertion">https://idp</s:Issuer>"#,
+        );
         check_issuer(Some(d.root()), "Assertion", "https://idp").unwrap();
         let e = check_issuer(Some(d.root()), "Assertion", "https://idp/").unwrap_err();
         assert_eq!(e.code(), "issuer_mismatch");
@@ -224,7 +226,9 @@ mod tests {
         );
         let e = check_issuer(Some(d.root()), "Assertion", "https://idp").unwrap_err();
         assert_eq!(e.code(), "issuer_mismatch");
-        let d = doc(r#"<s:Issuer xmlns:s="urn:oasis:names:tc:SAML:2.0:assertion">https://idp<x/></s:Issuer>"#);
+        let d = doc(
+            r#"<s:Issuer xmlns:s="urn:oasis:names:tc:SAML:2.0:assertion">https://idp<x/></s:Issuer>"#,
+        );
         let e = check_issuer(Some(d.root()), "Assertion", "https://idp").unwrap_err();
         assert_eq!(e.code(), "malformed");
     }
@@ -236,8 +240,14 @@ mod tests {
         check_version(d.root(), "Response").unwrap();
         assert!(instant(d.root(), "IssueInstant").unwrap().is_some());
         let d = doc(r#"<r ID="a b" Version="2" IssueInstant="2030-01-01T00:00:00+01:00"/>"#);
-        assert_eq!(check_id(d.root(), "Response").unwrap_err().code(), "malformed");
-        assert_eq!(check_version(d.root(), "Response").unwrap_err().code(), "malformed");
+        assert_eq!(
+            check_id(d.root(), "Response").unwrap_err().code(),
+            "malformed"
+        );
+        assert_eq!(
+            check_version(d.root(), "Response").unwrap_err().code(),
+            "malformed"
+        );
         let e = instant(d.root(), "IssueInstant").unwrap_err();
         assert_eq!(e.code(), "invalid_time");
     }
@@ -253,7 +263,9 @@ mod tests {
         let e = w.not_before("x", t + Duration::seconds(61)).unwrap_err();
         assert_eq!(e.code(), "not_yet_valid");
         w.not_on_or_after("x", t - Duration::seconds(59)).unwrap();
-        let e = w.not_on_or_after("x", t - Duration::seconds(60)).unwrap_err();
+        let e = w
+            .not_on_or_after("x", t - Duration::seconds(60))
+            .unwrap_err();
         assert_eq!(e.code(), "expired");
     }
 
@@ -272,6 +284,9 @@ mod tests {
         let d = doc(
             r#"<s:NameID xmlns:s="urn:oasis:names:tc:SAML:2.0:assertion">ada@example.com<!---->.evil</s:NameID>"#,
         );
-        assert_eq!(read_name_id(d.root()).unwrap().value, "ada@example.com.evil");
+        assert_eq!(
+            read_name_id(d.root()).unwrap().value,
+            "ada@example.com.evil"
+        );
     }
 }

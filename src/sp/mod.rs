@@ -4,6 +4,7 @@
 //!
 //! - `config`: `ServiceProvider`, its builder, `IdentityProvider` and `ValidationPolicy`;
 //! - `elements`: the SAML element helpers every message's checks share;
+//! - `response_checks`, `assertion_checks`: each check of the Web SSO profile, a named function;
 //! - `validate`: the Web Browser SSO profile checks, sans-IO (time is passed in);
 //! - `danger`: [`DangerousOptions`], the one definition of every option that weakens validation;
 //! - `report`: what each check expected and found;
@@ -13,11 +14,12 @@
 //! - `consume`: validation plus the request store and the replay cache.
 
 pub(crate) mod assertion;
+pub(crate) mod assertion_checks;
 pub(crate) mod attributes;
 pub(crate) mod config;
-pub(crate) mod elements;
 pub(crate) mod consume;
 mod danger;
+pub(crate) mod elements;
 pub(crate) mod identity;
 pub(crate) mod report;
 pub(crate) mod response_checks;
@@ -26,6 +28,6 @@ pub(crate) mod validate;
 // The types an app uses most are re-exported at the crate root (their one path): the
 // ServiceProvider and its builder, IdentityProvider, ValidationPolicy, SignaturePolicy,
 // VerifiedAssertion, NameId, Signed, Attribute, Report, Check, CheckResult. The rest is here.
+pub use assertion_checks::MAX_ENCRYPTED_ATTRIBUTES;
 pub use attributes::{Attributes, AttributesIter, Values};
 pub use danger::DangerousOptions;
-pub use validate::MAX_ENCRYPTED_ATTRIBUTES;

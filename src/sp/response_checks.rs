@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::error::Error;
 use crate::ns::{DSIG_NS, SAML_NS, SAMLP_NS, STATUS_SUCCESS};
 use crate::sp::assertion::Signed;
-use crate::sp::config::{SpInner, SignaturePolicy};
+use crate::sp::config::{SignaturePolicy, SpInner};
 use crate::sp::elements::{
     Window, check_id, check_issuer, check_version, instant, only_child, saml_children,
 };
@@ -71,7 +71,8 @@ pub(crate) fn check_response_structure(response: Element<'_>) -> Result<Response
             "text",
         ));
     }
-    let status = status.ok_or_else(|| Error::malformed("a samlp:Status in the Response", "none"))?;
+    let status =
+        status.ok_or_else(|| Error::malformed("a samlp:Status in the Response", "none"))?;
     Ok(ResponseParts {
         id,
         issue_instant,
@@ -124,7 +125,9 @@ pub(crate) enum OneAssertion<'a> {
 }
 
 /// The one assertion the Response carries; any other count is malformed.
-pub(crate) fn check_one_assertion<'a>(parts: &ResponseParts<'a>) -> Result<OneAssertion<'a>, Error> {
+pub(crate) fn check_one_assertion<'a>(
+    parts: &ResponseParts<'a>,
+) -> Result<OneAssertion<'a>, Error> {
     match (parts.assertions.as_slice(), parts.encrypted.as_slice()) {
         ([a], []) => Ok(OneAssertion::Plain(*a)),
         ([], [e]) => Ok(OneAssertion::Encrypted(*e)),
@@ -233,21 +236,36 @@ mod tests {
         let d = doc(OK);
         let parts = check_response_structure(d.root()).unwrap();
         assert_eq!(parts.id, "_r");
-        assert!(matches!(check_one_assertion(&parts), Ok(OneAssertion::Plain(_))));
+        assert!(matches!(
+            check_one_assertion(&parts),
+            Ok(OneAssertion::Plain(_))
+        ));
         for bad in [
             OK.replace("<samlp:Status>", "<saml:Foo/><samlp:Status>"),
             OK.replace("</samlp:Status>", "</samlp:Status>text"),
             OK.replace("Version=\"2.0\"", "Version=\"1.1\""),
-            OK.replace("<saml:Issuer>https://idp</saml:Issuer><samlp:Status>", "<samlp:Status>")
-                .replace("</samlp:Status>", "</samlp:Status><saml:Issuer>https://idp</saml:Issuer>"),
+            OK.replace(
+                "<saml:Issuer>https://idp</saml:Issuer><samlp:Status>",
+                "<samlp:Status>",
+            )
+            .replace(
+                "</samlp:Status>",
+                "</samlp:Status><saml:Issuer>https://idp</saml:Issuer>",
+            ),
             OK.replace("samlp:Response", "samlp:ArtifactResponse"),
         ] {
             assert!(check_response_structure(doc(&bad).root()).is_err(), "{bad}");
         }
-        let two = OK.replace("<saml:Assertion ID=\"_a\"/>", "<saml:Assertion ID=\"_a\"/><saml:Assertion ID=\"_b\"/>");
+        let two = OK.replace(
+            "<saml:Assertion ID=\"_a\"/>",
+            "<saml:Assertion ID=\"_a\"/><saml:Assertion ID=\"_b\"/>",
+        );
         let d = doc(&two);
         let parts = check_response_structure(d.root()).unwrap();
-        assert_eq!(check_one_assertion(&parts).err().unwrap().code(), "malformed");
+        assert_eq!(
+            check_one_assertion(&parts).err().unwrap().code(),
+            "malformed"
+        );
     }
 
     #[test]
@@ -262,7 +280,9 @@ mod tests {
         let d = doc(&failed);
         let parts = check_response_structure(d.root()).unwrap();
         match check_status(parts.status).unwrap_err() {
-            Error::StatusNotSuccess { sub_code, message, .. } => {
+            Error::StatusNotSuccess {
+                sub_code, message, ..
+            } => {
                 assert_eq!(sub_code.as_deref(), Some("urn:x:AuthnFailed"));
                 assert_eq!(message.as_deref(), Some("no"));
             }
@@ -272,9 +292,20 @@ mod tests {
 
     #[test]
     fn the_signature_policy_names_what_it_needed() {
-        let none = Signed { response: false, assertion: false };
-        let resp = Signed { response: true, assertion: false };
-        assert_eq!(check_signature_policy(SignaturePolicy::Either, none).unwrap_err().code(), "signature_missing");
+        let none = Signed {
+            response: false,
+            assertion: false,
+        };
+        let resp = Signed {
+            response: true,
+            assertion: false,
+        };
+        assert_eq!(
+            check_signature_policy(SignaturePolicy::Either, none)
+                .unwrap_err()
+                .code(),
+            "signature_missing"
+        );
         check_signature_policy(SignaturePolicy::Either, resp).unwrap();
         assert!(check_signature_policy(SignaturePolicy::Assertion, resp).is_err());
         assert!(check_signature_policy(SignaturePolicy::Both, resp).is_err());
@@ -283,11 +314,29 @@ mod tests {
 
     #[test]
     fn in_response_to_comes_from_the_signed_confirmation_first() {
-        assert_eq!(resolve_in_response_to(Some("_1"), Some("_1"), false).unwrap().as_deref(), Some("_1"));
-        assert_eq!(resolve_in_response_to(Some("_1"), Some("_2"), true).unwrap_err().code(), "in_response_to_mismatch");
+        assert_eq!(
+            resolve_in_response_to(Some("_1"), Some("_1"), false)
+                .unwrap()
+                .as_deref(),
+            Some("_1")
+        );
+        assert_eq!(
+            resolve_in_response_to(Some("_1"), Some("_2"), true)
+                .unwrap_err()
+                .code(),
+            "in_response_to_mismatch"
+        );
         // An unsigned Response's InResponseTo is never taken.
-        assert_eq!(resolve_in_response_to(Some("_1"), None, false).unwrap(), None);
-        assert_eq!(resolve_in_response_to(Some("_1"), None, true).unwrap().as_deref(), Some("_1"));
+        assert_eq!(
+            resolve_in_response_to(Some("_1"), None, false).unwrap(),
+            None
+        );
+        assert_eq!(
+            resolve_in_response_to(Some("_1"), None, true)
+                .unwrap()
+                .as_deref(),
+            Some("_1")
+        );
         assert_eq!(resolve_in_response_to(None, None, true).unwrap(), None);
     }
 
@@ -295,7 +344,12 @@ mod tests {
     fn the_response_issuer_is_optional_but_must_be_the_idp() {
         let d = doc(OK);
         assert!(check_response_issuer(d.root(), "https://idp").unwrap());
-        assert_eq!(check_response_issuer(d.root(), "https://other").unwrap_err().code(), "issuer_mismatch");
+        assert_eq!(
+            check_response_issuer(d.root(), "https://other")
+                .unwrap_err()
+                .code(),
+            "issuer_mismatch"
+        );
         let d = doc(&OK.replace("<saml:Issuer>https://idp</saml:Issuer>", ""));
         assert!(!check_response_issuer(d.root(), "https://idp").unwrap());
     }

@@ -5,29 +5,26 @@ use chrono::{DateTime, Utc};
 
 use crate::dsig::{self, SignedElement, VerifyOptions};
 use crate::error::Error;
-use crate::ns::DSIG_NS;
 use crate::sp::assertion::{NameId, Signed, VerifiedAssertion};
-use crate::sp::attributes::{Attributes, AttributesBuilder};
+use crate::sp::attributes::Attributes;
 use crate::sp::config::ServiceProvider;
 use crate::time::format_instant;
 use crate::xml::{Document, Element};
 
 use super::report::{CheckResult, Report};
 
-use crate::ns::CM_BEARER as BEARER;
 use crate::ns::{SAML_NS, STATUS_SUCCESS};
+use crate::sp::assertion_checks::{
+    check_assertion_age, check_assertion_issuer, check_assertion_structure,
+    check_audience_and_conditions, check_authn_context, check_bearer_confirmation,
+    check_conditions_time, conditions_of, read_attributes, read_authn_statement, read_subject,
+};
+use crate::sp::elements::{Window, decryptor, parse_options};
 use crate::sp::response_checks::{
-    OneAssertion, check_destination, check_one_assertion, check_response_age, check_response_issuer,
-    check_response_structure, check_signature_policy, check_status, resolve_in_response_to,
+    OneAssertion, check_destination, check_one_assertion, check_response_age,
+    check_response_issuer, check_response_structure, check_signature_policy, check_status,
+    resolve_in_response_to,
 };
-use crate::sp::elements::{
-    Window, check_id, check_issuer, check_version, decryptor, instant, only_child, parse_options,
-    read_name_id, saml_children, simple_text,
-};
-
-/// The most `EncryptedAttribute`s decrypted in one Assertion (each costs an RSA private-key
-/// operation).
-pub const MAX_ENCRYPTED_ATTRIBUTES: usize = 64;
 
 /// How the InResponseTo of a response is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -400,7 +397,7 @@ struct AssertionData {
     one_time_use: bool,
 }
 
-#[allow(clippy::too_many_lines)]
+/// Runs the Assertion's checks in order, recording each in `report`.
 fn read_assertion(
     sp: &ServiceProvider,
     assertion: Element<'_>,
@@ -410,103 +407,13 @@ fn read_assertion(
     let cfg = &*sp.inner;
     let idp = cfg.idp.entity_id.as_str();
 
-    let (id, issue) = (|| {
-        check_version(assertion, "Assertion")?;
-        let id = check_id(assertion, "Assertion")?;
-        let issue = instant(assertion, "IssueInstant")?
-            .ok_or_else(|| Error::malformed("an IssueInstant on the Assertion", "none"))?;
-        // Assertion children: Issuer, Signature?, Subject?, Conditions?, Advice?, Statements*
-        for c in assertion.child_elements() {
-            let ok = matches!(
-                (c.namespace(), c.local_name()),
-                (
-                    Some(SAML_NS),
-                    "Issuer"
-                        | "Subject"
-                        | "Conditions"
-                        | "Advice"
-                        | "AuthnStatement"
-                        | "AttributeStatement"
-                        | "AuthzDecisionStatement"
-                ) | (Some(DSIG_NS), "Signature")
-            );
-            if !ok {
-                return Err(Error::malformed(
-                    "only Issuer, Signature, Subject, Conditions, Advice and statements in an Assertion",
-                    format!("{{{}}}{}", c.namespace().unwrap_or(""), c.local_name()),
-                ));
-            }
-        }
-        if !assertion.has_only_whitespace_text() {
-            return Err(Error::malformed("element-only content in the Assertion", "text"));
-        }
-        Ok((id, issue))
-    })()
-    .map_err(|e| report.fail("structure", e))?;
-
-    // Issuer (required, first child) = the IdP.
-    let first = assertion
-        .child_elements()
-        .next()
-        .filter(|c| c.is(SAML_NS, "Issuer"));
-    check_issuer(first, "Assertion", idp).map_err(|e| report.fail("assertion_issuer", e))?;
-    if saml_children(assertion, SAML_NS, "Issuer").count() > 1 {
-        return Err(report.fail(
-            "assertion_issuer",
-            Error::malformed("one Issuer in the Assertion", "several"),
-        ));
-    }
+    let (id, issue) =
+        check_assertion_structure(assertion).map_err(|e| report.fail("structure", e))?;
+    check_assertion_issuer(assertion, idp).map_err(|e| report.fail("assertion_issuer", e))?;
     report.pass("assertion_issuer", idp, idp);
-    (|| {
-        w.not_before("Assertion IssueInstant", issue)?;
-        w.not_on_or_after(
-            "Assertion IssueInstant + max_response_age",
-            issue + cfg.policy.max_response_age,
-        )
-    })()
-    .map_err(|e| report.fail("issue_instant", e))?;
+    check_assertion_age(cfg, w, issue).map_err(|e| report.fail("issue_instant", e))?;
 
-    // Subject: NameID (optional) and a bearer confirmation.
-    let subject = only_child(assertion, SAML_NS, "Subject", "Assertion")
-        .and_then(|s| s.ok_or_else(|| Error::malformed("a Subject in the Assertion", "none")))
-        .map_err(|e| report.fail("subject", e))?;
-    // An EncryptedID is decrypted here, inside an Assertion whose signature policy is met.
-    let parse = parse_options(cfg);
-    let mut decrypted_id = None;
-    let name_id = (|| {
-        for c in subject.child_elements() {
-            match (c.namespace(), c.local_name()) {
-                (Some(SAML_NS), "NameID" | "SubjectConfirmation") => {}
-                (Some(SAML_NS), "EncryptedID") if decrypted_id.is_none() => {
-                    decrypted_id = Some(decryptor(cfg, &parse).decrypt(
-                        c,
-                        "EncryptedID",
-                        (SAML_NS, "NameID"),
-                    )?);
-                }
-                (ns, local) => {
-                    return Err(Error::malformed(
-                        "NameID (or one EncryptedID) and SubjectConfirmation in the Subject",
-                        format!("{{{}}}{local}", ns.unwrap_or("")),
-                    ));
-                }
-            }
-        }
-        let plain = only_child(subject, SAML_NS, "NameID", "Subject")?;
-        let n = match (plain, &decrypted_id) {
-            (None, None) => return Ok(None),
-            (Some(n), None) => n,
-            (None, Some((doc, _))) => crate::xmlenc::decrypted_element(doc, SAML_NS, "NameID")?,
-            (Some(_), Some(_)) => {
-                return Err(Error::malformed(
-                    "a NameID or an EncryptedID in the Subject",
-                    "both",
-                ));
-            }
-        };
-        read_name_id(n).map(Some)
-    })()
-    .map_err(|e| report.fail("subject", e))?;
+    let (subject, name_id) = read_subject(cfg, assertion).map_err(|e| report.fail("subject", e))?;
     // SPNameQualifier is reported, not enforced: real IdPs (samling) send a value other than the
     // SP's entity ID while the audience is right.
     report.pass(
@@ -517,289 +424,67 @@ fn read_assertion(
             .map_or_else(|| "none".to_owned(), |n| n.value.clone()),
     );
 
-    // Bearer confirmation: at least one fully valid (Profiles 4.1.4.2-3).
-    let mut last_err = None;
-    let mut confirmed: Option<(DateTime<Utc>, Option<String>)> = None;
-    let mut bearer_count = 0;
-    // The latest NotOnOrAfter of any bearer confirmation: another confirmation than the one used
-    // now could accept the assertion until then.
-    let mut latest_confirmation: Option<DateTime<Utc>> = None;
-    for sc in saml_children(subject, SAML_NS, "SubjectConfirmation") {
-        if sc.attribute("Method") != Some(BEARER) {
-            continue;
-        }
-        bearer_count += 1;
-        if let Some(noa) = saml_children(sc, SAML_NS, "SubjectConfirmationData")
-            .next()
-            .and_then(|d| instant(d, "NotOnOrAfter").ok().flatten())
-        {
-            latest_confirmation = Some(latest_confirmation.map_or(noa, |l| l.max(noa)));
-        }
-        let result = (|| {
-            let data = only_child(
-                sc,
-                SAML_NS,
-                "SubjectConfirmationData",
-                "SubjectConfirmation",
-            )?
-            .ok_or_else(|| Error::NoBearerConfirmation {
-                found: "a bearer SubjectConfirmation without SubjectConfirmationData".into(),
-            })?;
-            let recipient = data.attribute("Recipient").unwrap_or("");
-            if recipient != cfg.acs_url {
-                return Err(Error::RecipientMismatch {
-                    expected: cfg.acs_url.clone(),
-                    found: recipient.into(),
-                });
-            }
-            // The bearer profile says NotBefore MUST NOT be present, but real IdPs (SecureWorks)
-            // send it: honour it as the start of the window instead of refusing the login.
-            if let Some(nb) = instant(data, "NotBefore")? {
-                w.not_before("SubjectConfirmationData", nb)?;
-            }
-            let noa =
-                instant(data, "NotOnOrAfter")?.ok_or_else(|| Error::NoBearerConfirmation {
-                    found: "SubjectConfirmationData without NotOnOrAfter".into(),
-                })?;
-            w.not_on_or_after("SubjectConfirmationData", noa)?;
-            Ok((noa, data.attribute("InResponseTo").map(str::to_owned)))
-        })();
-        match result {
-            Ok(c) if confirmed.is_none() => confirmed = Some(c),
-            Ok(_) => {}
-            Err(e) => last_err = Some(e),
-        }
-    }
-    let (confirmation_noa, confirmation_irt) = match confirmed {
-        Some(c) => c,
-        None => {
-            let e = last_err.unwrap_or_else(|| Error::NoBearerConfirmation {
-                found: if bearer_count == 0 {
-                    "no bearer SubjectConfirmation".into()
-                } else {
-                    "none valid".into()
-                },
-            });
-            let check = match e {
-                Error::RecipientMismatch { .. } => "recipient",
-                Error::Expired { .. } | Error::InvalidTime { .. } => "subject_confirmation_time",
-                _ => "bearer_confirmation",
-            };
-            return Err(report.fail(check, e));
-        }
-    };
+    let confirmation =
+        check_bearer_confirmation(cfg, subject, w).map_err(|(check, e)| report.fail(check, e))?;
     report.pass("recipient", &cfg.acs_url, &cfg.acs_url);
     report.pass(
         "bearer_confirmation",
         "a valid bearer SubjectConfirmation",
-        format_instant(confirmation_noa),
+        format_instant(confirmation.not_on_or_after),
     );
 
-    // Conditions: time window, every AudienceRestriction contains us, no unknown condition.
-    let conditions = only_child(assertion, SAML_NS, "Conditions", "Assertion")
-        .and_then(|c| {
-            c.ok_or_else(|| {
-                Error::malformed("Conditions with an AudienceRestriction", "no Conditions")
-            })
-        })
-        .map_err(|e| report.fail("conditions", e))?;
-    let mut not_on_or_after = confirmation_noa;
-    let mut accept_until = latest_confirmation
-        .unwrap_or(confirmation_noa)
-        .max(confirmation_noa)
-        .min(issue + cfg.policy.max_response_age);
-    let mut one_time_use = false;
-    let time = (|| {
-        if let Some(nb) = instant(conditions, "NotBefore")? {
-            w.not_before("Conditions", nb)?;
-        }
-        if let Some(noa) = instant(conditions, "NotOnOrAfter")? {
-            w.not_on_or_after("Conditions", noa)?;
-            not_on_or_after = not_on_or_after.min(noa);
-            accept_until = accept_until.min(noa);
-        }
-        Ok(())
-    })();
-    time.map_err(|e| report.fail("conditions_time", e))?;
+    let conditions = conditions_of(assertion).map_err(|e| report.fail("conditions", e))?;
+    let conditions_end =
+        check_conditions_time(conditions, w).map_err(|e| report.fail("conditions_time", e))?;
     report.pass(
         "conditions_time",
         "now within NotBefore..NotOnOrAfter (with skew)",
         format_instant(w.now),
     );
-    let mut restrictions = 0;
-    for c in conditions.child_elements() {
-        match (c.namespace(), c.local_name()) {
-            (Some(SAML_NS), "AudienceRestriction") => {
-                restrictions += 1;
-                let audiences: Vec<String> = saml_children(c, SAML_NS, "Audience")
-                    .map(|a| a.text())
-                    .collect();
-                if !audiences.contains(&cfg.entity_id) {
-                    return Err(report.fail(
-                        "audience",
-                        Error::AudienceMismatch {
-                            expected: cfg.entity_id.clone(),
-                            found: audiences,
-                        },
-                    ));
-                }
-            }
-            (Some(SAML_NS), "OneTimeUse") if !one_time_use => one_time_use = true,
-            (Some(SAML_NS), "ProxyRestriction") => {}
-            (ns, local) => {
-                return Err(report.fail(
-                    "conditions",
-                    Error::malformed(
-                        "only AudienceRestriction, OneTimeUse (once) and ProxyRestriction conditions",
-                        format!("{{{}}}{local}", ns.unwrap_or("")),
-                    ),
-                ));
-            }
-        }
-    }
-    if restrictions == 0 {
-        return Err(report.fail(
-            "audience",
-            Error::AudienceMismatch {
-                expected: cfg.entity_id.clone(),
-                found: Vec::new(),
-            },
-        ));
-    }
+    let read = check_audience_and_conditions(cfg, conditions)
+        .map_err(|(check, e)| report.fail(check, e))?;
     report.pass("audience", &cfg.entity_id, &cfg.entity_id);
 
-    // AuthnStatement: exactly one.
-    let authn = (|| {
-        let mut it = saml_children(assertion, SAML_NS, "AuthnStatement");
-        let s = it
-            .next()
-            .ok_or_else(|| Error::malformed("an AuthnStatement", "none"))?;
-        if it.next().is_some() {
-            return Err(Error::malformed("exactly one AuthnStatement", "several"));
-        }
-        let instant_v = instant(s, "AuthnInstant")?;
-        let session_noa = instant(s, "SessionNotOnOrAfter")?;
-        if let Some(t) = session_noa {
-            w.not_on_or_after("AuthnStatement SessionNotOnOrAfter", t)?;
-        }
-        let class_ref = only_child(s, SAML_NS, "AuthnContext", "AuthnStatement")?
-            .map(|c| only_child(c, SAML_NS, "AuthnContextClassRef", "AuthnContext"))
-            .transpose()?
-            .flatten()
-            .map(simple_text)
-            .transpose()?;
-        Ok((
-            s.attribute("SessionIndex").map(str::to_owned),
-            instant_v,
-            session_noa,
-            class_ref,
-        ))
-    })();
-    let (session_index, authn_instant, session_not_on_or_after, authn_context_class_ref) =
-        authn.map_err(|e| report.fail("authn_statement", e))?;
+    let authn =
+        read_authn_statement(assertion, w).map_err(|e| report.fail("authn_statement", e))?;
     if !cfg.policy.required_authn_contexts.is_empty() {
-        let found = authn_context_class_ref.clone().unwrap_or_default();
-        if !cfg.policy.required_authn_contexts.contains(&found) {
-            return Err(report.fail(
-                "authn_context",
-                Error::AuthnContextMismatch {
-                    expected: cfg.policy.required_authn_contexts.clone(),
-                    found,
-                },
-            ));
-        }
+        check_authn_context(cfg, authn.class_ref.as_deref())
+            .map_err(|e| report.fail("authn_context", e))?;
         report.pass(
             "authn_context",
             cfg.policy.required_authn_contexts.join(" | "),
-            found,
+            authn.class_ref.clone().unwrap_or_default(),
         );
     }
     report.pass(
         "authn_statement",
         "one AuthnStatement",
-        authn_context_class_ref.clone().unwrap_or_default(),
+        authn.class_ref.clone().unwrap_or_default(),
     );
 
-    // Attributes, merged by Name in document order (indexed, so many Attributes stay linear).
-    // EncryptedAttributes are decrypted first (inside the verified Assertion), in order.
-    let mut decrypted_attributes = Vec::new();
-    for st in saml_children(assertion, SAML_NS, "AttributeStatement") {
-        for a in st
-            .child_elements()
-            .filter(|a| a.is(SAML_NS, "EncryptedAttribute"))
-        {
-            if decrypted_attributes.len() >= MAX_ENCRYPTED_ATTRIBUTES {
-                return Err(report.fail(
-                    "attributes",
-                    Error::malformed(
-                        format!("at most {MAX_ENCRYPTED_ATTRIBUTES} EncryptedAttributes"),
-                        "more",
-                    ),
-                ));
-            }
-            let (doc, _) = decryptor(cfg, &parse)
-                .decrypt(a, "EncryptedAttribute", (SAML_NS, "Attribute"))
-                .map_err(|e| report.fail("decryption", e))?;
-            decrypted_attributes.push(doc);
-        }
-    }
-    let mut next_decrypted = decrypted_attributes.iter();
-    // Sized once for every child of the statements (an upper bound on the attributes).
-    let count: usize = saml_children(assertion, SAML_NS, "AttributeStatement")
-        .map(|st| st.child_elements().count())
-        .sum();
-    let mut attributes = AttributesBuilder::with_capacity(count);
-    for st in saml_children(assertion, SAML_NS, "AttributeStatement") {
-        for a in st.child_elements() {
-            let a = if a.is(SAML_NS, "EncryptedAttribute") {
-                let Some(doc) = next_decrypted.next() else {
-                    continue;
-                };
-                crate::xmlenc::decrypted_element(doc, SAML_NS, "Attribute")
-                    .map_err(|e| report.fail("decryption", e))?
-            } else {
-                a
-            };
-            if !a.is(SAML_NS, "Attribute") {
-                continue;
-            }
-            // Name, NameFormat and FriendlyName in one pass over the attributes.
-            let (mut name, mut name_format, mut friendly_name) = (None, None, None);
-            for at in a.attributes() {
-                if at.namespace().is_none() {
-                    match at.local_name() {
-                        "Name" => name = Some(at.value()),
-                        "NameFormat" => name_format = Some(at.value()),
-                        "FriendlyName" => friendly_name = Some(at.value()),
-                        _ => {}
-                    }
-                }
-            }
-            let Some(name) = name else {
-                return Err(report.fail(
-                    "attributes",
-                    Error::malformed("a Name on every Attribute", "none"),
-                ));
-            };
-            attributes.attribute(name, name_format, friendly_name);
-            for v in saml_children(a, SAML_NS, "AttributeValue") {
-                attributes.value(|out| v.text_into(out));
-            }
-        }
-    }
+    let attributes = read_attributes(cfg, assertion).map_err(|(check, e)| report.fail(check, e))?;
 
+    // How long this assertion counts: the confirmation used, bounded by Conditions; and the last
+    // instant any path could accept it (the latest bearer confirmation, bounded by Conditions and
+    // by the Assertion's IssueInstant + max_response_age) for the replay cache.
+    let mut not_on_or_after = confirmation.not_on_or_after;
+    let mut accept_until = confirmation.latest.min(issue + cfg.policy.max_response_age);
+    if let Some(end) = conditions_end {
+        not_on_or_after = not_on_or_after.min(end);
+        accept_until = accept_until.min(end);
+    }
     Ok(AssertionData {
         id,
         issuer: idp.to_owned(),
         name_id,
-        confirmation_irt,
-        session_index,
-        authn_instant,
-        authn_context_class_ref,
-        session_not_on_or_after,
-        attributes: attributes.finish(),
+        confirmation_irt: confirmation.in_response_to,
+        session_index: authn.session_index,
+        authn_instant: authn.authn_instant,
+        authn_context_class_ref: authn.class_ref,
+        session_not_on_or_after: authn.session_not_on_or_after,
+        attributes,
         not_on_or_after,
         accept_until,
-        one_time_use,
+        one_time_use: read.one_time_use,
     })
 }
