@@ -1,5 +1,5 @@
 //! Entry points shared by the fuzz targets (`fuzz/`) and the corpus replay test
-//! (`tests/fuzz_corpus.rs`). Each takes arbitrary bytes and must never panic, hang or allocate
+//! (`tests/core/fuzz_corpus.rs`). Each takes arbitrary bytes and must never panic, hang or allocate
 //! without bound; they return nothing because only crashes matter.
 
 use crate::binding::{InflateOptions, decode_redirect, decode_response_input};

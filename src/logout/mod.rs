@@ -6,7 +6,7 @@
 //! format, the SessionIndex), built from the verified assertion and stored with the app's own
 //! session.
 //!
-//! Rules (each has a test in `tests/logout.rs`):
+//! Rules (each has a test in `tests/core/logout.rs`):
 //! - messages on the front channel must be signed (SAML Profiles 4.4.3): Redirect messages by the
 //!   detached signature over the query octets exactly as received (ADFS and Entra escape in
 //!   lower case; re-encoding would break them), POST messages by an enveloped XML signature with

@@ -1,5 +1,5 @@
 //! Hostile inputs from the hardening review (issue 13), shared by the tests that check their
-//! outcome (`tests/hardening.rs`) and their wall time through the CLI (`tests/cli.rs`).
+//! outcome (`tests/core/hardening.rs`) and their wall time through the CLI (`tests/services/cli.rs`).
 
 #![allow(dead_code)]
 

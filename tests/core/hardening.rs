@@ -1,6 +1,6 @@
 //! Regression tests for hardening pass 2 (issue 13), one per defect, named after it. The cost
 //! of the hostile inputs is shown to grow linearly in `benches/budgets.rs` (1x/4x/16x per
-//! dimension) and the wall time through the CLI in `tests/cli.rs`; here each outcome is checked.
+//! dimension) and the wall time through the CLI in `tests/services/cli.rs`; here each outcome is checked.
 
 #![allow(
     clippy::unwrap_used,
@@ -27,7 +27,7 @@ use saml_sp::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use saml_sp::{IdentityProvider, ServiceProvider};
 use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
-#[path = "support/hostile.rs"]
+#[path = "../support/hostile.rs"]
 mod hostile;
 use hostile::forged_signed_info;
 
@@ -677,7 +677,7 @@ fn pass3_defect_9_every_configuration_path_honours_every_dangerous_option() {
     use saml_sp::ValidationPolicy;
     use saml_sp::sp::DangerousOptions;
     let idp = idp();
-    let pem = include_str!("../src/testkit/test-idp.crt");
+    let pem = include_str!("../../src/testkit/test-idp.crt");
     let registry = IdpRegistry::new(SpSettings::new(SP, ACS).unwrap());
     for bits in 0u8..16 {
         let mut d = DangerousOptions::default();

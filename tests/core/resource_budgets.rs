@@ -14,7 +14,7 @@
 use saml_sp::binding::{InflateOptions, decode_post, decode_redirect, inflate};
 use saml_sp::xml::{Document, Limits, ParseOptions};
 
-#[path = "support/hostile.rs"]
+#[path = "../support/hostile.rs"]
 mod hostile;
 
 fn status_kb(field: &str) -> Option<u64> {

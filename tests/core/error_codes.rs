@@ -216,7 +216,7 @@ fn sources_are_kept() {
 /// meets a code in a log finds the variant by searching the docs.
 #[test]
 fn every_code_is_named_in_the_variant_docs() {
-    let source = include_str!("../src/error.rs");
+    let source = include_str!("../../src/error.rs");
     let docs: String = source
         .lines()
         .filter(|l| l.trim_start().starts_with("///"))

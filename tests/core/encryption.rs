@@ -528,7 +528,7 @@ fn decrypted_plaintext_must_be_exactly_one_assertion() {
 /// The one-call ACS with a tenant whose policy holds the decryption key: an encrypted login.
 #[test]
 fn tenant_policy_carries_decryption_keys_into_the_one_call_acs() {
-    use crate::users::Users;
+    use self::users::Users;
     use saml_sp::Acs;
     use saml_sp::ValidationPolicy;
     use saml_sp::login::AuditContext;
@@ -593,7 +593,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
     }
 }
 
-#[path = "support/users.rs"]
+#[path = "../support/users.rs"]
 mod users;
 
 /// The login-binding secret of the test's one browser (the cookie a browser would carry).

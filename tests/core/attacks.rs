@@ -879,7 +879,7 @@ fn case_85_statement_cardinality() {
 
 #[test]
 fn case_86_encrypted_assertion() {
-    // (a)-(d) with real encryption are in tests/encryption.rs (named after each rule). Here: an
+    // (a)-(d) with real encryption are in tests/core/encryption.rs (named after each rule). Here: an
     // EncryptedAssertion in place of the signed one, without a decryption key configured, and
     // with one but no EncryptedData inside; beside the plain Assertion.
     let xml = fixture("assertion_signed");
@@ -1531,8 +1531,8 @@ fn text_directly_inside_assertion_or_response_is_refused() {
 // One test per advisory against a SAML SP library since 2023, each reproducing the advisory's
 // input shape against this crate (the strongest variant where the advisory leaves it open). The
 // README's security section lists them, with the reason this crate was never affected. The
-// advisories on logout messages, the Redirect binding and XML Encryption are in tests/logout.rs
-// and tests/encryption.rs.
+// advisories on logout messages, the Redirect binding and XML Encryption are in tests/core/logout.rs
+// and tests/core/encryption.rs.
 
 /// SHA-256 of the exclusive canonical form of `element` (a complete element declaring every
 /// prefix it uses), base64: the DigestValue a Reference to it must carry.

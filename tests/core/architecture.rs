@@ -80,8 +80,16 @@ fn readme_advisory_list_names_existing_tests_and_every_advisory_test() {
         }
     }
     assert!(listed.len() >= 29, "{} advisories listed", listed.len());
-    for entry in std::fs::read_dir(format!("{root}/tests")).unwrap() {
-        let path = entry.unwrap().path();
+    let mut sources = Vec::new();
+    for group in std::fs::read_dir(format!("{root}/tests")).unwrap() {
+        let group = group.unwrap().path();
+        if group.is_dir() {
+            for entry in std::fs::read_dir(&group).unwrap() {
+                sources.push(entry.unwrap().path());
+            }
+        }
+    }
+    for path in sources {
         if path.extension().is_none_or(|x| x != "rs") {
             continue;
         }

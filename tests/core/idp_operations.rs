@@ -49,7 +49,7 @@ fn sp_signing_key() -> saml_sp::crypto::SigningKey {
     .unwrap()
 }
 
-#[path = "support/users.rs"]
+#[path = "../support/users.rs"]
 mod users;
 use users::Users;
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use saml_sp::time::parse_instant;
 
-#[path = "support/interop.rs"]
+#[path = "../support/interop.rs"]
 mod manifest;
 use manifest::{DIR, entry, sp_for, sp_with, strs};
 

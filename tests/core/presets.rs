@@ -10,7 +10,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "support/interop.rs"]
+#[path = "../support/interop.rs"]
 mod manifest;
 
 use manifest::{DIR, manifest, sp_with, strs};

@@ -745,7 +745,7 @@ fn audit_events_for_success_and_failure_with_fields_and_no_xml() {
 fn certificate_rotation_under_100_concurrent_validations() {
     let old = TestIdp::fixed("https://idp-rot.example.com/metadata");
     // The "other" key of the test kit plays the new certificate.
-    let new_cert = Certificate::parse(include_bytes!("../src/testkit/other.crt")).unwrap();
+    let new_cert = Certificate::parse(include_bytes!("../../src/testkit/other.crt")).unwrap();
     let registry = Arc::new(IdpRegistry::new(
         SpSettings::new(SP_ID, ACS_TEMPLATE).unwrap(),
     ));

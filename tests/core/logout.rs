@@ -577,7 +577,7 @@ impl SessionTerminator for Sessions {
     }
 }
 
-#[path = "support/users.rs"]
+#[path = "../support/users.rs"]
 mod users;
 use users::Users;
 

@@ -432,7 +432,7 @@ fn metadata_and_authn_request_subcommands() {
     assert!(msg.verify_signature(&[cert], false).unwrap().is_some());
 }
 
-#[path = "support/hostile.rs"]
+#[path = "../support/hostile.rs"]
 mod hostile;
 
 /// Issue 13, defects 1 and 2: each hostile input is refused through the real binary, process start

@@ -96,7 +96,7 @@ fn server() -> Option<Server> {
     s
 }
 
-#[path = "support/users.rs"]
+#[path = "../support/users.rs"]
 mod users;
 use users::Users;
 

@@ -1,0 +1,27 @@
+//! The core suites: XML, canonicalization, signatures, attacks and advisories, interop,
+//! encryption, hardening, fuzz corpora, validation, logout, tenants and the one-call flow.
+//! Grouped into one test binary (each file a module) so the suite links the crate a few times
+//! instead of once per file.
+
+mod architecture;
+mod attacks;
+mod audit_tracing;
+mod c14n_differential;
+mod c14n_spec;
+mod encryption;
+mod error_codes;
+mod fuzz_corpus;
+mod fuzz_regressions;
+mod hardening;
+mod idp_operations;
+mod interop;
+mod load;
+mod logout;
+mod metadata;
+mod metadata_aggregate;
+mod presets;
+mod resource_budgets;
+mod sp_initiated;
+mod stores;
+mod tenants;
+mod xml_parser;
