@@ -17,8 +17,7 @@ use saml_sp::store::{MemoryReplayCache, MemoryRequestStore};
 use saml_sp::testkit::{TestIdp, TestUser};
 use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
-#[path = "../support/users.rs"]
-mod users;
+use crate::users;
 use users::Users;
 
 fn login() {

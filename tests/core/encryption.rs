@@ -593,8 +593,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
     }
 }
 
-#[path = "../support/users.rs"]
-mod users;
+use crate::users;
 
 /// The login-binding secret of the test's one browser (the cookie a browser would carry).
 fn browser() -> &'static saml_sp::login::BrowserBinding {

@@ -27,8 +27,7 @@ use saml_sp::xml::c14n::{Algorithm, Subset, canonicalize_to_vec};
 use saml_sp::{IdentityProvider, ServiceProvider};
 use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
-#[path = "../support/hostile.rs"]
-mod hostile;
+use crate::hostile;
 use hostile::forged_signed_info;
 
 fn block_on<F: Future>(f: F) -> F::Output {

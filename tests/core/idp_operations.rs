@@ -49,8 +49,7 @@ fn sp_signing_key() -> saml_sp::crypto::SigningKey {
     .unwrap()
 }
 
-#[path = "../support/users.rs"]
-mod users;
+use crate::users;
 use users::Users;
 
 /// Certificate dates: trusted whatever they say by default (reported), refused when the policy

@@ -14,8 +14,7 @@ use std::collections::BTreeMap;
 
 use saml_sp::time::parse_instant;
 
-#[path = "../support/interop.rs"]
-mod manifest;
+use crate::manifest;
 use manifest::{DIR, entry, sp_for, sp_with, strs};
 
 /// Manifest entries saml-sp refuses on purpose, with the reason. Accepting them would be a

@@ -577,8 +577,7 @@ impl SessionTerminator for Sessions {
     }
 }
 
-#[path = "../support/users.rs"]
-mod users;
+use crate::users;
 use users::Users;
 
 fn acs(idp: &TestIdp) -> Acs<Users> {

@@ -3,6 +3,13 @@
 //! Grouped into one test binary (each file a module) so the suite links the crate a few times
 //! instead of once per file.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod architecture;
 mod attacks;
 mod audit_tracing;
@@ -24,4 +31,12 @@ mod resource_budgets;
 mod sp_initiated;
 mod stores;
 mod tenants;
+// The support modules the suites share, compiled once.
+#[path = "../support/hostile.rs"]
+mod hostile;
+#[path = "../support/interop.rs"]
+mod manifest;
+#[path = "../support/users.rs"]
+mod users;
+
 mod xml_parser;

@@ -10,8 +10,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../support/interop.rs"]
-mod manifest;
+use crate::manifest;
 
 use manifest::{DIR, manifest, sp_with, strs};
 use saml_sp::login::{AttributeMapping, UNKNOWN};

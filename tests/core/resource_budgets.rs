@@ -14,8 +14,7 @@
 use saml_sp::binding::{InflateOptions, decode_post, decode_redirect, inflate};
 use saml_sp::xml::{Document, Limits, ParseOptions};
 
-#[path = "../support/hostile.rs"]
-mod hostile;
+use crate::hostile;
 
 fn status_kb(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;

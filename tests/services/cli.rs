@@ -432,8 +432,7 @@ fn metadata_and_authn_request_subcommands() {
     assert!(msg.verify_signature(&[cert], false).unwrap().is_some());
 }
 
-#[path = "../support/hostile.rs"]
-mod hostile;
+use crate::hostile;
 
 /// Issue 13, defects 1 and 2: each hostile input is refused through the real binary, process start
 /// included, far below the 22 s and 23 s they took. The 10 s bound only tells "refused" from

@@ -3,6 +3,21 @@
 //! Grouped into one test binary (each file a module) so the suite links the crate a few times
 //! instead of once per file.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+// The support modules the suites share, compiled once.
+#[cfg(feature = "cli")]
+#[path = "../support/hostile.rs"]
+mod hostile;
+#[cfg(feature = "redis")]
+#[path = "../support/users.rs"]
+mod users;
+
 #[cfg(feature = "cli")]
 mod cli;
 #[cfg(feature = "fetch")]

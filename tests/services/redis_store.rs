@@ -96,8 +96,7 @@ fn server() -> Option<Server> {
     s
 }
 
-#[path = "../support/users.rs"]
-mod users;
+use crate::users;
 use users::Users;
 
 /// One app instance: its own registry and its own Redis connection.
