@@ -93,11 +93,14 @@ pub enum Error {
     ///
     /// Code: `untrusted_key`.
     #[error(
-        "untrusted key: the signature's KeyInfo certificate (SHA-256 {found}) is not a configured IdP certificate, and no configured key verifies the signature"
+        "untrusted key: the signature's KeyInfo certificate (SHA-256 {found}) is not a configured IdP certificate (configured: {}), and no configured key verifies the signature",
+        configured.join(", ")
     )]
     UntrustedKey {
         /// SHA-256 fingerprint of the certificate found in KeyInfo.
         found: String,
+        /// SHA-256 fingerprints of the configured IdP certificates.
+        configured: Vec<String>,
     },
     /// An algorithm outside the allow-list, or one that needs the legacy option.
     ///
@@ -577,6 +580,144 @@ impl Error {
         "xml_limit_exceeded",
         "xml_malformed",
     ];
+
+    /// What was expected and what was found, as two strings for a troubleshooting report (every
+    /// check of a `Report` carries them). Safe for operators and administrators of the tenant;
+    /// not for the person signing in (see [`Error::user_message`]).
+    pub fn expected_found(&self) -> (String, String) {
+        fn pair(e: impl Into<String>, f: impl Into<String>) -> (String, String) {
+            (e.into(), f.into())
+        }
+        match self {
+            Error::Xml(e) => pair("well-formed XML within the limits, no DTD", e.to_string()),
+            Error::Malformed { expected, found }
+            | Error::SignatureProfile { expected, found }
+            | Error::RecipientMismatch { expected, found }
+            | Error::DestinationMismatch { expected, found }
+            | Error::IssuerMismatch {
+                expected, found, ..
+            }
+            | Error::InResponseToMismatch { expected, found }
+            | Error::IdentityIncomplete { expected, found }
+            | Error::TenantMismatch { expected, found } => pair(expected, found),
+            Error::SignatureMissing { expected } => {
+                pair(format!("a signature on {expected}"), "none")
+            }
+            Error::SignatureInvalid { element, reason } => pair(
+                format!("a valid signature on the {element} by a configured key"),
+                reason,
+            ),
+            Error::DigestMismatch { element } => pair(
+                format!("the digest of the signed {element}"),
+                "another digest: the signed content was changed",
+            ),
+            Error::UntrustedKey { found, configured } => pair(
+                format!(
+                    "a configured certificate (SHA-256 {})",
+                    configured.join(", ")
+                ),
+                format!("a KeyInfo certificate with SHA-256 {found}"),
+            ),
+            Error::UnsupportedAlgorithm { found, reason } => {
+                pair(format!("an allowed algorithm ({reason})"), found)
+            }
+            Error::NoDecryptionKey { element } => pair(
+                format!("an SP decryption key for the {element}"),
+                "none configured",
+            ),
+            Error::DecryptionFailed { element } => pair(
+                format!("an {element} a configured SP key decrypts"),
+                "no configured key decrypts it",
+            ),
+            Error::AudienceMismatch { expected, found } => pair(expected, found.join(", ")),
+            Error::Expired {
+                what,
+                not_on_or_after,
+                now,
+                skew_seconds,
+            } => pair(
+                format!("now before {what} NotOnOrAfter {not_on_or_after} (skew {skew_seconds} s)"),
+                format!("now {now}"),
+            ),
+            Error::NotYetValid {
+                what,
+                not_before,
+                now,
+                skew_seconds,
+            } => pair(
+                format!("now at or after {what} NotBefore {not_before} (skew {skew_seconds} s)"),
+                format!("now {now}"),
+            ),
+            Error::InvalidTime { what, found } => {
+                pair(format!("an xs:dateTime in UTC for {what}"), found)
+            }
+            Error::UnknownInResponseTo { found } => pair("an outstanding request ID", found),
+            Error::UnsolicitedResponse => pair(
+                "an InResponseTo (unsolicited responses are refused)",
+                "none",
+            ),
+            Error::ReplayedAssertion { assertion_id, .. } => {
+                pair("an assertion ID not seen before", assertion_id)
+            }
+            Error::StatusNotSuccess {
+                code,
+                sub_code,
+                message,
+            } => pair(
+                crate::ns::STATUS_SUCCESS,
+                format!(
+                    "{code}{}{}",
+                    sub_code
+                        .as_deref()
+                        .map(|s| format!(" / {s}"))
+                        .unwrap_or_default(),
+                    message
+                        .as_deref()
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default()
+                ),
+            ),
+            Error::NoBearerConfirmation { found } => {
+                pair("a valid bearer SubjectConfirmation", found)
+            }
+            Error::StoreUnavailable(e) => pair("a store that answers", e.to_string()),
+            Error::Config { field, reason } => pair(format!("a valid {field}"), reason),
+            Error::Binding(reason) => pair("a well-formed binding message", reason),
+            Error::UserNotProvisioned { email, .. } => {
+                pair("an existing user (just-in-time provisioning off)", email)
+            }
+            Error::ProvisioningFailed(e) => pair("the app provisions the user", e.to_string()),
+            Error::IdpDisabled { .. } => pair("an enabled SSO configuration", "disabled"),
+            Error::TenantUnavailable { reason, .. } => pair("a loaded SSO configuration", reason),
+            Error::UnknownTenant { found } => pair("a configured tenant", found),
+            Error::EmailDomainNotAllowed { expected, found } => pair(expected.join(", "), found),
+            Error::CertificateExpired {
+                not_before,
+                not_after,
+                now,
+                ..
+            } => pair(
+                format!("a certificate valid from {not_before} to {not_after}"),
+                format!("now {now}"),
+            ),
+            Error::ReplayedLogoutRequest { id, .. } => {
+                pair("a LogoutRequest ID not seen before", id)
+            }
+            Error::MetadataExpired { valid_until, now } => pair(
+                format!("now before validUntil {valid_until}"),
+                format!("now {now}"),
+            ),
+            Error::MetadataFetch { url, reason } => pair(format!("metadata from {url}"), reason),
+            Error::MetadataUrlForbidden { url, reason } => {
+                pair("a public https metadata URL", format!("{url}: {reason}"))
+            }
+            Error::LoginBrowserMismatch { found } => {
+                pair("the browser that started the login", found)
+            }
+            Error::CrossSiteRequest { found } => pair("a request from this site", found),
+            Error::AuthnContextMismatch { expected, found } => pair(expected.join(" | "), found),
+        }
+    }
 
     /// The kind of failure (see [`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {

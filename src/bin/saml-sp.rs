@@ -320,7 +320,17 @@ fn checks_json(report: &Report) -> Value {
         report
             .checks
             .iter()
-            .map(|c| json!({"check": c.check, "result": c.result.as_str(), "expected": c.expected, "found": c.found}))
+            .map(|c| {
+                let mut v = serde_json::Map::new();
+                v.insert("check".into(), json!(c.check));
+                v.insert("result".into(), json!(c.result.as_str()));
+                v.insert("expected".into(), json!(c.expected));
+                v.insert("found".into(), json!(c.found));
+                if !c.detail.is_empty() {
+                    v.insert("detail".into(), json!(c.detail));
+                }
+                Value::Object(v)
+            })
             .collect(),
     )
 }
@@ -356,7 +366,15 @@ fn print_report(report: &Report) {
             CheckResult::Skipped => "skipped",
             _ => "other  ",
         };
-        if c.result == CheckResult::Failed || c.expected.is_empty() {
+        if c.result == CheckResult::Failed {
+            say!("  {mark} {:<26} {}", c.check, c.detail);
+            say!(
+                "          {:<26} expected {:?}, found {:?}",
+                "",
+                c.expected,
+                c.found
+            );
+        } else if c.expected.is_empty() {
             say!("  {mark} {:<26} {}", c.check, c.found);
         } else {
             say!(

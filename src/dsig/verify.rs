@@ -600,6 +600,11 @@ pub(crate) fn verify_enveloped_with<'a>(
         {
             return Err(Error::UntrustedKey {
                 found: crypto::hex(&sha256(first)),
+                configured: opts
+                    .certificates
+                    .iter()
+                    .map(crypto::Certificate::fingerprint_hex)
+                    .collect(),
             });
         }
         return Err(Error::SignatureInvalid {

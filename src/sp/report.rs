@@ -38,6 +38,8 @@ pub struct Check {
     pub expected: String,
     /// What the message has.
     pub found: String,
+    /// For a failed check, the error's full operator message (empty otherwise).
+    pub detail: String,
 }
 
 /// Checks made during one validation, in order.
@@ -60,6 +62,7 @@ impl Report {
             result,
             expected: expected.into(),
             found: found.into(),
+            detail: String::new(),
         });
     }
     pub(crate) fn pass(
@@ -73,9 +76,17 @@ impl Report {
     pub(crate) fn skip(&mut self, check: &'static str, why: impl Into<String>) {
         self.add(check, CheckResult::Skipped, "", why);
     }
-    /// Records `err` as the failure of `check` and returns it.
+    /// Records `err` as the failure of `check`, with what was expected and found
+    /// ([`Error::expected_found`]) and its message, and returns it.
     pub(crate) fn fail(&mut self, check: &'static str, err: Error) -> Error {
-        self.add(check, CheckResult::Failed, "", err.to_string());
+        let (expected, found) = err.expected_found();
+        self.checks.push(Check {
+            check,
+            result: CheckResult::Failed,
+            expected,
+            found,
+            detail: err.to_string(),
+        });
         err
     }
 }

@@ -2149,3 +2149,65 @@ fn advisory_ruby_saml_cve_2025_25293_compressed_message_dos() {
         .unwrap_err();
     assert!(matches!(e.code(), "xml_malformed" | "xml_forbidden"), "{e}");
 }
+
+/// Issue 34, item 5: a failed check carries what was expected and what was found as fields (not
+/// only inside its message), for every kind of failure; `untrusted_key` names the configured
+/// certificates' fingerprints beside the one received.
+#[test]
+fn failed_checks_carry_expected_and_found_as_fields() {
+    let sp = sp();
+    let cases = [
+        fixture("assertion_attacker_key"),
+        fixture("audience_wrong"),
+        fixture("recipient_wrong"),
+        fixture("destination_wrong"),
+        fixture("expired"),
+        fixture("assertion_issuer_wrong"),
+        fixture("unsigned"),
+        fixture("status_responder"),
+        fixture("assertion_signed").replacen("victim@", "attacker@", 1),
+    ];
+    for xml in &cases {
+        let mut report = saml_sp::Report::default();
+        let e = sp
+            .validate_with_report(xml.as_bytes(), Some(REQ), now(), &mut report)
+            .unwrap_err();
+        let failed = report
+            .checks
+            .iter()
+            .find(|c| c.result == saml_sp::CheckResult::Failed)
+            .unwrap();
+        assert!(
+            !failed.expected.is_empty() && !failed.found.is_empty(),
+            "{}: {failed:?}",
+            e.code()
+        );
+        assert_eq!(failed.detail, e.to_string());
+        assert_ne!(failed.expected, failed.found, "{}", e.code());
+    }
+    let mut report = saml_sp::Report::default();
+    sp.validate_with_report(
+        fixture("assertion_attacker_key").as_bytes(),
+        Some(REQ),
+        now(),
+        &mut report,
+    )
+    .unwrap_err();
+    let failed = report
+        .checks
+        .iter()
+        .find(|c| c.result == saml_sp::CheckResult::Failed)
+        .unwrap();
+    for configured in cert("idp").iter().chain(cert("idp-ec").iter()) {
+        assert!(
+            failed.expected.contains(&configured.fingerprint_hex()),
+            "{failed:?}"
+        );
+        assert!(failed.detail.contains(&configured.fingerprint_hex()));
+    }
+    let attacker = &cert("attacker")[0];
+    assert!(
+        failed.found.contains(&attacker.fingerprint_hex()),
+        "{failed:?}"
+    );
+}

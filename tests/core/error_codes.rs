@@ -37,7 +37,10 @@ fn every_variant() -> Vec<Error> {
         Error::DigestMismatch {
             element: "Response",
         },
-        Error::UntrustedKey { found: s() },
+        Error::UntrustedKey {
+            found: s(),
+            configured: vec![s()],
+        },
         Error::UnsupportedAlgorithm {
             found: s(),
             reason: s(),
