@@ -351,17 +351,21 @@ impl Certificate {
     /// Parses one certificate from DER.
     ///
     /// # Errors
-    /// [`Error::Config`] (`idp_certificate`) when it is not an X.509 certificate with an RSA,
+    /// [`Error::Config`] (`certificates`) when it is not an X.509 certificate with an RSA,
     /// P-256 or P-384 key.
     pub fn from_der(der: &[u8]) -> Result<Certificate, Error> {
         let bad = |reason: String| Error::Config {
-            field: "idp_certificate",
+            field: "certificates",
             reason,
         };
         let (rest, cert) = x509_parser::parse_x509_certificate(der)
-            .map_err(|e| bad(format!("not a DER X.509 certificate: {e}")))?;
+            .map_err(|_| {
+                bad("the certificate is incomplete or damaged: copy it again from the IdP, with its BEGIN and END lines".into())
+            })?;
         if !rest.is_empty() {
-            return Err(bad("trailing bytes after the certificate".into()));
+            return Err(bad(
+                "the certificate has extra characters after it: copy only the certificate".into(),
+            ));
         }
         let spki = cert.public_key().raw;
         let key = if let Ok(k) = rsa::PublicKey::from_public_key_der(spki) {
@@ -377,7 +381,7 @@ impl Certificate {
             Key::P384(k)
         } else {
             return Err(bad(
-                "the certificate's key is not RSA (1024-8192 bits), P-256 or P-384".into(),
+                "the certificate's key type is not supported (RSA of 1024 to 8192 bits, P-256 or P-384 are)".into(),
             ));
         };
         let fingerprint: [u8; 32] = sha2::Sha256::digest(der).into();
@@ -414,16 +418,18 @@ impl Certificate {
     /// blocks, with or without line breaks), bare base64 with or without white space, or DER bytes.
     ///
     /// # Errors
-    /// [`Error::Config`] (`idp_certificate`) when nothing parses.
+    /// [`Error::Config`] (`certificates`) when nothing parses.
     pub fn parse_all(input: &[u8]) -> Result<Vec<Certificate>, Error> {
         let bad = |reason: &str| Error::Config {
-            field: "idp_certificate",
+            field: "certificates",
             reason: reason.into(),
         };
         if input.first() == Some(&0x30) {
             return Ok(vec![Certificate::from_der(input)?]);
         }
-        let text = std::str::from_utf8(input).map_err(|_| bad("neither PEM, base64 nor DER"))?;
+        let text = std::str::from_utf8(input).map_err(|_| {
+            bad("this is not a certificate: paste the X.509 certificate (PEM or base64)")
+        })?;
         const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
         const END: &str = "-----END CERTIFICATE-----";
         let mut certs = Vec::new();
@@ -431,20 +437,25 @@ impl Certificate {
             let mut rest = text;
             while let Some(start) = rest.find(BEGIN) {
                 let after = rest.get(start + BEGIN.len()..).unwrap_or("");
-                let end = after
-                    .find(END)
-                    .ok_or_else(|| bad("PEM block without END line"))?;
+                let end = after.find(END).ok_or_else(|| {
+                    bad("the certificate is cut off: its -----END CERTIFICATE----- line is missing")
+                })?;
                 let body = after.get(..end).unwrap_or("");
-                let der = decode_base64(body).ok_or_else(|| bad("PEM body is not valid base64"))?;
+                let der = decode_base64(body).ok_or_else(|| {
+                    bad("the certificate is damaged: its text between BEGIN and END is not base64")
+                })?;
                 certs.push(Certificate::from_der(&der)?);
                 rest = after.get(end + END.len()..).unwrap_or("");
             }
             if certs.is_empty() {
-                return Err(bad("no CERTIFICATE PEM block"));
+                return Err(bad(
+                    "no certificate found: the text has no BEGIN CERTIFICATE block",
+                ));
             }
         } else {
-            let der =
-                decode_base64(text.trim()).ok_or_else(|| bad("neither PEM nor valid base64"))?;
+            let der = decode_base64(text.trim()).ok_or_else(|| {
+                bad("this is not a certificate: paste the X.509 certificate (PEM or base64)")
+            })?;
             certs.push(Certificate::from_der(&der)?);
         }
         Ok(certs)
@@ -458,12 +469,12 @@ impl Certificate {
         let mut all = Certificate::parse_all(input)?;
         if all.len() != 1 {
             return Err(Error::Config {
-                field: "idp_certificate",
+                field: "certificates",
                 reason: format!("expected one certificate, found {}", all.len()),
             });
         }
         all.pop().ok_or(Error::Config {
-            field: "idp_certificate",
+            field: "certificates",
             reason: "no certificate".into(),
         })
     }

@@ -81,7 +81,7 @@ impl IdentityProvider {
         }
         if certificates.is_empty() {
             return Err(Error::Config {
-                field: "idp_certificate",
+                field: "certificates",
                 reason: "at least one signing certificate is required".into(),
             });
         }

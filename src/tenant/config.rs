@@ -343,42 +343,47 @@ impl TenantConfig {
         self
     }
 
-    pub(super) fn validate(&self) -> Result<(), Error> {
+    /// Every problem of this configuration at once, each with the field it concerns (the field
+    /// names of [`TenantSettings`]) and a sentence an administrator understands. Empty when the
+    /// configuration is valid.
+    pub fn problems(&self) -> Vec<ConfigProblem> {
+        let mut out = Vec::new();
+        let mut add =
+            |field: &'static str, message: String| out.push(ConfigProblem { field, message });
         if !valid_slug(&self.slug) {
-            return Err(Error::Config {
-                field: "slug",
-                reason: format!(
-                    "expected 1-64 lower-case letters, digits, '-' or '.', found {:?}",
+            add(
+                "slug",
+                format!(
+                    "The identifier {:?} must be 1 to 64 lower-case letters, digits, '-' or '.'.",
                     self.slug
                 ),
-            });
+            );
         }
         if self.idp_entity_id.is_empty() {
-            return Err(Error::Config {
-                field: "idp_entity_id",
-                reason: "must not be empty".into(),
-            });
+            add(
+                "idp_entity_id",
+                "The IdP's Issuer (entity ID) is missing: copy it from the IdP.".into(),
+            );
         }
         if self.certificates.is_empty() {
-            return Err(Error::Config {
-                field: "certificates",
-                reason: "at least one IdP signing certificate".into(),
-            });
+            add(
+                "certificates",
+                "The IdP's signing certificate is missing: copy it from the IdP.".into(),
+            );
         }
-        if let Some(u) = &self.acs_url {
-            check_url("acs_url", u)?;
+        for (field, url) in [
+            ("acs_url", &self.acs_url),
+            ("sso_url", &self.sso_url),
+            ("slo_url", &self.slo_url),
+        ] {
+            if let Some(u) = url
+                && let Err(e) = check_url(field, u)
+            {
+                add(field, admin_url_message(&e));
+            }
         }
         if self.sp_entity_id.as_deref() == Some("") {
-            return Err(Error::Config {
-                field: "sp_entity_id",
-                reason: "must not be empty".into(),
-            });
-        }
-        if let Some(u) = &self.sso_url {
-            check_url("sso_url", u)?;
-        }
-        if let Some(u) = &self.slo_url {
-            check_url("slo_url", u)?;
+            add("sp_entity_id", "The SP entity ID must not be empty.".into());
         }
         for d in &self.email_domains {
             if d.is_empty()
@@ -386,14 +391,61 @@ impl TenantConfig {
                 || d.chars().any(char::is_whitespace)
                 || !d.contains('.')
             {
-                return Err(Error::Config {
-                    field: "email_domains",
-                    reason: format!("not a domain: {d:?}"),
-                });
+                add(
+                    "email_domains",
+                    format!("{d:?} is not an email domain (write it as example.com)."),
+                );
             }
         }
-        Ok(())
+        out
     }
+
+    pub(super) fn validate(&self) -> Result<(), Error> {
+        match self.problems().into_iter().next() {
+            None => Ok(()),
+            Some(p) => Err(p.into_error()),
+        }
+    }
+}
+
+/// The admin sentence for a URL that [`check_url`] refused.
+fn admin_url_message(e: &Error) -> String {
+    match e {
+        Error::Config { reason, .. } => format!("This URL is not usable: {reason}."),
+        other => other.to_string(),
+    }
+}
+
+/// One problem of a configuration, for the administrator who fills in the form: the field it
+/// concerns (stable names: those of [`TenantSettings`]) and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigProblem {
+    /// The field (`slug`, `idp_entity_id`, `sso_url`, `certificates`, `email_domains`, ...).
+    pub field: &'static str,
+    /// What is wrong, in words an administrator understands.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    /// As an [`Error::Config`] (code `config_invalid`).
+    pub fn into_error(self) -> Error {
+        Error::Config {
+            field: self.field,
+            reason: self.message,
+        }
+    }
+}
+
+/// The first problem as the error, with every other problem's field and message in its text.
+fn problems_error(problems: Vec<ConfigProblem>) -> Error {
+    let field = problems.first().map_or("configuration", |p| p.field);
+    let reason = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.field, p.message))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Error::Config { field, reason }
 }
 
 /// Plain-data tenant settings for loading from TOML/JSON (feature `serde`). Certificates are PEM
@@ -463,24 +515,69 @@ impl TenantSettings {
     /// # Errors
     /// [`Error::Config`] naming the field (`certificates`, `require_signed`, ...).
     pub fn into_config(self) -> Result<TenantConfig, Error> {
+        let (config, problems) = self.build();
+        match config {
+            Some(c) if problems.is_empty() => Ok(c),
+            _ => Err(problems_error(problems)),
+        }
+    }
+
+    /// Every problem of these settings at once (certificates that do not parse, an unknown
+    /// preset or signature policy, the configuration's own [`TenantConfig::problems`]), each
+    /// with its field and an administrator's sentence. Empty when [`TenantSettings::into_config`]
+    /// succeeds.
+    pub fn problems(&self) -> Vec<ConfigProblem> {
+        self.clone().build().1
+    }
+
+    fn build(self) -> (Option<TenantConfig>, Vec<ConfigProblem>) {
+        let mut problems = Vec::new();
         let mut certs = Vec::new();
         for (i, pem) in self.certificates.iter().enumerate() {
-            certs.extend(
-                Certificate::parse_all(pem.as_bytes()).map_err(|e| Error::Config {
+            match Certificate::parse_all(pem.as_bytes()) {
+                Ok(c) => certs.extend(c),
+                Err(e) => problems.push(ConfigProblem {
                     field: "certificates",
-                    reason: format!("certificate {i} of tenant {:?}: {e}", self.slug),
-                })?,
-            );
+                    message: format!("Certificate {}: {}.", i + 1, admin_certificate_message(&e)),
+                }),
+            }
         }
-        let mut c = match &self.preset {
-            Some(name) => {
-                let preset = super::IdpPreset::from_name(name).ok_or_else(|| Error::Config {
-                    field: "preset",
-                    reason: format!(
-                        "expected one of {:?}, found {name:?}",
-                        super::IdpPreset::ALL.map(super::IdpPreset::name)
+        let preset = match &self.preset {
+            Some(name) => match super::IdpPreset::from_name(name) {
+                Some(p) => Some(p),
+                None => {
+                    problems.push(ConfigProblem {
+                        field: "preset",
+                        message: format!(
+                            "{name:?} is not a known IdP; expected one of {:?}.",
+                            super::IdpPreset::ALL.map(super::IdpPreset::name)
+                        ),
+                    });
+                    None
+                }
+            },
+            None => None,
+        };
+        let require_signed = match self
+            .require_signed
+            .as_deref()
+            .map(str::parse::<SignaturePolicy>)
+        {
+            Some(Err(_)) => {
+                problems.push(ConfigProblem {
+                    field: "require_signed",
+                    message: format!(
+                        "{:?} is not a signature policy; expected assertion, response, both or either.",
+                        self.require_signed.as_deref().unwrap_or_default()
                     ),
-                })?;
+                });
+                None
+            }
+            Some(Ok(p)) => Some(p),
+            None => None,
+        };
+        let mut c = match preset {
+            Some(preset) => {
                 let mut c = TenantConfig::from_preset(self.slug.clone(), preset);
                 c.idp_entity_id = self.idp_entity_id;
                 c.certificates = certs;
@@ -492,7 +589,8 @@ impl TenantSettings {
         .enabled(self.enabled)
         .jit(self.jit)
         .email_domains(self.email_domains)
-        .enforce_sso(self.enforce_sso);
+        .enforce_sso(self.enforce_sso)
+        .dangerous(self.dangerous);
         if let Some(u) = self.sso_url {
             c = c.sso_url(u);
         }
@@ -505,13 +603,29 @@ impl TenantSettings {
         if let Some(u) = self.acs_url {
             c = c.acs_url(u);
         }
-        if let Some(p) = self.require_signed {
-            c = c.require_signed(p.parse()?);
+        if let Some(p) = require_signed {
+            c = c.require_signed(p);
         }
-        c = c.dangerous(self.dangerous);
         if let Some(m) = self.attribute_mapping {
             c = c.attribute_mapping(m);
         }
-        Ok(c)
+        // The configuration's own checks; a missing certificate is reported once (a certificate
+        // that did not parse already says why).
+        let parse_failed = problems.iter().any(|p| p.field == "certificates");
+        problems.extend(
+            c.problems()
+                .into_iter()
+                .filter(|p| !(parse_failed && p.field == "certificates")),
+        );
+        (Some(c), problems)
+    }
+}
+
+/// The admin sentence for a certificate that did not parse.
+#[cfg(feature = "serde")]
+fn admin_certificate_message(e: &Error) -> String {
+    match e {
+        Error::Config { reason, .. } => reason.clone(),
+        other => other.to_string(),
     }
 }

@@ -45,6 +45,7 @@ pub use preset::IdpPreset;
 #[cfg(feature = "serde")]
 pub use config::TenantSettings;
 // IdpRegistry, SpSettings and TenantConfig are re-exported at the crate root (their one path).
+pub use config::ConfigProblem;
 pub use registry::Tenant;
 
 pub(crate) use registry::IdpRegistry;

@@ -1226,3 +1226,99 @@ fn registry_load_keeps_a_tenant_with_expired_metadata_failed_and_its_domain_enfo
     assert!(registry.sso_enforced_for("acme.example"));
     block_on(acs.start_login("acme", None, browser())).unwrap();
 }
+
+/// Issue 34, item 6: configuration errors come all at once, each with a stable field name (the
+/// settings' own) and a sentence an administrator understands; a truncated certificate no longer
+/// reads "Parsing Error: NomError(Eof)".
+#[cfg(feature = "serde")]
+#[test]
+fn configuration_problems_come_all_at_once_with_field_names_and_admin_wording() {
+    let pem = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/testkit/test-idp.crt"
+    ))
+    .unwrap();
+    // A certificate copied only in part: the END line and the last lines are missing.
+    let truncated: String = pem.lines().take(8).collect::<Vec<_>>().join("\n");
+    // The BEGIN/END lines kept, the middle cut: base64 that is not a whole certificate.
+    let lines: Vec<&str> = pem.lines().collect();
+    let damaged = format!(
+        "{}\n{}\n{}",
+        lines[0],
+        lines[1..4].join("\n"),
+        lines[lines.len() - 1]
+    );
+    let settings: saml_sp::tenant::TenantSettings = serde_json::from_value(serde_json::json!({
+        "slug": "Acme Corp",
+        "idp_entity_id": "",
+        "sso_url": "https://",
+        "certificates": [truncated, damaged, "hello"],
+        "email_domains": ["acme", "ok.example"],
+        "preset": "okt",
+        "require_signed": "sometimes",
+    }))
+    .unwrap();
+    let problems = settings.problems();
+    let fields: Vec<&str> = problems.iter().map(|p| p.field).collect();
+    for field in [
+        "slug",
+        "idp_entity_id",
+        "sso_url",
+        "certificates",
+        "email_domains",
+        "preset",
+        "require_signed",
+    ] {
+        assert!(
+            fields.contains(&field),
+            "{field} missing from {problems:#?}"
+        );
+    }
+    assert_eq!(
+        problems
+            .iter()
+            .filter(|p| p.field == "certificates")
+            .count(),
+        3,
+        "{problems:#?}"
+    );
+    for p in &problems {
+        assert!(
+            !p.message.contains("Nom") && !p.message.contains("Parsing Error"),
+            "{p:?}"
+        );
+        assert!(
+            p.message.ends_with('.') || p.message.ends_with(')'),
+            "{p:?}"
+        );
+    }
+    let cert = |n: usize| {
+        problems
+            .iter()
+            .filter(|p| p.field == "certificates")
+            .nth(n)
+            .unwrap()
+            .message
+            .clone()
+    };
+    assert!(
+        cert(0).starts_with("Certificate 1: ") && cert(0).contains("cut off"),
+        "{}",
+        cert(0)
+    );
+    assert!(cert(1).contains("incomplete or damaged"), "{}", cert(1));
+    assert!(cert(2).contains("not a certificate"), "{}", cert(2));
+    // into_config names the first field and carries every problem in its text.
+    let e = settings.into_config().unwrap_err();
+    assert_eq!(e.code(), "config_invalid");
+    for field in fields {
+        assert!(e.to_string().contains(field), "{e}");
+    }
+    // A valid configuration has no problems.
+    let ok: saml_sp::tenant::TenantSettings = serde_json::from_value(serde_json::json!({
+        "slug": "acme", "idp_entity_id": "https://idp", "certificates": [pem],
+    }))
+    .unwrap();
+    assert!(ok.problems().is_empty());
+    assert_eq!(ok.into_config().unwrap().slug(), "acme");
+}
