@@ -160,6 +160,8 @@ pub struct TestIdp {
         std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, PendingLogout>>>,
     /// The SPs its web pages serve: (entity ID, ACS URL). Its login pages answer no other ACS.
     service_providers: Vec<(String, String)>,
+    /// The signing key's PEM, when it was generated or loaded (never the fixed test key's).
+    key_pem: Option<String>,
 }
 
 /// An SP-initiated logout the test IdP is propagating to its other SPs.
@@ -198,7 +200,57 @@ impl TestIdp {
             logout_peers: Vec::new(),
             pending_logouts: std::sync::Arc::default(),
             service_providers: Vec::new(),
+            key_pem: None,
         }
+    }
+
+    /// A test IdP with a key and certificate stored earlier (PEM; for example from
+    /// [`TestIdp::key_pem`] and [`TestIdp::certificate_pem`] of a generated one): the same IdP
+    /// after the app restarts, so the SSO configurations stored with its certificate keep
+    /// verifying. Its second key (the successor for rotation tests) is generated now.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the key or certificate does not parse or they do not match;
+    /// when the system random number generator fails.
+    pub fn from_pem(
+        entity_id: impl Into<String>,
+        key_pem: &str,
+        certificate_pem: &str,
+    ) -> Result<Self, Error> {
+        let cert = Certificate::parse(certificate_pem.as_bytes())?;
+        let key = SigningKey::from_pem(key_pem, Some(cert.clone()))?;
+        let other = selfsigned::generate("saml-sp test IdP (untrusted)", Utc::now())?;
+        Ok(TestIdp {
+            entity_id: entity_id.into(),
+            cert,
+            key,
+            other: other.key,
+            encrypt_to: None,
+            logout_peers: Vec::new(),
+            pending_logouts: std::sync::Arc::default(),
+            service_providers: Vec::new(),
+            key_pem: Some(key_pem.to_owned()),
+        })
+    }
+
+    /// The signing key as PKCS#8 PEM, for a generated or loaded IdP (to store it and rebuild the
+    /// same IdP with [`TestIdp::from_pem`]); `None` for [`TestIdp::fixed`], whose key is the
+    /// crate's published test key.
+    pub fn key_pem(&self) -> Option<&str> {
+        self.key_pem.as_deref()
+    }
+
+    /// The signing certificate as PEM.
+    pub fn certificate_pem(&self) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(self.cert.der());
+        let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            out.push_str(std::str::from_utf8(line).unwrap_or_default());
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+        out
     }
 
     /// A test IdP with a fresh RSA-2048 key and self-signed certificate, generated now: nobody
@@ -220,6 +272,7 @@ impl TestIdp {
             logout_peers: Vec::new(),
             pending_logouts: std::sync::Arc::default(),
             service_providers: Vec::new(),
+            key_pem: Some(main.key_pem),
         })
     }
 
@@ -253,6 +306,7 @@ impl TestIdp {
             logout_peers: self.logout_peers.clone(),
             pending_logouts: std::sync::Arc::default(),
             service_providers: self.service_providers.clone(),
+            key_pem: None,
         })
     }
 
@@ -503,6 +557,13 @@ impl ResponseBuilder<'_> {
 /// The test IdP's web pages, framework-agnostic: mount [`TestIdp::sso_page`] on `GET` (HTTP-Redirect
 /// binding) and `POST` (HTTP-POST binding) of its SSO URL, and [`TestIdp::login_submit`] on the
 /// login form's `POST`. IdP-initiated login: [`TestIdp::idp_initiated`].
+///
+/// The login form's fields (what a browser test fills in, and what [`TestIdp::login_submit`]
+/// reads): `email` (the NameID and the `email` attribute), `first_name`, `last_name`, `groups`
+/// (comma-separated), each an `<input>` with the same `id`; the submit button has the id
+/// `sign-in`; hidden fields carry the SP's request: `request_id` (the AuthnRequest's ID, empty
+/// for an IdP-initiated login), `acs`, `sp` and `RelayState`. The IdP-initiated logout page has the field `email` (id `logout-email`)
+/// and the button `idp-logout`.
 impl TestIdp {
     /// The login form for an AuthnRequest received at the SSO URL, as raw query string (Redirect
     /// binding) or form body (POST binding). `form_action` is where the form posts.

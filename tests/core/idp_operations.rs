@@ -159,3 +159,33 @@ fn browser() -> &'static saml_sp::login::BrowserBinding {
         });
     &B
 }
+
+/// Issue 34, item 7: a generated test IdP can be stored and rebuilt after a restart: the same
+/// certificate, and Responses signed by the rebuilt IdP verify with a configuration stored with
+/// the first one's certificate.
+#[test]
+fn a_generated_test_idp_is_rebuilt_from_its_stored_key() {
+    let first = TestIdp::generate("https://idp.example.com/generated").unwrap();
+    let key_pem = first.key_pem().unwrap().to_owned();
+    let cert_pem = first.certificate_pem();
+    assert!(TestIdp::fixed("https://x").key_pem().is_none());
+    // What the app stored: the certificate, in an SP configuration.
+    let stored = saml_sp::crypto::Certificate::parse(cert_pem.as_bytes()).unwrap();
+    assert_eq!(stored.der(), first.certificate().der());
+    // After the restart.
+    let again = TestIdp::from_pem("https://idp.example.com/generated", &key_pem, &cert_pem).unwrap();
+    assert_eq!(again.certificate().der(), first.certificate().der());
+    let sp = saml_sp::ServiceProvider::builder(
+        SP,
+        ACS,
+        saml_sp::IdentityProvider::new("https://idp.example.com/generated", vec![stored]).unwrap(),
+    )
+    .build()
+    .unwrap();
+    let now = chrono::Utc::now();
+    let xml = again.response(SP, ACS).in_response_to("_r").build(now).unwrap();
+    sp.validate_response(xml.as_bytes(), Some("_r"), now).unwrap();
+    // A key that does not match the certificate is refused.
+    let other = TestIdp::generate("https://idp.example.com/other").unwrap();
+    assert!(TestIdp::from_pem("https://x", other.key_pem().unwrap(), &cert_pem).is_err());
+}
