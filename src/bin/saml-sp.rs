@@ -164,6 +164,9 @@ struct VerifyArgs {
     /// Dangerous: accept unsigned LogoutRequests and LogoutResponses.
     #[arg(long)]
     dangerous_allow_unsigned_logout: bool,
+    /// Dangerous: accept plain-http IdP endpoints on hosts other than loopback.
+    #[arg(long)]
+    dangerous_allow_http_endpoints: bool,
     /// Refuse a signature whose certificate is outside its validity dates (reported either way).
     #[arg(long)]
     require_certificate_validity: bool,
@@ -307,6 +310,7 @@ fn build_sp(a: &VerifyArgs) -> Result<ServiceProvider, UsageError> {
     danger.dangerous_allow_legacy_crypto = a.dangerous_allow_legacy_crypto;
     danger.dangerous_allow_legacy_encryption = a.dangerous_allow_legacy_encryption;
     danger.dangerous_allow_unsigned_logout = a.dangerous_allow_unsigned_logout;
+    danger.dangerous_allow_http_endpoints = a.dangerous_allow_http_endpoints;
     policy = policy.dangerous(danger);
     let mut b = ServiceProvider::builder(&a.sp_entity_id, &a.acs_url, idp).policy(policy);
     if let Some(u) = &a.sp_slo_url {

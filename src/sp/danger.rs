@@ -39,15 +39,20 @@ pub struct DangerousOptions {
     /// Profiles 4.4.3 requires them signed; without a signature anyone can log a user out, or
     /// answer a logout in the IdP's name.
     pub dangerous_allow_unsigned_logout: bool,
+    /// Accept plain-http IdP endpoints (SSO, SLO) and tenant ACS URLs on hosts other than
+    /// loopback (`localhost`, `127.0.0.0/8`, `::1`, which are always allowed for development).
+    /// Anyone on the path can then read the SAML messages and redirect the browser.
+    pub dangerous_allow_http_endpoints: bool,
 }
 
 impl DangerousOptions {
     /// Every option's name, in declaration order (the names used in logs and settings files).
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 5] = [
         "dangerous_allow_unsolicited_responses",
         "dangerous_allow_legacy_crypto",
         "dangerous_allow_legacy_encryption",
         "dangerous_allow_unsigned_logout",
+        "dangerous_allow_http_endpoints",
     ];
 
     /// Turns on [`DangerousOptions::dangerous_allow_unsolicited_responses`].
@@ -70,6 +75,11 @@ impl DangerousOptions {
         self.dangerous_allow_unsigned_logout = true;
         self
     }
+    /// Turns on [`DangerousOptions::dangerous_allow_http_endpoints`].
+    pub fn dangerous_allow_http_endpoints(mut self) -> Self {
+        self.dangerous_allow_http_endpoints = true;
+        self
+    }
 
     /// Sets an option by its name (one of [`DangerousOptions::NAMES`]); `None` for any other
     /// name. For settings read from elsewhere (environment variables, command lines).
@@ -81,6 +91,7 @@ impl DangerousOptions {
             "dangerous_allow_legacy_crypto" => &mut self.dangerous_allow_legacy_crypto,
             "dangerous_allow_legacy_encryption" => &mut self.dangerous_allow_legacy_encryption,
             "dangerous_allow_unsigned_logout" => &mut self.dangerous_allow_unsigned_logout,
+            "dangerous_allow_http_endpoints" => &mut self.dangerous_allow_http_endpoints,
             _ => return None,
         };
         *flag = true;
@@ -94,6 +105,7 @@ impl DangerousOptions {
             self.dangerous_allow_legacy_crypto,
             self.dangerous_allow_legacy_encryption,
             self.dangerous_allow_unsigned_logout,
+            self.dangerous_allow_http_endpoints,
         ];
         Self::NAMES
             .iter()

@@ -117,6 +117,43 @@ pub(crate) fn check_url(field: &'static str, url: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// [`check_url`], and https unless the host is a loopback address (local development) or
+/// `allow_http` (the tenant's `dangerous_allow_http_endpoints`): an IdP endpoint over plain http
+/// elsewhere lets anyone on the path read the SAML messages and change where the browser goes.
+pub(crate) fn check_idp_url(field: &'static str, url: &str, allow_http: bool) -> Result<(), Error> {
+    check_url(field, url)?;
+    let is_http = url
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("http://"));
+    if !is_http || allow_http {
+        return Ok(());
+    }
+    let authority = url
+        .get(7..)
+        .unwrap_or_default()
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        return Ok(());
+    }
+    Err(Error::Config {
+        field,
+        reason: format!(
+            "expected an https URL (http only on a loopback address, or with dangerous_allow_http_endpoints); found {:?}",
+            url.chars().take(200).collect::<String>()
+        ),
+    })
+}
+
 /// One tenant's SSO configuration.
 #[derive(Debug, Clone)]
 #[must_use]
@@ -371,13 +408,14 @@ impl TenantConfig {
                 "The IdP's signing certificate is missing: copy it from the IdP.".into(),
             );
         }
+        let allow_http = self.policy.danger.dangerous_allow_http_endpoints;
         for (field, url) in [
             ("acs_url", &self.acs_url),
             ("sso_url", &self.sso_url),
             ("slo_url", &self.slo_url),
         ] {
             if let Some(u) = url
-                && let Err(e) = check_url(field, u)
+                && let Err(e) = check_idp_url(field, u, allow_http)
             {
                 add(field, admin_url_message(&e));
             }

@@ -678,7 +678,7 @@ fn pass3_defect_9_every_configuration_path_honours_every_dangerous_option() {
     let idp = idp();
     let pem = include_str!("../../src/testkit/test-idp.crt");
     let registry = IdpRegistry::new(SpSettings::new(SP, ACS).unwrap());
-    for bits in 0u8..16 {
+    for bits in 0u8..(1 << DangerousOptions::NAMES.len()) {
         let mut d = DangerousOptions::default();
         for (i, name) in DangerousOptions::NAMES.iter().enumerate() {
             if bits & (1 << i) != 0 {

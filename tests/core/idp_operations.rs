@@ -173,7 +173,8 @@ fn a_generated_test_idp_is_rebuilt_from_its_stored_key() {
     let stored = saml_sp::crypto::Certificate::parse(cert_pem.as_bytes()).unwrap();
     assert_eq!(stored.der(), first.certificate().der());
     // After the restart.
-    let again = TestIdp::from_pem("https://idp.example.com/generated", &key_pem, &cert_pem).unwrap();
+    let again =
+        TestIdp::from_pem("https://idp.example.com/generated", &key_pem, &cert_pem).unwrap();
     assert_eq!(again.certificate().der(), first.certificate().der());
     let sp = saml_sp::ServiceProvider::builder(
         SP,
@@ -183,8 +184,13 @@ fn a_generated_test_idp_is_rebuilt_from_its_stored_key() {
     .build()
     .unwrap();
     let now = chrono::Utc::now();
-    let xml = again.response(SP, ACS).in_response_to("_r").build(now).unwrap();
-    sp.validate_response(xml.as_bytes(), Some("_r"), now).unwrap();
+    let xml = again
+        .response(SP, ACS)
+        .in_response_to("_r")
+        .build(now)
+        .unwrap();
+    sp.validate_response(xml.as_bytes(), Some("_r"), now)
+        .unwrap();
     // A key that does not match the certificate is refused.
     let other = TestIdp::generate("https://idp.example.com/other").unwrap();
     assert!(TestIdp::from_pem("https://x", other.key_pem().unwrap(), &cert_pem).is_err());

@@ -1322,3 +1322,64 @@ fn configuration_problems_come_all_at_once_with_field_names_and_admin_wording() 
     assert!(ok.problems().is_empty());
     assert_eq!(ok.into_config().unwrap().slug(), "acme");
 }
+
+/// Issue 34, item 3: an IdP endpoint must be https; plain http only on a loopback address (local
+/// development) or with the explicit `dangerous_allow_http_endpoints`.
+#[test]
+fn idp_endpoints_must_be_https_unless_loopback_or_the_dangerous_option() {
+    let registry = IdpRegistry::new(SpSettings::new(SP_ID, ACS_TEMPLATE).unwrap());
+    let cert = || {
+        vec![
+            TestIdp::fixed("https://idp.example.com")
+                .certificate()
+                .clone(),
+        ]
+    };
+    let with =
+        |slug: &str, issuer: &str, url: &str| TenantConfig::new(slug, issuer, cert()).sso_url(url);
+    let e = registry
+        .insert(with(
+            "a",
+            "https://idp-a.example.com",
+            "http://idp.example.com/sso",
+        ))
+        .unwrap_err();
+    assert_eq!(e.code(), "config_invalid");
+    assert!(
+        e.to_string().contains("sso_url") && e.to_string().contains("https"),
+        "{e}"
+    );
+    let e = registry
+        .insert(
+            TenantConfig::new("b", "https://idp-b.example.com", cert())
+                .slo_url("http://idp.example.com/slo"),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("slo_url"), "{e}");
+    for (i, local) in [
+        "http://localhost:8080/sso",
+        "http://127.0.0.1:9000/sso",
+        "http://[::1]:9000/sso",
+    ]
+    .iter()
+    .enumerate()
+    {
+        registry
+            .insert(with(
+                &format!("local{i}"),
+                &format!("https://idp-local{i}.example.com"),
+                local,
+            ))
+            .unwrap();
+    }
+    registry
+        .insert(
+            with(
+                "c",
+                "https://idp-c.example.com",
+                "http://idp.example.com/sso",
+            )
+            .dangerous(saml_sp::sp::DangerousOptions::default().dangerous_allow_http_endpoints()),
+        )
+        .unwrap();
+}
