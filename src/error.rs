@@ -359,6 +359,18 @@ pub enum Error {
         /// Why it could not be loaded (the load error's code and message).
         reason: String,
     },
+    /// Someone saved the profile since it was read: reload it and apply the change again.
+    ///
+    /// Code: `version_conflict`.
+    #[error(
+        "version conflict: the change was made to version {expected}, the stored one is {found}"
+    )]
+    VersionConflict {
+        /// The version the change was made to.
+        expected: u64,
+        /// The stored version.
+        found: u64,
+    },
     /// No SSO configuration matches.
     ///
     /// Code: `unknown_tenant`.
@@ -523,6 +535,7 @@ impl Error {
             Error::ProvisioningFailed(_) => "provisioning_failed",
             Error::IdpDisabled { .. } => "idp_disabled",
             Error::TenantUnavailable { .. } => "tenant_unavailable",
+            Error::VersionConflict { .. } => "version_conflict",
             Error::UnknownTenant { .. } => "unknown_tenant",
             Error::EmailDomainNotAllowed { .. } => "email_domain_not_allowed",
             Error::LoginBrowserMismatch { .. } => "login_browser_mismatch",
@@ -575,6 +588,7 @@ impl Error {
         "unsolicited_response",
         "unsupported_algorithm",
         "untrusted_key",
+        "version_conflict",
         "user_not_provisioned",
         "xml_forbidden",
         "xml_limit_exceeded",
@@ -716,6 +730,9 @@ impl Error {
             }
             Error::CrossSiteRequest { found } => pair("a request from this site", found),
             Error::AuthnContextMismatch { expected, found } => pair(expected.join(" | "), found),
+            Error::VersionConflict { expected, found } => {
+                pair(format!("version {expected}"), format!("version {found}"))
+            }
         }
     }
 
@@ -757,6 +774,9 @@ impl Error {
             }
             Error::UnknownTenant { .. } => "No single sign-on is configured for that account.",
             Error::IdpDisabled { .. } => "Single sign-on is turned off for your organization.",
+            Error::VersionConflict { .. } => {
+                "Someone else changed these settings meanwhile. Reload the page and try again."
+            }
             Error::TenantUnavailable { .. } => {
                 "Single sign-on for your organization is temporarily unavailable. Please contact your administrator."
             }

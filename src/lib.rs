@@ -32,6 +32,8 @@ pub mod login;
 #[cfg(feature = "fetch")]
 pub mod refresh;
 
+pub mod profile;
+
 pub mod store;
 
 #[cfg(feature = "web")]

@@ -65,10 +65,10 @@ impl SpSettings {
             .as_ref()
             .map(|t| t.replace("{tenant}", slug))
     }
-    pub(super) fn entity_id(&self, slug: &str) -> String {
+    pub(crate) fn entity_id(&self, slug: &str) -> String {
         self.entity_id_template.replace("{tenant}", slug)
     }
-    pub(super) fn acs_url(&self, slug: &str) -> String {
+    pub(crate) fn acs_url(&self, slug: &str) -> String {
         self.acs_url_template.replace("{tenant}", slug)
     }
 }
@@ -161,17 +161,17 @@ pub struct TenantConfig {
     pub(super) slug: String,
     pub(super) display_name: String,
     pub(crate) enabled: bool,
-    pub(super) idp_entity_id: String,
+    pub(crate) idp_entity_id: String,
     pub(super) sso_url: Option<String>,
     pub(super) slo_url: Option<String>,
     pub(super) sign_authn_requests: bool,
-    pub(super) certificates: Vec<Certificate>,
+    pub(crate) certificates: Vec<Certificate>,
     pub(super) policy: ValidationPolicy,
     pub(super) jit: bool,
     pub(super) mapping: AttributeMapping,
     pub(super) email_domains: Vec<String>,
     pub(super) enforce_sso: bool,
-    pub(super) metadata_valid_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub(crate) metadata_valid_until: Option<chrono::DateTime<chrono::Utc>>,
     pub(super) sp_entity_id: Option<String>,
     pub(super) acs_url: Option<String>,
     pub(crate) requested_name_id_format: Option<String>,
@@ -476,6 +476,7 @@ impl ConfigProblem {
 }
 
 /// The first problem as the error, with every other problem's field and message in its text.
+#[cfg(feature = "serde")]
 fn problems_error(problems: Vec<ConfigProblem>) -> Error {
     let field = problems.first().map_or("configuration", |p| p.field);
     let reason = problems

@@ -124,6 +124,7 @@ fn no_module_imports_a_higher_layer() {
         &["logout", "metadata"],
         &["tenant"],
         &["login", "refresh"],
+        &["profile"],
         &["web", "testkit"],
         &["fuzzing"],
     ];

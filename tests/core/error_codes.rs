@@ -124,6 +124,10 @@ fn every_variant() -> Vec<Error> {
             tenant: s(),
             reason: s(),
         },
+        Error::VersionConflict {
+            expected: 1,
+            found: 2,
+        },
         Error::UnknownTenant { found: s() },
         Error::EmailDomainNotAllowed {
             expected: vec![],

@@ -1,0 +1,29 @@
+//! SSO profiles: the customer administrator's set-up flow, from "create profile" to "SSO
+//! enforced". A profile is created with its SP values (to copy into the IdP), takes the IdP's
+//! values (three values or metadata, every problem reported with its field), is tested with a
+//! login that signs nobody in, is activated, claims and verifies email domains by DNS, and is
+//! enforced; every change is audited and versioned, and an active profile takes effect in the
+//! tenant registry at once.
+//!
+//! - `model`: [`SsoProfile`] and its state machine;
+//! - `input`: what an administrator pastes, validated ([`IdpInput`]);
+//! - `store`: [`ProfileStore`] (the app's database) and [`MemoryProfileStore`];
+//! - `test_login`: the test connection;
+//! - `domain`: DNS TXT verification ([`TxtResolver`], [`DnsResolver`] with feature `dns`);
+//! - `service`: [`ProfileService`], the operations an admin page calls.
+
+mod domain;
+mod input;
+mod model;
+mod service;
+mod store;
+mod test_login;
+
+#[cfg(feature = "dns")]
+pub use domain::DnsResolver;
+pub use domain::{TxtFuture, TxtResolver, verification_name};
+pub use input::{IdpInput, IdpValues, ParsedIdp};
+pub use model::{AuditEntry, DomainClaim, ProfileState, ProvisioningSettings, SsoProfile};
+pub use service::{ProfileError, ProfileService};
+pub use store::{MemoryProfileStore, ProfileFuture, ProfileStore};
+pub use test_login::{TEST_LIFETIME_MINUTES, TestResult, TestStart, is_test_relay_state};
