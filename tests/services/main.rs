@@ -22,6 +22,8 @@ mod users;
 mod cli;
 #[cfg(feature = "fetch")]
 mod metadata_refresh;
+#[cfg(feature = "dns")]
+mod profiles;
 #[cfg(feature = "redis")]
 mod redis_store;
 #[cfg(feature = "cli")]
