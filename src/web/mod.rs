@@ -22,6 +22,8 @@
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(feature = "admin")]
+pub mod admin;
 #[cfg(feature = "axum")]
 pub mod axum;
 #[cfg(feature = "hyper")]
@@ -149,6 +151,17 @@ pub struct SamlWeb<P: Provisioner, S> {
     acs: Arc<Acs<P>>,
     sessions: Arc<S>,
     settings: WebSettings,
+    #[cfg(feature = "admin")]
+    profile_tests: Option<ProfileTests>,
+}
+
+/// Test logins of SSO profiles finished at the ACS (feature `admin`).
+#[cfg(feature = "admin")]
+#[derive(Clone)]
+struct ProfileTests {
+    service: Arc<crate::profile::ProfileService>,
+    authorizer: Arc<dyn admin::AdminAuthorizer>,
+    after_test: String,
 }
 
 impl<P: Provisioner, S> std::fmt::Debug for SamlWeb<P, S> {
@@ -510,7 +523,29 @@ where
             acs,
             sessions,
             settings,
+            #[cfg(feature = "admin")]
+            profile_tests: None,
         }
+    }
+
+    /// Finishes the test logins of SSO profiles at the ACS: a Response whose RelayState is a
+    /// test's goes to `service` (with the administrator `authorizer` finds on the request, who
+    /// must be the one who started it), signs nobody in, and the browser is sent to
+    /// `after_test` with `?profile=<id>`, where the admin page reads the result.
+    #[cfg(feature = "admin")]
+    #[must_use]
+    pub fn with_profile_tests(
+        mut self,
+        service: Arc<crate::profile::ProfileService>,
+        authorizer: Arc<dyn admin::AdminAuthorizer>,
+        after_test: impl Into<String>,
+    ) -> Self {
+        self.profile_tests = Some(ProfileTests {
+            service,
+            authorizer,
+            after_test: after_test.into(),
+        });
+        self
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -524,6 +559,8 @@ where
             acs: self.acs,
             sessions: Arc::new(sessions),
             settings: self.settings,
+            #[cfg(feature = "admin")]
+            profile_tests: self.profile_tests,
         }
     }
 
@@ -703,17 +740,36 @@ where
         // Response to an SP-initiated login, answer it with a page that posts the same form
         // again from this origin (same-site: the cookie comes along), once.
         let resumed = field(req.body(), CONTINUE_FIELD).is_some();
-        if browser.is_none() && !resumed && relay_state.as_deref().is_some_and(is_login_token) {
-            let action = req.uri().path();
-            let mut fields = vec![("SAMLResponse", saml_response.as_str())];
-            if let Some(r) = &relay_state {
-                fields.push(("RelayState", r.as_str()));
+        #[cfg(feature = "admin")]
+        if let (Some(tests), Some(relay)) = (&self.profile_tests, relay_state.as_deref())
+            && crate::profile::is_test_relay_state(relay)
+        {
+            if !resumed {
+                // Same-site again, so the administrator's session comes along.
+                return Ok(self.repost(req, &saml_response, relay));
             }
-            fields.push((CONTINUE_FIELD, "1"));
-            let mut page = crate::binding::post::post_fields(action, &fields);
-            page.content_security_policy
-                .push_str("; form-action 'self'");
-            return Ok(navigate(&crate::binding::Navigation::Post(page)));
+            let admin = tests
+                .authorizer
+                .administrator(req.headers(), req.extensions())
+                .ok_or_else(|| Error::LoginBrowserMismatch {
+                    found: "a test login posted without the administrator's session".into(),
+                })?;
+            tests
+                .service
+                .finish_test(tenant, &saml_response, relay, &admin)
+                .await?;
+            return Ok(redirect(&format!(
+                "{}?profile={}",
+                tests.after_test,
+                form_urlencoded::byte_serialize(tenant.as_bytes()).collect::<String>()
+            )));
+        }
+        if browser.is_none() && !resumed && relay_state.as_deref().is_some_and(is_login_token) {
+            return Ok(self.repost(
+                req,
+                &saml_response,
+                relay_state.as_deref().unwrap_or_default(),
+            ));
         }
         let done = self
             .acs
@@ -737,6 +793,25 @@ where
             .begin(cx, session, reply.headers_mut())
             .await?;
         Ok(reply)
+    }
+
+    /// A page that posts the ACS form again from this origin (same-site: the browser's cookies
+    /// come along), once.
+    fn repost(
+        &self,
+        req: &http::Request<Vec<u8>>,
+        saml_response: &str,
+        relay_state: &str,
+    ) -> Response<String> {
+        let fields = [
+            ("SAMLResponse", saml_response),
+            ("RelayState", relay_state),
+            (CONTINUE_FIELD, "1"),
+        ];
+        let mut page = crate::binding::post::post_fields(req.uri().path(), &fields);
+        page.content_security_policy
+            .push_str("; form-action 'self'");
+        navigate(&crate::binding::Navigation::Post(page))
     }
 
     fn metadata(&self, tenant: &str) -> Result<Response<String>, Error> {

@@ -488,3 +488,244 @@ async fn invalid_input_and_stale_versions_save_nothing() {
     assert!(e.to_string().contains("tested"), "{e}");
     assert_eq!(w.profiles.get("org", &p.id).await.unwrap(), now);
 }
+
+/// The admin API (feature `admin`) and the ACS's test-login hook, through `http` requests: an
+/// administrator of one organization drives the whole flow; nothing is reachable without the
+/// authorizer; another organization's administrator is refused; invalid input is a 422 with
+/// every field; a stale version is a 409.
+#[cfg(feature = "admin")]
+#[tokio::test]
+async fn the_admin_api_drives_the_flow_and_nothing_is_reachable_without_authorization() {
+    use saml_sp::web::admin::{AdminApi, AdminAuthorizer};
+    use serde_json::{Value, json};
+
+    /// The app's sign-in: the `x-admin` header names the administrator (the app's session in a
+    /// real app), who may administer the organizations listed for them.
+    struct HeaderAdmins(HashMap<&'static str, Vec<&'static str>>);
+    impl AdminAuthorizer for HeaderAdmins {
+        fn administrator(
+            &self,
+            headers: &http::HeaderMap,
+            _extensions: &http::Extensions,
+        ) -> Option<String> {
+            headers
+                .get("x-admin")
+                .and_then(|v| v.to_str().ok())
+                .filter(|a| self.0.contains_key(a))
+                .map(str::to_owned)
+        }
+        fn may_administer(&self, admin: &str, organization: &str) -> bool {
+            self.0
+                .get(admin)
+                .is_some_and(|orgs| orgs.contains(&organization))
+        }
+    }
+    let w = world().await;
+    let auth = || {
+        HeaderAdmins(HashMap::from([
+            ("ann", vec!["org-acme"]),
+            ("gus", vec!["org-globex"]),
+        ]))
+    };
+    let profiles = Arc::new(w.profiles);
+    let api = AdminApi::new(profiles.clone(), auth(), "/admin/sso");
+    let call = |method: &str, path: &str, admin: Option<&str>, body: Value| {
+        let mut b = http::Request::builder().method(method).uri(path);
+        if let Some(a) = admin {
+            b = b.header("x-admin", a);
+        }
+        let body = if body.is_null() {
+            Vec::new()
+        } else {
+            body.to_string().into_bytes()
+        };
+        b.body(body).unwrap()
+    };
+    let send = |req| async { api.handle(req).await };
+    let json_of = |r: &http::Response<String>| -> Value { serde_json::from_str(r.body()).unwrap() };
+
+    // Nothing without a signed-in administrator, nothing for another organization.
+    let r = send(call(
+        "GET",
+        "/admin/sso/orgs/org-acme/profiles",
+        None,
+        Value::Null,
+    ))
+    .await;
+    assert_eq!(r.status(), 401);
+    let r = send(call(
+        "GET",
+        "/admin/sso/orgs/org-acme/profiles",
+        Some("gus"),
+        Value::Null,
+    ))
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = send(call(
+        "POST",
+        "/admin/sso/orgs/org-acme/profiles",
+        Some("mallory"),
+        json!({"name": "x"}),
+    ))
+    .await;
+    assert_eq!(r.status(), 401);
+
+    // Create.
+    let r = send(call(
+        "POST",
+        "/admin/sso/orgs/org-acme/profiles",
+        Some("ann"),
+        json!({"name": "Acme", "preset": "okta"}),
+    ))
+    .await;
+    assert_eq!(r.status(), 201, "{}", r.body());
+    let p = json_of(&r);
+    let id = p["id"].as_str().unwrap().to_owned();
+    let base = format!("/admin/sso/orgs/org-acme/profiles/{id}");
+    assert_eq!(p["state"], "draft");
+    let r = send(call(
+        "GET",
+        &format!("{base}/sp-metadata"),
+        Some("ann"),
+        Value::Null,
+    ))
+    .await;
+    assert!(r.body().contains(p["acs_url"].as_str().unwrap()));
+    // Invalid IdP values: 422 with every field, nothing saved.
+    let r = send(call("PUT", &format!("{base}/idp"), Some("ann"), json!({"version": 1, "issuer": "", "sso_url": "http://idp.acme.example/sso", "certificate": "MIIB"}))).await;
+    assert_eq!(r.status(), 422, "{}", r.body());
+    let fields: Vec<String> = json_of(&r)["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["issuer", "sso_url", "certificate"]);
+    let r = send(call("GET", &base, Some("ann"), Value::Null)).await;
+    assert_eq!(json_of(&r)["version"], 1);
+    // The three values.
+    let r = send(call("PUT", &format!("{base}/idp"), Some("ann"), json!({"version": 1, "issuer": w.idp.entity_id(), "sso_url": "https://idp.acme.example/sso", "certificate": pem(&w.idp)}))).await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    assert_eq!(json_of(&r)["state"], "configured");
+    // A stale version: 409.
+    let r = send(call("PUT", &format!("{base}/idp"), Some("ann"), json!({"version": 1, "issuer": w.idp.entity_id(), "sso_url": "https://idp.acme.example/sso", "certificate": pem(&w.idp)}))).await;
+    assert_eq!(r.status(), 409, "{}", r.body());
+    // Start a test; the IdP posts to the ACS; the ACS re-posts same-site; the test finishes
+    // for the administrator and signs nobody in.
+    let r = send(call(
+        "POST",
+        &format!("{base}/test"),
+        Some("ann"),
+        Value::Null,
+    ))
+    .await;
+    assert_eq!(r.status(), 200, "{}", r.body());
+    let started = json_of(&r);
+    let start = saml_sp::profile::TestStart {
+        navigation: saml_sp::binding::Navigation::Redirect(
+            started["redirect_url"].as_str().unwrap().to_owned(),
+        ),
+        relay_state: started["relay_state"].as_str().unwrap().to_owned(),
+    };
+    let profile = profiles.get("org-acme", &id).await.unwrap();
+    let posted = answer(&w.idp, &start, &profile, "ada@acme.example");
+    let web = saml_sp::web::SamlWeb::new(
+        Arc::new(w.acs),
+        Arc::new(saml_sp::web::MemorySessions::<String>::default()),
+        saml_sp::web::WebSettings::multi_tenant(),
+    )
+    .with_profile_tests(profiles.clone(), Arc::new(auth()), "/settings/sso");
+    let form = format!(
+        "SAMLResponse={}&RelayState={}",
+        form_urlencoded::byte_serialize(posted.as_bytes()).collect::<String>(),
+        start.relay_state
+    );
+    let acs_path = format!("/saml/{id}/acs");
+    let first = web
+        .handle(
+            http::Request::post(&acs_path)
+                .body(form.clone().into_bytes())
+                .unwrap(),
+            "127.0.0.1".parse().unwrap(),
+        )
+        .await;
+    assert_eq!(first.status(), 200);
+    assert!(
+        first.body().contains("SamlSpContinue"),
+        "a same-site re-post"
+    );
+    let resumed = web
+        .handle(
+            http::Request::post(&acs_path)
+                .header("x-admin", "ann")
+                .body(format!("{form}&SamlSpContinue=1").into_bytes())
+                .unwrap(),
+            "127.0.0.1".parse().unwrap(),
+        )
+        .await;
+    assert_eq!(resumed.status(), 303, "{}", resumed.body());
+    assert_eq!(
+        resumed.headers()["location"],
+        format!("/settings/sso?profile={id}").as_str()
+    );
+    assert!(resumed.headers().get("set-cookie").is_none(), "no session");
+    let r = send(call(
+        "GET",
+        &format!("{base}/test"),
+        Some("ann"),
+        Value::Null,
+    ))
+    .await;
+    let result = json_of(&r);
+    assert_eq!(result["passed"], true, "{result}");
+    assert_eq!(result["identity"]["email"], "ada@acme.example");
+    // Activate, claim and verify the domain, enforce.
+    let r = send(call(
+        "POST",
+        &format!("{base}/activate"),
+        Some("ann"),
+        json!({"version": 3}),
+    ))
+    .await;
+    assert_eq!(json_of(&r)["state"], "active", "{}", r.body());
+    let r = send(call(
+        "POST",
+        &format!("{base}/domains"),
+        Some("ann"),
+        json!({"version": 4, "domain": "acme.example"}),
+    ))
+    .await;
+    let claim = json_of(&r);
+    w.records.lock().unwrap().insert(
+        claim["txt_name"].as_str().unwrap().to_owned(),
+        vec![claim["txt_value"].as_str().unwrap().to_owned()],
+    );
+    let r = send(call(
+        "POST",
+        &format!("{base}/domains/acme.example/verify"),
+        Some("ann"),
+        json!({"version": 5}),
+    ))
+    .await;
+    assert_eq!(json_of(&r)["verified"], true, "{}", r.body());
+    let r = send(call(
+        "POST",
+        &format!("{base}/enforce"),
+        Some("ann"),
+        json!({"version": 6}),
+    ))
+    .await;
+    assert_eq!(r.status(), 409, "unconfirmed: {}", r.body());
+    let r = send(call(
+        "POST",
+        &format!("{base}/enforce"),
+        Some("ann"),
+        json!({"version": 6, "confirm": true}),
+    ))
+    .await;
+    assert_eq!(json_of(&r)["state"], "enforced", "{}", r.body());
+    assert!(w.registry.sso_enforced_for("acme.example"));
+    // The audit trail is in the profile.
+    let audit = json_of(&r)["audit"].as_array().unwrap().len();
+    assert!(audit >= 8, "{audit}");
+}
