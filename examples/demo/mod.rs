@@ -5,6 +5,8 @@
 //! example on its own.
 
 mod db;
+#[cfg(all(feature = "admin", feature = "dns"))]
+mod profiles;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -41,6 +43,9 @@ pub struct Demo {
     db: Db,
     base: String,
     test_idp: Option<TestIdp>,
+    /// "Settings -> Single sign-on" and the profiles' endpoints under `/sso/`.
+    #[cfg(all(feature = "admin", feature = "dns"))]
+    profiles: profiles::Site,
 }
 
 /// Reads the settings (`PORT`, `SAML_SP_BASE_URL`, the IdP, the SP keys, `SAML_SP_DB`,
@@ -57,6 +62,15 @@ pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error
     let (registry, test_idp, key_refresh) = build_registry(&base).await?;
     let db = Db::open()?;
     let (requests, replay) = stores().await?;
+    let sessions = Arc::new(MemorySessions::default());
+    #[cfg(all(feature = "admin", feature = "dns"))]
+    let profiles = profiles::setup(
+        &base,
+        requests.clone(),
+        replay.clone(),
+        db.clone(),
+        sessions.clone(),
+    )?;
     let mut acs = Acs::new(registry, requests, replay, db.clone());
     if let Some(refresh) = key_refresh {
         // A Response signed with a key the metadata did not have yet: fetch it at once.
@@ -65,11 +79,7 @@ pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error
     let acs = Arc::new(acs);
     // The cookies are Secure when the SP's URLs are https (derived by SamlWeb::new).
     let settings = WebSettings::single_tenant(TENANT);
-    let web = Arc::new(SamlWeb::new(
-        acs,
-        Arc::new(MemorySessions::default()),
-        settings,
-    ));
+    let web = Arc::new(SamlWeb::new(acs, sessions, settings));
     println!("saml-sp {name} demo on {base}/ (SP metadata: {base}/saml/metadata)");
     Ok(Demo {
         web,
@@ -78,6 +88,8 @@ pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error
         db,
         base,
         test_idp,
+        #[cfg(all(feature = "admin", feature = "dns"))]
+        profiles,
     })
 }
 
@@ -101,7 +113,26 @@ async fn stores() -> Result<Stores, saml_sp::store::StoreError> {
 }
 
 /// Every page that is not a SAML endpoint: `/` and the test IdP under `/test-idp/`.
-pub async fn page(demo: &Demo, req: http::Request<Vec<u8>>, _peer: IpAddr) -> Response<String> {
+pub async fn page(demo: &Demo, req: http::Request<Vec<u8>>, peer: IpAddr) -> Response<String> {
+    #[cfg(all(feature = "admin", feature = "dns"))]
+    {
+        let p = req.uri().path();
+        if [
+            "/sso/",
+            "/settings/sso",
+            "/demo-admin",
+            "/sso-login",
+            "/password-login",
+        ]
+        .iter()
+        .any(|prefix| p.starts_with(prefix))
+        {
+            return profiles::serve(&demo.profiles, req, peer)
+                .await
+                .unwrap_or_else(|| html(StatusCode::NOT_FOUND, "not found".into()));
+        }
+    }
+    let _ = peer;
     let query = req.uri().query().unwrap_or("").to_owned();
     let body = String::from_utf8_lossy(req.body()).into_owned();
     let path = req.uri().path();
@@ -153,9 +184,15 @@ async fn home(demo: &Demo, req: &http::Request<Vec<u8>>) -> String {
     let body = match user {
         Some((email, first, last, groups)) => format!(
             "<p id=\"who\">Signed in as {}</p><p id=\"name\">{} {}</p><p id=\"groups\">Groups: {}</p><form method=\"post\" action=\"/saml/logout\"><button id=\"logout\">Sign out</button></form>",
-            esc(&email), esc(&first), esc(&last), esc(&groups)
+            esc(&email),
+            esc(&first),
+            esc(&last),
+            esc(&groups)
         ),
-        None => "<form method=\"get\" action=\"/saml/login\"><label>Work email <input name=\"email\" id=\"email\"/></label> <button id=\"sign-in\">Sign in with SSO</button></form><p><a href=\"/test-idp/initiate\">IdP-initiated login (test IdP)</a></p>".to_owned(),
+        None => format!(
+            "<form method=\"get\" action=\"/saml/login\"><label>Work email <input name=\"email\" id=\"email\"/></label> <button id=\"sign-in\">Sign in with SSO</button></form><p><a href=\"/test-idp/initiate\">IdP-initiated login (test IdP)</a></p>{}",
+            org_sign_in()
+        ),
     };
     let warning = if demo.test_idp.is_some() {
         format!(
@@ -168,6 +205,16 @@ async fn home(demo: &Demo, req: &http::Request<Vec<u8>>) -> String {
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>saml-sp {n} demo</title></head><body><h1>saml-sp {n} demo</h1>{warning}{body}</body></html>",
         n = demo.name
     )
+}
+
+/// With SSO profiles: sign-in for the organizations set up under "Settings -> Single sign-on",
+/// by SSO (discovery by email domain) or by password (refused for enforced domains).
+fn org_sign_in() -> &'static str {
+    if cfg!(all(feature = "admin", feature = "dns")) {
+        "<h2>Organizations (Settings -&gt; Single sign-on)</h2><form method=\"get\" action=\"/sso-login\"><label>Work email <input name=\"email\" id=\"sso-email\"/></label> <button id=\"sso-sign-in\">Sign in with your organization's SSO</button></form><form method=\"post\" action=\"/password-login\"><label>Email <input name=\"email\" id=\"password-email\"/></label> <label>Password <input type=\"password\" name=\"password\" id=\"password\"/></label> <button id=\"password-sign-in\">Sign in with a password</button></form>"
+    } else {
+        ""
+    }
 }
 
 /// A page of the demo's own: no script runs on it. (No `form-action`: browsers apply it to the

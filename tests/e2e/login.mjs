@@ -19,11 +19,19 @@
 //                      SimpleSAMLphp's own logout (IdP-initiated); the logout messages come by
 //                      $SLO_BINDING (post or redirect); ENCRYPTED=1: the Response was encrypted
 //   mode simplesamlphp-login : only the sign-in of the mode above
+//   mode profiles     : an organization administrator goes from no SSO profile to SSO enforced
+//                      with samlify as the customer's IdP (started here with the profile's SP
+//                      metadata), verifying the domain against a DNS server run here on
+//                      $DNS_PORT; then password login for the domain is refused and its user is
+//                      sent to SSO; a second organization sees only its own profile
 //   mode slo-two-apps : sign in to this app and to a second one ($SECOND_APP, trusting this app's
 //                      test IdP); "Sign out" here ends the session in the second app too
 // sp-initiated types a work email into the home page's field (routed to the configured IdP even
 // though it claims no domain); replay leaves it empty. Both require the demo-mode warning.
 import http from 'node:http';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 const [base, mode, shot] = process.argv.slice(2);
@@ -306,6 +314,120 @@ try {
       if (code !== 'binding') await fail(`the test IdP answered ${code}`);
     }
     server.close();
+  } else if (mode === 'profiles') {
+    // The DNS server the app asks (SAML_DNS_SERVER): TXT answers from `records`, else NXDOMAIN.
+    const records = new Map();
+    const dns = dgram.createSocket('udp4');
+    dns.on('message', (q, rinfo) => {
+      let i = 12; const labels = [];
+      while (q[i] !== 0) { labels.push(q.subarray(i + 1, i + 1 + q[i]).toString().toLowerCase()); i += 1 + q[i]; }
+      const question = q.subarray(12, i + 5);
+      const answers = records.get(labels.join('.') + '.');
+      const head = Buffer.from([q[0], q[1], 0x81, answers ? 0x80 : 0x83, 0, 1, 0, answers ? answers.length : 0, 0, 0, 0, 0]);
+      const rr = (answers || []).map((a) => {
+        const txt = Buffer.from(a);
+        const fixed = Buffer.from([0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 60, 0, txt.length + 1, txt.length]);
+        return Buffer.concat([fixed, txt]);
+      });
+      dns.send(Buffer.concat([head, question, ...rr]), rinfo.port, rinfo.address);
+    });
+    await new Promise((ok) => dns.bind(Number(process.env.DNS_PORT), '127.0.0.1', ok));
+    const state = async () => (await page.textContent('#state')).trim();
+    // 1. The administrator of "acme" creates a profile: the SP values are there at once.
+    await page.goto(`${base}/demo-admin?as=ann&org=acme`);
+    await page.fill('#profile-name', 'Acme via samlify');
+    await page.click('#create-profile');
+    await page.waitForSelector('#sp-entity-id');
+    if (await state() !== 'draft') await fail(`state ${await state()}`);
+    const id = (await page.textContent('#profile-id')).trim();
+    const acsUrl = (await page.textContent('#acs-url')).trim();
+    if (acsUrl !== `${base}/sso/${id}/acs`) await fail(`ACS URL ${acsUrl}`);
+    // The customer's IdP (samlify) is given the SP metadata, and shows its three values.
+    const spMd = await (await page.request.get(`${base}/settings/sso/${id}/sp-metadata`)).text();
+    const dir = fs.mkdtempSync('target/e2e/profiles-');
+    fs.writeFileSync(`${dir}/sp.xml`, spMd);
+    const idpPort = Number(process.env.SAMLIFY_PORT);
+    const samlify = spawn('node', ['tests/interop_idp/server.js', String(idpPort), `${dir}/sp.xml`, 'tests/fixtures/keys/idp.key', 'tests/fixtures/keys/idp.crt', `${dir}/idp.xml`], { stdio: 'ignore' });
+    try {
+      for (let n = 0; n < 100 && !fs.existsSync(`${dir}/idp.xml`); n++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 300));
+      const idpMd = fs.readFileSync(`${dir}/idp.xml`, 'utf8');
+      const issuer = idpMd.match(/entityID="([^"]+)"/)[1];
+      const sso = idpMd.match(/SingleSignOnService[^>]*Location="([^"]+)"/)[1];
+      const cert = idpMd.match(/X509Certificate>([^<]+)</)[1];
+      // 2. Paste the three values; a wrong paste is refused with its field, nothing saved.
+      await page.fill('#issuer', issuer);
+      await page.fill('#sso-url', 'ftp://nowhere');
+      await page.fill('#certificate', 'not a certificate');
+      await page.click('#save-idp');
+      await page.waitForSelector('#problems');
+      const fields = await page.$$eval('#problems li', (l) => l.map((x) => x.dataset.field));
+      if (fields.join(',') !== 'sso_url,certificate') await fail(`problems ${fields}`);
+      if (await state() !== 'draft') await fail('saved despite problems');
+      await page.fill('#issuer', issuer);
+      await page.fill('#sso-url', sso);
+      await page.fill('#certificate', cert);
+      await page.click('#save-idp');
+      await page.waitForSelector('#state');
+      if (await state() !== 'configured') await fail(`state after saving ${await state()}`);
+      // 3. Test the connection: samlify signs in grace; nobody is signed in to the app.
+      await page.click('#test');
+      await page.waitForSelector('#test-result', { timeout: 15000 });
+      if ((await page.getAttribute('#test-result', 'data-passed')) !== 'true') await fail('the test login failed');
+      if ((await page.textContent('#test-email')).trim() !== 'grace@samlify.example') await fail('mapped identity');
+      if ((await page.textContent('#test-name')).trim() !== 'Grace Samlify') await fail('mapped name');
+      await page.goto(`${base}/`);
+      if (await page.isVisible('#who')) await fail('the test login signed someone in');
+      // 4. Activate, verify the domain by DNS, enforce.
+      await page.goto(`${base}/settings/sso?profile=${id}`);
+      await page.click('#activate');
+      await page.waitForSelector('#state');
+      if (await state() !== 'active') await fail(`state after activating ${await state()}`);
+      await page.fill('#domain', 'samlify.example');
+      await page.click('#claim');
+      await page.waitForSelector('li.domain');
+      const txtName = (await page.textContent('li.domain .txt-name')).trim();
+      const txtValue = (await page.textContent('li.domain .txt-value')).trim();
+      await page.click('li.domain button.verify');
+      await page.waitForSelector('li.domain');
+      if ((await page.getAttribute('li.domain', 'data-verified')) !== 'false') await fail('verified without a record');
+      records.set(txtName, [txtValue]);
+      await page.click('li.domain button.verify');
+      await page.waitForSelector('li.domain[data-verified="true"]', { timeout: 10000 });
+      await page.click('#enforce');
+      await page.waitForSelector('#refused');
+      await page.check('#confirm');
+      await page.click('#enforce');
+      await page.waitForSelector('#state');
+      if (await state() !== 'enforced') await fail(`state after enforcing ${await state()}`);
+      if (shot) await page.screenshot({ path: shot, fullPage: true });
+      // 5. A user of the domain: password sign-in refused, sent to SSO, signed in.
+      const user = await browser.newPage();
+      await user.goto(`${base}/`);
+      await user.fill('#password-email', 'grace@samlify.example');
+      await user.fill('#password', 'hunter2');
+      await user.click('#password-sign-in');
+      await user.waitForSelector('#password-refused');
+      await user.goto(`${base}/`);
+      await user.fill('#sso-email', 'grace@samlify.example');
+      await user.click('#sso-sign-in');
+      await user.waitForSelector('#who', { timeout: 15000 });
+      if (!(await user.textContent('#who')).includes('grace@samlify.example')) await fail('the domain user was not signed in by SSO');
+      // 6. A second organization is set up independently.
+      const other = await (await browser.newContext()).newPage();
+      await other.goto(`${base}/demo-admin?as=ben&org=globex`);
+      if ((await other.$$('a.profile')).length !== 0) await fail('globex sees acme\'s profile');
+      await other.fill('#profile-name', 'Globex');
+      await other.click('#create-profile');
+      await other.waitForSelector('#state');
+      const names = await other.$$eval('a.profile', (l) => l.map((x) => x.textContent));
+      if (names.join(',') !== 'Globex') await fail(`globex lists ${names}`);
+      const r = await other.request.get(`${base}/settings/sso?profile=${id}`);
+      if ((await r.text()).includes('Acme via samlify')) await fail('globex can read acme\'s profile');
+    } finally {
+      samlify.kill();
+      dns.close();
+    }
   } else {
     await fail('unknown mode');
   }

@@ -163,6 +163,16 @@ for minimal in minimal_axum minimal_actix; do
   node tests/e2e/login.mjs "http://127.0.0.1:$app_port" minimal "target/e2e/$minimal-signed-in.png"
 done
 
+# SSO profiles in the axum demo: an organization administrator from no profile to SSO enforced,
+# with samlify as the customer's IdP and a DNS server on loopback (both run by login.mjs).
+app_port=$(free_port); idp_port=$(free_port); dns_port=$(free_port)
+PORT=$app_port SAML_DNS_SERVER="127.0.0.1:$dns_port" $bin/examples/axum_sp > "target/e2e/axum_sp-profiles.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
+DNS_PORT=$dns_port SAMLIFY_PORT=$idp_port node tests/e2e/login.mjs "http://127.0.0.1:$app_port" profiles \
+  "target/e2e/axum_sp-profiles-enforced.png" \
+  || { tail -30 "target/e2e/axum_sp-profiles.log" >&2; exit 1; }
+
 # A second real IdP: SimpleSAMLphp (login, SP- and IdP-initiated Single Logout over HTTP-POST).
 tests/e2e/simplesamlphp.sh "$bin" axum_sp
 
