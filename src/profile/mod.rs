@@ -10,9 +10,11 @@
 //! - `store`: [`ProfileStore`] (the app's database) and [`MemoryProfileStore`];
 //! - `test_login`: the test connection;
 //! - `domain`: DNS TXT verification ([`TxtResolver`], [`DnsResolver`] with feature `dns`);
+//! - `health`: certificate expiry, last test, last logins ([`LoginHealth`] from the ACS's audit);
 //! - `service`: [`ProfileService`], the operations an admin page calls.
 
 mod domain;
+mod health;
 mod input;
 mod model;
 mod service;
@@ -22,6 +24,9 @@ mod test_login;
 #[cfg(feature = "dns")]
 pub use domain::DnsResolver;
 pub use domain::{TxtFuture, TxtResolver, verification_name};
+pub use health::{
+    CertificateExpiry, LoginHealth, LoginOutcomes, MAX_TRACKED_PROFILES, ProfileHealth,
+};
 pub use input::{IdpInput, IdpValues, ParsedIdp};
 pub use model::{AuditEntry, DomainClaim, ProfileState, ProvisioningSettings, SsoProfile};
 pub use service::{ProfileError, ProfileService};

@@ -498,6 +498,27 @@ impl ProfileService {
         Ok(())
     }
 
+    /// The profile's health: certificate expiry, metadata validity, the last test, and the last
+    /// logins `logins` saw (the [`super::LoginHealth`] given to the ACS as its audit sink).
+    ///
+    /// # Errors
+    /// [`Error::UnknownTenant`]; store errors.
+    pub async fn health(
+        &self,
+        organization: &str,
+        id: &str,
+        logins: &super::LoginHealth,
+    ) -> Result<super::ProfileHealth, Error> {
+        let p = self.get(organization, id).await?;
+        let last = self.store.test_result(id).await?;
+        Ok(super::health::health(
+            &p,
+            last.as_ref(),
+            logins.outcomes(id),
+            self.clock.now(),
+        ))
+    }
+
     /// The SP metadata an administrator gives the IdP (before any IdP value exists).
     ///
     /// # Errors

@@ -729,3 +729,88 @@ async fn the_admin_api_drives_the_flow_and_nothing_is_reachable_without_authoriz
     let audit = json_of(&r)["audit"].as_array().unwrap().len();
     assert!(audit >= 8, "{audit}");
 }
+
+/// Step 7 of the flow: the profile's health shows the certificate's expiry, the last test, and
+/// the last successful and failed logins with their codes (from the ACS's audit events).
+#[tokio::test]
+async fn a_profile_shows_its_health() {
+    let w = world().await;
+    let health = Arc::new(saml_sp::profile::LoginHealth::default());
+    let acs = w.acs.with_audit_sink(health.clone());
+    let admin = "ann@acme.example";
+    let p = w.profiles.create("org", "Okta", None, admin).await.unwrap();
+    let (p, _) = w
+        .profiles
+        .set_idp(
+            "org",
+            &p.id,
+            p.version,
+            &IdpInput::Values {
+                issuer: w.idp.entity_id().into(),
+                sso_url: "https://idp.acme.example/sso".into(),
+                certificate: pem(&w.idp),
+            },
+            admin,
+        )
+        .await
+        .unwrap();
+    let start = w.profiles.start_test("org", &p.id, admin).await.unwrap();
+    let posted = answer(&w.idp, &start, &p, "ada@acme.example");
+    w.profiles
+        .finish_test(&p.id, &posted, &start.relay_state, admin)
+        .await
+        .unwrap();
+    let p = w.profiles.get("org", &p.id).await.unwrap();
+    let p = w
+        .profiles
+        .activate("org", &p.id, p.version, admin)
+        .await
+        .unwrap();
+    // One good login, then one refused (a Response for another SP).
+    let browser = saml_sp::login::BrowserBinding::generate().unwrap();
+    let login = acs.start_login(&p.id, None, &browser).await.unwrap();
+    let good = w
+        .idp
+        .response(&p.sp_entity_id, &p.acs_url)
+        .in_response_to(&login.request_id)
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    acs.finish_login(
+        &p.id,
+        &good,
+        Some(&login.relay_state),
+        Some(&browser),
+        &audit_ctx(),
+    )
+    .await
+    .unwrap();
+    let bad = w
+        .idp
+        .response("https://other.example/sp", &p.acs_url)
+        .build_base64(chrono::Utc::now())
+        .unwrap();
+    let e = acs
+        .finish_login(&p.id, &bad, None, None, &audit_ctx())
+        .await
+        .unwrap_err();
+    let h = w.profiles.health("org", &p.id, &health).await.unwrap();
+    assert_eq!(h.certificates.len(), 1);
+    assert_eq!(
+        h.certificates[0].sha256,
+        w.idp.certificate().fingerprint_hex()
+    );
+    assert!(h.certificates[0].days_left > 30);
+    assert!(!h.expiring_soon);
+    assert_eq!(h.last_test.map(|t| t.1), Some(true));
+    assert!(h.logins.last_success.is_some());
+    assert_eq!(h.logins.last_failure.map(|f| f.1), Some(e.code()));
+    // An unknown tenant in a URL never creates an entry.
+    let _ = acs
+        .finish_login("no-such-profile", &bad, None, None, &audit_ctx())
+        .await;
+    assert_eq!(health.outcomes("no-such-profile"), Default::default());
+}
+
+fn audit_ctx() -> saml_sp::login::AuditContext {
+    saml_sp::login::AuditContext::new()
+}
