@@ -165,3 +165,122 @@ fn no_module_imports_a_higher_layer() {
         upward.join("\n")
     );
 }
+
+/// Issue 29: no import circle between files. Each file's `crate::a::b` and `super::b` paths are
+/// resolved to the file that defines `a::b` (a module's `mod.rs` is its face: the edges into it
+/// are re-exports, not dependencies, and are left out); the graph must have no cycle.
+#[test]
+fn no_import_circle_between_files() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let mut all = Vec::new();
+    files(Path::new(root), &mut all);
+    let exists = |rel: &str| all.iter().any(|f| f == rel);
+    // The file a module path (segments after `crate`) names, if it is a file of its own.
+    let resolve = |segments: &[String]| -> Option<String> {
+        for n in (1..=segments.len()).rev() {
+            let base = segments[..n].join("/");
+            for candidate in [format!("{base}.rs"), format!("{base}/mod.rs")] {
+                if exists(&candidate) {
+                    return (!candidate.ends_with("mod.rs")).then_some(candidate);
+                }
+            }
+        }
+        None
+    };
+    let mut edges: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for rel in &all {
+        let source = std::fs::read_to_string(format!("{root}/{rel}")).unwrap();
+        let dir: Vec<String> = rel
+            .rsplit_once('/')
+            .map(|(d, _)| d.split('/').map(str::to_owned).collect())
+            .unwrap_or_default();
+        let module: Vec<String> = {
+            let mut m = dir.clone();
+            let stem = rel.rsplit('/').next().unwrap().trim_end_matches(".rs");
+            if stem != "mod" && stem != "lib" {
+                m.push(stem.to_owned());
+            }
+            m
+        };
+        for line in source.lines() {
+            let t = line.trim_start();
+            if t.starts_with("//") || t.starts_with("#[cfg(test)]") {
+                continue;
+            }
+            for (marker, base) in [
+                ("crate::", Vec::new()),
+                ("super::", {
+                    let mut b = module.clone();
+                    b.pop();
+                    b
+                }),
+            ] {
+                for part in line.split(marker).skip(1) {
+                    let path: Vec<String> = part
+                        .split("::")
+                        .map(|s| {
+                            s.chars()
+                                .take_while(|c| {
+                                    c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'
+                                })
+                                .collect::<String>()
+                        })
+                        .take_while(|s| !s.is_empty())
+                        .collect();
+                    if path.is_empty() {
+                        continue;
+                    }
+                    let mut full = base.clone();
+                    full.extend(path);
+                    if let Some(target) = resolve(&full)
+                        && &target != rel
+                    {
+                        edges.entry(rel.clone()).or_default().insert(target);
+                    }
+                }
+            }
+        }
+    }
+    // Depth-first search for a back edge.
+    fn visit(
+        n: &str,
+        edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        state: &mut std::collections::HashMap<String, u8>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        state.insert(n.to_owned(), 1);
+        stack.push(n.to_owned());
+        for m in edges.get(n).into_iter().flatten() {
+            match state.get(m.as_str()) {
+                Some(1) => {
+                    let start = stack.iter().position(|s| s == m).unwrap();
+                    let mut cycle = stack[start..].to_vec();
+                    cycle.push(m.clone());
+                    return Some(cycle);
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(c) = visit(m, edges, state, stack) {
+                        return Some(c);
+                    }
+                }
+            }
+        }
+        stack.pop();
+        state.insert(n.to_owned(), 2);
+        None
+    }
+    let mut state = std::collections::HashMap::new();
+    for n in edges.keys() {
+        if !state.contains_key(n.as_str()) {
+            let cycle = visit(n, &edges, &mut state, &mut Vec::new());
+            assert!(
+                cycle.is_none(),
+                "an import circle: {}",
+                cycle.unwrap().join(" -> ")
+            );
+        }
+    }
+    assert!(edges.len() > 40, "{} files with imports", edges.len());
+}
