@@ -340,3 +340,28 @@ mod bridge {
         }
     }
 }
+
+/// Mounts the SSO-profile admin API (feature `admin`) under its prefix:
+/// `App::new().configure(configure_admin(api.clone()))`. Bodies are read up to 1 MiB.
+#[cfg(feature = "admin")]
+pub fn configure_admin<A>(api: Arc<super::admin::AdminApi<A>>) -> impl FnOnce(&mut ServiceConfig)
+where
+    A: super::admin::AdminAuthorizer + 'static,
+{
+    move |cfg: &mut ServiceConfig| {
+        let path = format!("{}/{{tail:.*}}", api.prefix());
+        cfg.service(
+            web::resource(&path)
+                .app_data(web::PayloadConfig::new(1 << 20))
+                .default_service(web::to(move |req: HttpRequest, body: Bytes| {
+                    let api = api.clone();
+                    async move {
+                        match to_http(&req, &body) {
+                            Some(request) => from_http(api.handle(request).await),
+                            None => HttpResponse::BadRequest().finish(),
+                        }
+                    }
+                })),
+        );
+    }
+}

@@ -190,6 +190,11 @@ impl<A: AdminAuthorizer> AdminApi<A> {
         }
     }
 
+    /// The prefix the API is served under.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Whether `path` is one of the API's.
     pub fn handles(&self, path: &str) -> bool {
         path.strip_prefix(self.prefix.as_str())

@@ -105,3 +105,35 @@ where
             .map(SignedIn))
     }
 }
+
+/// The SSO-profile admin API (feature `admin`) under its prefix, as a router with any state:
+/// `app.merge(admin_router(api))`. Bodies are read up to 1 MiB.
+#[cfg(feature = "admin")]
+pub fn admin_router<A, T>(api: Arc<super::admin::AdminApi<A>>) -> Router<T>
+where
+    A: super::admin::AdminAuthorizer + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    let path = format!("{}/{{*rest}}", api.prefix());
+    Router::new().route(
+        &path,
+        axum::routing::any(move |req: Request| {
+            let api = api.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+                    return (
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "request body too large",
+                    )
+                        .into_response();
+                };
+                let reply = api
+                    .handle(http::Request::from_parts(parts, bytes.to_vec()))
+                    .await;
+                let (parts, body) = reply.into_parts();
+                Response::from_parts(parts, axum::body::Body::from(body))
+            }
+        }),
+    )
+}

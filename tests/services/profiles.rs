@@ -814,3 +814,61 @@ async fn a_profile_shows_its_health() {
 fn audit_ctx() -> saml_sp::login::AuditContext {
     saml_sp::login::AuditContext::new()
 }
+
+/// The admin API mounted through the axum and actix-web adapters: the same authorization and
+/// answers as on `http` types.
+#[cfg(all(feature = "admin", feature = "axum", feature = "actix"))]
+#[tokio::test]
+async fn the_admin_api_through_the_axum_and_actix_adapters() {
+    use saml_sp::web::admin::{AdminApi, AdminAuthorizer};
+    use tower::ServiceExt as _;
+
+    struct OneAdmin;
+    impl AdminAuthorizer for OneAdmin {
+        fn administrator(&self, h: &http::HeaderMap, _: &http::Extensions) -> Option<String> {
+            (h.get("x-admin")?.to_str().ok()? == "ann").then(|| "ann".to_owned())
+        }
+        fn may_administer(&self, admin: &str, org: &str) -> bool {
+            admin == "ann" && org == "acme"
+        }
+    }
+    let w = world().await;
+    let api = Arc::new(AdminApi::new(Arc::new(w.profiles), OneAdmin, "/admin/sso"));
+    // axum
+    let app: axum::Router = saml_sp::web::axum::admin_router(api.clone());
+    let create = || {
+        http::Request::post("/admin/sso/orgs/acme/profiles")
+            .header("x-admin", "ann")
+            .body(axum::body::Body::from(r#"{"name":"Acme"}"#))
+            .unwrap()
+    };
+    let r = app.clone().oneshot(create()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let denied = http::Request::get("/admin/sso/orgs/acme/profiles")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(app.clone().oneshot(denied).await.unwrap().status(), 401);
+    // actix-web
+    let app = actix_web::test::init_service(
+        actix_web::App::new().configure(saml_sp::web::actix::configure_admin(api.clone())),
+    )
+    .await;
+    let req = actix_web::test::TestRequest::get()
+        .uri("/admin/sso/orgs/acme/profiles")
+        .insert_header(("x-admin", "ann"))
+        .to_request();
+    let r = actix_web::test::call_service(&app, req).await;
+    assert_eq!(r.status(), 200);
+    let body = actix_web::test::read_body(r).await;
+    let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "the profile created through axum"
+    );
+    let req = actix_web::test::TestRequest::get()
+        .uri("/admin/sso/orgs/globex/profiles")
+        .insert_header(("x-admin", "ann"))
+        .to_request();
+    assert_eq!(actix_web::test::call_service(&app, req).await.status(), 403);
+}
