@@ -396,13 +396,18 @@ impl<P: Provisioner> Acs<P> {
         if event.request_id.is_none() {
             event.request_id = assertion.in_response_to().map(str::to_owned);
         }
-        // Replay before InResponseTo: a Back and re-post (its RelayState record already taken)
-        // is reported as the replay it is.
-        crate::sp::consume::record_use(&*self.replay, slug, &assertion, now).await?;
+        if request_id.is_none() && assertion.in_response_to().is_some() {
+            // A response to a request this post holds no record of cannot succeed: its
+            // assertion ID is not spent (the browser holding the record may be posting the same
+            // Response right now, and must not lose to this copy); a Back and re-post of a used
+            // one is reported as the replay it is.
+            crate::sp::consume::refuse_if_used(&*self.replay, slug, &assertion, now).await?;
+        }
         crate::sp::validate::check_in_response_to(
             assertion.in_response_to(),
             request_id.as_deref(),
         )?;
+        crate::sp::consume::record_use(&*self.replay, slug, &assertion, now).await?;
 
         let identity = tenant.attribute_mapping().identity(&assertion)?;
         if !tenant.email_domains().is_empty() {

@@ -11,24 +11,42 @@
 //! - `test_login`: the test connection;
 //! - `domain`: DNS TXT verification ([`TxtResolver`], [`DnsResolver`] with feature `dns`);
 //! - `health`: certificate expiry, last test, last logins ([`LoginHealth`] from the ACS's audit);
-//! - `service`: [`ProfileService`], the operations an admin page calls.
+//! - `service`: [`ProfileService`], the operations an admin page calls;
+//! - `codec`: profiles and test results as JSON (the SQL stores' `data` column);
+//! - `sql`: `PgProfileStore` and `SqliteProfileStore` (features `postgres`, `sqlite`);
+//! - `follow`: every instance's registry kept in step with the store (`follow`,
+//!   `follow_postgres` with LISTEN/NOTIFY).
 
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod codec;
 mod domain;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod follow;
 mod health;
 mod input;
 mod model;
 mod service;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql;
 mod store;
 mod test_login;
 
 #[cfg(feature = "dns")]
 pub use domain::DnsResolver;
 pub use domain::{TxtFuture, TxtResolver, verification_name};
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use follow::follow;
+#[cfg(feature = "postgres")]
+pub use follow::{PROFILE_CHANNEL, follow_postgres};
 pub use health::{
     CertificateExpiry, LoginHealth, LoginOutcomes, MAX_TRACKED_PROFILES, ProfileHealth,
 };
 pub use input::{IdpInput, IdpValues, ParsedIdp};
 pub use model::{AuditEntry, DomainClaim, ProfileState, ProvisioningSettings, SsoProfile};
 pub use service::{ProfileError, ProfileService};
+#[cfg(feature = "postgres")]
+pub use sql::PgProfileStore;
+#[cfg(feature = "sqlite")]
+pub use sql::SqliteProfileStore;
 pub use store::{MemoryProfileStore, ProfileFuture, ProfileStore};
 pub use test_login::{TEST_LIFETIME_MINUTES, TestResult, TestStart, is_test_relay_state};

@@ -3,7 +3,8 @@
 //! the tenant registry at once (an active or enforced profile is a tenant; any other is not).
 //! Nothing is saved when a step fails.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
@@ -62,6 +63,9 @@ pub struct ProfileService {
     replay: Arc<dyn ReplayCache>,
     resolver: Arc<dyn TxtResolver>,
     clock: Arc<dyn Clock>,
+    /// The version of each profile this instance last put into (or took out of) the registry:
+    /// what [`ProfileService::sync`] compares with the store.
+    installed: Mutex<HashMap<String, u64>>,
 }
 
 impl std::fmt::Debug for ProfileService {
@@ -94,6 +98,7 @@ impl ProfileService {
             replay,
             resolver,
             clock: Arc::new(SystemClock),
+            installed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -142,6 +147,7 @@ impl ProfileService {
         );
         profile.preset = preset;
         self.store.insert(profile.clone()).await?;
+        self.note_installed(&profile.id, Some(profile.version));
         Ok(profile)
     }
 
@@ -492,6 +498,7 @@ impl ProfileService {
             });
         }
         self.store.delete(id, version).await?;
+        self.note_installed(id, None);
         if self.registry.by_slug(id).is_some() || self.registry.failed(id).is_some() {
             self.registry.remove(id)?;
         }
@@ -535,6 +542,9 @@ impl ProfileService {
     /// Store errors.
     pub async fn load(&self) -> Result<Vec<TenantLoad>, Error> {
         let profiles = self.store.all().await?;
+        if let Ok(mut installed) = self.installed.lock() {
+            installed.extend(profiles.iter().map(|p| (p.id.clone(), p.version)));
+        }
         let stored = profiles
             .iter()
             .filter(|p| p.state.signs_in())
@@ -556,14 +566,103 @@ impl ProfileService {
             if present {
                 self.registry.remove(&p.id)?;
             }
+            self.note_installed(&p.id, Some(p.version));
             return Ok(());
         }
         let config = tenant_config(p)?;
         if present {
-            self.registry.replace(config)
+            self.registry.replace(config)?;
         } else {
-            self.registry.insert(config)
+            self.registry.insert(config)?;
         }
+        self.note_installed(&p.id, Some(p.version));
+        Ok(())
+    }
+
+    fn note_installed(&self, id: &str, version: Option<u64>) {
+        if let Ok(mut installed) = self.installed.lock() {
+            match version {
+                Some(v) => installed.insert(id.to_owned(), v),
+                None => installed.remove(id),
+            };
+        }
+    }
+
+    fn installed_version(&self, id: &str) -> Option<u64> {
+        self.installed.lock().ok()?.get(id).copied()
+    }
+
+    /// Brings profile `id` in step with the store after another instance changed it (a
+    /// notification named it): installed, replaced, or removed when it is gone. A stored profile
+    /// that cannot be installed keeps the last good configuration, or, when there is none, is
+    /// kept failed so that its domains' enforcement holds. Returns whether anything changed.
+    ///
+    /// # Errors
+    /// Store errors (nothing changes).
+    pub async fn sync_profile(&self, id: &str) -> Result<bool, Error> {
+        let stored = self.store.get(id).await?;
+        Ok(self.apply_stored(id, stored))
+    }
+
+    /// Brings every profile in step with the store (the periodic check that catches a lost
+    /// notification, or a start while the database was down): each one whose stored version
+    /// differs from the installed one is read and installed, a deleted one removed. Returns how
+    /// many changed.
+    ///
+    /// # Errors
+    /// Store errors (what was synced before the error stays).
+    pub async fn sync(&self) -> Result<usize, Error> {
+        let versions = self.store.versions().await?;
+        let mut changed = 0;
+        for (id, version) in &versions {
+            if self.installed_version(id) != Some(*version) && self.sync_profile(id).await? {
+                changed += 1;
+            }
+        }
+        let gone: Vec<String> = match self.installed.lock() {
+            Ok(installed) => installed
+                .keys()
+                .filter(|id| versions.binary_search_by(|(v, _)| v.cmp(id)).is_err())
+                .cloned()
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for id in gone {
+            if self.apply_stored(&id, None) {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Makes the registry hold what the store holds for `id`.
+    fn apply_stored(&self, id: &str, stored: Option<SsoProfile>) -> bool {
+        let Some(p) = stored else {
+            let present = self.registry.by_slug(id).is_some() || self.registry.failed(id).is_some();
+            self.note_installed(id, None);
+            return present && self.registry.remove(id).is_ok();
+        };
+        if self.installed_version(id) == Some(p.version) {
+            return false;
+        }
+        if let Err(e) = self.install(&p) {
+            tracing::warn!(target: "saml_sp::profile", profile = %id, version = p.version, code = e.code(), "a stored profile cannot be installed: {e}");
+            if self.registry.by_slug(id).is_none() && p.state.signs_in() {
+                let failed = crate::tenant::FailedTenant::new(
+                    id.to_owned(),
+                    p.verified_domains(),
+                    p.state == ProfileState::Enforced,
+                    e,
+                );
+                let _ = self.registry.remove(id);
+                if let Err(kept) = self.registry.insert_failed(failed) {
+                    tracing::warn!(target: "saml_sp::profile", profile = %id, "{kept}");
+                }
+            }
+            // Tried: not tried again until the stored version changes.
+            self.note_installed(id, Some(p.version));
+        }
+        true
     }
 }
 

@@ -23,6 +23,19 @@ pub trait ProfileStore: std::fmt::Debug + Send + Sync {
     fn list<'a>(&'a self, organization: &'a str) -> ProfileFuture<'a, Vec<SsoProfile>>;
     /// Every profile (an app's start).
     fn all(&self) -> ProfileFuture<'_, Vec<SsoProfile>>;
+    /// Every profile's ID and version, sorted by ID: what [`super::ProfileService::sync`]
+    /// compares with what it installed. The default reads every profile; a database store
+    /// answers from its index.
+    fn versions(&self) -> ProfileFuture<'_, Vec<(String, u64)>> {
+        Box::pin(async move {
+            Ok(self
+                .all()
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p.version))
+                .collect())
+        })
+    }
     /// Stores a new profile.
     ///
     /// # Errors

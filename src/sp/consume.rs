@@ -45,6 +45,28 @@ impl ServiceProvider {
     }
 }
 
+/// The replay key of an assertion.
+fn use_key(assertion: &VerifiedAssertion) -> String {
+    format!("{}\u{1f}{}", assertion.issuer(), assertion.assertion_id())
+}
+
+/// [`Error::ReplayedAssertion`] when the assertion was already used, without recording it (for
+/// a post that is refused anyway and must not spend the ID).
+pub(crate) async fn refuse_if_used(
+    replay: &dyn ReplayCache,
+    namespace: &str,
+    assertion: &VerifiedAssertion,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if replay.contains(namespace, &use_key(assertion), now).await? {
+        return Err(Error::ReplayedAssertion {
+            issuer: assertion.issuer().to_owned(),
+            assertion_id: assertion.assertion_id().to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Records a validated assertion in `replay` until the last instant it could be accepted:
 /// [`Error::ReplayedAssertion`] when it was already there.
 pub(crate) async fn record_use(
@@ -53,9 +75,13 @@ pub(crate) async fn record_use(
     assertion: &VerifiedAssertion,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let key = format!("{}\u{1f}{}", assertion.issuer(), assertion.assertion_id());
     if replay
-        .insert_if_absent(namespace, &key, assertion.accept_until(), now)
+        .insert_if_absent(
+            namespace,
+            &use_key(assertion),
+            assertion.accept_until(),
+            now,
+        )
         .await?
     {
         Ok(())

@@ -49,6 +49,50 @@ pub struct Report {
     pub checks: Vec<Check>,
 }
 
+/// Every check name a [`Report`] records (a stored report's names are read back through this
+/// list, so an unknown one becomes `other`).
+pub(crate) const CHECK_NAMES: &[&str] = &[
+    "assertion",
+    "assertion_certificate",
+    "assertion_issuer",
+    "assertion_signature",
+    "attributes",
+    "audience",
+    "authn_context",
+    "authn_statement",
+    "bearer_confirmation",
+    "binding",
+    "conditions",
+    "conditions_time",
+    "decryption",
+    "destination",
+    "identity",
+    "idp_metadata",
+    "in_response_to",
+    "issue_instant",
+    "name_id",
+    "recipient",
+    "response_certificate",
+    "response_issuer",
+    "response_signature",
+    "signature_policy",
+    "status",
+    "structure",
+    "subject",
+    "subject_confirmation_time",
+    "xml",
+];
+
+/// The crate's own name for a stored check name (`other` for one it does not record).
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
+pub(crate) fn check_name(name: &str) -> &'static str {
+    CHECK_NAMES
+        .iter()
+        .find(|n| **n == name)
+        .copied()
+        .unwrap_or("other")
+}
+
 impl Report {
     pub(crate) fn add(
         &mut self,
@@ -57,6 +101,7 @@ impl Report {
         expected: impl Into<String>,
         found: impl Into<String>,
     ) {
+        debug_assert!(CHECK_NAMES.contains(&check), "unlisted check {check}");
         self.checks.push(Check {
             check,
             result,
@@ -79,6 +124,7 @@ impl Report {
     /// Records `err` as the failure of `check`, with what was expected and found
     /// ([`Error::expected_found`]) and its message, and returns it.
     pub(crate) fn fail(&mut self, check: &'static str, err: Error) -> Error {
+        debug_assert!(CHECK_NAMES.contains(&check), "unlisted check {check}");
         let (expected, found) = err.expected_found();
         self.checks.push(Check {
             check,

@@ -99,6 +99,15 @@ impl Expiring {
             .map_err(|_| StoreError::Unavailable("in-memory store lock poisoned".into()))
     }
 
+    /// Whether `key` is present and unexpired at `now`.
+    fn contains(&self, ns: &str, key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let entries = self.lock()?;
+        Ok(entries
+            .map
+            .get(&(ns.to_owned(), key.to_owned()))
+            .is_some_and(|e| e.expires > now))
+    }
+
     /// Inserts if absent or expired: `true` when inserted. Purges expired entries first; when
     /// still full, refuses or evicts the entry closest to expiry, as configured.
     fn insert_if_absent(
@@ -250,6 +259,15 @@ impl ReplayCache for MemoryReplayCache {
         Box::pin(std::future::ready(
             self.0.insert_if_absent(namespace, key, "", until, now),
         ))
+    }
+
+    fn contains<'a>(
+        &'a self,
+        namespace: &'a str,
+        key: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(std::future::ready(self.0.contains(namespace, key, now)))
     }
 }
 

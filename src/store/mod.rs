@@ -10,8 +10,14 @@
 //! never satisfy another's response.
 
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -59,6 +65,19 @@ pub trait ReplayCache: std::fmt::Debug + Send + Sync {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreFuture<'a, bool>;
+    /// Whether `key` is in `namespace` and unexpired at `now`, without inserting it: how a post
+    /// that cannot succeed (it holds no request record) tells a replay from an unknown request
+    /// without spending an ID the genuine post still needs. The default answers `false` (such a
+    /// post is then reported as an unknown request, and refused all the same).
+    fn contains<'a>(
+        &'a self,
+        namespace: &'a str,
+        key: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, bool> {
+        let _ = (namespace, key, now);
+        Box::pin(std::future::ready(Ok(false)))
+    }
 }
 
 /// Logouts remembered for sessions the SP cannot reach by identity (sessions a session crate

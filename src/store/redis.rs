@@ -152,6 +152,20 @@ impl ReplayCache for RedisStore {
             Ok(reply.is_some())
         })
     }
+
+    fn contains<'a>(
+        &'a self,
+        namespace: &'a str,
+        key: &'a str,
+        _now: DateTime<Utc>,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("EXISTS");
+            cmd.arg(self.key("replay", namespace, key));
+            let n: i64 = self.run(cmd).await?;
+            Ok(n > 0)
+        })
+    }
 }
 
 impl LogoutLog for RedisStore {

@@ -529,6 +529,53 @@ fn defect_7_back_and_repost_is_reported_as_a_replay_with_ids_in_the_audit() {
     );
 }
 
+/// Found by the two-instance PostgreSQL test (issue 31): a copy of a solicited Response posted
+/// without its RelayState record (it was taken by the genuine post, in flight) spent the
+/// assertion ID before being refused, so the genuine post then failed as a replay and nobody
+/// signed in. A post that holds no record now refuses without spending the ID.
+#[test]
+fn a_copy_posted_without_the_request_record_does_not_spend_the_assertion() {
+    let idp = idp();
+    let registry = IdpRegistry::new(SpSettings::new(SP, ACS).unwrap());
+    registry
+        .insert(
+            TenantConfig::new("acme", IDP, vec![idp.certificate().clone()])
+                .sso_url("https://idp.example.com/sso"),
+        )
+        .unwrap();
+    let acs = Acs::new(
+        Arc::new(registry),
+        Arc::new(MemoryRequestStore::default()),
+        Arc::new(MemoryReplayCache::default()),
+        Users,
+    )
+    .with_clock(Arc::new(FixedClock(now())));
+    let start = block_on(acs.start_login("acme", None, browser())).unwrap();
+    let posted = idp
+        .response(SP, ACS)
+        .in_response_to(&start.request_id)
+        .build_base64(now())
+        .unwrap();
+    let ctx = AuditContext::new();
+    // The copy arrives first, without the RelayState (or with one already taken).
+    for relay in [None, Some("/inbox")] {
+        let e =
+            block_on(acs.finish_login("acme", &posted, relay, Some(browser()), &ctx)).unwrap_err();
+        assert_eq!(e.code(), "unknown_in_response_to", "{e}");
+    }
+    // The genuine post still signs the user in, once.
+    block_on(acs.finish_login(
+        "acme",
+        &posted,
+        Some(&start.relay_state),
+        Some(browser()),
+        &ctx,
+    ))
+    .unwrap();
+    let e = block_on(acs.finish_login("acme", &posted, None, Some(browser()), &ctx)).unwrap_err();
+    assert_eq!(e.code(), "replayed_assertion");
+}
+
 /// The login-binding secret of the test's one browser (the cookie a browser would carry).
 fn browser() -> &'static saml_sp::login::BrowserBinding {
     static B: std::sync::LazyLock<saml_sp::login::BrowserBinding> =

@@ -20,6 +20,8 @@ mod users;
 
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+mod databases;
 #[cfg(feature = "fetch")]
 mod metadata_refresh;
 #[cfg(feature = "dns")]
