@@ -541,7 +541,7 @@ impl ProfileService {
     /// # Errors
     /// Store errors.
     pub async fn load(&self) -> Result<Vec<TenantLoad>, Error> {
-        let profiles = self.store.all().await?;
+        let profiles = self.read_source(self.store.all().await)?;
         if let Ok(mut installed) = self.installed.lock() {
             installed.extend(profiles.iter().map(|p| (p.id.clone(), p.version)));
         }
@@ -612,7 +612,7 @@ impl ProfileService {
     /// # Errors
     /// Store errors (what was synced before the error stays).
     pub async fn sync(&self) -> Result<usize, Error> {
-        let versions = self.store.versions().await?;
+        let versions = self.read_source(self.store.versions().await)?;
         let mut changed = 0;
         for (id, version) in &versions {
             if self.installed_version(id) != Some(*version) && self.sync_profile(id).await? {
@@ -633,6 +633,16 @@ impl ProfileService {
             }
         }
         Ok(changed)
+    }
+
+    /// Passes a read of every profile through, telling the registry whether the store answers
+    /// (while it does not, logins for tenants it lacks fail with `store_unavailable`).
+    fn read_source<T>(&self, read: Result<T, Error>) -> Result<T, Error> {
+        match &read {
+            Ok(_) => self.registry.set_source_unavailable(None),
+            Err(e) => self.registry.set_source_unavailable(Some(e.to_string())),
+        }
+        read
     }
 
     /// Makes the registry hold what the store holds for `id`.

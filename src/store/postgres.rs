@@ -29,6 +29,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/postgres/0002_sso_profiles.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_web_sessions.sql"),
+    ),
 ];
 
 /// The advisory lock key the migrations run under.

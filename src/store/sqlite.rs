@@ -24,6 +24,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/sqlite/0002_sso_profiles.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_web_sessions.sql"),
+    ),
 ];
 
 /// Applies the migrations up to `target` (all with `None`) that the database does not have yet,

@@ -117,6 +117,8 @@ pub struct IdpRegistry {
     sp: SpSettings,
     snapshot: ArcSwap<Snapshot>,
     write: std::sync::Mutex<()>,
+    /// Why the tenants' store could not be read, while it cannot.
+    source_down: std::sync::RwLock<Option<String>>,
 }
 
 impl IdpRegistry {
@@ -126,6 +128,33 @@ impl IdpRegistry {
             sp,
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             write: std::sync::Mutex::new(()),
+            source_down: std::sync::RwLock::new(None),
+        }
+    }
+
+    /// Records that the store the tenants come from cannot be read (`Some(reason)`: a database
+    /// down at start, say) or can again (`None`). While it cannot, a login for a tenant the
+    /// registry does not hold may be for one it would hold, so it fails with
+    /// `store_unavailable` instead of `unknown_tenant`; `ProfileService::load` and `sync` keep
+    /// this up to date.
+    pub fn set_source_unavailable(&self, reason: Option<String>) {
+        if let Ok(mut g) = self.source_down.write() {
+            *g = reason;
+        }
+    }
+
+    /// Why the tenants' store cannot be read, while it cannot. An app that decides from
+    /// [`IdpRegistry::sso_enforced_for`] whether a password may be used should refuse passwords
+    /// meanwhile: an enforced domain's tenant may be one that is not loaded.
+    pub fn source_unavailable(&self) -> Option<String> {
+        self.source_down.read().ok()?.clone()
+    }
+
+    /// The error for a tenant this registry does not hold.
+    fn unknown(&self, found: String) -> Error {
+        match self.source_unavailable() {
+            Some(reason) => Error::StoreUnavailable(crate::store::StoreError::Unavailable(reason)),
+            None => Error::UnknownTenant { found },
         }
     }
 
@@ -396,9 +425,10 @@ impl IdpRegistry {
         if let Some(f) = snap.failed.get(slug) {
             return Err(f.unavailable());
         }
-        let t = snap.by_slug.get(slug).ok_or_else(|| Error::UnknownTenant {
-            found: slug.to_owned(),
-        })?;
+        let t = snap
+            .by_slug
+            .get(slug)
+            .ok_or_else(|| self.unknown(slug.to_owned()))?;
         if !t.is_enabled() {
             return Err(Error::IdpDisabled {
                 tenant: slug.to_owned(),
@@ -417,8 +447,8 @@ impl IdpRegistry {
         let slug = domain
             .as_ref()
             .and_then(|d| self.snapshot.load().by_domain.get(d).cloned())
-            .ok_or_else(|| Error::UnknownTenant {
-                found: domain.unwrap_or_else(|| email.chars().take(80).collect()),
+            .ok_or_else(|| {
+                self.unknown(domain.unwrap_or_else(|| email.chars().take(80).collect()))
             })?;
         self.for_login(&slug)
     }

@@ -29,6 +29,12 @@ pub mod axum;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod session;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql_sessions;
+#[cfg(feature = "postgres")]
+pub use sql_sessions::PgSessions;
+#[cfg(feature = "sqlite")]
+pub use sql_sessions::SqliteSessions;
 
 #[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
 pub use session::{CrateSessions, SESSION_KEY};

@@ -135,7 +135,7 @@ pub fn clear_cookie_header(settings: &WebSettings) -> String {
     )
 }
 
-fn set_cookie(response: &mut HeaderMap, value: &str) {
+pub(super) fn set_cookie(response: &mut HeaderMap, value: &str) {
     if let Ok(v) = http::HeaderValue::from_str(value) {
         response.append(header::SET_COOKIE, v);
     }
@@ -296,7 +296,7 @@ impl Default for Revocations {
 }
 
 /// The log key of a NameID of an IdP: a digest of every field `SessionRecord::matches` compares.
-fn subject_key(issuer: &str, name_id: &NameId) -> String {
+pub(super) fn subject_key(issuer: &str, name_id: &NameId) -> String {
     let mut h = crate::crypto::DigestAlgorithm::Sha256.hasher();
     for part in [
         Some(issuer),

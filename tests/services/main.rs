@@ -11,6 +11,9 @@
 )]
 
 // The support modules the suites share, compiled once.
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+#[path = "../support/databases.rs"]
+mod databases;
 #[cfg(feature = "cli")]
 #[path = "../support/hostile.rs"]
 mod hostile;
@@ -20,13 +23,13 @@ mod users;
 
 #[cfg(feature = "cli")]
 mod cli;
-#[cfg(all(feature = "postgres", feature = "sqlite"))]
-mod databases;
 #[cfg(feature = "fetch")]
 mod metadata_refresh;
 #[cfg(feature = "dns")]
 mod profiles;
 #[cfg(feature = "redis")]
 mod redis_store;
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+mod sql_stores;
 #[cfg(feature = "cli")]
 mod third_party_idp;

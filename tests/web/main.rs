@@ -9,6 +9,9 @@
     clippy::indexing_slicing
 )]
 
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+#[path = "../support/databases.rs"]
+mod databases;
 #[cfg(all(feature = "axum", feature = "actix", feature = "hyper"))]
 mod web;
 #[cfg(all(feature = "tower-sessions", feature = "actix-session"))]

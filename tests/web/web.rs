@@ -646,8 +646,8 @@ type TestWeb = SamlWeb<saml_sp::login::ProvisionFn<Users>, saml_sp::web::MemoryS
 
 /// A login through the hyper adapter from `start`: (the ACS POST body, the session cookie, where
 /// the ACS sent the browser, the login-binding cookie).
-async fn hyper_login(
-    web: &TestWeb,
+async fn hyper_login<S: saml_sp::web::SessionBackend<String>>(
+    web: &SamlWeb<saml_sp::login::ProvisionFn<Users>, S>,
     idp: &TestIdp,
     email: &str,
     start: &str,
@@ -1281,13 +1281,30 @@ fn forwarded_for_walks_from_the_right_with_ports() {
 
 /// The endpoints with an SP signing key and Single Logout (one tenant, `default`).
 fn slo_web(idp: &TestIdp) -> TestWeb {
-    use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
     let sp_key = saml_sp::testkit::generate_key("sp", chrono::Utc::now()).unwrap();
+    slo_web_on(
+        idp,
+        &sp_key.key,
+        Arc::new(saml_sp::store::MemoryRequestStore::default()),
+        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+        Arc::new(saml_sp::web::MemorySessions::default()),
+    )
+}
+
+/// The same over the given stores and sessions (one app instance of several).
+fn slo_web_on<S: saml_sp::web::SessionBackend<String>>(
+    idp: &TestIdp,
+    sp_key: &saml_sp::crypto::SigningKey,
+    requests: Arc<dyn saml_sp::store::RequestStore>,
+    replay: Arc<dyn saml_sp::store::ReplayCache>,
+    sessions: Arc<S>,
+) -> SamlWeb<saml_sp::login::ProvisionFn<Users>, S> {
+    use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
     let registry = IdpRegistry::new(
         SpSettings::new(format!("{BASE}/saml/metadata"), format!("{BASE}/saml/acs"))
             .unwrap()
             .single_logout_url(format!("{BASE}/saml/slo"))
-            .signing_key(sp_key.key.clone()),
+            .signing_key(sp_key.clone()),
     );
     let md = idp.metadata_xml("https://idp.example.com/sso");
     registry
@@ -1297,13 +1314,13 @@ fn slo_web(idp: &TestIdp) -> TestWeb {
         .unwrap();
     let acs = saml_sp::Acs::new(
         Arc::new(registry),
-        Arc::new(saml_sp::store::MemoryRequestStore::default()),
-        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+        requests,
+        replay,
         saml_sp::login::ProvisionFn(users as Users),
     );
     SamlWeb::new(
         Arc::new(acs),
-        Arc::new(saml_sp::web::MemorySessions::default()),
+        sessions,
         WebSettings::single_tenant("default"),
     )
 }
@@ -1651,4 +1668,160 @@ async fn pass3_defect_12_slo_is_published_only_when_it_can_be_completed() {
         to.starts_with("https://idp.example.com/slo?SAMLRequest=") && to.contains("&Signature="),
         "{to}"
     );
+}
+
+/// Issue 31: sessions in the app's database. Two app instances share one database (PostgreSQL,
+/// and SQLite): a login on the first is signed in on the second; the table holds no cookie
+/// token; the IdP's LogoutRequest received by the second ends the session on the first; a
+/// sign-out ends it everywhere; expired rows are cleaned up.
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_sessions_are_shared_by_every_instance_and_ended_by_an_idp_logout() {
+    use crate::databases::{pg_database, sqlite_path};
+    use saml_sp::web::hyper::serve;
+    use saml_sp::web::{PgSessions, SessionBackend, SqliteSessions};
+
+    async fn check<S: SessionBackend<String>>(
+        label: &str,
+        (a, b): (
+            SamlWeb<saml_sp::login::ProvisionFn<Users>, S>,
+            SamlWeb<saml_sp::login::ProvisionFn<Users>, S>,
+        ),
+        idp: &TestIdp,
+    ) {
+        let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        async fn user<S: SessionBackend<String>>(
+            web: &SamlWeb<saml_sp::login::ProvisionFn<Users>, S>,
+            cookie: &str,
+        ) -> Option<String> {
+            let mut h = http::HeaderMap::new();
+            h.insert("cookie", cookie.parse().unwrap());
+            web.user(&h, &http::Extensions::new()).await
+        }
+        let (_, session, _, _) = hyper_login(&a, idp, "ada@example.com", "/saml/login").await;
+        assert_eq!(
+            user(&b, &session).await.as_deref(),
+            Some("ada@example.com"),
+            "{label}"
+        );
+        // The IdP's LogoutRequest reaches the second instance; the session ends on the first.
+        let mut h = http::HeaderMap::new();
+        h.insert("cookie", session.parse().unwrap());
+        let ext = http::Extensions::new();
+        let cx = saml_sp::web::SessionContext::new(&h, &ext, a.settings(), chrono::Utc::now());
+        let record = a
+            .sessions()
+            .peek(cx)
+            .await
+            .expect("the session's SAML record");
+        let (_, b64) = idp
+            .logout_request_post(&record, &format!("{BASE}/saml/slo"), chrono::Utc::now())
+            .unwrap();
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("SAMLRequest", &b64)
+            .finish();
+        let r = serve(&b, hyper_req("POST", "/saml/slo", &body, None), peer)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{label}");
+        assert_eq!(user(&a, &session).await, None, "{label}: ended everywhere");
+        // Another login, signed out on the second instance: gone on the first.
+        let (_, session, _, _) = hyper_login(&a, idp, "bob@example.com", "/saml/login").await;
+        assert_eq!(user(&b, &session).await.as_deref(), Some("bob@example.com"));
+        let r = serve(
+            &b,
+            hyper_req("POST", "/saml/logout", "", Some(&session)),
+            peer,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(user(&a, &session).await, None, "{label}");
+    }
+
+    let idp = idp();
+    let sp_key = saml_sp::testkit::generate_key("sp", chrono::Utc::now()).unwrap();
+    // SQLite: one file, two pools.
+    let path = sqlite_path("sessions");
+    let pair = {
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            let store = saml_sp::store::sqlite::SqliteStore::open(&path)
+                .await
+                .unwrap();
+            let sessions = Arc::new(SqliteSessions::<String>::new(store.pool().clone()));
+            out.push(slo_web_on(
+                &idp,
+                &sp_key.key,
+                Arc::new(store.clone()),
+                Arc::new(store),
+                sessions,
+            ));
+        }
+        let b = out.pop().unwrap();
+        (out.pop().unwrap(), b)
+    };
+    check("sqlite", pair, &idp).await;
+    // A session left behind lasts 12 hours at most; then clean-up removes its row.
+    let store = saml_sp::store::sqlite::SqliteStore::open(&path)
+        .await
+        .unwrap();
+    let sessions = Arc::new(SqliteSessions::<String>::new(store.pool().clone()));
+    let web = slo_web_on(
+        &idp,
+        &sp_key.key,
+        Arc::new(store.clone()),
+        Arc::new(store),
+        sessions.clone(),
+    );
+    hyper_login(&web, &idp, "carol@example.com", "/saml/login").await;
+    let now = chrono::Utc::now();
+    assert_eq!(sessions.cleanup(now, 100).await.unwrap(), 0);
+    let later = now + chrono::Duration::hours(12) + chrono::Duration::seconds(5);
+    assert_eq!(
+        sessions.cleanup(later, 100).await.unwrap(),
+        1,
+        "expired rows go"
+    );
+    let Some(url) = pg_database("sessions").await else {
+        return;
+    };
+    let mut out = Vec::new();
+    for _ in 0..2 {
+        let store = saml_sp::store::postgres::PgStore::connect(&url)
+            .await
+            .unwrap();
+        let sessions = Arc::new(PgSessions::<String>::new(store.pool().clone()));
+        out.push(slo_web_on(
+            &idp,
+            &sp_key.key,
+            Arc::new(store.clone()),
+            Arc::new(store),
+            sessions,
+        ));
+    }
+    let b = out.pop().unwrap();
+    let a = out.pop().unwrap();
+    check("postgres", (a, b), &idp).await;
+    // The table keeps a digest of the cookie token, never the token.
+    let store = saml_sp::store::postgres::PgStore::connect(&url)
+        .await
+        .unwrap();
+    let sessions = Arc::new(PgSessions::<String>::new(store.pool().clone()));
+    let web = slo_web_on(
+        &idp,
+        &sp_key.key,
+        Arc::new(store.clone()),
+        Arc::new(store),
+        sessions,
+    );
+    let (_, session, _, _) = hyper_login(&web, &idp, "carol@example.com", "/saml/login").await;
+    let token = session.split_once('=').unwrap().1.to_owned();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let digests: Vec<String> = sqlx::query_scalar("SELECT token_sha256 FROM saml_web_sessions")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(digests.len(), 1, "{digests:?}");
+    assert!(digests[0].len() == 64 && digests[0] != token);
 }

@@ -24,34 +24,7 @@ use saml_sp::{IdpRegistry, SpSettings};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-/// A fresh PostgreSQL database for one test, or `None` (skipped) without a server.
-async fn pg_database(name: &str) -> Option<String> {
-    let Ok(base) = std::env::var("SAML_SP_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var_os("SAML_SP_REQUIRE_ORACLES").is_none(),
-            "SAML_SP_TEST_DATABASE_URL is required (scripts/test starts PostgreSQL)"
-        );
-        eprintln!("SKIPPED: no PostgreSQL (run scripts/test)");
-        return None;
-    };
-    let admin = sqlx::PgPool::connect(&base).await.unwrap();
-    let mut b = [0u8; 4];
-    getrandom::fill(&mut b).unwrap();
-    let db = format!("t_{name}_{}", u32::from_le_bytes(b));
-    sqlx::raw_sql(&format!("CREATE DATABASE {db}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    Some(format!("{prefix}/{db}"))
-}
-
-fn sqlite_path(name: &str) -> std::path::PathBuf {
-    let mut b = [0u8; 4];
-    getrandom::fill(&mut b).unwrap();
-    std::env::temp_dir().join(format!("saml-sp-{name}-{}.db", u32::from_le_bytes(b)))
-}
+use crate::databases::{pg_database, sqlite_path};
 
 /// One app instance's stores on one database.
 #[derive(Clone)]
@@ -113,15 +86,15 @@ async fn migrations_apply_from_empty_and_from_the_previous_version() {
     assert_eq!(sqlite::schema_version(&pool).await.unwrap(), 0);
     assert_eq!(sqlite::migrate(&pool, Some(1)).await.unwrap(), vec![1]);
     assert_eq!(sqlite::schema_version(&pool).await.unwrap(), 1);
-    assert_eq!(sqlite::migrate(&pool, None).await.unwrap(), vec![2]);
+    assert_eq!(sqlite::migrate(&pool, None).await.unwrap(), vec![2, 3]);
     assert_eq!(
         sqlite::migrate(&pool, None).await.unwrap(),
         Vec::<i64>::new()
     );
-    assert_eq!(sqlite::schema_version(&pool).await.unwrap(), 2);
+    assert_eq!(sqlite::schema_version(&pool).await.unwrap(), 3);
     let fresh = sqlite::open(&sqlite_path("migrate2")).await.unwrap();
     let run = tokio::spawn(async move { sqlite::migrate(&fresh, None).await.unwrap() });
-    assert_eq!(run.await.unwrap(), vec![1, 2]);
+    assert_eq!(run.await.unwrap(), vec![1, 2, 3]);
     assert_eq!(sqlite::MIGRATIONS.len(), postgres::MIGRATIONS.len());
 
     let Some(url) = pg_database("migrate").await else {
@@ -146,15 +119,15 @@ async fn migrations_apply_from_empty_and_from_the_previous_version() {
     for r in runs {
         applied.extend(r.await.unwrap());
     }
-    assert_eq!(applied, vec![2]);
-    assert_eq!(postgres::schema_version(&pool).await.unwrap(), 2);
+    assert_eq!(applied, vec![2, 3]);
+    assert_eq!(postgres::schema_version(&pool).await.unwrap(), 3);
     assert_eq!(
         v1.take("t", "kept", Utc::now()).await.unwrap().as_deref(),
         Some("value")
     );
     let fresh = pg_database("migrate_fresh").await.unwrap();
     let pool = PgSettings::default().pool(&fresh).unwrap();
-    assert_eq!(postgres::migrate(&pool, None).await.unwrap(), vec![1, 2]);
+    assert_eq!(postgres::migrate(&pool, None).await.unwrap(), vec![1, 2, 3]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -826,6 +799,14 @@ async fn the_database_down_at_start_or_mid_run_fails_closed_and_service_resumes(
     assert_eq!(e.code(), "store_unavailable", "{e}");
     let e = app.profiles.list("org-acme").await.unwrap_err();
     assert_eq!(e.code(), "store_unavailable", "the admin page says so: {e}");
+    let browser = BrowserBinding::generate().unwrap();
+    let e = app
+        .acs
+        .start_login("p-0123456789ab", None, &browser)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "store_unavailable", "a login says so too: {e}");
+    assert!(app.registry.source_unavailable().is_some());
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "fails fast: {:?}",
@@ -834,6 +815,14 @@ async fn the_database_down_at_start_or_mid_run_fails_closed_and_service_resumes(
     // Back: migrate, set up a profile, sign in.
     proxy.restore().await;
     postgres::migrate(store.pool(), None).await.unwrap();
+    assert_eq!(app.profiles.sync().await.unwrap(), 0);
+    assert_eq!(app.registry.source_unavailable(), None);
+    let e = app
+        .acs
+        .start_login("p-0123456789ab", None, &browser)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "unknown_tenant", "{e}");
     let p = active_profile(&app, &idp).await;
     assert_eq!(
         login(&app, &idp, &p, "ada@acme.example").await.unwrap(),
