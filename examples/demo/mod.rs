@@ -16,12 +16,12 @@ use saml_sp::Acs;
 use saml_sp::Error;
 use saml_sp::crypto::{Certificate, SigningKey};
 use saml_sp::testkit::TestIdp;
-use saml_sp::web::{MemorySessions, SamlWeb, WebSettings};
+use saml_sp::web::{SamlWeb, WebSettings};
 use saml_sp::xml::escape_text as esc;
 use saml_sp::xmlenc::DecryptionKey;
 use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
 
-pub use db::Db;
+pub use db::{Db, Sessions};
 
 /// The demo's one tenant.
 pub const TENANT: &str = "default";
@@ -29,8 +29,8 @@ pub const TENANT: &str = "default";
 /// Shown on the console and on every page while the built-in test IdP is trusted.
 pub const TEST_IDP_WARNING: &str = "DEMO MODE: this app trusts saml-sp's built-in test IdP, which signs in anyone as anyone. Its key was generated at start and is never published, but never deploy an app in this mode: set SAML_IDP_METADATA to your IdP's metadata.";
 
-/// The SAML endpoints of the demo: users are SQLite row IDs, sessions in memory.
-pub type Web = SamlWeb<Db, MemorySessions<i64>>;
+/// The SAML endpoints of the demo: users are row IDs, sessions in the same database.
+pub type Web = SamlWeb<Db, Sessions>;
 
 /// Everything a demo app serves.
 pub struct Demo {
@@ -48,8 +48,8 @@ pub struct Demo {
     profiles: profiles::Site,
 }
 
-/// Reads the settings (`PORT`, `SAML_SP_BASE_URL`, the IdP, the SP keys, `SAML_SP_DB`,
-/// `SAML_REDIS_URL`) and builds the demo `name` ("axum", ...).
+/// Reads the settings (`PORT`, `SAML_SP_BASE_URL`, the IdP, the SP keys, `DATABASE_URL` or
+/// `SAML_SP_DB`, `SAML_REDIS_URL`) and builds the demo `name` ("axum", ...).
 pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error>> {
     // The crate's log lines (a refused login's reason at WARN, metadata events at INFO).
     let _ = tracing_subscriber::fmt().with_ansi(false).try_init();
@@ -60,9 +60,9 @@ pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error
     let base =
         std::env::var("SAML_SP_BASE_URL").unwrap_or_else(|_| format!("http://127.0.0.1:{port}"));
     let (registry, test_idp, key_refresh) = build_registry(&base).await?;
-    let db = Db::open()?;
-    let (requests, replay) = stores().await?;
-    let sessions = Arc::new(MemorySessions::default());
+    let db = Db::open().await?;
+    let (requests, replay) = stores(&db).await?;
+    let sessions = Arc::new(db.sessions());
     #[cfg(all(feature = "admin", feature = "dns"))]
     let profiles = profiles::setup(
         &base,
@@ -98,18 +98,14 @@ type Stores = (
     Arc<dyn saml_sp::store::ReplayCache>,
 );
 
-/// In memory, or on Redis (`SAML_REDIS_URL`, with `--features redis`) so several instances share
-/// pending logins and the replay cache.
-async fn stores() -> Result<Stores, saml_sp::store::StoreError> {
+/// In the demo's database, or on Redis (`SAML_REDIS_URL`, with `--features redis`).
+async fn stores(db: &Db) -> Result<Stores, saml_sp::store::StoreError> {
     #[cfg(feature = "redis")]
     if let Ok(url) = std::env::var("SAML_REDIS_URL") {
         let s = saml_sp::store::redis::RedisStore::connect(&url, "saml-sp-demo:").await?;
         return Ok((Arc::new(s.clone()), Arc::new(s)));
     }
-    Ok((
-        Arc::new(saml_sp::store::MemoryRequestStore::default()),
-        Arc::new(saml_sp::store::MemoryReplayCache::default()),
-    ))
+    Ok(db.saml_stores())
 }
 
 /// Every page that is not a SAML endpoint: `/` and the test IdP under `/test-idp/`.
@@ -180,7 +176,10 @@ pub async fn page(demo: &Demo, req: http::Request<Vec<u8>>, peer: IpAddr) -> Res
 /// The home page: who is signed in (from the session the web layer keeps), or the sign-in form.
 async fn home(demo: &Demo, req: &http::Request<Vec<u8>>) -> String {
     let user = demo.web.user(req.headers(), req.extensions()).await;
-    let user = user.and_then(|id| demo.db.get(id));
+    let user = match user {
+        Some(id) => demo.db.get(id).await,
+        None => None,
+    };
     let body = match user {
         Some((email, first, last, groups)) => format!(
             "<p id=\"who\">Signed in as {}</p><p id=\"name\">{} {}</p><p id=\"groups\">Groups: {}</p><form method=\"post\" action=\"/saml/logout\"><button id=\"logout\">Sign out</button></form>",

@@ -12,19 +12,19 @@ use std::sync::Arc;
 
 use http::{Method, Response, StatusCode, header};
 use saml_sp::profile::{
-    DnsResolver, IdpInput, MemoryProfileStore, ProfileError, ProfileService, SsoProfile, TestResult,
+    DnsResolver, IdpInput, ProfileError, ProfileService, SsoProfile, TestResult,
 };
 use saml_sp::web::admin::AdminAuthorizer;
-use saml_sp::web::{MemorySessions, SamlWeb, WebSettings};
+use saml_sp::web::{SamlWeb, WebSettings};
 use saml_sp::xml::{escape_attr as attr, escape_text as esc};
 use saml_sp::{Acs, IdpRegistry, SpSettings};
 
-use super::{Db, html};
+use super::{Db, Sessions, html};
 
 /// The profiles' SAML endpoints, their service, and the registry they install into.
 pub struct Site {
     /// `/sso/{profile}/login`, `/acs`, `/metadata`, ... for profiles.
-    pub web: Arc<SamlWeb<Db, MemorySessions<i64>>>,
+    pub web: Arc<SamlWeb<Db, Sessions>>,
     service: Arc<ProfileService>,
     registry: Arc<IdpRegistry>,
 }
@@ -55,14 +55,14 @@ impl AdminAuthorizer for DemoAdmins {
     }
 }
 
-/// Builds the site: profiles in memory, the DNS server of `SAML_DNS_SERVER` (`ip:port`) or the
+/// Builds the site: profiles in the demo's database (kept in step with other instances), the DNS server of `SAML_DNS_SERVER` (`ip:port`) or the
 /// system's, the same stores, users and sessions as the demo's main endpoints.
 pub fn setup(
     base: &str,
     requests: Arc<dyn saml_sp::store::RequestStore>,
     replay: Arc<dyn saml_sp::store::ReplayCache>,
     db: Db,
-    sessions: Arc<MemorySessions<i64>>,
+    sessions: Arc<Sessions>,
 ) -> Result<Site, Box<dyn std::error::Error>> {
     let registry = Arc::new(IdpRegistry::new(SpSettings::new(
         format!("{base}/sso/{{tenant}}/metadata"),
@@ -77,11 +77,12 @@ pub fn setup(
     };
     let service = Arc::new(ProfileService::new(
         registry.clone(),
-        Arc::new(MemoryProfileStore::default()),
+        db.profile_store(),
         requests.clone(),
         replay.clone(),
         resolver,
     ));
+    db.follow(service.clone());
     let acs = Acs::new(registry.clone(), requests, replay, db);
     let web = SamlWeb::new(
         Arc::new(acs),

@@ -401,18 +401,34 @@ try {
       await page.waitForSelector('#state');
       if (await state() !== 'enforced') await fail(`state after enforcing ${await state()}`);
       if (shot) await page.screenshot({ path: shot, fullPage: true });
-      // 5. A user of the domain: password sign-in refused, sent to SSO, signed in.
+      // 5. A user of the domain: password sign-in refused, sent to SSO, signed in. With
+      //    SECOND_BASE (two instances on one PostgreSQL behind one cookie domain), the user
+      //    arrives at the second instance, which learnt of the profile from the database.
+      const userBase = process.env.SECOND_BASE || base;
       const user = await browser.newPage();
-      await user.goto(`${base}/`);
-      await user.fill('#password-email', 'grace@samlify.example');
-      await user.fill('#password', 'hunter2');
-      await user.click('#password-sign-in');
-      await user.waitForSelector('#password-refused');
-      await user.goto(`${base}/`);
+      const savedAt = Date.now();
+      for (;;) {
+        await user.goto(`${userBase}/`);
+        await user.fill('#password-email', 'grace@samlify.example');
+        await user.fill('#password', 'hunter2');
+        await user.click('#password-sign-in');
+        await user.waitForLoadState('load');
+        if (await user.isVisible('#password-refused')) break;
+        if (Date.now() - savedAt > 5000) await fail(`${userBase} does not enforce SSO 5 s after the profile was saved`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await user.goto(`${userBase}/`);
       await user.fill('#sso-email', 'grace@samlify.example');
       await user.click('#sso-sign-in');
       await user.waitForSelector('#who', { timeout: 15000 });
       if (!(await user.textContent('#who')).includes('grace@samlify.example')) await fail('the domain user was not signed in by SSO');
+      if (userBase !== base) {
+        // The login started on the second instance and finished at the first's ACS; the
+        // session is in the database: both instances see it.
+        await user.goto(`${userBase}/`);
+        if (!(await user.isVisible('#who')) || !(await user.textContent('#who')).includes('grace@samlify.example')) await fail('the second instance does not see the session');
+        console.log(`ok profiles: signed in on a second instance (${userBase}) through the shared database`);
+      }
       // 6. A second organization is set up independently.
       const other = await (await browser.newContext()).newPage();
       await other.goto(`${base}/demo-admin?as=ben&org=globex`);

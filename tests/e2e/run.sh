@@ -165,11 +165,23 @@ done
 
 # SSO profiles in the axum demo: an organization administrator from no profile to SSO enforced,
 # with samlify as the customer's IdP and a DNS server on loopback (both run by login.mjs).
+# Its SQLite database by default; with the PostgreSQL server scripts/test runs, two instances
+# share it and the user signs in on the second (profile, request, session all in the database).
 app_port=$(free_port); idp_port=$(free_port); dns_port=$(free_port)
-PORT=$app_port SAML_DNS_SERVER="127.0.0.1:$dns_port" $bin/examples/axum_sp > "target/e2e/axum_sp-profiles.log" 2>&1 &
+PORT=$app_port SAML_DNS_SERVER="127.0.0.1:$dns_port" DATABASE_URL="${SAML_SP_TEST_DATABASE_URL:-}" \
+  $bin/examples/axum_sp > "target/e2e/axum_sp-profiles.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
-DNS_PORT=$dns_port SAMLIFY_PORT=$idp_port node tests/e2e/login.mjs "http://127.0.0.1:$app_port" profiles \
+second=""
+if [ -n "${SAML_SP_TEST_DATABASE_URL:-}" ]; then
+  second_port=$(free_port)
+  PORT=$second_port SAML_DNS_SERVER="127.0.0.1:$dns_port" DATABASE_URL="$SAML_SP_TEST_DATABASE_URL" \
+    $bin/examples/axum_sp > "target/e2e/axum_sp-profiles-second.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$second_port") 2>/dev/null && break; sleep 0.1; done
+  second="http://127.0.0.1:$second_port"
+fi
+SECOND_BASE=$second DNS_PORT=$dns_port SAMLIFY_PORT=$idp_port node tests/e2e/login.mjs "http://127.0.0.1:$app_port" profiles \
   "target/e2e/axum_sp-profiles-enforced.png" \
   || { tail -30 "target/e2e/axum_sp-profiles.log" >&2; exit 1; }
 
