@@ -324,12 +324,12 @@ pub enum Error {
     ///
     /// Code: `user_not_provisioned`.
     #[error(
-        "user not provisioned: {email:?} has no account in tenant {tenant:?} and just-in-time provisioning is off"
+        "user not provisioned: the asserted user has no account in tenant {tenant:?} and just-in-time provisioning is off"
     )]
     UserNotProvisioned {
         /// The tenant.
         tenant: String,
-        /// The user's email.
+        /// The user's email (for the app; not in the message, which is logged).
         email: String,
     },
     /// The app's provisioner refused the login.
@@ -697,9 +697,11 @@ impl Error {
             Error::StoreUnavailable(e) => pair("a store that answers", e.to_string()),
             Error::Config { field, reason } => pair(format!("a valid {field}"), reason),
             Error::Binding(reason) => pair("a well-formed binding message", reason),
-            Error::UserNotProvisioned { email, .. } => {
-                pair("an existing user (just-in-time provisioning off)", email)
-            }
+            // The email stays in the variant for the app; the operator detail (logged) omits it.
+            Error::UserNotProvisioned { .. } => pair(
+                "an existing user (just-in-time provisioning off)",
+                "no account for the asserted user",
+            ),
             Error::ProvisioningFailed(e) => pair("the app provisions the user", e.to_string()),
             Error::IdpDisabled { .. } => pair("an enabled SSO configuration", "disabled"),
             Error::TenantUnavailable { reason, .. } => pair("a loaded SSO configuration", reason),

@@ -32,6 +32,7 @@ pub mod login;
 #[cfg(feature = "fetch")]
 pub mod refresh;
 
+pub mod ops;
 pub mod profile;
 
 pub mod store;
@@ -41,6 +42,7 @@ pub mod web;
 
 mod error;
 pub mod ns;
+mod telemetry;
 pub mod time;
 
 /// The manual: how each part works and how to configure it (`docs/manual.md`).

@@ -43,6 +43,8 @@ pub struct Demo {
     db: Db,
     base: String,
     test_idp: Option<TestIdp>,
+    /// The Prometheus exporter's handle: `/metrics` renders it.
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// "Settings -> Single sign-on" and the profiles' endpoints under `/sso/`.
     #[cfg(all(feature = "admin", feature = "dns"))]
     profiles: profiles::Site,
@@ -53,6 +55,10 @@ pub struct Demo {
 pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error>> {
     // The crate's log lines (a refused login's reason at WARN, metadata events at INFO).
     let _ = tracing_subscriber::fmt().with_ansi(false).try_init();
+    // saml-sp's metrics (feature `metrics`) in Prometheus's text format at `/metrics`.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
@@ -88,6 +94,7 @@ pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error
         db,
         base,
         test_idp,
+        metrics,
         #[cfg(all(feature = "admin", feature = "dns"))]
         profiles,
     })
@@ -132,6 +139,24 @@ pub async fn page(demo: &Demo, req: http::Request<Vec<u8>>, peer: IpAddr) -> Res
     let query = req.uri().query().unwrap_or("").to_owned();
     let body = String::from_utf8_lossy(req.body()).into_owned();
     let path = req.uri().path();
+    // Operator endpoints. A real app mounts these behind its operator authentication; the demo
+    // serves them on loopback to show what they say.
+    if path == "/metrics" && req.method() == Method::GET {
+        let mut r = Response::new(
+            demo.metrics
+                .as_ref()
+                .map(|m| m.render())
+                .unwrap_or_default(),
+        );
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
+        return r;
+    }
+    if path == "/ops/health" && req.method() == Method::GET {
+        return demo.web.health(&[]).await;
+    }
     if path == "/" && req.method() == Method::GET {
         return html(StatusCode::OK, home(demo, &req).await);
     }

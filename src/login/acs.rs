@@ -196,6 +196,10 @@ impl<P: Provisioner> Acs<P> {
     pub fn registry(&self) -> &IdpRegistry {
         &self.registry
     }
+    /// The request store (an operator's health probe reads it).
+    pub fn request_store(&self) -> &Arc<dyn RequestStore> {
+        &self.requests
+    }
     /// The clock every step of this flow (and the web layer over it) reads.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
@@ -321,9 +325,34 @@ impl<P: Provisioner> Acs<P> {
         context: &AuditContext,
     ) -> Result<LoginSuccess<P::User>, Error> {
         let mut event = AuditEvent::new(Action::Login, slug, context);
-        let result = self
-            .finish_inner(slug, saml_response, relay_state, browser, &mut event)
-            .await;
+        // One span per login, its fields filled in at the end; the steps are its children.
+        // Never a NameID, an email or message content in it.
+        let span = tracing::info_span!(
+            target: "saml_sp::login",
+            "saml_sp.login",
+            tenant = slug,
+            request_id = tracing::field::Empty,
+            assertion_id = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            code = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = tracing::Instrument::instrument(
+            self.finish_inner(slug, saml_response, relay_state, browser, &mut event),
+            span.clone(),
+        )
+        .await;
+        crate::telemetry::step("total", started);
+        if let Some(r) = &event.request_id {
+            span.record("request_id", r.as_str());
+        }
+        if let Some(a) = &event.assertion_id {
+            span.record("assertion_id", a.as_str());
+        }
+        match &result {
+            Ok(_) => span.record("outcome", "success"),
+            Err(e) => span.record("outcome", "failure").record("code", e.code()),
+        };
         match &result {
             Ok(done) => {
                 event.outcome = Outcome::Success;
@@ -349,13 +378,26 @@ impl<P: Provisioner> Acs<P> {
         let mut tenant = self.enabled_tenant(slug)?;
         event.issuer = Some(tenant.idp_entity_id().to_owned());
         let now = self.clock.now();
-        let xml = tenant.service_provider().decode_post(saml_response)?;
+        let started = std::time::Instant::now();
+        let xml = tracing::info_span!("saml_sp.decode", bytes = saml_response.len())
+            .in_scope(|| tenant.service_provider().decode_post(saml_response))?;
+        crate::telemetry::step("decode", started);
 
         // The server-side record named by RelayState: request ID, browser and return path,
         // taken once. Only a RelayState of the exact form the SP issues is looked up, and only
         // among login records (never a pending logout's).
         let pending = match relay_state.filter(|r| is_login_token(r)) {
-            Some(token) => self.requests.take(slug, &login_key(token), now).await?,
+            Some(token) => {
+                let started = std::time::Instant::now();
+                let taken = tracing::Instrument::instrument(
+                    self.requests.take(slug, &login_key(token), now),
+                    tracing::info_span!("saml_sp.store", operation = "take_request"),
+                )
+                .await
+                .inspect_err(|_| crate::telemetry::store_error("take_request"))?;
+                crate::telemetry::step("store", started);
+                taken
+            }
             None => None,
         };
         let pending = pending.as_deref().map(PendingLogin::decode).transpose()?;
@@ -407,7 +449,18 @@ impl<P: Provisioner> Acs<P> {
             assertion.in_response_to(),
             request_id.as_deref(),
         )?;
-        crate::sp::consume::record_use(&*self.replay, slug, &assertion, now).await?;
+        let started = std::time::Instant::now();
+        tracing::Instrument::instrument(
+            crate::sp::consume::record_use(&*self.replay, slug, &assertion, now),
+            tracing::info_span!("saml_sp.store", operation = "record_assertion"),
+        )
+        .await
+        .inspect_err(|e| {
+            if matches!(e, Error::StoreUnavailable(_)) {
+                crate::telemetry::store_error("record_assertion");
+            }
+        })?;
+        crate::telemetry::step("store", started);
 
         let identity = tenant.attribute_mapping().identity(&assertion)?;
         if !tenant.email_domains().is_empty() {
@@ -419,21 +472,30 @@ impl<P: Provisioner> Acs<P> {
                 });
             }
         }
-        let user = if tenant.jit() {
-            self.provisioner
-                .upsert(slug, &identity)
-                .await
-                .map_err(Error::ProvisioningFailed)?
-        } else {
-            self.provisioner
-                .find(slug, &identity)
-                .await
-                .map_err(Error::ProvisioningFailed)?
-                .ok_or_else(|| Error::UserNotProvisioned {
-                    tenant: slug.to_owned(),
-                    email: identity.email.clone(),
-                })?
+        let started = std::time::Instant::now();
+        let provision = async {
+            if tenant.jit() {
+                self.provisioner
+                    .upsert(slug, &identity)
+                    .await
+                    .map_err(Error::ProvisioningFailed)
+            } else {
+                self.provisioner
+                    .find(slug, &identity)
+                    .await
+                    .map_err(Error::ProvisioningFailed)?
+                    .ok_or_else(|| Error::UserNotProvisioned {
+                        tenant: slug.to_owned(),
+                        email: identity.email.clone(),
+                    })
+            }
         };
+        let user = tracing::Instrument::instrument(
+            provision,
+            tracing::info_span!("saml_sp.provision", jit = tenant.jit()),
+        )
+        .await?;
+        crate::telemetry::step("provision", started);
         Ok(LoginSuccess {
             user,
             identity,

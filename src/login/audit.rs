@@ -1,7 +1,8 @@
 //! Audit events: one per login attempt and one per logout, success or failure, emitted as a
 //! structured `tracing` event under the target `saml_sp::login` and, optionally, handed to an
 //! [`AuditSink`].
-//! Events never carry assertion XML or secrets.
+//! Events never carry assertion XML or secrets, and the log line never carries the NameID (it
+//! is personal data; the [`AuditSink`] gets it, for the app's own records).
 
 /// Client-supplied context the app attaches to audit events (IP address, user agent, ...).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -112,7 +113,6 @@ pub(crate) fn emit(event: &AuditEvent, sink: Option<&dyn AuditSink>) {
             issuer = event.issuer.as_deref().unwrap_or(""),
             outcome,
             error_code = "",
-            name_id = event.name_id.as_deref().unwrap_or(""),
             request_id = event.request_id.as_deref().unwrap_or(""),
             assertion_id = event.assertion_id.as_deref().unwrap_or(""),
             context = context.as_str(),
@@ -133,6 +133,12 @@ pub(crate) fn emit(event: &AuditEvent, sink: Option<&dyn AuditSink>) {
             "saml {action} {outcome}: {}",
             event.error_detail.as_deref().unwrap_or("")
         ),
+    }
+    let tenant = crate::telemetry::tenant_label(event.tenant.as_deref(), event.issuer.is_some());
+    let code = event.error_code.unwrap_or("");
+    match event.action {
+        Action::Login => crate::telemetry::login(tenant, outcome, code),
+        other => crate::telemetry::logout(tenant, other.as_str(), outcome, code),
     }
     if let Some(s) = sink {
         s.record(event);

@@ -310,6 +310,15 @@ pub enum MetadataEvent {
 impl MetadataEvent {
     fn emit(&self) {
         match self {
+            MetadataEvent::Updated { tenant, .. } => {
+                crate::telemetry::metadata_fetch(tenant, "updated");
+            }
+            MetadataEvent::RefreshFailed { tenant, .. } => {
+                crate::telemetry::metadata_fetch(tenant, "failed");
+            }
+            _ => {}
+        }
+        match self {
             MetadataEvent::Updated { tenant, from } => {
                 tracing::info!(target: "saml_sp::metadata", event = "updated", tenant = %tenant, from = %from, "IdP metadata installed")
             }

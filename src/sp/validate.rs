@@ -115,7 +115,11 @@ impl ServiceProvider {
             .check_current(now)
             .map_err(|e| report.fail("idp_metadata", e))?;
         let opts = parse_options(cfg);
-        let doc = Document::parse_with(xml, &opts).map_err(|e| report.fail("xml", e.into()))?;
+        let started = std::time::Instant::now();
+        let doc = tracing::info_span!("saml_sp.parse", bytes = xml.len())
+            .in_scope(|| Document::parse_with(xml, &opts))
+            .map_err(|e| report.fail("xml", e.into()))?;
+        crate::telemetry::step("parse", started);
         report.pass("xml", "well-formed XML within limits, no DTD", "ok");
         let w = Window {
             now,
@@ -252,13 +256,23 @@ fn validate_document(
     // The Response's own signature (every signature present must verify). With a plain
     // Assertion inside, one canonicalization serves both signatures when it can.
     let mut kept = None;
-    let response_sig = match (parts.assertions.as_slice(), parts.encrypted.as_slice()) {
-        ([a], []) => {
-            dsig::verify::verify_enveloped_keeping(response, "Response", verify_opts, *a, &mut kept)
-        }
-        _ => dsig::verify_enveloped(response, "Response", verify_opts),
-    }
-    .map_err(|e| report.fail("response_signature", e))?;
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("saml_sp.verify", element = "Response");
+    let response_sig = span
+        .in_scope(
+            || match (parts.assertions.as_slice(), parts.encrypted.as_slice()) {
+                ([a], []) => dsig::verify::verify_enveloped_keeping(
+                    response,
+                    "Response",
+                    verify_opts,
+                    *a,
+                    &mut kept,
+                ),
+                _ => dsig::verify_enveloped(response, "Response", verify_opts),
+            },
+        )
+        .map_err(|e| report.fail("response_signature", e))?;
+    crate::telemetry::step("verify", started);
     record_signature(cfg, &response_sig, "Response", w, report)?;
 
     check_status(parts.status).map_err(|e| report.fail("status", e))?;
@@ -271,9 +285,17 @@ fn validate_document(
     let assertion = match check_one_assertion(&parts).map_err(|e| report.fail("assertion", e))? {
         OneAssertion::Plain(a) => a,
         OneAssertion::Encrypted(enc) => {
-            let (doc2, used) = decryptor(cfg, &parse_options(cfg))
-                .decrypt(enc, "EncryptedAssertion", (SAML_NS, "Assertion"))
+            let started = std::time::Instant::now();
+            let (doc2, used) = tracing::info_span!("saml_sp.decrypt")
+                .in_scope(|| {
+                    decryptor(cfg, &parse_options(cfg)).decrypt(
+                        enc,
+                        "EncryptedAssertion",
+                        (SAML_NS, "Assertion"),
+                    )
+                })
                 .map_err(|e| report.fail("decryption", e))?;
+            crate::telemetry::step("decrypt", started);
             report.pass(
                 "decryption",
                 "an EncryptedAssertion a configured SP key decrypts",
@@ -285,9 +307,11 @@ fn validate_document(
         }
     };
 
-    let assertion_sig =
-        dsig::verify::verify_enveloped_kept(assertion, "Assertion", verify_opts, kept)
-            .map_err(|e| report.fail("assertion_signature", e))?;
+    let started = std::time::Instant::now();
+    let assertion_sig = tracing::info_span!("saml_sp.verify", element = "Assertion")
+        .in_scope(|| dsig::verify::verify_enveloped_kept(assertion, "Assertion", verify_opts, kept))
+        .map_err(|e| report.fail("assertion_signature", e))?;
+    crate::telemetry::step("verify", started);
     record_signature(cfg, &assertion_sig, "Assertion", w, report)?;
     let signed = Signed {
         response: response_sig.is_some(),

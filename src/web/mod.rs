@@ -26,6 +26,7 @@ pub mod actix;
 pub mod admin;
 #[cfg(feature = "axum")]
 pub mod axum;
+mod health;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod session;
@@ -568,6 +569,28 @@ where
             #[cfg(feature = "admin")]
             profile_tests: self.profile_tests,
         }
+    }
+
+    /// The operator's health report as JSON (`200` healthy, `503` when the request store is
+    /// unreachable or a tenant failed to load): every tenant's state and certificate expiry,
+    /// `metadata` (each feed's status; with feature `fetch`,
+    /// `refresher.statuses().iter().map(|s| MetadataHealth::from_status(s, now))`), the request
+    /// store probed. Also sets the certificate and metadata-age gauges (feature `metrics`).
+    /// It names tenants: mount it behind the app's operator authentication.
+    pub async fn health(
+        &self,
+        metadata: &[(String, crate::ops::MetadataHealth)],
+    ) -> http::Response<String> {
+        let report = crate::ops::gather_health(
+            self.acs.registry(),
+            metadata,
+            &[("requests", &**self.acs.request_store())],
+            self.now(),
+            chrono::Duration::days(30),
+        )
+        .await;
+        report.record_metrics();
+        health::response(&report)
     }
 
     /// The one-call flow.

@@ -4,6 +4,8 @@
 //   mode idp-allowed  : IdP-initiated login succeeds (server started with SAML_ALLOW_IDP_INITIATED=1)
 //   mode idp-refused  : IdP-initiated login is refused with unsolicited_response
 //   mode replay       : the same SAMLResponse POSTed twice: the second is refused as a replay
+//   mode operations   : a login, a refused re-post and a logout counted at /metrics with their
+//                       labels, /ops/health healthy, no user in the metrics or the app's log
 //   mode slo-sp       : sign in through the test IdP, then "Sign out" ends the session at the IdP
 //                      too (LogoutRequest to the IdP, signed LogoutResponse back) and lands on /
 //   mode slo-idp      : sign in, then the test IdP signs the user out everywhere (IdP-initiated
@@ -73,6 +75,57 @@ try {
       if (resp.status() !== 403 || !/id="code">replayed_assertion</.test(body)) {
         await fail(`replayed POST not refused: ${resp.status()} ${body.slice(0, 200)}`);
       }
+    }
+  } else if (mode === 'operations') {
+    // A fresh app: one login, the same Response posted again (refused), a Single Logout, then
+    // the operator endpoints count each with the right labels, and the log names no user.
+    let acsPost = null;
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/saml/acs')) acsPost = r.postData(); });
+    await page.goto(`${base}/`);
+    await page.click('#sign-in');
+    await page.waitForSelector('#first_name');
+    await page.fill('#email', 'ops-user@example.com');
+    await page.click('#sign-in');
+    await page.waitForSelector('#who', { timeout: 15000 });
+    const again = await page.request.post(`${base}/saml/acs`, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }, data: acsPost, maxRedirects: 0,
+    });
+    if (again.status() !== 403) await fail(`replay answered ${again.status()}`);
+    await page.click('#logout');
+    await page.waitForSelector('#sign-in', { timeout: 15000 });
+    const text = await (await page.request.get(`${base}/metrics`)).text();
+    // Prometheus text format: name{labels} value. Each expected series, labels in any order.
+    const series = text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
+      const m = l.match(/^([a-z_]+)(?:\{(.*)\})? (\S+)$/);
+      if (!m) return null;
+      const labels = Object.fromEntries([...(m[2] || '').matchAll(/([a-z_]+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+      return { name: m[1], labels, value: Number(m[3]) };
+    }).filter(Boolean);
+    const value = (name, want) => series.filter((x) => x.name === name
+      && Object.entries(want).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
+    const expect = (name, want, n) => {
+      const got = value(name, want);
+      if (got !== n) throw new Error(`${name} ${JSON.stringify(want)}: ${got}, expected ${n}\n${text}`);
+    };
+    expect('saml_sp_logins_total', { tenant: 'default', outcome: 'success', code: '' }, 1);
+    expect('saml_sp_logins_total', { tenant: 'default', outcome: 'failure', code: 'replayed_assertion' }, 1);
+    expect('saml_sp_logouts_total', { tenant: 'default', action: 'logout_started', outcome: 'success' }, 1);
+    expect('saml_sp_logouts_total', { tenant: 'default', action: 'logout_finished', outcome: 'success' }, 1);
+    for (const step of ['decode', 'parse', 'verify', 'store', 'provision', 'total']) {
+      if (value('saml_sp_acs_step_seconds_count', { step }) < 1) await fail(`no ${step} timing\n${text}`);
+    }
+    if (/ops-user|example\.com/.test(text)) await fail('a metric names a user');
+    const health = await page.request.get(`${base}/ops/health`);
+    const h = await health.json();
+    if (health.status() !== 200 || !h.healthy) await fail(`health ${health.status()} ${JSON.stringify(h)}`);
+    const t = h.tenants.find((x) => x.tenant === 'default');
+    if (!t || t.state !== 'enabled' || t.certificates !== 'ok' || !(t.certificate_days_left > 0)) await fail(`tenant health ${JSON.stringify(h)}`);
+    if (!h.stores.every((x) => x.reachable)) await fail(`stores ${JSON.stringify(h.stores)}`);
+    const gauges = await (await page.request.get(`${base}/metrics`)).text();
+    if (!/saml_sp_idp_certificate_expiry_days\{tenant="default"\} \d/.test(gauges)) await fail(`no certificate gauge\n${gauges}`);
+    if (process.env.APP_LOG) {
+      const log = fs.readFileSync(process.env.APP_LOG, 'utf8');
+      if (log.includes('ops-user')) await fail(`the app's log names the user:\n${log.split('\n').filter((l) => l.includes('ops-user')).join('\n')}`);
     }
   } else if (mode === 'minimal') {
     // examples/minimal_axum.rs through samlify: the home page shows the signed-in email.

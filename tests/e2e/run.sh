@@ -49,6 +49,9 @@ for ex in "${examples[@]}"; do
   node tests/e2e/login.mjs "$base" login-csrf
   node tests/e2e/login.mjs "$base" logout-csrf
   node tests/e2e/login.mjs "$base" idp-xss
+  # Metrics, health and logs of a fresh instance (its counts start at zero).
+  start "$ex"
+  APP_LOG="target/e2e/$ex-${base##*:}.log" node tests/e2e/login.mjs "$base" operations
   start "$ex" SAML_ALLOW_IDP_INITIATED=1
   node tests/e2e/login.mjs "$base" idp-allowed
   # Single Logout through the test IdP: SP-initiated, then IdP-initiated.
