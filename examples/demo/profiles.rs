@@ -386,9 +386,29 @@ async fn profile_page(
             )
         })
         .collect();
+    // The SP's certificates the IdP was given: expiry, and the next key of a rollover.
+    let sp_keys: String = s
+        .sp_keys()
+        .iter()
+        .map(|k| {
+            format!(
+                "<li class=\"sp-key\" data-phase=\"{phase}\">{id}: {phase}{signing}, certificate {fp}, expires {exp} ({days} days){next}</li>",
+                id = esc(&k.id),
+                phase = k.phase,
+                signing = if k.signing { ", signing" } else { "" },
+                fp = esc(&k.sha256[..16]),
+                exp = saml_sp::time::format_instant(k.not_after),
+                days = k.days_left,
+                next = k
+                    .next
+                    .map(|(what, at)| format!("; {what} at {}", saml_sp::time::format_instant(at)))
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
     let body = format!(
         "{error}<p>Profile <strong id=\"profile-id\">{id}</strong>: <span id=\"state\">{state}</span></p>\
-<h2>1. Give your IdP these values</h2><dl><dt>Entity ID (Audience)</dt><dd id=\"sp-entity-id\">{sp}</dd><dt>ACS URL (Single sign-on URL)</dt><dd id=\"acs-url\">{acs}</dd></dl><p><a id=\"sp-metadata\" href=\"/settings/sso/{id}/sp-metadata\">SP metadata</a></p>\
+<h2>1. Give your IdP these values</h2><dl><dt>Entity ID (Audience)</dt><dd id=\"sp-entity-id\">{sp}</dd><dt>ACS URL (Single sign-on URL)</dt><dd id=\"acs-url\">{acs}</dd></dl><p><a id=\"sp-metadata\" href=\"/settings/sso/{id}/sp-metadata\">SP metadata</a></p><ul id=\"sp-keys\">{sp_keys}</ul>\
 <h2>2. Paste the IdP's values</h2><form method=\"post\" action=\"/settings/sso/{id}/idp\"><input type=\"hidden\" name=\"version\" value=\"{v}\"/><label>Issuer <input name=\"issuer\" id=\"issuer\"/></label><br/><label>SSO URL <input name=\"sso_url\" id=\"sso-url\"/></label><br/><label>Certificate <textarea name=\"certificate\" id=\"certificate\"></textarea></label><br/><button id=\"save-idp\">Save &amp; continue</button></form>\
 <h2>3. Test the connection</h2><form method=\"post\" action=\"/settings/sso/{id}/test\"><button id=\"test\">Test connection</button></form>{test}\
 <form method=\"post\" action=\"/settings/sso/{id}/activate\"><input type=\"hidden\" name=\"version\" value=\"{v}\"/><button id=\"activate\">I tested this connection: activate</button></form>\

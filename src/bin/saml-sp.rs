@@ -98,6 +98,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print an SP key rollover's schedule: when each key is published, starts signing, retires
+    /// and is removed, each key's phase now, and what each tenant's IdP must be told and when.
+    SpKeys {
+        /// A key: `id=NAME,cert=CERT.pem,key=KEY.pem,publish=T[,use=T][,retire=T][,remove=T]`
+        /// (RFC 3339 instants; the private key signs and decrypts). Repeat for each key.
+        #[arg(long = "key", required = true)]
+        keys: Vec<String>,
+        /// A tenant whose IdP is to be told: `SLUG=IDP_ENTITY_ID`. Repeatable.
+        #[arg(long = "tenant")]
+        tenants: Vec<String>,
+        /// The instant to show phases at (RFC 3339; default now).
+        #[arg(long)]
+        now: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the canonical bytes of an element, exactly as the signature code canonicalizes it.
     C14n {
         /// The canonicalization algorithm.
@@ -822,10 +839,131 @@ fn authn_request(
 
 /// Whether the command asked for JSON: then every outcome, usage errors included, is one JSON
 /// object on standard output.
+/// One `--key` specification as an SP key.
+fn sp_key(spec: &str) -> Result<saml_sp::tenant::SpKey, UsageError> {
+    let mut fields = std::collections::HashMap::new();
+    for part in spec.split(',') {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--key {spec:?}: {part:?} is not name=value")))?;
+        fields.insert(k.trim(), v.trim());
+    }
+    let get = |k: &str| {
+        fields
+            .get(k)
+            .copied()
+            .ok_or_else(|| usage(format!("--key {spec:?}: no {k}=")))
+    };
+    let when = |k: &str| -> Result<Option<DateTime<Utc>>, UsageError> {
+        fields
+            .get(k)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(v)
+                    .map(|d| d.with_timezone(&Utc))
+                    .map_err(|e| usage(format!("--key {spec:?}: {k}={v:?}: {e}")))
+            })
+            .transpose()
+    };
+    let cert = Certificate::parse(&read_input(get("cert")?)?).map_err(settings("cert"))?;
+    let pem = String::from_utf8(read_input(get("key")?)?)
+        .map_err(|_| usage(format!("--key {spec:?}: the key file is not PEM text")))?;
+    let publish = when("publish")?.ok_or_else(|| usage(format!("--key {spec:?}: no publish=")))?;
+    let mut key = saml_sp::tenant::SpKey::new(get("id")?, cert.clone(), publish)
+        .signing(saml_sp::crypto::SigningKey::from_pem(&pem, Some(cert)).map_err(settings("key"))?)
+        .decryption(saml_sp::xmlenc::DecryptionKey::from_pem(&pem).map_err(settings("key"))?)
+        .map_err(settings("key"))?;
+    if let Some(t) = when("use")? {
+        key = key.use_from(t);
+    }
+    if let Some(t) = when("retire")? {
+        key = key.retire_at(t);
+    }
+    if let Some(t) = when("remove")? {
+        key = key.remove_at(t);
+    }
+    Ok(key)
+}
+
+fn sp_keys(
+    keys: &[String],
+    tenants: &[String],
+    now: Option<&str>,
+    json_out: bool,
+) -> Result<(), UsageError> {
+    let now = parse_now(now)?;
+    let mut ring = saml_sp::tenant::SpKeyRing::new();
+    for spec in keys {
+        ring = ring.key(sp_key(spec)?).map_err(settings("key"))?;
+    }
+    let tenants: Vec<(&str, &str)> = tenants
+        .iter()
+        .map(|t| {
+            t.split_once('=')
+                .ok_or_else(|| usage(format!("--tenant {t:?}: expected SLUG=IDP_ENTITY_ID")))
+        })
+        .collect::<Result<_, _>>()?;
+    let signing = ring.signing_key(now).map(|k| k.id().to_owned());
+    let schedule = ring.schedule();
+    if json_out {
+        say!(
+            "{}",
+            json!({
+                "now": saml_sp::time::format_instant(now),
+                "signing_key": signing,
+                "keys": ring.keys().iter().map(|k| json!({
+                    "id": k.id(),
+                    "fingerprint": k.certificate().fingerprint_hex(),
+                    "not_after": saml_sp::time::format_instant(k.certificate().not_after()),
+                    "phase": k.phase(now).as_str(),
+                })).collect::<Vec<_>>(),
+                "schedule": schedule.iter().map(|e| json!({
+                    "at": saml_sp::time::format_instant(e.at),
+                    "key": e.key,
+                    "what": e.what,
+                    "fingerprint": e.fingerprint,
+                    "tell_idps": e.tell_idps,
+                    "tenants": tenants.iter().map(|(slug, idp)| json!({"tenant": slug, "idp": idp})).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            })
+        );
+        return Ok(());
+    }
+    say!("SP keys at {}:", saml_sp::time::format_instant(now));
+    for k in ring.keys() {
+        say!(
+            "  {:<10} {:<9} {} (certificate expires {})",
+            k.id(),
+            k.phase(now).as_str(),
+            k.certificate().fingerprint_hex(),
+            saml_sp::time::format_instant(k.certificate().not_after())
+        );
+    }
+    say!(
+        "signing with: {}",
+        signing.as_deref().unwrap_or("no key (nothing is signed)")
+    );
+    say!("schedule:");
+    for e in &schedule {
+        let mark = if e.at <= now { "done" } else { "due " };
+        say!(
+            "  [{mark}] {} {:<13} {}: {}",
+            saml_sp::time::format_instant(e.at),
+            e.what,
+            e.key,
+            e.tell_idps
+        );
+        for (slug, idp) in &tenants {
+            say!("           tell tenant {slug} (IdP {idp})");
+        }
+    }
+    Ok(())
+}
+
 fn json_output(command: &Command) -> bool {
     match command {
         Command::Verify(a) => a.json,
         Command::AuthnRequest { json, .. } => *json,
+        Command::SpKeys { json, .. } => *json,
         _ => false,
     }
 }
@@ -870,6 +1008,12 @@ fn main() -> ExitCode {
             *authn_requests_signed,
         )
         .map(|()| true),
+        Command::SpKeys {
+            keys,
+            tenants,
+            now,
+            json,
+        } => sp_keys(keys, tenants, now.as_deref(), *json).map(|()| true),
         Command::AuthnRequest {
             idp_sso_url,
             entity_id,

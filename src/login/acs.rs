@@ -205,7 +205,16 @@ impl<P: Provisioner> Acs<P> {
         &self.clock
     }
 
+    /// The SP keys of the key ring (if any) at `now` in every tenant: a scheduled switch takes
+    /// effect with the first request after it, on the flow's own clock.
+    fn apply_sp_keys(&self, now: DateTime<Utc>) {
+        if let Err(e) = self.registry.apply_sp_keys(now) {
+            tracing::warn!(target: "saml_sp::login", code = e.code(), "the SP keys due now cannot be installed: {e}");
+        }
+    }
+
     fn enabled_tenant(&self, slug: &str) -> Result<Arc<Tenant>, Error> {
+        self.apply_sp_keys(self.clock.now());
         self.registry.for_login(slug)
     }
 
@@ -669,6 +678,7 @@ impl<P: Provisioner> Acs<P> {
 
     /// A tenant for logout: disabled tenants still log out.
     fn tenant(&self, slug: &str) -> Result<Arc<Tenant>, Error> {
+        self.apply_sp_keys(self.clock.now());
         self.registry
             .by_slug(slug)
             .ok_or_else(|| Error::UnknownTenant {

@@ -139,3 +139,70 @@ pub(crate) fn health(
         logins,
     }
 }
+
+/// One of the SP's own keys as a profile's admin page shows it: the certificate the IdP was
+/// given, when it expires, and where it is in a rollover (the next key is `published`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SpKeyStatus {
+    /// The key's name (`signing` without a key ring).
+    pub id: String,
+    /// `pending`, `published`, `active`, `retiring`, `removed`.
+    pub phase: &'static str,
+    /// Whether it signs now.
+    pub signing: bool,
+    /// SHA-256 fingerprint of its certificate, hex.
+    pub sha256: String,
+    /// The certificate's notAfter.
+    pub not_after: DateTime<Utc>,
+    /// Whole days left.
+    pub days_left: i64,
+    /// The next change of this key, if scheduled (`start_signing`, `retire`, `remove` at).
+    pub next: Option<(&'static str, DateTime<Utc>)>,
+}
+
+pub(crate) fn sp_keys(
+    sp: &crate::tenant::config::SpSettings,
+    now: DateTime<Utc>,
+) -> Vec<SpKeyStatus> {
+    let status = |id: &str, phase: &'static str, signing: bool, c: &crate::crypto::Certificate| {
+        SpKeyStatus {
+            id: id.to_owned(),
+            phase,
+            signing,
+            sha256: c.fingerprint_hex(),
+            not_after: c.not_after(),
+            days_left: (c.not_after() - now).num_days(),
+            next: None,
+        }
+    };
+    match sp.sp_key_ring() {
+        Some(ring) => {
+            let signer = ring.signing_key(now).map(crate::tenant::SpKey::id);
+            let schedule = ring.schedule();
+            ring.keys()
+                .iter()
+                .filter(|k| k.phase(now) != crate::tenant::KeyPhase::Removed)
+                .map(|k| {
+                    let mut s = status(
+                        k.id(),
+                        k.phase(now).as_str(),
+                        signer == Some(k.id()),
+                        k.certificate(),
+                    );
+                    s.next = schedule
+                        .iter()
+                        .find(|e| e.key == k.id() && e.at > now)
+                        .map(|e| (e.what, e.at));
+                    s
+                })
+                .collect()
+        }
+        None => sp
+            .metadata_certificates(now)
+            .0
+            .first()
+            .map(|c| vec![status("signing", "active", true, c)])
+            .unwrap_or_default(),
+    }
+}

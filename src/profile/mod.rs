@@ -39,7 +39,7 @@ pub use follow::follow;
 #[cfg(feature = "postgres")]
 pub use follow::{PROFILE_CHANNEL, follow_postgres};
 pub use health::{
-    CertificateExpiry, LoginHealth, LoginOutcomes, MAX_TRACKED_PROFILES, ProfileHealth,
+    CertificateExpiry, LoginHealth, LoginOutcomes, MAX_TRACKED_PROFILES, ProfileHealth, SpKeyStatus,
 };
 pub use input::{IdpInput, IdpValues, ParsedIdp};
 pub use model::{AuditEntry, DomainClaim, ProfileState, ProvisioningSettings, SsoProfile};

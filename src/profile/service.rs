@@ -532,7 +532,24 @@ impl ProfileService {
     /// [`Error::UnknownTenant`].
     pub async fn sp_metadata(&self, organization: &str, id: &str) -> Result<String, Error> {
         let p = self.get(organization, id).await?;
-        Ok(crate::metadata::SpMetadata::new(p.sp_entity_id, p.acs_url).to_xml())
+        let (signing, encryption) = self
+            .registry
+            .sp_settings()
+            .metadata_certificates(self.clock.now());
+        let mut md = crate::metadata::SpMetadata::new(p.sp_entity_id, p.acs_url);
+        for c in signing {
+            md = md.signing_certificate(c);
+        }
+        for c in encryption {
+            md = md.encryption_certificate(c);
+        }
+        Ok(md.to_xml())
+    }
+
+    /// The SP's own keys as the admin page shows them: each certificate's expiry and its place
+    /// in a rollover (the next key, published before it signs, and when it takes over).
+    pub fn sp_keys(&self) -> Vec<super::SpKeyStatus> {
+        super::health::sp_keys(self.registry.sp_settings(), self.clock.now())
     }
 
     /// Installs every active or enforced profile (an app's start): each one's outcome, a

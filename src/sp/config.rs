@@ -324,6 +324,7 @@ pub(crate) struct SpInner {
     pub(crate) policy: ValidationPolicy,
     pub(crate) slo_url: Option<String>,
     pub(crate) signing_key: Option<SigningKey>,
+    pub(crate) published_certificates: Vec<crate::crypto::Certificate>,
 }
 
 /// Builder for [`ServiceProvider`]. Every weaker option is named `dangerous_*`; each option is a
@@ -338,6 +339,7 @@ pub struct ServiceProviderBuilder {
     policy: ValidationPolicy,
     slo_url: Option<String>,
     signing_key: Option<SigningKey>,
+    published_certificates: Vec<crate::crypto::Certificate>,
 }
 
 impl ServiceProvider {
@@ -355,6 +357,7 @@ impl ServiceProvider {
             policy: ValidationPolicy::default(),
             slo_url: None,
             signing_key: None,
+            published_certificates: Vec::new(),
         }
     }
 
@@ -401,6 +404,10 @@ impl ServiceProvider {
     /// The SP's signing key (logout messages, signed AuthnRequests).
     pub fn signing_key(&self) -> Option<&SigningKey> {
         self.inner.signing_key.as_ref()
+    }
+    /// The other certificates SP metadata publishes (a key rollover's next or retiring key).
+    pub fn published_certificates(&self) -> &[crate::crypto::Certificate] {
+        &self.inner.published_certificates
     }
 }
 
@@ -481,6 +488,12 @@ impl ServiceProviderBuilder {
         self.signing_key = Some(key);
         self
     }
+    /// A certificate SP metadata publishes beside the signing key's (a key rollover's next or
+    /// retiring key), as signing and encryption certificate.
+    pub fn published_certificate(mut self, cert: crate::crypto::Certificate) -> Self {
+        self.published_certificates.push(cert);
+        self
+    }
 
     /// Validates the configuration.
     ///
@@ -508,6 +521,7 @@ impl ServiceProviderBuilder {
                 policy: self.policy,
                 slo_url: self.slo_url,
                 signing_key: self.signing_key,
+                published_certificates: self.published_certificates,
             }),
         })
     }

@@ -13,6 +13,7 @@ pub struct SpSettings {
     pub(super) acs_url_template: String,
     pub(super) slo_url_template: Option<String>,
     pub(super) signing_key: Option<crate::crypto::SigningKey>,
+    pub(super) key_ring: Option<(super::SpKeyRing, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl SpSettings {
@@ -35,6 +36,7 @@ impl SpSettings {
             acs_url_template,
             slo_url_template: None,
             signing_key: None,
+            key_ring: None,
         })
     }
     /// The SP's Single Logout URL (may contain `{tenant}`).
@@ -42,6 +44,49 @@ impl SpSettings {
     pub fn single_logout_url(mut self, url: impl Into<String>) -> Self {
         self.slo_url_template = Some(url.into());
         self
+    }
+    /// The SP's keys over time (a rollover: the next key published before it signs, the old
+    /// one decrypting until removed), in force as of `now`; `IdpRegistry::apply_sp_keys` moves
+    /// every tenant on to later instants. Its signing key replaces [`SpSettings::signing_key`];
+    /// its decryption keys are tried after each tenant's own.
+    #[must_use]
+    pub fn key_ring(mut self, ring: super::SpKeyRing, now: chrono::DateTime<chrono::Utc>) -> Self {
+        self.key_ring = Some((ring, now));
+        self
+    }
+    /// The certificates SP metadata publishes at `now`: (signing, encryption). With a key ring,
+    /// every published signing key and every published decrypting key; without, the signing
+    /// key's certificate (encryption certificates are then per tenant).
+    pub fn metadata_certificates(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> (
+        Vec<crate::crypto::Certificate>,
+        Vec<crate::crypto::Certificate>,
+    ) {
+        match &self.key_ring {
+            Some((ring, _)) => {
+                let at = ring.at(now);
+                let encryption = at
+                    .decryption
+                    .iter()
+                    .filter_map(|k| k.certificate().cloned())
+                    .collect();
+                (at.published, encryption)
+            }
+            None => (
+                self.signing_key
+                    .as_ref()
+                    .and_then(|k| k.certificate().cloned())
+                    .into_iter()
+                    .collect(),
+                Vec::new(),
+            ),
+        }
+    }
+    /// The key ring, if any.
+    pub fn sp_key_ring(&self) -> Option<&super::SpKeyRing> {
+        self.key_ring.as_ref().map(|(r, _)| r)
     }
     /// The SP's signing key (logout messages; AuthnRequests when an IdP wants them signed).
     #[must_use]

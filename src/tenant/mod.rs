@@ -34,6 +34,7 @@ mod health;
 mod key_refresh;
 mod preset;
 pub(crate) mod registry;
+mod sp_keys;
 
 pub use failed::{FailedTenant, StoredTenant, TenantLoad};
 #[cfg(feature = "fetch")]
@@ -41,6 +42,7 @@ pub(crate) use health::expiry_warning;
 pub use health::{CertificateHealth, CertificateState, HealthStatus, TenantHealth};
 pub use key_refresh::{KeyRefresh, KeyRefreshFuture};
 pub use preset::IdpPreset;
+pub use sp_keys::{KeyEvent, KeyPhase, SpKey, SpKeyRing};
 
 #[cfg(feature = "serde")]
 pub use config::TenantSettings;

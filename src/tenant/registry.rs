@@ -119,17 +119,71 @@ pub struct IdpRegistry {
     write: std::sync::Mutex<()>,
     /// Why the tenants' store could not be read, while it cannot.
     source_down: std::sync::RwLock<Option<String>>,
+    /// The SP keys in force (from the settings' key ring), when it has one.
+    keys: std::sync::RwLock<Option<super::sp_keys::SpKeysAt>>,
 }
 
 impl IdpRegistry {
     /// An empty registry.
     pub fn new(sp: SpSettings) -> Self {
+        let keys = sp.key_ring.as_ref().map(|(r, now)| r.at(*now));
         IdpRegistry {
             sp,
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             write: std::sync::Mutex::new(()),
+            keys: std::sync::RwLock::new(keys),
             source_down: std::sync::RwLock::new(None),
         }
+    }
+
+    /// Installs the SP keys of the settings' key ring at `now` in every tenant (signing key,
+    /// decryption keys, certificates in SP metadata), when they differ from those in force.
+    /// Call it at [`super::SpKeyRing::next_change`] (or every minute). Returns whether
+    /// anything changed; without a key ring, nothing does.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a tenant cannot be rebuilt (nothing changes then).
+    pub fn apply_sp_keys(&self, now: chrono::DateTime<chrono::Utc>) -> Result<bool, Error> {
+        let Some((ring, _)) = &self.sp.key_ring else {
+            return Ok(false);
+        };
+        let poisoned = || Error::Config {
+            field: "registry",
+            reason: "poisoned".into(),
+        };
+        let state = ring.state_at(now);
+        if self
+            .keys
+            .read()
+            .map_err(|_| poisoned())?
+            .as_ref()
+            .is_some_and(|k| k.state == state)
+        {
+            return Ok(false);
+        }
+        let next = ring.at(now);
+        let _guard = self.write.lock().map_err(|_| poisoned())?;
+        let previous = self.keys.write().map_err(|_| poisoned())?.replace(next);
+        let current = self.snapshot.load();
+        let mut by_slug = HashMap::new();
+        for (slug, t) in &current.by_slug {
+            match self.build_tenant(t.config.clone()) {
+                Ok(rebuilt) => {
+                    by_slug.insert(slug.clone(), Arc::new(rebuilt));
+                }
+                Err(e) => {
+                    *self.keys.write().map_err(|_| poisoned())? = previous;
+                    return Err(e);
+                }
+            }
+        }
+        self.snapshot.store(Arc::new(Snapshot {
+            by_slug,
+            failed: current.failed.clone(),
+            by_issuer: current.by_issuer.clone(),
+            by_domain: current.by_domain.clone(),
+        }));
+        Ok(true)
     }
 
     /// Records that the store the tenants come from cannot be read (`Some(reason)`: a database
@@ -191,8 +245,34 @@ impl IdpRegistry {
         if let Some(u) = self.sp.slo_url(&config.slug) {
             b = b.single_logout_url(u);
         }
-        if let Some(k) = &self.sp.signing_key {
-            b = b.signing_key(k.clone());
+        let keys = self.keys.read().map_err(|_| Error::Config {
+            field: "registry",
+            reason: "poisoned".into(),
+        })?;
+        match keys.as_ref() {
+            Some(k) => {
+                if let Some(s) = &k.signing {
+                    b = b.signing_key(s.clone());
+                }
+                for d in &k.decryption {
+                    b = b.decryption_key(d.clone());
+                }
+                let signing_fp = k
+                    .signing
+                    .as_ref()
+                    .and_then(|s| s.certificate())
+                    .map(|c| c.fingerprint_hex());
+                for c in &k.published {
+                    if Some(c.fingerprint_hex()) != signing_fp {
+                        b = b.published_certificate(c.clone());
+                    }
+                }
+            }
+            None => {
+                if let Some(k) = &self.sp.signing_key {
+                    b = b.signing_key(k.clone());
+                }
+            }
         }
         Ok(Tenant {
             sp: b.build()?,

@@ -309,7 +309,28 @@ impl<A: AdminAuthorizer> AdminApi<A> {
                 }
             }
             (&Method::GET, [id]) => match p.get(org, id).await {
-                Ok(profile) => reply(StatusCode::OK, &profile_json(&profile)),
+                Ok(profile) => {
+                    let mut v = profile_json(&profile);
+                    // The SP's side the IdP was given: its certificates, their expiry, the next key.
+                    let keys = Value::Array(
+                        p.sp_keys()
+                            .iter()
+                            .map(|k| {
+                                json!({
+                                    "id": k.id, "phase": k.phase, "signing": k.signing,
+                                    "sha256": k.sha256,
+                                    "not_after": crate::time::format_instant(k.not_after),
+                                    "days_left": k.days_left,
+                                    "next": k.next.map(|(what, at)| json!({"what": what, "at": crate::time::format_instant(at)})),
+                                })
+                            })
+                            .collect(),
+                    );
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("sp_keys".into(), keys);
+                    }
+                    reply(StatusCode::OK, &v)
+                }
                 Err(e) => error_reply(&e),
             },
             (&Method::DELETE, [id]) => {

@@ -844,6 +844,8 @@ where
     }
 
     fn metadata(&self, tenant: &str) -> Result<Response<String>, Error> {
+        // A key published since the last request is in the metadata from its publication on.
+        self.acs.registry().apply_sp_keys(self.now())?;
         let t = self
             .acs
             .registry()
@@ -860,10 +862,21 @@ where
         if let Some(c) = sp.signing_key().and_then(|k| k.certificate()) {
             md = md.signing_certificate(c.clone());
         }
-        for k in sp.decryption_keys() {
-            if let Some(c) = k.certificate() {
-                md = md.encryption_certificate(c.clone());
+        // A key rollover's next (or retiring) key: IdPs learn it before it signs.
+        for c in sp.published_certificates() {
+            md = md.signing_certificate(c.clone());
+        }
+        let mut encryption: Vec<&crate::crypto::Certificate> = Vec::new();
+        for c in sp.decryption_keys().iter().filter_map(|k| k.certificate()) {
+            if !encryption
+                .iter()
+                .any(|e| e.fingerprint_hex() == c.fingerprint_hex())
+            {
+                encryption.push(c);
             }
+        }
+        for c in encryption {
+            md = md.encryption_certificate(c.clone());
         }
         let mut r = Response::new(md.to_xml());
         r.headers_mut().insert(

@@ -29,6 +29,8 @@ mod metadata_aggregate;
 mod presets;
 mod resource_budgets;
 mod sp_initiated;
+#[cfg(feature = "testkit")]
+mod sp_keys;
 mod stores;
 mod tenants;
 // The support modules the suites share, compiled once.

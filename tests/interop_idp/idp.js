@@ -1,6 +1,9 @@
 // A third-party IdP for saml-sp's interop test: samlify (npm) parses our AuthnRequest and our SP
 // metadata, then issues a signed Response. Usage:
 //   node idp.js <redirect|post> <sp-metadata.xml> <idp.key> <idp.crt> <redirect URL | base64 SAMLRequest>
+//   node idp.js logout <sp-metadata.xml> <idp.key> <idp.crt> <base64 signed LogoutRequest (POST)>
+//   (verifies its signature against the SP metadata's signing certificates; prints
+//   {"nameId": "...", "requestId": "..."})
 //   (append "signed" to require and verify the AuthnRequest's signature, or "unsigned"; then
 //   optionally an XML Encryption content algorithm URI: samlify encrypts the Assertion with it,
 //   RSA-OAEP, to the encryption certificate in the SP metadata)
@@ -14,6 +17,10 @@ saml.setSchemaValidator({ validate: () => Promise.resolve('skipped') });
 async function main() {
   const [mode, spMetadata, keyPath, certPath, input, requireSigned, encryptWith] = process.argv.slice(2);
   const sp = saml.ServiceProvider({ metadata: fs.readFileSync(spMetadata) });
+  // During an SP key rollover the metadata lists two encryption certificates; samlify handles
+  // one, so it encrypts to the first, as IdPs generally do.
+  const enc = sp.entityMeta.getX509Certificate('encryption');
+  if (Array.isArray(enc)) sp.entityMeta.meta.certificate.encryption = enc[0];
   const idp = saml.IdentityProvider({
     entityID: 'https://samlify-idp.example.com/metadata',
     privateKey: fs.readFileSync(keyPath),
@@ -37,6 +44,12 @@ async function main() {
       attributes: [],
     },
   });
+  if (mode === 'logout') {
+    idp.entitySetting.wantLogoutRequestSigned = true;
+    const out = await idp.parseLogoutRequest(sp, 'post', { body: { SAMLRequest: input } });
+    process.stdout.write(JSON.stringify({ nameId: out.extract.nameID, requestId: out.extract.request.id }) + '\n');
+    return;
+  }
   let parsed;
   if (mode === 'redirect') {
     const url = new URL(input);

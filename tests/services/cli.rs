@@ -645,3 +645,69 @@ fn deflate(data: &[u8]) -> Vec<u8> {
 fn url_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// Issue 32: `saml-sp sp-keys` prints a rollover's schedule, each key's phase at `--now`, the
+/// signing key, and the tenants to tell; bad dates are a usage error.
+#[test]
+fn sp_keys_prints_the_rollover_schedule_and_the_tenants_to_tell() {
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/");
+    let a = format!(
+        "id=a,cert={keys}sp.crt,key={keys}sp.key,publish=2026-01-01T00:00:00Z,retire=2027-01-10T00:00:00Z,remove=2027-01-20T00:00:00Z"
+    );
+    let b = format!(
+        "id=b,cert={keys}idp.crt,key={keys}idp.key,publish=2026-12-20T00:00:00Z,use=2027-01-10T00:00:00Z"
+    );
+    let run = |now: &str| {
+        let out = Command::new(BIN)
+            .args([
+                "sp-keys",
+                "--key",
+                &a,
+                "--key",
+                &b,
+                "--tenant",
+                "acme=https://idp.acme.example",
+            ])
+            .args(["--now", now, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out)
+    };
+    let v = run("2026-12-25T00:00:00Z");
+    assert_eq!(v["signing_key"], "a");
+    assert_eq!(v["keys"][0]["phase"], "active");
+    assert_eq!(v["keys"][1]["phase"], "published");
+    let what: Vec<&str> = v["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        what,
+        ["publish", "publish", "start_signing", "retire", "remove"]
+    );
+    assert_eq!(v["schedule"][2]["at"], "2027-01-10T00:00:00Z");
+    assert_eq!(v["schedule"][2]["tenants"][0]["tenant"], "acme");
+    let v = run("2027-01-15T00:00:00Z");
+    assert_eq!(v["signing_key"], "b");
+    assert_eq!(v["keys"][0]["phase"], "retiring");
+    let v = run("2027-02-01T00:00:00Z");
+    assert_eq!(v["keys"][0]["phase"], "removed");
+    // Dates out of order: refused with the library's code.
+    let out = Command::new(BIN)
+        .args(["sp-keys", "--key", &format!("{a},use=2025-01-01T00:00:00Z")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("before the date it follows"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -29,6 +29,8 @@ mod metadata_refresh;
 mod profiles;
 #[cfg(feature = "redis")]
 mod redis_store;
+#[cfg(all(feature = "cli", feature = "web"))]
+mod sp_key_rollover;
 #[cfg(all(feature = "postgres", feature = "sqlite"))]
 mod sql_stores;
 #[cfg(feature = "cli")]
