@@ -17,6 +17,9 @@ pub mod dsig;
 
 pub mod xmlenc;
 
+#[cfg(feature = "pkcs11")]
+pub mod hsm;
+
 pub mod binding;
 
 pub mod sp;

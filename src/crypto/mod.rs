@@ -707,10 +707,29 @@ mod aws {
     }
 }
 
+/// An SP signing key kept outside the process (an HSM, a key service): it signs, and the
+/// private key never enters the process. [`SigningKey::from_pem`] is the in-memory
+/// implementation; the PKCS#11 one is `saml_sp::hsm::Pkcs11Token` (feature `pkcs11`).
+pub trait Signer: Send + Sync + std::fmt::Debug {
+    /// Signs `message` (the whole message: the signer hashes it) with `algorithm` (RSA PKCS#1
+    /// v1.5 with SHA-256, -384 or -512).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedAlgorithm`] for an algorithm it does not offer; [`Error::Config`]
+    /// when the key service fails.
+    fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, Error>;
+}
+
+#[derive(Clone)]
+enum PrivateSigningKey {
+    Memory(Box<rsa::PrivateKey>),
+    External(std::sync::Arc<dyn Signer>),
+}
+
 /// The SP's own RSA signing key (for signed AuthnRequests), with its certificate for metadata.
 #[derive(Clone)]
 pub struct SigningKey {
-    key: rsa::PrivateKey,
+    key: PrivateSigningKey,
     certificate: Option<Certificate>,
 }
 
@@ -752,7 +771,31 @@ impl SigningKey {
                 return Err(bad("the private key does not match the certificate".into()));
             }
         }
-        Ok(SigningKey { key, certificate })
+        Ok(SigningKey {
+            key: PrivateSigningKey::Memory(Box::new(key)),
+            certificate,
+        })
+    }
+
+    /// A key whose signatures `signer` makes (an HSM: the private key never enters the
+    /// process), with its certificate (published in SP metadata).
+    ///
+    /// # Errors
+    /// [`Error::Config`] (`sp_signing_key`) when the certificate's key is not RSA.
+    pub fn from_signer(
+        signer: std::sync::Arc<dyn Signer>,
+        certificate: Certificate,
+    ) -> Result<SigningKey, Error> {
+        if !matches!(certificate.key, Key::Rsa { .. }) {
+            return Err(Error::Config {
+                field: "sp_signing_key",
+                reason: "the certificate's key is not RSA".into(),
+            });
+        }
+        Ok(SigningKey {
+            key: PrivateSigningKey::External(signer),
+            certificate: Some(certificate),
+        })
     }
 
     /// The certificate published in SP metadata, if configured.
@@ -765,8 +808,11 @@ impl SigningKey {
     /// # Errors
     /// [`Error::UnsupportedAlgorithm`] for a non-RSA algorithm.
     pub fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
-        use rsa::signature::{SignatureEncoding, Signer};
-        let key = self.key.clone();
+        use rsa::signature::{SignatureEncoding, Signer as _};
+        let key = match &self.key {
+            PrivateSigningKey::Memory(k) => (**k).clone(),
+            PrivateSigningKey::External(signer) => return signer.sign(algorithm, message),
+        };
         let sig = match algorithm {
             SignatureAlgorithm::RsaSha256 => {
                 rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key).try_sign(message)

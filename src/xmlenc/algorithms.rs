@@ -75,6 +75,16 @@ fn unknown(uri: &str, what: &str) -> Error {
 }
 
 impl OaepHash {
+    fn public(self) -> super::key::OaepDigest {
+        match self {
+            OaepHash::Sha1 => super::key::OaepDigest::Sha1,
+            OaepHash::Sha224 => super::key::OaepDigest::Sha224,
+            OaepHash::Sha256 => super::key::OaepDigest::Sha256,
+            OaepHash::Sha384 => super::key::OaepDigest::Sha384,
+            OaepHash::Sha512 => super::key::OaepDigest::Sha512,
+        }
+    }
+
     /// A `ds:DigestMethod` URI (XML Encryption 1.1 section 5.2).
     pub(crate) fn from_digest_uri(uri: &str) -> Result<OaepHash, Error> {
         Ok(match uri {
@@ -251,10 +261,24 @@ impl KeyTransport {
     /// Unwraps a content key with `key`. `label` is the OAEP label (`OAEPparams`).
     pub(crate) fn unwrap(
         self,
-        key: &rsa::PrivateKey,
+        key: &super::key::PrivateKey,
         wrapped: &[u8],
         label: Option<&[u8]>,
     ) -> Result<Vec<u8>, Failed> {
+        let key = match key {
+            super::key::PrivateKey::Memory(k) => k,
+            super::key::PrivateKey::External(d) => {
+                let padding = match self {
+                    KeyTransport::Rsa15 => super::key::RsaPadding::Pkcs1v15,
+                    KeyTransport::RsaOaep { digest, mgf } => super::key::RsaPadding::Oaep {
+                        digest: digest.public(),
+                        mgf: mgf.public(),
+                        label,
+                    },
+                };
+                return d.decrypt(padding, wrapped).map_err(|_| Failed);
+            }
+        };
         let mut rng = getrandom::SysRng;
         match self {
             KeyTransport::Rsa15 => key

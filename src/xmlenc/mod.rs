@@ -25,7 +25,7 @@ pub(crate) mod algorithms;
 mod key;
 
 pub use algorithms::{SUPPORTED_CONTENT, SUPPORTED_KEY_TRANSPORT};
-pub use key::DecryptionKey;
+pub use key::{Decrypter, DecryptionKey, OaepDigest, RsaPadding};
 
 use algorithms::{Content, KeyTransport};
 
@@ -283,7 +283,6 @@ fn encrypted_key_for<'w>(
     keys: &[DecryptionKey],
     wrapped: &'w [WrappedKey],
 ) -> Option<&'w WrappedKey> {
-    use rsa::traits::PublicKeyParts as _;
     let names = |key: &DecryptionKey, w: &WrappedKey| {
         key.certificate
             .as_ref()
@@ -292,9 +291,7 @@ fn encrypted_key_for<'w>(
                 .name
                 .as_ref()
                 .is_some_and(|n| w.hinted_names.contains(n))
-            || w.hinted_keys
-                .iter()
-                .any(|p| p.n() == key.key.n() && p.e() == key.key.e())
+            || w.hinted_keys.iter().any(|p| key.is_public_key(p))
     };
     wrapped
         .iter()

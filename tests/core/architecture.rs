@@ -119,7 +119,7 @@ fn no_module_imports_a_higher_layer() {
         &["error", "telemetry"],
         &["time", "crypto", "store"],
         &["binding", "dsig"],
-        &["xmlenc"],
+        &["xmlenc", "hsm"],
         &["sp"],
         &["logout", "metadata"],
         &["tenant"],

@@ -23,6 +23,8 @@ mod users;
 
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(all(feature = "pkcs11", feature = "testkit"))]
+mod hsm;
 #[cfg(feature = "fetch")]
 mod metadata_refresh;
 #[cfg(feature = "dns")]
