@@ -492,6 +492,19 @@ pub enum Error {
         /// The class reference found.
         found: String,
     },
+    /// The user authenticated at the IdP longer ago than the login allows (a re-authentication
+    /// was required).
+    ///
+    /// Code: `authn_too_old`.
+    #[error(
+        "authentication too old: expected an AuthnInstant within {max_age_seconds} s of now, found {found}"
+    )]
+    AuthnTooOld {
+        /// The allowed age.
+        max_age_seconds: i64,
+        /// The AuthnInstant (or `none`).
+        found: String,
+    },
 }
 
 impl Error {
@@ -525,6 +538,7 @@ impl Error {
             Error::Config { .. } => "config_invalid",
             Error::Binding(_) => "binding",
             Error::AuthnContextMismatch { .. } => "authn_context_mismatch",
+            Error::AuthnTooOld { .. } => "authn_too_old",
             Error::MetadataExpired { .. } => "metadata_expired",
             Error::MetadataFetch { .. } => "metadata_fetch_failed",
             Error::MetadataUrlForbidden { .. } => "metadata_url_forbidden",
@@ -549,6 +563,7 @@ impl Error {
     pub const CODES: &'static [&'static str] = &[
         "audience_mismatch",
         "authn_context_mismatch",
+        "authn_too_old",
         "binding",
         "certificate_expired",
         "config_invalid",
@@ -732,6 +747,10 @@ impl Error {
             }
             Error::CrossSiteRequest { found } => pair("a request from this site", found),
             Error::AuthnContextMismatch { expected, found } => pair(expected.join(" | "), found),
+            Error::AuthnTooOld {
+                max_age_seconds,
+                found,
+            } => pair(format!("an AuthnInstant within {max_age_seconds} s"), found),
             Error::VersionConflict { expected, found } => {
                 pair(format!("version {expected}"), format!("version {found}"))
             }

@@ -247,6 +247,47 @@ impl<P: Provisioner> Acs<P> {
         return_to: Option<&str>,
         browser: &BrowserBinding,
     ) -> Result<LoginStart, Error> {
+        self.start_login_inner(slug, return_to, browser, None).await
+    }
+
+    /// [`Acs::start_login`] for a login that must come back with `step_up`'s authentication
+    /// context and age (a route that needs MFA, or a recent sign-in): the AuthnRequest asks for
+    /// it (`RequestedAuthnContext`, and `ForceAuthn` with an age), the pending record keeps it,
+    /// and the ACS refuses a Response that does not satisfy it (`authn_context_mismatch`,
+    /// `authn_too_old`).
+    ///
+    /// # Errors
+    /// As `start_login`; [`Error::Config`] (`step_up`) for a class reference with white space
+    /// or an empty list.
+    pub async fn start_login_with_step_up(
+        &self,
+        slug: &str,
+        return_to: Option<&str>,
+        browser: &BrowserBinding,
+        step_up: &super::StepUp,
+    ) -> Result<LoginStart, Error> {
+        if step_up.class_refs().is_empty()
+            || step_up
+                .class_refs()
+                .iter()
+                .any(|r| r.is_empty() || r.chars().any(char::is_whitespace))
+        {
+            return Err(Error::Config {
+                field: "step_up",
+                reason: "class references must be non-empty URIs without white space".into(),
+            });
+        }
+        self.start_login_inner(slug, return_to, browser, Some(step_up))
+            .await
+    }
+
+    async fn start_login_inner(
+        &self,
+        slug: &str,
+        return_to: Option<&str>,
+        browser: &BrowserBinding,
+        step_up: Option<&super::StepUp>,
+    ) -> Result<LoginStart, Error> {
         let tenant = self.enabled_tenant(slug)?;
         let sso = tenant.sso_url().ok_or(Error::Config {
             field: "sso_url",
@@ -255,10 +296,18 @@ impl<P: Provisioner> Acs<P> {
         let now = self.clock.now();
         // Never send a user to an IdP whose metadata has expired (SAML Metadata 2.3).
         tenant.service_provider().idp().check_current(now)?;
-        let req = AuthnRequest::new(tenant.sp_entity_id(), tenant.acs_url())
+        let mut req = AuthnRequest::new(tenant.sp_entity_id(), tenant.acs_url())
             .destination(sso)
-            .name_id_format(tenant.requested_name_id_format())
-            .build(now)?;
+            .name_id_format(tenant.requested_name_id_format());
+        if let Some(s) = tenant.scoping() {
+            req = req.scoping(s.clone());
+        }
+        if let Some(s) = step_up {
+            req = req
+                .requested_authn_context(s.comparison(), s.class_refs().iter().cloned())
+                .force_authn(s.max_age_limit().is_some());
+        }
+        let req = req.build(now)?;
         // The IdP's WantAuthnRequestsSigned is honoured with the SP signing key.
         let signing = if tenant.signs_authn_requests() {
             let key = tenant.service_provider().signing_key().ok_or(Error::Config {
@@ -277,6 +326,7 @@ impl<P: Provisioner> Acs<P> {
             request_id: req.id().to_owned(),
             browser: browser.digest(),
             return_to: return_to.to_owned(),
+            step_up: step_up.cloned(),
         }
         .encode();
         self.requests
@@ -414,8 +464,8 @@ impl<P: Provisioner> Acs<P> {
             // Before any signature or RSA work: a login another browser started is refused.
             check_browser_binding(&p.browser, browser)?;
         }
-        let (request_id, return_to) = match pending {
-            Some(p) => (Some(p.request_id), p.return_to),
+        let (request_id, return_to, step_up) = match pending {
+            Some(p) => (Some(p.request_id), p.return_to, p.step_up),
             // IdP-initiated: a RelayState that is a safe local path may choose the landing page.
             None => (
                 None,
@@ -423,6 +473,7 @@ impl<P: Provisioner> Acs<P> {
                     .and_then(safe_return_path)
                     .unwrap_or("/")
                     .to_owned(),
+                None,
             ),
         };
         event.request_id.clone_from(&request_id);
@@ -458,6 +509,15 @@ impl<P: Provisioner> Acs<P> {
             assertion.in_response_to(),
             request_id.as_deref(),
         )?;
+        // A login started with a step-up requirement comes back satisfying it, or not at all.
+        if let Some(s) = &step_up {
+            s.check(
+                assertion.authn_context_class_ref(),
+                assertion.authn_instant(),
+                now,
+                tenant.service_provider().policy().clock_skew_value(),
+            )?;
+        }
         let started = std::time::Instant::now();
         tracing::Instrument::instrument(
             crate::sp::consume::record_use(&*self.replay, slug, &assertion, now),
@@ -695,30 +755,59 @@ struct PendingLogin {
     request_id: String,
     browser: String,
     return_to: String,
+    step_up: Option<super::StepUp>,
 }
 
 /// The first line of every pending-login record: a record of another kind (or an older format)
-/// never decodes as one.
+/// never decodes as one. `login-v3` records carry a step-up requirement on a fifth line.
 const PENDING_LOGIN_TAG: &str = "login-v2";
+const PENDING_STEP_UP_TAG: &str = "login-v3";
 
 impl PendingLogin {
-    /// Tag, request ID, browser digest and return path, one per line (none contains a line
-    /// feed: the ID and digest are ours, the path passed `safe_return_path`).
+    /// Tag, request ID, browser digest, return path (and step-up), one per line (none contains
+    /// a line feed: the ID and digest are ours, the path passed `safe_return_path`, the step-up
+    /// class references were checked for white space).
     fn encode(&self) -> String {
-        format!(
-            "{PENDING_LOGIN_TAG}\n{}\n{}\n{}",
-            self.request_id, self.browser, self.return_to
-        )
+        match &self.step_up {
+            None => format!(
+                "{PENDING_LOGIN_TAG}\n{}\n{}\n{}",
+                self.request_id, self.browser, self.return_to
+            ),
+            Some(s) => format!(
+                "{PENDING_STEP_UP_TAG}\n{}\n{}\n{}\n{}",
+                self.request_id,
+                self.browser,
+                self.return_to,
+                s.encode()
+            ),
+        }
     }
     fn decode(record: &str) -> Result<PendingLogin, Error> {
-        let mut lines = record.splitn(4, '\n');
-        match (lines.next(), lines.next(), lines.next(), lines.next()) {
-            (Some(PENDING_LOGIN_TAG), Some(id), Some(browser), Some(path)) => Ok(PendingLogin {
+        let mut lines = record.splitn(5, '\n');
+        let parsed = match (
+            lines.next(),
+            lines.next(),
+            lines.next(),
+            lines.next(),
+            lines.next(),
+        ) {
+            (Some(PENDING_LOGIN_TAG), Some(id), Some(browser), Some(path), None) => {
+                Some((id, browser, path, None))
+            }
+            (Some(PENDING_STEP_UP_TAG), Some(id), Some(browser), Some(path), Some(step)) => {
+                // A requirement that does not decode fails closed: no login without it.
+                super::StepUp::decode(step).map(|s| (id, browser, path, Some(s)))
+            }
+            _ => None,
+        };
+        match parsed {
+            Some((id, browser, path, step_up)) => Ok(PendingLogin {
                 request_id: id.to_owned(),
                 browser: browser.to_owned(),
                 return_to: safe_return_path(path).unwrap_or("/").to_owned(),
+                step_up,
             }),
-            _ => Err(Error::StoreUnavailable(
+            None => Err(Error::StoreUnavailable(
                 crate::store::StoreError::Unavailable(
                     "the request store returned a record that is not a pending login".into(),
                 ),

@@ -65,6 +65,7 @@ pub struct AuthnRequest {
     authn_context: Option<(Comparison, Vec<String>)>,
     provider_name: Option<String>,
     attribute_consuming_service_index: Option<u16>,
+    scoping: Option<crate::tenant::Scoping>,
 }
 
 /// A built AuthnRequest: its ID (remember it for the InResponseTo check) and XML.
@@ -95,7 +96,13 @@ impl AuthnRequest {
             authn_context: None,
             provider_name: None,
             attribute_consuming_service_index: None,
+            scoping: None,
         }
+    }
+    /// `Scoping` (IDPList, ProxyCount), for a proxying IdP.
+    pub fn scoping(mut self, scoping: crate::tenant::Scoping) -> Self {
+        self.scoping = Some(scoping);
+        self
     }
     /// The IdP's SSO URL (the `Destination`, and where the redirect goes).
     pub fn destination(mut self, url: impl Into<String>) -> Self {
@@ -194,6 +201,9 @@ impl AuthnRequest {
                 ));
             }
             x.push_str("</samlp:RequestedAuthnContext>");
+        }
+        if let Some(s) = &self.scoping {
+            s.write(&mut x);
         }
         x.push_str("</samlp:AuthnRequest>");
         Ok(BuiltAuthnRequest {

@@ -6,13 +6,15 @@
 //! - `authn_request`: building the AuthnRequest;
 //! - `browser`: the [`BrowserBinding`] that ties a pending login to the browser that started it;
 //! - `provision`: the app's [`Provisioner`] (the identity it receives is mapped in `sp`);
-//! - `audit`: one event per login and logout.
+//! - `audit`: one event per login and logout;
+//! - `step_up`: [`StepUp`], a login that must come back with MFA or a recent authentication.
 
 pub(crate) mod acs;
 pub(crate) mod audit;
 pub(crate) mod authn_request;
 pub(crate) mod browser;
 pub(crate) mod provision;
+mod step_up;
 
 pub use crate::error::ProvisionError;
 pub use crate::sp::identity::{AttributeMapping, SamlIdentity, UNKNOWN, email_domain};
@@ -24,3 +26,4 @@ pub use authn_request::{AuthnRequest, BuiltAuthnRequest, Comparison};
 pub use browser::BrowserBinding;
 
 pub use provision::{ProvisionFn, Provisioner};
+pub use step_up::{MICROSOFT_MFA, OKTA_2FA, REFEDS_MFA, StepUp, context_rank};

@@ -220,6 +220,7 @@ pub struct TenantConfig {
     pub(super) sp_entity_id: Option<String>,
     pub(super) acs_url: Option<String>,
     pub(crate) requested_name_id_format: Option<String>,
+    pub(crate) scoping: Option<super::Scoping>,
     pub(super) preset: Option<super::IdpPreset>,
     pub(crate) sso_binding: crate::binding::SsoBinding,
 }
@@ -259,6 +260,7 @@ impl TenantConfig {
             sp_entity_id: None,
             acs_url: None,
             requested_name_id_format: Some(crate::ns::NAMEID_EMAIL.to_owned()),
+            scoping: None,
             preset: None,
             sso_binding: crate::binding::SsoBinding::Redirect,
         }
@@ -398,6 +400,12 @@ impl TenantConfig {
     /// The options that weaken validation for this tenant ([`ValidationPolicy::dangerous`]).
     pub fn dangerous(mut self, options: crate::sp::DangerousOptions) -> Self {
         self.policy = self.policy.dangerous(options);
+        self
+    }
+    /// `Scoping` sent in every AuthnRequest to this tenant's IdP (a proxying IdP: which IdPs
+    /// it may use, how many proxy steps).
+    pub fn scoping(mut self, scoping: super::Scoping) -> Self {
+        self.scoping = Some(scoping);
         self
     }
     /// Just-in-time provisioning on (default) or off.

@@ -34,6 +34,7 @@ mod health;
 mod key_refresh;
 mod preset;
 pub(crate) mod registry;
+mod scoping;
 mod sp_keys;
 
 pub use failed::{FailedTenant, StoredTenant, TenantLoad};
@@ -42,6 +43,7 @@ pub(crate) use health::expiry_warning;
 pub use health::{CertificateHealth, CertificateState, HealthStatus, TenantHealth};
 pub use key_refresh::{KeyRefresh, KeyRefreshFuture};
 pub use preset::IdpPreset;
+pub use scoping::Scoping;
 pub use sp_keys::{KeyEvent, KeyPhase, SpKey, SpKeyRing};
 
 #[cfg(feature = "serde")]

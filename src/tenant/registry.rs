@@ -60,6 +60,10 @@ impl Tenant {
     pub fn requested_name_id_format(&self) -> Option<&str> {
         self.config.requested_name_id_format.as_deref()
     }
+    /// The `Scoping` its AuthnRequests carry, if configured.
+    pub fn scoping(&self) -> Option<&super::Scoping> {
+        self.config.scoping.as_ref()
+    }
     /// The IdP preset the tenant was built from, if any.
     pub fn preset(&self) -> Option<super::IdpPreset> {
         self.config.preset

@@ -383,6 +383,9 @@ impl TestIdp {
             defect: None,
             lifetime: Duration::minutes(5),
             encrypt_for: self.encrypt_to.clone(),
+            authn_context: "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+                .into(),
+            authn_age: Duration::zero(),
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct ResponseBuilder<'a> {
     pub(super) defect: Option<Defect>,
     pub(super) lifetime: Duration,
     pub(super) encrypt_for: Option<(Certificate, Encryption)>,
+    pub(super) authn_context: String,
+    pub(super) authn_age: Duration,
 }
 
 impl ResponseBuilder<'_> {
@@ -44,6 +46,16 @@ impl ResponseBuilder<'_> {
     /// A deliberate defect.
     pub fn defect(mut self, defect: Defect) -> Self {
         self.defect = Some(defect);
+        self
+    }
+    /// The `AuthnContextClassRef` (default `PasswordProtectedTransport`).
+    pub fn authn_context(mut self, class_ref: impl Into<String>) -> Self {
+        self.authn_context = class_ref.into();
+        self
+    }
+    /// How long before the Response the user authenticated (`AuthnInstant`; default 0).
+    pub fn authenticated_before(mut self, age: Duration) -> Self {
+        self.authn_age = age;
         self
     }
     /// Encrypts the Assertion (after signing it, when the shape signs it) to the SP's
@@ -124,10 +136,12 @@ impl ResponseBuilder<'_> {
         let t = format_instant(issued);
         let issuer = escape_text(&self.idp.entity_id);
         let xml = format!(
-            "<saml2p:Response xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" Destination=\"{acs}\" ID=\"{rid}\"{irt} IssueInstant=\"{t}\" Version=\"2.0\"><saml2:Issuer xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\">{issuer}</saml2:Issuer><saml2p:Status><saml2p:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></saml2p:Status><saml2:Assertion xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ID=\"{aid}\" IssueInstant=\"{t}\" Version=\"2.0\"><saml2:Issuer>{issuer}</saml2:Issuer><saml2:Subject><saml2:NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">{nameid}</saml2:NameID><saml2:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\"><saml2:SubjectConfirmationData{irt} NotOnOrAfter=\"{noa}\" Recipient=\"{acs}\"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"{nb}\" NotOnOrAfter=\"{noa}\"><saml2:AudienceRestriction><saml2:Audience>{aud}</saml2:Audience></saml2:AudienceRestriction></saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"{t}\" SessionIndex=\"{aid}\"><saml2:AuthnContext><saml2:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement><saml2:AttributeStatement>{attrs}</saml2:AttributeStatement></saml2:Assertion></saml2p:Response>",
+            "<saml2p:Response xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" Destination=\"{acs}\" ID=\"{rid}\"{irt} IssueInstant=\"{t}\" Version=\"2.0\"><saml2:Issuer xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\">{issuer}</saml2:Issuer><saml2p:Status><saml2p:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></saml2p:Status><saml2:Assertion xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ID=\"{aid}\" IssueInstant=\"{t}\" Version=\"2.0\"><saml2:Issuer>{issuer}</saml2:Issuer><saml2:Subject><saml2:NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">{nameid}</saml2:NameID><saml2:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\"><saml2:SubjectConfirmationData{irt} NotOnOrAfter=\"{noa}\" Recipient=\"{acs}\"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"{nb}\" NotOnOrAfter=\"{noa}\"><saml2:AudienceRestriction><saml2:Audience>{aud}</saml2:Audience></saml2:AudienceRestriction></saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"{authn_instant}\" SessionIndex=\"{aid}\"><saml2:AuthnContext><saml2:AuthnContextClassRef>{class_ref}</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement><saml2:AttributeStatement>{attrs}</saml2:AttributeStatement></saml2:Assertion></saml2p:Response>",
             acs = escape_attr(&self.acs_url),
             nameid = escape_text(&u.email),
             aud = escape_text(audience),
+            authn_instant = format_instant(issued - self.authn_age),
+            class_ref = escape_text(&self.authn_context),
         );
         let key = if self.defect == Some(Defect::WrongKey) {
             &self.idp.other

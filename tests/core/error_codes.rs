@@ -159,6 +159,10 @@ fn every_variant() -> Vec<Error> {
             expected: vec![],
             found: s(),
         },
+        Error::AuthnTooOld {
+            max_age_seconds: 300,
+            found: s(),
+        },
         Error::LoginBrowserMismatch { found: s() },
         Error::CrossSiteRequest { found: s() },
         Error::TenantMismatch {

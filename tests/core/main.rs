@@ -31,6 +31,8 @@ mod resource_budgets;
 mod sp_initiated;
 #[cfg(feature = "testkit")]
 mod sp_keys;
+#[cfg(feature = "testkit")]
+mod step_up;
 mod stores;
 mod tenants;
 // The support modules the suites share, compiled once.

@@ -171,14 +171,19 @@ done
 # Its SQLite database by default; with the PostgreSQL server scripts/test runs, two instances
 # share it and the user signs in on the second (profile, request, session all in the database).
 app_port=$(free_port); idp_port=$(free_port); dns_port=$(free_port)
-PORT=$app_port SAML_DNS_SERVER="127.0.0.1:$dns_port" DATABASE_URL="${SAML_SP_TEST_DATABASE_URL:-}" \
+database_url=""
+if [ -n "${SAML_SP_TEST_DATABASE_URL:-}" ]; then
+  # A fresh database for this run: a rerun on the same server starts from no profile too.
+  database_url=$(./scripts/postgres createdb "$SAML_SP_TEST_DATABASE_URL" "e2e_profiles_$$_$RANDOM")
+fi
+PORT=$app_port SAML_DNS_SERVER="127.0.0.1:$dns_port" DATABASE_URL="$database_url" \
   $bin/examples/axum_sp > "target/e2e/axum_sp-profiles.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$app_port") 2>/dev/null && break; sleep 0.1; done
 second=""
-if [ -n "${SAML_SP_TEST_DATABASE_URL:-}" ]; then
+if [ -n "$database_url" ]; then
   second_port=$(free_port)
-  PORT=$second_port SAML_DNS_SERVER="127.0.0.1:$dns_port" DATABASE_URL="$SAML_SP_TEST_DATABASE_URL" \
+  PORT=$second_port SAML_DNS_SERVER="127.0.0.1:$dns_port" DATABASE_URL="$database_url" \
     $bin/examples/axum_sp > "target/e2e/axum_sp-profiles-second.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$second_port") 2>/dev/null && break; sleep 0.1; done
