@@ -26,7 +26,7 @@ pub fn sign_enveloped(
     // IdP's Response), so it may be larger than an inbound message.
     let own = crate::xml::ParseOptions::default().with_limits(
         crate::xml::Limits::default()
-            .with_max_input_bytes(64 << 20)
+            .with_max_input_bytes(256 << 20)
             .with_max_nodes(10_000_000),
     );
     let doc = crate::xml::Document::parse_with(xml.as_bytes(), &own)?;

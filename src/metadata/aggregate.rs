@@ -308,22 +308,27 @@ impl<R: BufRead> Stream<R> {
     }
 }
 
-/// Finds the IdP `entity_id` in the metadata read from `reader` (an `EntitiesDescriptor`, or a
-/// single `EntityDescriptor`), holding one batch of top-level children at a time. With `pinned`
-/// certificates, the document's signature must verify with one of them (the digest is computed
-/// over the stream); without, the document is trusted as the caller received it (https).
-///
-/// # Errors
-/// [`Error::Config`] (`idp_metadata`) for malformed input, size limits, or no such IdP;
-/// [`Error::SignatureMissing`] when `pinned` is non-empty and the document is unsigned;
-/// signature errors; [`Error::MetadataExpired`] when its `validUntil` is at or before `now`.
-pub fn find_idp<R: BufRead>(
+/// What [`walk`] hands each batch to: the parsed batch and its wrapped bytes.
+type Visitor<'v> = dyn FnMut(&Document, &[u8]) -> Result<(), Error> + 'v;
+
+/// What walking a metadata document found: a single `EntityDescriptor` (held whole, small) or
+/// an aggregate whose batches were handed to the visitor (and whose signature, when pinned,
+/// verified over all of them).
+enum Walked {
+    Single(Vec<u8>),
+    Aggregate,
+}
+
+/// Reads metadata from `reader` holding one batch of top-level children at a time, handing each
+/// batch (parsed, and its bytes wrapped in the aggregate's start and end tags) to `visit`. With
+/// `pinned` certificates the aggregate's signature must verify with one of them (the digest is
+/// computed over the stream), and nothing `visit` kept may be used unless this returns `Ok`.
+fn walk<R: BufRead>(
     mut reader: R,
-    entity_id: &str,
     pinned: &[Certificate],
-    now: DateTime<Utc>,
     limits: &AggregateLimits,
-) -> Result<IdpMetadata, Error> {
+    visit: &mut Visitor<'_>,
+) -> Result<Walked, Error> {
     // A UTF-8 byte order mark (Entra ID's metadata has one) is not part of the document; the
     // XML reader would skip it without counting it.
     if reader
@@ -364,9 +369,7 @@ pub fn find_idp<R: BufRead>(
                 };
             }
             Ok(Event::Empty(_)) | Ok(Event::Eof) => {
-                return Err(cfg(format!(
-                    "no IdP EntityDescriptor with entityID {entity_id:?}"
-                )));
+                return Err(cfg("no EntityDescriptor in the metadata"));
             }
             Ok(Event::DocType(_)) => return Err(cfg("a DOCTYPE in metadata")),
             Ok(_) => {}
@@ -402,13 +405,7 @@ pub fn find_idp<R: BufRead>(
             }
         }
         body.extend_from_slice(&frame.end);
-        let md = if pinned.is_empty() {
-            IdpMetadata::parse(&body, Some(entity_id))?
-        } else {
-            IdpMetadata::parse_verified(&body, Some(entity_id), pinned, now)?
-        };
-        md.check_valid_at(now)?;
-        return Ok(md);
+        return Ok(Walked::Single(body));
     }
 
     let tag = frame.start.len();
@@ -420,81 +417,278 @@ pub fn find_idp<R: BufRead>(
         .child_elements()
         .next()
         .filter(|e| e.is(DSIG_NS, "Signature"));
-    let mut found: Option<Vec<u8>> = None;
-    let mut search = |doc: &Document, bytes: &[u8]| {
-        if found.is_none() && holds(doc, entity_id) {
-            found = Some(bytes.to_vec());
-        }
-    };
     if pinned.is_empty() {
-        search(&first_doc, &frame.wrap(&first));
+        visit(&first_doc, &frame.wrap(&first))?;
         while let Some(piece) = stream.next_batch(tag)? {
             let wrapped = frame.wrap(&piece);
             let doc = Document::parse_with(&wrapped, &popts)?;
-            search(&doc, &wrapped);
+            visit(&doc, &wrapped)?;
         }
-    } else {
-        if signature.is_none() {
-            return Err(Error::SignatureMissing {
-                expected: "the metadata aggregate (a ds:Signature as its first child)".into(),
-            });
-        }
-        let verify = crate::dsig::VerifyOptions {
-            certificates: pinned,
-            allow_legacy_crypto: false,
-        };
-        let mut digest_of = |r: &ReferenceDigest<'_>| -> Result<Vec<u8>, Error> {
-            // The canonical start and end tags, as in the whole document.
-            let mut outer = Vec::new();
-            c14n::canonicalize(
-                &root_doc,
-                Subset::Element {
-                    apex: root_doc.root().id(),
-                    exclude: None,
-                },
-                r.c14n,
-                &r.prefixes,
-                &mut outer,
-            )
-            .map_err(|e| cfg(format!("aggregate canonicalization: {e}")))?;
-            let close = format!("</{}>", root_doc.root().qname()).into_bytes();
-            let open = outer
-                .strip_suffix(close.as_slice())
-                .ok_or_else(|| cfg("an aggregate start tag without its canonical end"))?
-                .to_vec();
-            let mut h = BufferedHasher::new(r.digest);
-            use crate::xml::c14n::Sink as _;
-            h.write(&open);
-            h.write(&canonical_inside(
-                &first_doc,
-                Some(r.signature),
-                r,
-                &open,
-                &close,
-            )?);
-            search(&first_doc, &frame.wrap(&first));
-            while let Some(piece) = stream.next_batch(tag)? {
-                let wrapped = frame.wrap(&piece);
-                let doc = Document::parse_with(&wrapped, &popts)?;
-                h.write(&canonical_inside(&doc, None, r, &open, &close)?);
-                search(&doc, &wrapped);
-            }
-            h.write(&close);
-            Ok(h.finish())
-        };
-        crate::dsig::verify::verify_enveloped_with(
-            first_doc.root(),
-            "EntitiesDescriptor",
-            &verify,
-            &mut digest_of,
-        )?;
+        return Ok(Walked::Aggregate);
     }
-    let entity = found.ok_or_else(|| {
-        cfg(format!(
-            "no IdP EntityDescriptor with entityID {entity_id:?}"
-        ))
+    if signature.is_none() {
+        return Err(Error::SignatureMissing {
+            expected: "the metadata aggregate (a ds:Signature as its first child)".into(),
+        });
+    }
+    let verify = crate::dsig::VerifyOptions {
+        certificates: pinned,
+        allow_legacy_crypto: false,
+    };
+    let mut digest_of = |r: &ReferenceDigest<'_>| -> Result<Vec<u8>, Error> {
+        // The canonical start and end tags, as in the whole document.
+        let mut outer = Vec::new();
+        c14n::canonicalize(
+            &root_doc,
+            Subset::Element {
+                apex: root_doc.root().id(),
+                exclude: None,
+            },
+            r.c14n,
+            &r.prefixes,
+            &mut outer,
+        )
+        .map_err(|e| cfg(format!("aggregate canonicalization: {e}")))?;
+        let close = format!("</{}>", root_doc.root().qname()).into_bytes();
+        let open = outer
+            .strip_suffix(close.as_slice())
+            .ok_or_else(|| cfg("an aggregate start tag without its canonical end"))?
+            .to_vec();
+        let mut h = BufferedHasher::new(r.digest);
+        use crate::xml::c14n::Sink as _;
+        h.write(&open);
+        h.write(&canonical_inside(
+            &first_doc,
+            Some(r.signature),
+            r,
+            &open,
+            &close,
+        )?);
+        visit(&first_doc, &frame.wrap(&first))?;
+        while let Some(piece) = stream.next_batch(tag)? {
+            let wrapped = frame.wrap(&piece);
+            let doc = Document::parse_with(&wrapped, &popts)?;
+            h.write(&canonical_inside(&doc, None, r, &open, &close)?);
+            visit(&doc, &wrapped)?;
+        }
+        h.write(&close);
+        Ok(h.finish())
+    };
+    crate::dsig::verify::verify_enveloped_with(
+        first_doc.root(),
+        "EntitiesDescriptor",
+        &verify,
+        &mut digest_of,
+    )?;
+    Ok(Walked::Aggregate)
+}
+
+/// Finds the IdP `entity_id` in the metadata read from `reader` (an `EntitiesDescriptor`, or a
+/// single `EntityDescriptor`), holding one batch of top-level children at a time. With `pinned`
+/// certificates, the document's signature must verify with one of them (the digest is computed
+/// over the stream); without, the document is trusted as the caller received it (https).
+///
+/// # Errors
+/// [`Error::Config`] (`idp_metadata`) for malformed input, size limits, or no such IdP;
+/// [`Error::SignatureMissing`] when `pinned` is non-empty and the document is unsigned;
+/// signature errors; [`Error::MetadataExpired`] when its `validUntil` is at or before `now`.
+pub fn find_idp<R: BufRead>(
+    reader: R,
+    entity_id: &str,
+    pinned: &[Certificate],
+    now: DateTime<Utc>,
+    limits: &AggregateLimits,
+) -> Result<IdpMetadata, Error> {
+    let mut found: Option<Vec<u8>> = None;
+    let walked = walk(reader, pinned, limits, &mut |doc, bytes| {
+        if found.is_none() && holds(doc, entity_id) {
+            found = Some(bytes.to_vec());
+        }
+        Ok(())
     })?;
-    let md = IdpMetadata::parse(&entity, Some(entity_id))?;
+    let md = match walked {
+        Walked::Single(body) if pinned.is_empty() => IdpMetadata::parse(&body, Some(entity_id))?,
+        Walked::Single(body) => IdpMetadata::parse_verified(&body, Some(entity_id), pinned, now)?,
+        Walked::Aggregate => {
+            let entity = found.ok_or_else(|| {
+                cfg(format!(
+                    "no IdP EntityDescriptor with entityID {entity_id:?}"
+                ))
+            })?;
+            IdpMetadata::parse(&entity, Some(entity_id))?
+        }
+    };
     md.check_valid_at(now)?;
     Ok(md)
+}
+
+/// Which IdPs of an aggregate to keep.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct IdpFilter {
+    /// Only IdPs registered by one of these authorities (`mdrpi:RegistrationInfo
+    /// @registrationAuthority`); empty: any.
+    pub registration_authorities: Vec<String>,
+    /// Only IdPs with one of these entity categories (`mdattr:EntityAttributes`, attribute
+    /// `http://macedir.org/entity-category` or `...-support`); empty: any.
+    pub entity_categories: Vec<String>,
+}
+
+const MDRPI_NS: &str = "urn:oasis:names:tc:SAML:metadata:rpi";
+const MDATTR_NS: &str = "urn:oasis:names:tc:SAML:metadata:attribute";
+const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+
+impl IdpFilter {
+    fn keeps(&self, entity: Element<'_>) -> bool {
+        let extensions = || {
+            entity
+                .child_elements()
+                .filter(|c| c.is(MD_NS, "Extensions"))
+                .flat_map(|x| x.child_elements())
+        };
+        let authority_ok = self.registration_authorities.is_empty()
+            || extensions()
+                .filter(|e| e.is(MDRPI_NS, "RegistrationInfo"))
+                .filter_map(|e| e.attribute("registrationAuthority"))
+                .any(|a| self.registration_authorities.iter().any(|r| r == a));
+        let category_ok = self.entity_categories.is_empty()
+            || extensions()
+                .filter(|e| e.is(MDATTR_NS, "EntityAttributes"))
+                .flat_map(|e| e.child_elements())
+                .filter(|a| a.is(SAML_NS, "Attribute"))
+                .filter(|a| {
+                    a.attribute("Name").is_some_and(|n| {
+                        n == "http://macedir.org/entity-category"
+                            || n == "http://macedir.org/entity-category-support"
+                    })
+                })
+                .flat_map(|a| a.child_elements())
+                .any(|v| {
+                    let t = v.text();
+                    self.entity_categories.iter().any(|c| c == t.trim())
+                });
+        authority_ok && category_ok
+    }
+}
+
+/// Every IdP of an aggregate, by entity ID, read in one pass.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct IdpIndex {
+    /// The IdPs kept, sorted by entity ID.
+    pub idps: Vec<IdpMetadata>,
+    /// IdP entities that could not be read (entity ID, error code); the rest are kept.
+    pub skipped: Vec<(String, &'static str)>,
+    /// Entities that were not IdPs, or that the filter left out.
+    pub ignored: usize,
+}
+
+impl IdpIndex {
+    /// The IdP `entity_id`.
+    pub fn get(&self, entity_id: &str) -> Option<&IdpMetadata> {
+        self.idps
+            .binary_search_by(|m| m.entity_id().cmp(entity_id))
+            .ok()
+            .and_then(|i| self.idps.get(i))
+    }
+}
+
+/// Reads every IdP of the metadata from `reader` in one pass, a batch of top-level children at
+/// a time (no tree of the whole document is ever held; what is kept is each IdP's
+/// [`IdpMetadata`]). With `pinned` certificates the aggregate's signature must verify, over the
+/// whole stream, before anything is returned. IdPs past their `validUntil` at `now`, and
+/// entities `filter` leaves out, are not kept; an IdP entity that cannot be read is listed in
+/// [`IdpIndex::skipped`] without failing the others.
+///
+/// # Errors
+/// As [`find_idp`] (except "no such IdP"); [`Error::MetadataExpired`] when the aggregate's own
+/// `validUntil` has passed.
+pub fn index_idps<R: BufRead>(
+    reader: R,
+    pinned: &[Certificate],
+    filter: &IdpFilter,
+    now: DateTime<Utc>,
+    limits: &AggregateLimits,
+) -> Result<IdpIndex, Error> {
+    let mut index = IdpIndex::default();
+    let mut visit = |doc: &Document, _: &[u8]| -> Result<(), Error> {
+        let root = doc.root();
+        let outer = root
+            .attribute("validUntil")
+            .map(|v| crate::time::parse_instant(v, "validUntil"))
+            .transpose()?;
+        if outer.is_some_and(|v| v <= now) {
+            return Err(Error::MetadataExpired {
+                valid_until: crate::time::format_instant(outer.unwrap_or(now)),
+                now: crate::time::format_instant(now),
+            });
+        }
+        let mut stack: Vec<(Element<'_>, Option<DateTime<Utc>>)> =
+            root.child_elements().map(|c| (c, outer)).collect();
+        if root.is(MD_NS, "EntityDescriptor") {
+            stack = vec![(root, outer)];
+        }
+        while let Some((e, valid)) = stack.pop() {
+            let own = match e.attribute("validUntil") {
+                None => None,
+                Some(v) => match crate::time::parse_instant(v, "validUntil") {
+                    Ok(t) => Some(t),
+                    Err(err) => {
+                        index.skipped.push((
+                            e.attribute("entityID")
+                                .unwrap_or("")
+                                .chars()
+                                .take(200)
+                                .collect(),
+                            err.code(),
+                        ));
+                        continue;
+                    }
+                },
+            };
+            let valid = match (valid, own) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if e.is(MD_NS, "EntitiesDescriptor") {
+                stack.extend(e.child_elements().map(|c| (c, valid)));
+                continue;
+            }
+            if !e.is(MD_NS, "EntityDescriptor") {
+                continue;
+            }
+            let is_idp = e.child_elements().any(|c| c.is(MD_NS, "IDPSSODescriptor"));
+            if !is_idp || !filter.keeps(e) || valid.is_some_and(|v| v <= now) {
+                index.ignored += 1;
+                continue;
+            }
+            match IdpMetadata::from_entity(root, e, valid) {
+                Ok(md) => index.idps.push(md),
+                Err(err) => index.skipped.push((
+                    e.attribute("entityID")
+                        .unwrap_or("")
+                        .chars()
+                        .take(200)
+                        .collect(),
+                    err.code(),
+                )),
+            }
+        }
+        Ok(())
+    };
+    match walk(reader, pinned, limits, &mut visit)? {
+        Walked::Aggregate => {}
+        Walked::Single(body) => {
+            if !pinned.is_empty() {
+                // The same signature check as a single document fetched and pinned.
+                IdpMetadata::parse_verified(&body, None, pinned, now)?;
+            }
+            let doc = Document::parse_with(&body, &parse_options(limits))?;
+            visit(&doc, &body)?;
+        }
+    }
+    index.idps.sort_by(|a, b| a.entity_id().cmp(b.entity_id()));
+    // One entry per entity ID: a duplicate is a publisher's error; the first is kept.
+    index.idps.dedup_by(|b, a| a.entity_id() == b.entity_id());
+    Ok(index)
 }

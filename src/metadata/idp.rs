@@ -120,6 +120,16 @@ impl IdpMetadata {
                 })?
             }
         };
+        IdpMetadata::from_entity(root, entity, valid_until)
+    }
+
+    /// The IdP described by `entity` (an `EntityDescriptor` with an `IDPSSODescriptor`) in the
+    /// document whose element is `root`, valid until `valid_until` (the earliest on its path).
+    pub(crate) fn from_entity(
+        root: Element<'_>,
+        entity: Element<'_>,
+        valid_until: Option<DateTime<Utc>>,
+    ) -> Result<IdpMetadata, Error> {
         let entity_id = entity
             .attribute("entityID")
             .filter(|s| !s.is_empty())

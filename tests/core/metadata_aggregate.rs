@@ -289,3 +289,196 @@ fn hostile_aggregates_are_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("at most 65536 bytes"), "{err}");
 }
+
+/// A federation-style aggregate: `idps` generated IdP entities (every tenth registered by a
+/// second authority, every fifth in the research-and-scholarship category), SP entities between
+/// them, one IdP with no signing certificate, and `extra` entity documents.
+fn federation(idps: usize, extra: &[String]) -> String {
+    let cert = TestIdp::fixed("https://cert.example.org")
+        .certificate_pem()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<String>();
+    let mut x = String::from(
+        "<EntitiesDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:mdrpi=\"urn:oasis:names:tc:SAML:metadata:rpi\" xmlns:mdattr=\"urn:oasis:names:tc:SAML:metadata:attribute\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" ID=\"fed\" validUntil=\"2027-01-01T00:00:00Z\">\n",
+    );
+    for i in 0..idps {
+        let authority = if i % 10 == 0 {
+            "https://other-fed.example"
+        } else {
+            "https://fed.example"
+        };
+        let category = if i % 5 == 0 {
+            "<mdattr:EntityAttributes><saml:Attribute Name=\"http://macedir.org/entity-category\"><saml:AttributeValue>http://refeds.org/category/research-and-scholarship</saml:AttributeValue></saml:Attribute></mdattr:EntityAttributes>"
+        } else {
+            ""
+        };
+        x.push_str(&format!(
+            "<EntityDescriptor entityID=\"https://idp{i}.uni.example/idp\"><Extensions><mdrpi:RegistrationInfo registrationAuthority=\"{authority}\"/>{category}</Extensions><IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"><KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor><SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://idp{i}.uni.example/sso\"/></IDPSSODescriptor></EntityDescriptor>\n"
+        ));
+        x.push_str(&format!(
+            "<EntityDescriptor entityID=\"https://sp{i}.uni.example/sp\"><SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"><AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"https://sp{i}.uni.example/acs\" index=\"0\"/></SPSSODescriptor></EntityDescriptor>\n"
+        ));
+    }
+    x.push_str("<EntityDescriptor entityID=\"https://broken.uni.example/idp\"><IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"><SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://broken.uni.example/sso\"/></IDPSSODescriptor></EntityDescriptor>\n");
+    for e in extra {
+        x.push_str(strip_decl(e).trim());
+        x.push('\n');
+    }
+    x.push_str("</EntitiesDescriptor>\n");
+    x
+}
+
+/// Issue 33: every IdP of a signed federation aggregate indexed in one streamed pass, the
+/// signature verified over the whole stream before anything is returned, filters by
+/// registration authority and entity category, a broken IdP skipped without failing the rest,
+/// and a login through one of its IdPs.
+#[test]
+fn every_idp_of_a_signed_aggregate_is_indexed_in_one_pass_and_one_signs_a_user_in() {
+    use saml_sp::metadata::aggregate::{IdpFilter, index_idps};
+    let member = TestIdp::fixed("https://idp.member-uni.example/idp");
+    let signed = TestIdp::fixed("https://federation.example.org")
+        .sign(
+            &federation(
+                2_000,
+                &[member.metadata_xml("https://idp.member-uni.example/sso")],
+            ),
+            "fed",
+        )
+        .unwrap();
+    let pinned = [TestIdp::fixed("https://federation.example.org")
+        .certificate()
+        .clone()];
+    let limits = AggregateLimits::default();
+    let index = index_idps(
+        signed.as_bytes(),
+        &pinned,
+        &IdpFilter::default(),
+        now(),
+        &limits,
+    )
+    .unwrap();
+    assert_eq!(index.idps.len(), 2_001);
+    assert_eq!(index.ignored, 2_000, "the SP entities");
+    assert_eq!(
+        index.skipped,
+        vec![(
+            "https://broken.uni.example/idp".to_owned(),
+            "config_invalid"
+        )]
+    );
+    // The index and a single lookup agree.
+    let one = index.get("https://idp1234.uni.example/idp").unwrap();
+    let found = find_idp(
+        signed.as_bytes(),
+        "https://idp1234.uni.example/idp",
+        &pinned,
+        now(),
+        &limits,
+    )
+    .unwrap();
+    same(one, &found);
+    assert_eq!(
+        one.valid_until(),
+        Some(
+            chrono::DateTime::parse_from_rfc3339("2027-01-01T00:00:00Z")
+                .unwrap()
+                .to_utc()
+        )
+    );
+    // Filters.
+    let mut by_authority = IdpFilter::default();
+    by_authority.registration_authorities = vec!["https://other-fed.example".into()];
+    let idx = index_idps(signed.as_bytes(), &pinned, &by_authority, now(), &limits).unwrap();
+    assert_eq!(idx.idps.len(), 200);
+    let mut by_category = IdpFilter::default();
+    by_category.entity_categories =
+        vec!["http://refeds.org/category/research-and-scholarship".into()];
+    let idx = index_idps(signed.as_bytes(), &pinned, &by_category, now(), &limits).unwrap();
+    assert_eq!(idx.idps.len(), 400);
+    // Tampering anywhere, a wrong pin, an unsigned copy, an expired aggregate: nothing indexed.
+    let tampered = signed.replacen(
+        "https://idp1999.uni.example/sso",
+        "https://evil.example/sso",
+        1,
+    );
+    assert_eq!(
+        index_idps(
+            tampered.as_bytes(),
+            &pinned,
+            &IdpFilter::default(),
+            now(),
+            &limits
+        )
+        .unwrap_err()
+        .code(),
+        "digest_mismatch"
+    );
+    // (TestIdp::fixed always has the same key: the other federation's key is generated.)
+    let other = [TestIdp::generate("https://not-the-federation.example")
+        .unwrap()
+        .certificate()
+        .clone()];
+    assert_ne!(other[0], pinned[0]);
+    assert_eq!(
+        index_idps(
+            signed.as_bytes(),
+            &other,
+            &IdpFilter::default(),
+            now(),
+            &limits
+        )
+        .unwrap_err()
+        .code(),
+        "untrusted_key"
+    );
+    let unsigned = federation(3, &[]);
+    assert_eq!(
+        index_idps(
+            unsigned.as_bytes(),
+            &pinned,
+            &IdpFilter::default(),
+            now(),
+            &limits
+        )
+        .unwrap_err()
+        .code(),
+        "signature_missing"
+    );
+    let later = chrono::DateTime::parse_from_rfc3339("2027-02-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    assert_eq!(
+        index_idps(
+            signed.as_bytes(),
+            &pinned,
+            &IdpFilter::default(),
+            later,
+            &limits
+        )
+        .unwrap_err()
+        .code(),
+        "metadata_expired"
+    );
+    // A login through the member university's IdP, configured from the index.
+    let md = index.get(member.entity_id()).unwrap();
+    let sp = saml_sp::ServiceProvider::builder(
+        "https://sp.example.org/sp",
+        "https://sp.example.org/acs",
+        saml_sp::IdentityProvider::new(md.entity_id(), md.signing_certificates().to_vec()).unwrap(),
+    )
+    .build()
+    .unwrap();
+    let xml = member
+        .response("https://sp.example.org/sp", "https://sp.example.org/acs")
+        .in_response_to("_r1")
+        .user(saml_sp::testkit::TestUser::new(
+            "student@member-uni.example",
+        ))
+        .build(now())
+        .unwrap();
+    let a = sp
+        .validate_response(xml.as_bytes(), Some("_r1"), now())
+        .unwrap();
+    assert_eq!(a.name_id().unwrap().value, "student@member-uni.example");
+}
