@@ -115,6 +115,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Load IdP metadata (a file, or an aggregate of many entities, `-` for standard input)
+    /// and print each IdP: endpoints, signing certificates with fingerprints and expiry,
+    /// validUntil, cacheDuration, and what the SP would refuse and why.
+    IdpMetadata {
+        /// The metadata file (one entity or an aggregate), or `-`.
+        input: String,
+        /// Only this entity.
+        #[arg(long)]
+        entity: Option<String>,
+        /// Verify the document's signature with this certificate (PEM; repeatable): nothing is
+        /// printed unless it verifies.
+        #[arg(long = "verify-cert")]
+        verify_cert: Vec<String>,
+        /// The instant to judge validity at (RFC 3339; default now).
+        #[arg(long)]
+        now: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the canonical bytes of an element, exactly as the signature code canonicalizes it.
     C14n {
         /// The canonicalization algorithm.
@@ -255,15 +275,28 @@ impl From<std::io::Error> for UsageError {
 
 fn read_input(path: &str) -> Result<Vec<u8>, UsageError> {
     let mut buf = Vec::new();
+    // One byte past the limit tells a file at the limit from a larger one (refused, never cut).
     if path == "-" {
-        std::io::stdin().take(MAX_READ).read_to_end(&mut buf)?;
+        std::io::stdin().take(MAX_READ + 1).read_to_end(&mut buf)?;
     } else {
         std::fs::File::open(path)
             .map_err(|e| usage(format!("cannot read {path}: {e}")))?
-            .take(MAX_READ)
+            .take(MAX_READ + 1)
             .read_to_end(&mut buf)?;
     }
+    if buf.len() as u64 > MAX_READ {
+        return Err(usage(format!("{path} is larger than {MAX_READ} bytes")));
+    }
     Ok(buf)
+}
+
+/// `path` (or standard input for `-`) as a buffered stream, for inputs read in one pass.
+fn open_stream(path: &str) -> Result<Box<dyn std::io::BufRead>, UsageError> {
+    if path == "-" {
+        return Ok(Box::new(std::io::BufReader::new(std::io::stdin())));
+    }
+    let file = std::fs::File::open(path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
+    Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, file)))
 }
 
 fn parse_now(s: Option<&str>) -> Result<DateTime<Utc>, UsageError> {
@@ -959,11 +992,166 @@ fn sp_keys(
     Ok(())
 }
 
+/// What the SP would refuse about `md` at `now`, each with its reason.
+fn idp_refusals(md: &saml_sp::metadata::IdpMetadata, now: DateTime<Utc>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Err(e) = md.check_valid_at(now) {
+        out.push((e.code().to_owned(), e.to_string()));
+    }
+    if let Err(e) = md.identity_provider() {
+        out.push((e.code().to_owned(), e.to_string()));
+    }
+    if !md.signing_certificates().iter().any(|c| c.is_valid_at(now)) {
+        out.push((
+            "certificate_expired".into(),
+            "no signing certificate is within its validity period (refused when the policy requires certificate validity; the IdP must rotate)".into(),
+        ));
+    }
+    let sso = md
+        .sso_url(saml_sp::ns::HTTP_REDIRECT)
+        .or_else(|| md.sso_url(saml_sp::ns::HTTP_POST));
+    let mut config =
+        saml_sp::TenantConfig::new("check", md.entity_id(), md.signing_certificates().to_vec());
+    match sso {
+        Some(u) => config = config.sso_url(u),
+        None => out.push((
+            "binding".into(),
+            "no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding".into(),
+        )),
+    }
+    for p in config.problems() {
+        out.push((format!("config_invalid ({})", p.field), p.message));
+    }
+    out
+}
+
+fn idp_metadata(
+    input: &str,
+    entity: Option<&str>,
+    verify_cert: &[String],
+    now: Option<&str>,
+    json_out: bool,
+) -> Result<bool, UsageError> {
+    use saml_sp::metadata::aggregate::{AggregateLimits, IdpFilter, index_idps};
+    let now = parse_now(now)?;
+    let mut pinned = Vec::new();
+    for path in verify_cert {
+        pinned.extend(Certificate::parse_all(&read_input(path)?).map_err(settings("verify-cert"))?);
+    }
+    // Judged at `now` but read whatever its validUntil, so that an expired IdP is shown with
+    // the reason the SP would refuse it. Read as a stream: an aggregate of any size (within
+    // the aggregate limits) is never held whole.
+    let read_at = DateTime::<Utc>::MIN_UTC;
+    let index = index_idps(
+        open_stream(input)?,
+        &pinned,
+        &IdpFilter::default(),
+        read_at,
+        &AggregateLimits::default(),
+    )
+    .map_err(settings("metadata"))?;
+    let idps: Vec<&saml_sp::metadata::IdpMetadata> = match entity {
+        Some(id) => vec![index.get(id).ok_or_else(|| UsageError {
+            code: "config_invalid",
+            msg: format!("no IdP with entityID {id:?} in {input}"),
+        })?],
+        None => index.idps.iter().collect(),
+    };
+    let verified = if pinned.is_empty() {
+        "not checked"
+    } else {
+        "verified"
+    };
+    let instant = |t: DateTime<Utc>| saml_sp::time::format_instant(t);
+    if json_out {
+        say!(
+            "{}",
+            json!({
+                "signature": verified,
+                "idps": idps.iter().map(|md| json!({
+                    "entity_id": md.entity_id(),
+                    "sso": md.sso_endpoints().iter().map(|e| json!({"binding": e.binding, "location": e.location})).collect::<Vec<_>>(),
+                    "slo": md.slo_endpoints().iter().map(|e| json!({"binding": e.binding, "location": e.location})).collect::<Vec<_>>(),
+                    "certificates": md.signing_certificates().iter().map(|c| json!({
+                        "sha256": c.fingerprint_hex(),
+                        "subject": c.subject(),
+                        "key": c.key_description(),
+                        "not_after": instant(c.not_after()),
+                        "days_left": (c.not_after() - now).num_days(),
+                    })).collect::<Vec<_>>(),
+                    "valid_until": md.valid_until().map(instant),
+                    "cache_duration_seconds": md.cache_duration().map(|d| d.num_seconds()),
+                    "wants_authn_requests_signed": md.wants_authn_requests_signed(),
+                    "refusals": idp_refusals(md, now).iter().map(|(code, why)| json!({"code": code, "reason": why})).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "skipped": index.skipped.iter().map(|(id, code)| json!({"entity_id": id, "code": code})).collect::<Vec<_>>(),
+                "other_entities": index.ignored,
+            })
+        );
+        return Ok(true);
+    }
+    say!(
+        "{} IdP(s); signature {verified}; {} other entities{}",
+        idps.len(),
+        index.ignored,
+        if index.skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; {} unreadable", index.skipped.len())
+        }
+    );
+    for md in &idps {
+        say!("\n{}", md.entity_id());
+        for e in md.sso_endpoints() {
+            say!(
+                "  SSO  {} {}",
+                e.binding.rsplit(':').next().unwrap_or(""),
+                e.location
+            );
+        }
+        for e in md.slo_endpoints() {
+            say!(
+                "  SLO  {} {}",
+                e.binding.rsplit(':').next().unwrap_or(""),
+                e.location
+            );
+        }
+        for c in md.signing_certificates() {
+            say!(
+                "  cert {} {} ({}), expires {} ({} days)",
+                c.fingerprint_hex(),
+                c.subject(),
+                c.key_description(),
+                instant(c.not_after()),
+                (c.not_after() - now).num_days()
+            );
+        }
+        if let Some(v) = md.valid_until() {
+            say!("  validUntil {}", instant(v));
+        }
+        if let Some(d) = md.cache_duration() {
+            say!("  cacheDuration {} s", d.num_seconds());
+        }
+        let refusals = idp_refusals(md, now);
+        if refusals.is_empty() {
+            say!("  the SP accepts it");
+        }
+        for (code, why) in refusals {
+            say!("  REFUSED {code}: {why}");
+        }
+    }
+    for (id, code) in &index.skipped {
+        say!("\nunreadable IdP entity {id}: {code}");
+    }
+    Ok(true)
+}
+
 fn json_output(command: &Command) -> bool {
     match command {
         Command::Verify(a) => a.json,
         Command::AuthnRequest { json, .. } => *json,
         Command::SpKeys { json, .. } => *json,
+        Command::IdpMetadata { json, .. } => *json,
         _ => false,
     }
 }
@@ -1008,6 +1196,13 @@ fn main() -> ExitCode {
             *authn_requests_signed,
         )
         .map(|()| true),
+        Command::IdpMetadata {
+            input,
+            entity,
+            verify_cert,
+            now,
+            json,
+        } => idp_metadata(input, entity.as_deref(), verify_cert, now.as_deref(), *json),
         Command::SpKeys {
             keys,
             tenants,

@@ -711,3 +711,81 @@ fn sp_keys_prints_the_rollover_schedule_and_the_tenants_to_tell() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue 33: `saml-sp idp-metadata` lists the IdPs of a file or a signed aggregate (verified
+/// against `--verify-cert` before anything is printed), with endpoints, certificates and what
+/// the SP would refuse and why.
+#[test]
+fn idp_metadata_lists_idps_and_what_the_sp_would_refuse() {
+    let fed = saml_sp::testkit::TestIdp::fixed("https://federation.example.org");
+    let good = saml_sp::testkit::TestIdp::fixed("https://idp.good.example")
+        .metadata_xml("https://idp.good.example/sso");
+    let cert = fed
+        .certificate_pem()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<String>();
+    let plain_http = format!(
+        "<md:EntityDescriptor entityID=\"https://idp.http.example\"><md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"><md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"http://idp.http.example/sso\"/></md:IDPSSODescriptor></md:EntityDescriptor>"
+    );
+    let body = good
+        .split_once("?>")
+        .map_or(good.as_str(), |(_, r)| r)
+        .trim()
+        .to_owned();
+    let aggregate = format!(
+        "<md:EntitiesDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" ID=\"agg\" validUntil=\"2099-01-01T00:00:00Z\" cacheDuration=\"PT6H\">{body}{plain_http}</md:EntitiesDescriptor>"
+    );
+    let signed = fed.sign(&aggregate, "agg").unwrap();
+    let file = tmp("agg.xml", signed.as_bytes());
+    let pem = tmp("fed.pem", fed.certificate_pem().as_bytes());
+    let out = Command::new(BIN)
+        .args(["idp-metadata", &file, "--verify-cert", &pem, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["signature"], "verified");
+    let idps = v["idps"].as_array().unwrap();
+    assert_eq!(idps.len(), 2);
+    let by_id = |id: &str| idps.iter().find(|i| i["entity_id"] == id).unwrap();
+    let ok = by_id("https://idp.good.example");
+    assert_eq!(ok["refusals"].as_array().unwrap().len(), 0, "{ok}");
+    assert_eq!(ok["cache_duration_seconds"], 21600);
+    assert_eq!(ok["certificates"][0]["sha256"].as_str().unwrap().len(), 64);
+    let http = by_id("https://idp.http.example");
+    let reasons = http["refusals"].to_string();
+    assert!(reasons.contains("sso_url"), "{reasons}");
+    // Tampered: nothing printed, a failure.
+    let tampered = tmp(
+        "agg-bad.xml",
+        signed
+            .replace("idp.good.example/sso", "evil.example/sso")
+            .as_bytes(),
+    );
+    let out = Command::new(BIN)
+        .args(["idp-metadata", &tampered, "--verify-cert", &pem])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    // A single IdP file with an expired certificate, in text.
+    let adfs = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/interop/metadata/adfs-federationmetadata-b1.bead.loc.xml"
+    );
+    let out = Command::new(BIN)
+        .args(["idp-metadata", adfs])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("https://B1.bead.loc/adfs/services/trust"),
+        "{text}"
+    );
+    assert!(text.contains("REFUSED certificate_expired"), "{text}");
+}
