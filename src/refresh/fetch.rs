@@ -67,6 +67,14 @@ pub trait MetadataFetcher: Send + Sync {
     }
 }
 
+/// Whether `e` is a fetch answered `404 Not Found` (an MDQ service's "no such entity").
+pub(crate) fn is_not_found(e: &Error) -> bool {
+    matches!(e, Error::MetadataFetch { reason, .. } if reason.starts_with(NOT_OK) && reason.contains(" 404"))
+}
+
+/// The start of the failure reason for a status other than 200.
+const NOT_OK: &str = "expected status 200, found";
+
 /// Builder for [`MetadataClient`]: strict by default.
 #[derive(Debug, Clone)]
 #[must_use]
@@ -387,7 +395,7 @@ impl MetadataClient {
                 continue;
             }
             if status != reqwest::StatusCode::OK {
-                return Err(fail(format!("expected status 200, found {status}")));
+                return Err(fail(format!("{NOT_OK} {status}")));
             }
             if let Some(len) = resp.content_length()
                 && len > max

@@ -1025,3 +1025,112 @@ async fn pass3_item_14_the_simple_constructor_takes_a_metadata_url() {
     .unwrap();
     assert_eq!(e.code(), "metadata_url_forbidden", "{e}");
 }
+
+/// Issue 33, MDQ: one entity's signed metadata fetched on demand from a local HTTPS MDQ server,
+/// verified with the federation's certificate; its `cacheDuration` honoured (no second fetch
+/// until it passes), an unknown entity negatively cached, a tampered or wrongly signed entity
+/// refused and not cached, the `{sha1}` form, and a login with what it returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mdq_fetches_verifies_and_caches_one_entity_at_a_time() {
+    use saml_sp::refresh::MdqClient;
+    let server = Server::start().await;
+    let idp = TestIdp::fixed(IDP);
+    let federation = TestIdp::generate("https://federation.example.org").unwrap();
+    let now = t("2026-12-01T12:00:00Z");
+    let signed = metadata(
+        &[&idp],
+        Some("2026-12-08T00:00:00Z"),
+        Some("PT1H"),
+        Some(&federation),
+    );
+    // https://idp.example.com/saml, percent-encoded as MDQ asks.
+    server.serve(
+        "/entities/https%3A%2F%2Fidp.example.com%2Fsaml",
+        signed.clone(),
+    );
+    let mdq = MdqClient::new(
+        server.url(""),
+        vec![federation.certificate().clone()],
+        server.client(),
+    );
+    let md = mdq.lookup(IDP, now).await.unwrap();
+    assert_eq!(md.entity_id(), IDP);
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+    // Cached for the hour its cacheDuration allows: no second fetch; then fetched again.
+    mdq.lookup(IDP, now + Duration::minutes(59)).await.unwrap();
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+    mdq.lookup(IDP, now + Duration::minutes(61)).await.unwrap();
+    assert_eq!(server.hits.load(Ordering::SeqCst), 2);
+    // What it returned signs a user in.
+    let registry = registry();
+    registry
+        .insert(
+            TenantConfig::new("acme", md.entity_id(), md.signing_certificates().to_vec()).sso_url(
+                md.sso_url("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect")
+                    .unwrap(),
+            ),
+        )
+        .unwrap();
+    assert!(login(&registry, &idp, now).is_ok());
+    // An unknown entity: 404, remembered (no second request within the negative cache).
+    let before = server.hits.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        let e = mdq
+            .lookup("https://nobody.example/idp", now)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "unknown_tenant");
+    }
+    assert_eq!(server.hits.load(Ordering::SeqCst), before + 1);
+    // Tampered, or signed by someone else: refused each time (never cached).
+    let other = "https://other.example.com/saml";
+    let tampered = signed
+        .replace(IDP, other)
+        .replace("https://idp.example.com/sso", "https://evil.example/sso");
+    server.serve("/entities/https%3A%2F%2Fother.example.com%2Fsaml", tampered);
+    for _ in 0..2 {
+        let e = mdq.lookup(other, now).await.unwrap_err();
+        assert_eq!(e.code(), "digest_mismatch", "{e}");
+    }
+    let third = "https://third.example.com/saml";
+    let unsigned = metadata(&[&idp], None, None, None).replace(IDP, third);
+    server.serve("/entities/https%3A%2F%2Fthird.example.com%2Fsaml", unsigned);
+    assert_eq!(
+        mdq.lookup(third, now).await.unwrap_err().code(),
+        "signature_missing"
+    );
+    // Signed by someone other than the federation: refused (a fresh client: nothing cached).
+    let stranger = TestIdp::generate("https://stranger.example").unwrap();
+    server.serve(
+        "/entities/https%3A%2F%2Fidp.example.com%2Fsaml",
+        metadata(&[&idp], None, None, Some(&stranger)),
+    );
+    let fresh = MdqClient::new(
+        server.url(""),
+        vec![federation.certificate().clone()],
+        server.client(),
+    );
+    assert_eq!(
+        fresh.lookup(IDP, now).await.unwrap_err().code(),
+        "untrusted_key"
+    );
+    // The {sha1} form.
+    let sha1 = MdqClient::new(
+        server.url(""),
+        vec![federation.certificate().clone()],
+        server.client(),
+    )
+    .sha1_identifiers(true);
+    let url = sha1.url_for(IDP);
+    let path = url.strip_prefix(&server.url("")).unwrap().to_owned();
+    assert!(path.starts_with("/entities/%7Bsha1%7D"), "{path}");
+    assert_eq!(path.len(), "/entities/%7Bsha1%7D".len() + 40);
+    server.serve(&path, signed);
+    assert_eq!(sha1.lookup(IDP, now).await.unwrap().entity_id(), IDP);
+    // Past validUntil: refused, not served from anywhere.
+    let late = t("2026-12-09T00:00:00Z");
+    assert_eq!(
+        sha1.lookup(IDP, late).await.unwrap_err().code(),
+        "metadata_expired"
+    );
+}
