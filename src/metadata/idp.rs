@@ -42,6 +42,69 @@ pub struct IdpMetadata {
     cache_duration: Option<chrono::Duration>,
     signed: bool,
     want_authn_requests_signed: bool,
+    ui: UiInfo,
+}
+
+/// What a discovery page shows of an IdP (`mdui:UIInfo` and `mdui:DiscoHints` of its
+/// IDPSSODescriptor): at most [`MAX_UI_ITEMS`] of each, each at most [`MAX_UI_TEXT`] characters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UiInfo {
+    /// `DisplayName`s: (language, name).
+    pub display_names: Vec<(String, String)>,
+    /// `Keywords`, split into words (`+` inside a keyword is a space).
+    pub keywords: Vec<String>,
+    /// `Logo` URLs (https or data:).
+    pub logos: Vec<String>,
+    /// `DomainHint`s, lower-cased.
+    pub domain_hints: Vec<String>,
+}
+
+/// At most this many display names, keywords, logos and domain hints are kept per IdP.
+pub const MAX_UI_ITEMS: usize = 32;
+/// At most this many characters of each.
+pub const MAX_UI_TEXT: usize = 512;
+
+const MDUI_NS: &str = "urn:oasis:names:tc:SAML:metadata:ui";
+
+fn read_ui(descriptor: Element<'_>) -> UiInfo {
+    let mut ui = UiInfo::default();
+    let text = |e: Element<'_>| -> String { e.text().trim().chars().take(MAX_UI_TEXT).collect() };
+    let push = |v: &mut Vec<String>, s: String| {
+        if v.len() < MAX_UI_ITEMS && !s.is_empty() {
+            v.push(s);
+        }
+    };
+    for ext in md_children(descriptor, "Extensions") {
+        for e in ext.child_elements() {
+            if e.is(MDUI_NS, "UIInfo") {
+                for c in e.child_elements() {
+                    if c.is(MDUI_NS, "DisplayName") && ui.display_names.len() < MAX_UI_ITEMS {
+                        let lang = c
+                            .attributes()
+                            .find(|a| a.local_name() == "lang")
+                            .map(|a| a.value().to_owned())
+                            .unwrap_or_default();
+                        ui.display_names.push((lang, text(c)));
+                    } else if c.is(MDUI_NS, "Keywords") {
+                        for k in text(c).split_whitespace() {
+                            push(&mut ui.keywords, k.replace('+', " "));
+                        }
+                    } else if c.is(MDUI_NS, "Logo") {
+                        let url = text(c);
+                        if url.starts_with("https://") || url.starts_with("data:image/") {
+                            push(&mut ui.logos, url);
+                        }
+                    }
+                }
+            } else if e.is(MDUI_NS, "DiscoHints") {
+                for c in e.child_elements().filter(|c| c.is(MDUI_NS, "DomainHint")) {
+                    push(&mut ui.domain_hints, text(c).to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    ui
 }
 
 fn md_children<'a>(
@@ -159,7 +222,11 @@ impl IdpMetadata {
         let mut examined = 0usize;
         let mut name_id_formats = Vec::new();
         let mut want_authn_requests_signed = false;
+        let mut ui = UiInfo::default();
         for d in md_children(entity, "IDPSSODescriptor") {
+            if ui == UiInfo::default() {
+                ui = read_ui(d);
+            }
             let protocols = d.attribute("protocolSupportEnumeration").unwrap_or("");
             if !protocols.split_ascii_whitespace().any(|p| p == PROTOCOL) {
                 continue;
@@ -240,7 +307,24 @@ impl IdpMetadata {
             cache_duration,
             signed,
             want_authn_requests_signed,
+            ui,
         })
+    }
+
+    /// What a discovery page shows of this IdP (`mdui`).
+    pub fn ui(&self) -> &UiInfo {
+        &self.ui
+    }
+
+    /// The display name in `lang` (else English, else the first, else the entity ID).
+    pub fn display_name(&self, lang: &str) -> &str {
+        let names = &self.ui.display_names;
+        names
+            .iter()
+            .find(|(l, _)| l == lang)
+            .or_else(|| names.iter().find(|(l, _)| l == "en"))
+            .or_else(|| names.first())
+            .map_or(self.entity_id.as_str(), |(_, n)| n.as_str())
     }
 
     /// The metadata's `cacheDuration` (SAML Metadata 2.3.1), a hint for how long a fetched copy

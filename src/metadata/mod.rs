@@ -22,5 +22,8 @@ pub mod aggregate;
 mod idp;
 mod sp;
 
-pub use idp::{Endpoint, IdpMetadata, MAX_SIGNING_CERTIFICATES, default_metadata_limits};
+pub use idp::{
+    Endpoint, IdpMetadata, MAX_SIGNING_CERTIFICATES, MAX_UI_ITEMS, MAX_UI_TEXT, UiInfo,
+    default_metadata_limits,
+};
 pub use sp::SpMetadata;

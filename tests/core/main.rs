@@ -15,6 +15,8 @@ mod attacks;
 mod audit_tracing;
 mod c14n_differential;
 mod c14n_spec;
+#[cfg(feature = "testkit")]
+mod discovery;
 mod encryption;
 mod error_codes;
 mod fuzz_corpus;
