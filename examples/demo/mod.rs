@@ -78,6 +78,9 @@ pub async fn setup(name: &'static str) -> Result<Demo, Box<dyn std::error::Error
         sessions.clone(),
     )?;
     let mut acs = Acs::new(registry, requests, replay, db.clone());
+    if artifact_responses() {
+        acs = acs.with_artifact_resolution(artifact_client()?);
+    }
     if let Some(refresh) = key_refresh {
         // A Response signed with a key the metadata did not have yet: fetch it at once.
         acs = acs.with_key_refresh(refresh);
@@ -266,6 +269,33 @@ pub type IdpSetup = (
     Option<Arc<dyn saml_sp::tenant::KeyRefresh>>,
 );
 
+/// `SAML_IDP_ARTIFACT=1`: the IdP answers with artifacts, resolved over SOAP.
+fn artifact_responses() -> bool {
+    std::env::var("SAML_IDP_ARTIFACT").is_ok_and(|v| v == "1")
+}
+
+/// The SOAP client artifacts are resolved with. The demo's IdPs run on loopback over http, so
+/// this client allows both (a deployment's IdP is an https URL on the internet, and the
+/// default client is the right one).
+#[cfg(feature = "fetch")]
+fn artifact_client() -> Result<Arc<dyn saml_sp::login::SoapClient>, Error> {
+    println!("artifact resolution: allowing http and loopback IdP endpoints (demo)");
+    Ok(Arc::new(
+        saml_sp::refresh::MetadataClient::builder()
+            .dangerous_allow_http()
+            .dangerous_allow_loopback()
+            .build()?,
+    ))
+}
+
+#[cfg(not(feature = "fetch"))]
+fn artifact_client() -> Result<Arc<dyn saml_sp::login::SoapClient>, Error> {
+    Err(Error::Config {
+        field: "SAML_IDP_ARTIFACT",
+        reason: "resolving artifacts needs the https client: run with --features fetch".into(),
+    })
+}
+
 /// The IdP configuration from the environment. `SAML_IDP_METADATA_URL` names the IdP's metadata
 /// URL (fetched now and kept fresh while the app runs; `SAML_IDP_METADATA_CA` adds a PEM file of
 /// trusted roots, `SAML_DANGEROUS_ALLOW_PRIVATE_METADATA_URL=1` allows a loopback or private
@@ -281,8 +311,11 @@ pub async fn build_registry(base: &str) -> Result<IdpSetup, Error> {
             .signing_key(keys.signing.clone()),
     ));
     let unsolicited = std::env::var("SAML_ALLOW_IDP_INITIATED").is_ok_and(|v| v == "1");
+    let artifact = artifact_responses();
     let app_side = |config: TenantConfig| {
-        let config = config.decryption_key(keys.decryption.clone());
+        let config = config
+            .decryption_key(keys.decryption.clone())
+            .artifact_responses(artifact);
         if unsolicited {
             config.dangerous(
                 saml_sp::sp::DangerousOptions::default().dangerous_allow_unsolicited_responses(),

@@ -5,10 +5,12 @@
 //! - `redirect`: inflate/deflate, decoding a Redirect message and its signature, building one;
 //! - `params`: query strings and form bodies (linear, bounded, octets kept as received).
 
+mod artifact;
 pub(crate) mod params;
 pub(crate) mod post;
 mod redirect;
 
+pub use artifact::{Artifact, source_id};
 pub use params::MAX_PARAMS;
 
 pub use post::{PostPage, decode_post, decode_response_input, post_form};

@@ -123,6 +123,7 @@ pub struct Acs<P> {
     audit: Option<Arc<dyn AuditSink>>,
     request_lifetime: Duration,
     key_refresh: Option<Arc<dyn KeyRefresh>>,
+    soap: Option<Arc<dyn super::SoapClient>>,
 }
 
 impl<P> std::fmt::Debug for Acs<P> {
@@ -162,6 +163,7 @@ impl<P: Provisioner> Acs<P> {
             audit: None,
             request_lifetime: Duration::minutes(10),
             key_refresh: None,
+            soap: None,
         }
     }
     /// Uses `clock` instead of the system clock.
@@ -180,6 +182,13 @@ impl<P: Provisioner> Acs<P> {
     #[must_use]
     pub fn with_request_lifetime(mut self, lifetime: Duration) -> Self {
         self.request_lifetime = lifetime;
+        self
+    }
+    /// Resolves artifacts (the HTTP-Artifact binding, [`Acs::finish_login_artifact`]) with
+    /// `client` (`refresh::MetadataClient` with feature `fetch`).
+    #[must_use]
+    pub fn with_artifact_resolution(mut self, client: Arc<dyn super::SoapClient>) -> Self {
+        self.soap = Some(client);
         self
     }
     /// When a Response is signed with a key its tenant does not have, asks `refresh` (usually
@@ -302,6 +311,9 @@ impl<P: Provisioner> Acs<P> {
         if let Some(s) = tenant.scoping() {
             req = req.scoping(s.clone());
         }
+        if tenant.artifact_responses() {
+            req = req.artifact_response(true);
+        }
         if let Some(s) = step_up {
             req = req
                 .requested_authn_context(s.comparison(), s.class_refs().iter().cloned())
@@ -397,7 +409,13 @@ impl<P: Provisioner> Acs<P> {
         );
         let started = std::time::Instant::now();
         let result = tracing::Instrument::instrument(
-            self.finish_inner(slug, saml_response, relay_state, browser, &mut event),
+            self.finish_inner(
+                slug,
+                Incoming::Post(saml_response),
+                relay_state,
+                browser,
+                &mut event,
+            ),
             span.clone(),
         )
         .await;
@@ -426,10 +444,103 @@ impl<P: Provisioner> Acs<P> {
         result
     }
 
+    /// Consumes an artifact (`SAMLart`, the HTTP-Artifact binding) for tenant `slug`: after
+    /// the browser binding is checked, the artifact is used once (the replay cache), resolved
+    /// with a signed `ArtifactResolve` over SOAP at the tenant's ArtifactResolutionService, the
+    /// `ArtifactResponse` checked (signed by the IdP, answering this request, from this IdP,
+    /// fresh), and the Response inside validated exactly as a POSTed one.
+    ///
+    /// # Errors
+    /// As [`Acs::finish_login`]; [`Error::Binding`] for a malformed artifact, one from another
+    /// IdP, or one used before; [`Error::Config`] without a SOAP client, a resolution URL or an
+    /// SP signing key; transport errors.
+    pub async fn finish_login_artifact(
+        &self,
+        slug: &str,
+        samlart: &str,
+        relay_state: Option<&str>,
+        browser: Option<&BrowserBinding>,
+        context: &AuditContext,
+    ) -> Result<LoginSuccess<P::User>, Error> {
+        let mut event = AuditEvent::new(Action::Login, slug, context);
+        let span = tracing::info_span!(
+            target: "saml_sp::login",
+            "saml_sp.login",
+            tenant = slug,
+            binding = "artifact",
+            outcome = tracing::field::Empty,
+            code = tracing::field::Empty,
+        );
+        let result = tracing::Instrument::instrument(
+            self.finish_inner(
+                slug,
+                Incoming::Artifact(samlart),
+                relay_state,
+                browser,
+                &mut event,
+            ),
+            span.clone(),
+        )
+        .await;
+        match &result {
+            Ok(done) => {
+                span.record("outcome", "success");
+                event.outcome = Outcome::Success;
+                event.name_id = done.assertion.name_id().map(|n| n.value.clone());
+            }
+            Err(e) => {
+                span.record("outcome", "failure").record("code", e.code());
+                event.error_code = Some(e.code());
+                event.error_detail = Some(e.to_string());
+            }
+        }
+        emit(&event, self.audit.as_deref());
+        result
+    }
+
+    /// Resolves `artifact` at the tenant's IdP; the Response it carries, as XML.
+    async fn resolve_artifact(
+        &self,
+        slug: &str,
+        tenant: &Tenant,
+        artifact: &crate::binding::Artifact,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u8>, Error> {
+        let client = self.soap.as_ref().ok_or(Error::Config {
+            field: "artifact_resolution",
+            reason:
+                "an artifact arrived but the ACS has no SOAP client (Acs::with_artifact_resolution)"
+                    .into(),
+        })?;
+        let url = tenant
+            .artifact_resolution_url()
+            .ok_or_else(|| Error::Config {
+                field: "artifact_resolution_url",
+                reason: format!("tenant {slug:?} has no ArtifactResolutionService URL"),
+            })?;
+        // Used once: a second arrival of the same artifact is refused before any request.
+        let key = format!("artifact\u{1f}{}", artifact.encoded);
+        if !self
+            .replay
+            .insert_if_absent(slug, &key, now + chrono::Duration::minutes(10), now)
+            .await?
+        {
+            return Err(Error::Binding("the artifact was used before".into()));
+        }
+        let sp = tenant.service_provider();
+        let request = sp.artifact_resolve(artifact, url, now)?;
+        let answer = tracing::Instrument::instrument(
+            client.post_soap(url, &request.soap),
+            tracing::info_span!("saml_sp.resolve_artifact"),
+        )
+        .await?;
+        sp.read_artifact_response(&answer, &request, now)
+    }
+
     async fn finish_inner(
         &self,
         slug: &str,
-        saml_response: &str,
+        incoming: Incoming<'_>,
         relay_state: Option<&str>,
         browser: Option<&BrowserBinding>,
         event: &mut AuditEvent,
@@ -438,8 +549,24 @@ impl<P: Provisioner> Acs<P> {
         event.issuer = Some(tenant.idp_entity_id().to_owned());
         let now = self.clock.now();
         let started = std::time::Instant::now();
-        let xml = tracing::info_span!("saml_sp.decode", bytes = saml_response.len())
-            .in_scope(|| tenant.service_provider().decode_post(saml_response))?;
+        // A POSTed Response is decoded now; an artifact is checked now (cheap) and resolved
+        // once the browser binding has been checked (it costs an RSA signature and a request).
+        let (posted, artifact) = match incoming {
+            Incoming::Post(b64) => {
+                let xml = tracing::info_span!("saml_sp.decode", bytes = b64.len())
+                    .in_scope(|| tenant.service_provider().decode_post(b64))?;
+                (Some(xml), None)
+            }
+            Incoming::Artifact(samlart) => {
+                let artifact = crate::binding::Artifact::parse(samlart)?;
+                if !artifact.is_from(tenant.idp_entity_id()) {
+                    return Err(Error::Binding(
+                        "the artifact's SourceID is not this tenant's IdP".into(),
+                    ));
+                }
+                (None, Some(artifact))
+            }
+        };
         crate::telemetry::step("decode", started);
 
         // The server-side record named by RelayState: request ID, browser and return path,
@@ -477,6 +604,11 @@ impl<P: Provisioner> Acs<P> {
             ),
         };
         event.request_id.clone_from(&request_id);
+        let xml = match (posted, artifact) {
+            (Some(xml), _) => xml,
+            (None, Some(artifact)) => self.resolve_artifact(slug, &tenant, &artifact, now).await?,
+            (None, None) => return Err(Error::Binding("no SAMLResponse or SAMLart".into())),
+        };
         let assertion = match tenant.service_provider().validate_inner(
             &xml,
             RequestCheck::Deferred,
@@ -751,6 +883,14 @@ impl<P: Provisioner> Acs<P> {
 /// arrives: the AuthnRequest ID, the digest of the starting browser's binding, and the local
 /// path to return to.
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// How a Response reaches the ACS.
+enum Incoming<'a> {
+    /// The HTTP-POST binding's base64 `SAMLResponse`.
+    Post(&'a str),
+    /// The HTTP-Artifact binding's `SAMLart`.
+    Artifact(&'a str),
+}
+
 struct PendingLogin {
     request_id: String,
     browser: String,

@@ -66,6 +66,7 @@ pub struct AuthnRequest {
     provider_name: Option<String>,
     attribute_consuming_service_index: Option<u16>,
     scoping: Option<crate::tenant::Scoping>,
+    protocol_binding: &'static str,
 }
 
 /// A built AuthnRequest: its ID (remember it for the InResponseTo check) and XML.
@@ -97,7 +98,17 @@ impl AuthnRequest {
             provider_name: None,
             attribute_consuming_service_index: None,
             scoping: None,
+            protocol_binding: HTTP_POST,
         }
+    }
+    /// Asks for the Response by artifact (`ProtocolBinding` HTTP-Artifact) instead of POST.
+    pub fn artifact_response(mut self, yes: bool) -> Self {
+        self.protocol_binding = if yes {
+            crate::ns::HTTP_ARTIFACT
+        } else {
+            HTTP_POST
+        };
+        self
     }
     /// `Scoping` (IDPList, ProxyCount), for a proxying IdP.
     pub fn scoping(mut self, scoping: crate::tenant::Scoping) -> Self {
@@ -165,8 +176,9 @@ impl AuthnRequest {
             x.push_str(&format!(" Destination=\"{}\"", escape_attr(d)));
         }
         x.push_str(&format!(
-            " AssertionConsumerServiceURL=\"{}\" ProtocolBinding=\"{HTTP_POST}\"",
-            escape_attr(&self.acs_url)
+            " AssertionConsumerServiceURL=\"{}\" ProtocolBinding=\"{}\"",
+            escape_attr(&self.acs_url),
+            self.protocol_binding
         ));
         if self.force_authn {
             x.push_str(" ForceAuthn=\"true\"");

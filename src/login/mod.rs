@@ -11,6 +11,7 @@
 //! - `step_up`: [`StepUp`], a login that must come back with MFA or a recent authentication.
 
 pub(crate) mod acs;
+mod artifact;
 pub(crate) mod audit;
 pub(crate) mod authn_request;
 pub(crate) mod browser;
@@ -23,6 +24,7 @@ pub use crate::sp::identity::{AttributeMapping, SamlIdentity, UNKNOWN, email_dom
 // Acs and its results are re-exported at the crate root (their one path).
 pub use acs::safe_return_path;
 
+pub use artifact::{SoapClient, SoapFuture};
 pub use audit::{Action, AuditContext, AuditEvent, AuditSink, Outcome};
 pub use authn_request::{AuthnRequest, BuiltAuthnRequest, Comparison};
 pub use browser::BrowserBinding;

@@ -43,6 +43,7 @@ pub struct IdpMetadata {
     signed: bool,
     want_authn_requests_signed: bool,
     ui: UiInfo,
+    artifact_resolution: Vec<Endpoint>,
 }
 
 /// What a discovery page shows of an IdP (`mdui:UIInfo` and `mdui:DiscoHints` of its
@@ -223,6 +224,7 @@ impl IdpMetadata {
         let mut name_id_formats = Vec::new();
         let mut want_authn_requests_signed = false;
         let mut ui = UiInfo::default();
+        let mut artifact_resolution = Vec::new();
         for d in md_children(entity, "IDPSSODescriptor") {
             if ui == UiInfo::default() {
                 ui = read_ui(d);
@@ -235,6 +237,7 @@ impl IdpMetadata {
             for (kind, list) in [
                 ("SingleSignOnService", &mut sso),
                 ("SingleLogoutService", &mut slo),
+                ("ArtifactResolutionService", &mut artifact_resolution),
             ] {
                 for s in md_children(d, kind) {
                     let binding = s.attribute("Binding").unwrap_or("").to_owned();
@@ -308,7 +311,13 @@ impl IdpMetadata {
             signed,
             want_authn_requests_signed,
             ui,
+            artifact_resolution,
         })
+    }
+
+    /// The `ArtifactResolutionService` endpoints, in document order.
+    pub fn artifact_resolution_endpoints(&self) -> &[Endpoint] {
+        &self.artifact_resolution
     }
 
     /// What a discovery page shows of this IdP (`mdui`).

@@ -298,10 +298,16 @@ impl MetadataClient {
     /// and time failures.
     pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, Error> {
         let mut body = Vec::new();
-        self.download(url, self.max_bytes as u64, None, &mut |chunk: &[u8]| {
-            body.extend_from_slice(chunk);
-            Ok(())
-        })
+        self.download(
+            url,
+            self.max_bytes as u64,
+            None,
+            None,
+            &mut |chunk: &[u8]| {
+                body.extend_from_slice(chunk);
+                Ok(())
+            },
+        )
         .await?;
         Ok(body)
     }
@@ -323,6 +329,7 @@ impl MetadataClient {
             url,
             self.max_aggregate_bytes,
             Some(self.aggregate_timeout),
+            None,
             &mut |chunk: &[u8]| {
                 written += chunk.len() as u64;
                 file.write_all(chunk).map_err(io)
@@ -338,6 +345,7 @@ impl MetadataClient {
         url: &str,
         max: u64,
         timeout: Option<std::time::Duration>,
+        soap: Option<&str>,
         sink: &mut (dyn FnMut(&[u8]) -> Result<(), Error> + Send),
     ) -> Result<(), Error> {
         let mut current = reqwest::Url::parse(url).map_err(|e| Error::MetadataUrlForbidden {
@@ -351,7 +359,18 @@ impl MetadataClient {
                 url: current.to_string(),
                 reason,
             };
-            let mut request = self.http.get(current.clone());
+            let mut request = match soap {
+                None => self.http.get(current.clone()),
+                Some(envelope) => self
+                    .http
+                    .post(current.clone())
+                    .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+                    .header(
+                        "SOAPAction",
+                        "http://www.oasis-open.org/committees/security",
+                    )
+                    .body(envelope.to_owned()),
+            };
             if let Some(t) = timeout {
                 request = request.timeout(t);
             }
@@ -373,6 +392,12 @@ impl MetadataClient {
                 }
             };
             let status = resp.status();
+            if status.is_redirection() && soap.is_some() {
+                // A SOAP exchange is answered where it was sent, never somewhere else.
+                return Err(fail(format!(
+                    "{NOT_OK} {status} (a redirect to a SOAP request)"
+                )));
+            }
             if status.is_redirection() {
                 hops += 1;
                 if hops > self.max_redirects {
@@ -427,6 +452,28 @@ fn describe(e: &reqwest::Error) -> String {
         source = c.source();
     }
     s
+}
+
+impl crate::login::SoapClient for MetadataClient {
+    /// POSTs the envelope under the same guard, limits and timeouts as metadata fetches; a
+    /// redirect is an error.
+    fn post_soap<'a>(&'a self, url: &'a str, envelope: &'a str) -> crate::login::SoapFuture<'a> {
+        Box::pin(async move {
+            let mut body = Vec::new();
+            self.download(
+                url,
+                self.max_bytes as u64,
+                None,
+                Some(envelope),
+                &mut |chunk: &[u8]| {
+                    body.extend_from_slice(chunk);
+                    Ok(())
+                },
+            )
+            .await?;
+            Ok(body)
+        })
+    }
 }
 
 impl MetadataFetcher for MetadataClient {

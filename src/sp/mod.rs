@@ -13,6 +13,7 @@
 //! - `attributes`: its attributes, merged by `Name`, stored in one buffer;
 //! - `consume`: validation plus the request store and the replay cache.
 
+mod artifact;
 pub(crate) mod assertion;
 pub(crate) mod assertion_checks;
 pub(crate) mod attributes;
@@ -28,6 +29,7 @@ pub(crate) mod validate;
 // The types an app uses most are re-exported at the crate root (their one path): the
 // ServiceProvider and its builder, IdentityProvider, ValidationPolicy, SignaturePolicy,
 // VerifiedAssertion, NameId, Signed, Attribute, Report, Check, CheckResult. The rest is here.
+pub use artifact::ArtifactResolveRequest;
 pub use assertion_checks::MAX_ENCRYPTED_ATTRIBUTES;
 pub use attributes::{Attributes, AttributesIter, Values};
 pub use danger::DangerousOptions;

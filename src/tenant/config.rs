@@ -221,6 +221,8 @@ pub struct TenantConfig {
     pub(super) acs_url: Option<String>,
     pub(crate) requested_name_id_format: Option<String>,
     pub(crate) scoping: Option<super::Scoping>,
+    pub(crate) artifact_resolution_url: Option<String>,
+    pub(crate) artifact_responses: bool,
     pub(super) preset: Option<super::IdpPreset>,
     pub(crate) sso_binding: crate::binding::SsoBinding,
 }
@@ -261,6 +263,8 @@ impl TenantConfig {
             acs_url: None,
             requested_name_id_format: Some(crate::ns::NAMEID_EMAIL.to_owned()),
             scoping: None,
+            artifact_resolution_url: None,
+            artifact_responses: false,
             preset: None,
             sso_binding: crate::binding::SsoBinding::Redirect,
         }
@@ -323,6 +327,23 @@ impl TenantConfig {
             .slo_url(crate::ns::HTTP_REDIRECT)
             .map(str::to_owned);
         self.metadata_valid_until = metadata.valid_until();
+        self.artifact_resolution_url = metadata
+            .artifact_resolution_endpoints()
+            .iter()
+            .find(|e| e.binding == crate::ns::SOAP_BINDING)
+            .map(|e| e.location.clone());
+        self
+    }
+    /// Asks the IdP to answer with an artifact (`ProtocolBinding` HTTP-Artifact): the Response
+    /// never passes through the browser; the ACS resolves the artifact with a signed
+    /// `ArtifactResolve` over SOAP at [`TenantConfig::artifact_resolution_url`] (from metadata).
+    pub fn artifact_responses(mut self, yes: bool) -> Self {
+        self.artifact_responses = yes;
+        self
+    }
+    /// The IdP's ArtifactResolutionService (SOAP) URL.
+    pub fn artifact_resolution_url(mut self, url: impl Into<String>) -> Self {
+        self.artifact_resolution_url = Some(url.into());
         self
     }
     /// The binding AuthnRequests are sent with (default Redirect; from metadata, POST when the

@@ -60,6 +60,14 @@ impl Tenant {
     pub fn requested_name_id_format(&self) -> Option<&str> {
         self.config.requested_name_id_format.as_deref()
     }
+    /// Whether its IdP is asked to answer with artifacts.
+    pub fn artifact_responses(&self) -> bool {
+        self.config.artifact_responses
+    }
+    /// Its IdP's ArtifactResolutionService URL, if known.
+    pub fn artifact_resolution_url(&self) -> Option<&str> {
+        self.config.artifact_resolution_url.as_deref()
+    }
     /// The `Scoping` its AuthnRequests carry, if configured.
     pub fn scoping(&self) -> Option<&super::Scoping> {
         self.config.scoping.as_ref()

@@ -652,6 +652,12 @@ where
                 .finish(&tenant, &req, &ctx)
                 .await
                 .unwrap_or_else(|e| error_page(&e)),
+            // The HTTP-Artifact binding by redirect: a top-level GET, so the SameSite=Lax
+            // login-binding cookie comes along.
+            (&Method::GET, "acs") => self
+                .finish_artifact(&tenant, &req, query, &ctx)
+                .await
+                .unwrap_or_else(|e| error_page(&e)),
             (&Method::GET, "metadata") => self.metadata(&tenant).unwrap_or_else(|e| error_page(&e)),
             (&Method::GET, "slo") => {
                 let msg = IncomingLogout::Redirect { query };
@@ -810,6 +816,48 @@ where
                 ctx,
             )
             .await?;
+        self.signed_in(req, done).await
+    }
+
+    /// `GET` at the ACS with `SAMLart` (and `RelayState`): the artifact resolved, then the same
+    /// as a POSTed Response.
+    async fn finish_artifact(
+        &self,
+        tenant: &str,
+        req: &http::Request<Vec<u8>>,
+        query: &str,
+        ctx: &AuditContext,
+    ) -> Result<Response<String>, Error> {
+        let params = crate::binding::params::parse_params(query)?;
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.value.clone())
+        };
+        let samlart = get("SAMLart")
+            .ok_or_else(|| Error::Binding("a GET at the ACS without SAMLart".into()))?;
+        let relay_state = get("RelayState");
+        let browser = self.browser_binding(req.headers());
+        let done = self
+            .acs
+            .finish_login_artifact(
+                tenant,
+                &samlart,
+                relay_state.as_deref(),
+                browser.as_ref(),
+                ctx,
+            )
+            .await?;
+        self.signed_in(req, done).await
+    }
+
+    /// A verified login: a fresh session, and on to where the login was going.
+    async fn signed_in(
+        &self,
+        req: &http::Request<Vec<u8>>,
+        done: crate::login::acs::LoginSuccess<P::User>,
+    ) -> Result<Response<String>, Error> {
         let mut reply = redirect(&done.return_to);
         let now = self.now();
         let cx = SessionContext::new(req.headers(), req.extensions(), &self.settings, now);

@@ -11,6 +11,8 @@
 )]
 
 mod architecture;
+#[cfg(feature = "testkit")]
+mod artifact;
 mod attacks;
 mod audit_tracing;
 mod c14n_differential;

@@ -20,7 +20,7 @@
 //                      (SP-initiated SLO, LogoutResponse back by HTTP-POST), sign in again, then
 //                      SimpleSAMLphp's own logout (IdP-initiated); the logout messages come by
 //                      $SLO_BINDING (post or redirect); ENCRYPTED=1: the Response was encrypted
-//   mode simplesamlphp-login : only the sign-in of the mode above
+//   mode simplesamlphp-login : only the sign-in of the mode above (ARTIFACT=1: by artifact)
 //   mode profiles     : an organization administrator goes from no SSO profile to SSO enforced
 //                      with samlify as the customer's IdP (started here with the profile's SP
 //                      metadata), verifying the domain against a DNS server run here on
@@ -190,6 +190,19 @@ try {
       if (!who.includes('ada@example.com')) await fail(`signed in as ${who}`);
       const name = (await page.textContent('#name')).trim();
       if (name !== 'Ada Lovelace') await fail(`name ${name}`);
+      if (process.env.ARTIFACT === '1') {
+        // The Response never passed through the browser: an artifact came back by redirect.
+        if (!seen.some((u) => u.startsWith(`${base}/saml/acs?SAMLart=`))) await fail('no artifact reached the ACS');
+        if (posts.some(([u]) => u === `${base}/saml/acs`)) await fail('a Response was posted through the browser');
+        // The same artifact again (a replayed redirect): refused, and no session comes of it.
+        const again = seen.find((u) => u.startsWith(`${base}/saml/acs?SAMLart=`));
+        const ctx = await browser.newContext();
+        const replay = await ctx.request.get(again, { maxRedirects: 0 });
+        const body = await replay.text();
+        if (replay.status() !== 400 && replay.status() !== 403) await fail(`replayed artifact answered ${replay.status()}`);
+        if (!/id="code">binding</.test(body)) await fail(`replayed artifact: ${body.slice(0, 300)}`);
+        await ctx.close();
+      }
       if (process.env.ENCRYPTED === '1') {
         const acs = posts.filter(([u]) => u === `${base}/saml/acs`).pop();
         const xml = Buffer.from(new URLSearchParams(acs[1]).get('SAMLResponse'), 'base64').toString();

@@ -7,7 +7,9 @@
 #  2. metadata from an https URL; encrypted assertions (SimpleSAMLphp: rsa-oaep-mgf1p and
 #     aes128-cbc); both logouts over HTTP-Redirect; then an IdP key rollover: SimpleSAMLphp
 #     switches to a new key and publishes it, and the next login, signed with it, succeeds at once
-#     (the unknown key triggers one metadata fetch).
+#     (the unknown key triggers one metadata fetch);
+#  3. HTTP-Artifact (issue 33): SimpleSAMLphp (saml20.sendartifact, a SQLite store) redirects back
+#     with SAMLart, the app resolves it with a signed ArtifactResolve over SOAP.
 # Usage: tests/e2e/simplesamlphp.sh <bin-dir> <example>. Called by tests/e2e/run.sh; skipped (with a
 # message) when SimpleSAMLphp is not installed, and then fails under SAML_SP_REQUIRE_ORACLES=1.
 set -euo pipefail
@@ -25,9 +27,9 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 wait_port() { for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && break; sleep 0.1; done; }
 
-# scenario <name> <slo binding: post|redirect> <encrypt: 0|1> <metadata: file|url>
+# scenario <name> <slo binding: post|redirect> <encrypt: 0|1> <metadata: file|url> [artifact: 0|1]
 scenario() {
-  local name=$1 binding=$2 encrypt=$3 via=$4
+  local name=$1 binding=$2 encrypt=$3 via=$4 artifact=${5:-0}
   local app_port idp_port app idp dir
   app_port=$(free_port); idp_port=$(free_port)
   app="http://127.0.0.1:$app_port"; idp="http://127.0.0.1:$idp_port"
@@ -56,7 +58,8 @@ scenario() {
 \$config['metadata.sources'] = [['type' => 'flatfile', 'directory' => '$dir/metadata']];
 \$config['enable.saml20-idp'] = true;
 \$config['module.enable'] = ['exampleauth' => true, 'core' => true, 'saml' => true];
-\$config['store.type'] = 'phpsession';
+\$config['store.type'] = '$( [ "$artifact" = 1 ] && echo sql || echo phpsession )';
+\$config['store.sql.dsn'] = 'sqlite:$dir/data/store.sqlite';
 \$config['session.phpsession.savepath'] = '$dir/sessions';
 \$config['session.cookie.secure'] = false;
 \$config['session.cookie.samesite'] = 'Lax';
@@ -84,6 +87,7 @@ PHP
     'auth' => 'users',
     'sign.logout' => true,
     'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    'saml20.sendartifact' => $( [ "$artifact" = 1 ] && echo true || echo false ),
 ];
 PHP
   }
@@ -97,6 +101,9 @@ PHP
     'AssertionConsumerService' => [[
         'Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST',
         'Location' => '$app/saml/acs', 'index' => 0,
+    ], [
+        'Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact',
+        'Location' => '$app/saml/acs', 'index' => 1,
     ]],
     // One binding only, so SimpleSAMLphp must use it for both logout messages.
     'SingleLogoutService' => [[
@@ -134,10 +141,23 @@ PHP
   else
     env+=(SAML_IDP_METADATA="$dir/www/idp.xml")
   fi
+  [ "$artifact" = 1 ] && env+=(SAML_IDP_ARTIFACT=1)
   env "${env[@]}" RUST_LOG=info "$bin/examples/$ex" > "target/e2e/$ex-simplesamlphp-$name.log" 2>&1 &
   pids+=($!)
   wait_port "$app_port"
   local fail_logs="tail -30 target/e2e/$ex-simplesamlphp-$name.log $dir/log/* $dir/php-server.log >&2"
+  if [ "$artifact" = 1 ]; then
+    # HTTP-Artifact: SimpleSAMLphp redirects back with SAMLart; the app resolves it over SOAP
+    # with a signed ArtifactResolve at SimpleSAMLphp's ArtifactResolutionService.
+    grep -q "ArtifactResolutionService" "$dir/www/idp.xml" \
+      || { echo "FAIL simplesamlphp $name: no ArtifactResolutionService in the metadata" >&2; exit 1; }
+    IDP_BASE="$idp" ARTIFACT=1 node tests/e2e/login.mjs "$app" simplesamlphp-login \
+      "target/e2e/$ex-simplesamlphp-$name.png" || { eval "$fail_logs"; exit 1; }
+    grep -q "\[200\]: POST /saml2/idp/ArtifactResolutionService.php" "$dir/php-server.log" \
+      || { echo "FAIL simplesamlphp $name: SimpleSAMLphp answered no ArtifactResolve" >&2; eval "$fail_logs"; exit 1; }
+    echo "ok $ex signs in by HTTP-Artifact against SimpleSAMLphp (ArtifactResolve over SOAP), and a replayed artifact is refused"
+    return 0
+  fi
   IDP_BASE="$idp" SLO_BINDING="$binding" ENCRYPTED="$encrypt" node tests/e2e/login.mjs "$app" simplesamlphp \
     "target/e2e/$ex-simplesamlphp-$name.png" || { eval "$fail_logs"; exit 1; }
   echo "ok $ex against SimpleSAMLphp ($name): login, SP- and IdP-initiated Single Logout over $binding"
@@ -160,3 +180,4 @@ PHP
 
 scenario post-file post 0 file
 scenario redirect-url-encrypted redirect 1 url
+scenario artifact post 0 file 1
