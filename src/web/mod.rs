@@ -26,6 +26,7 @@ pub mod actix;
 pub mod admin;
 #[cfg(feature = "axum")]
 pub mod axum;
+mod discover;
 mod health;
 #[cfg(feature = "hyper")]
 pub mod hyper;
@@ -158,6 +159,7 @@ pub struct SamlWeb<P: Provisioner, S> {
     acs: Arc<Acs<P>>,
     sessions: Arc<S>,
     settings: WebSettings,
+    chooser: Option<Arc<crate::login::Chooser>>,
     #[cfg(feature = "admin")]
     profile_tests: Option<ProfileTests>,
 }
@@ -530,9 +532,20 @@ where
             acs,
             sessions,
             settings,
+            chooser: None,
             #[cfg(feature = "admin")]
             profile_tests: None,
         }
+    }
+
+    /// Serves the built-in IdP chooser at `{prefix}/discover` (in single- and multi-tenant
+    /// mounts alike): `?q=` searches `chooser`'s IdPs by name, keyword and email domain;
+    /// `?entityID=` starts the login at the tenant whose IdP that is (refused for an IdP the
+    /// chooser does not list or no tenant has) and remembers the choice in a cookie.
+    #[must_use]
+    pub fn with_chooser(mut self, chooser: Arc<crate::login::Chooser>) -> Self {
+        self.chooser = Some(chooser);
+        self
     }
 
     /// Finishes the test logins of SSO profiles at the ACS: a Response whose RelayState is a
@@ -566,6 +579,7 @@ where
             acs: self.acs,
             sessions: Arc::new(sessions),
             settings: self.settings,
+            chooser: self.chooser,
             #[cfg(feature = "admin")]
             profile_tests: self.profile_tests,
         }
@@ -634,6 +648,9 @@ where
             return html(StatusCode::NOT_FOUND, String::new());
         };
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        if segments.as_slice() == ["discover"] && req.method() == Method::GET {
+            return self.discover(&req).unwrap_or_else(|e| error_page(&e));
+        }
         let (tenant, action) = match (&self.settings.default_tenant, segments.as_slice()) {
             (Some(t), [action]) => (t.clone(), *action),
             (None, [t, action]) => ((*t).to_owned(), *action),
@@ -817,6 +834,40 @@ where
             )
             .await?;
         self.signed_in(req, done).await
+    }
+
+    /// The chooser page, or a choice made on it.
+    fn discover(&self, req: &http::Request<Vec<u8>>) -> Result<Response<String>, Error> {
+        let chooser = self.chooser.as_ref().ok_or_else(|| Error::Config {
+            field: "chooser",
+            reason: "no IdP chooser is configured (SamlWeb::with_chooser)".into(),
+        })?;
+        let params = crate::binding::params::parse_params(req.uri().query().unwrap_or(""))?;
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.value.clone())
+        };
+        let action = format!("{}/discover", self.settings.prefix);
+        if let Some(entity) = get("entityID") {
+            let slug = discover::tenant_for(chooser, self.acs.registry(), &entity)?;
+            let login = match &self.settings.default_tenant {
+                Some(_) => format!("{}/login", self.settings.prefix),
+                None => format!("{}/{slug}/login", self.settings.prefix),
+            };
+            return Ok(discover::go(
+                &login,
+                &discover::remember(&entity, self.settings.is_secure()),
+            ));
+        }
+        Ok(discover::page(
+            chooser,
+            req.headers(),
+            discover::remembered(req.headers()).as_deref(),
+            &get("q").unwrap_or_default(),
+            &action,
+        ))
     }
 
     /// `GET` at the ACS with `SAMLart` (and `RelayState`): the artifact resolved, then the same

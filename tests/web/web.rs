@@ -1825,3 +1825,105 @@ async fn sql_sessions_are_shared_by_every_instance_and_ended_by_an_idp_logout() 
     assert_eq!(digests.len(), 1, "{digests:?}");
     assert!(digests[0].len() == 64 && digests[0] != token);
 }
+
+/// Issue 33: the built-in chooser mounted by the web layer: search, choose (the login starts at
+/// the tenant whose IdP it is, the choice remembered and listed first next time), and a choice
+/// the chooser does not list refused.
+#[tokio::test]
+async fn the_built_in_chooser_lists_searches_and_starts_the_chosen_login() {
+    use saml_sp::{IdpRegistry, SpSettings, TenantConfig};
+    let uni_a = TestIdp::fixed("https://idp.uni-a.example/idp");
+    let uni_b = TestIdp::fixed("https://idp.uni-b.example/idp");
+    let registry = Arc::new(IdpRegistry::new(
+        SpSettings::new(
+            format!("{BASE}/saml/{{tenant}}/metadata"),
+            format!("{BASE}/saml/{{tenant}}/acs"),
+        )
+        .unwrap(),
+    ));
+    let mut metadata = Vec::new();
+    for (slug, idp) in [("uni-a", &uni_a), ("uni-b", &uni_b)] {
+        let md = idp.metadata_xml(&format!("https://{slug}.example/sso"));
+        registry
+            .insert(
+                TenantConfig::from_idp_metadata(slug, md.as_bytes(), chrono::Utc::now()).unwrap(),
+            )
+            .unwrap();
+        metadata.push(saml_sp::metadata::IdpMetadata::parse(md.as_bytes(), None).unwrap());
+    }
+    let acs = saml_sp::Acs::new(
+        registry,
+        Arc::new(saml_sp::store::MemoryRequestStore::default()),
+        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+        saml_sp::login::ProvisionFn(users as Users),
+    );
+    let web: TestWeb = SamlWeb::new(
+        Arc::new(acs),
+        Arc::new(saml_sp::web::MemorySessions::default()),
+        WebSettings::multi_tenant(),
+    )
+    .with_chooser(Arc::new(saml_sp::login::Chooser::new(metadata.iter())));
+    let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let get = |uri: &str, cookie: Option<&str>| {
+        let mut r = http::Request::get(uri);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.body(Vec::new()).unwrap()
+    };
+    let page = web.handle(get("/saml/discover?q=uni-b", None), peer).await;
+    assert_eq!(page.status(), 200);
+    let body = page.body().clone();
+    assert!(
+        body.contains("entityID=https%3A%2F%2Fidp.uni-b.example%2Fidp"),
+        "{body}"
+    );
+    assert!(!body.contains("uni-a.example"), "{body}");
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("img-src https: data:")
+    );
+    // Choosing: the login starts at uni-b's route, and the choice is remembered.
+    let chose = web
+        .handle(
+            get(
+                "/saml/discover?entityID=https%3A%2F%2Fidp.uni-b.example%2Fidp",
+                None,
+            ),
+            peer,
+        )
+        .await;
+    assert_eq!(chose.status(), 303);
+    assert_eq!(chose.headers()["location"], "/saml/uni-b/login");
+    let cookie = chose.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("saml_idp="), "{cookie}");
+    let page = web.handle(get("/saml/discover", Some(&cookie)), peer).await;
+    let body = page.body();
+    let b = body.find("idp.uni-b.example").unwrap();
+    let a = body.find("idp.uni-a.example").unwrap();
+    assert!(b < a, "the last choice first: {body}");
+    // Not listed: refused.
+    let refused = web
+        .handle(
+            get(
+                "/saml/discover?entityID=https%3A%2F%2Fevil.example%2Fidp",
+                None,
+            ),
+            peer,
+        )
+        .await;
+    assert_ne!(refused.status(), 303);
+    assert!(
+        refused.body().contains("unknown_tenant"),
+        "{}",
+        refused.body()
+    );
+}
