@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::StoreError;
-use super::sql::{sql_state_store, unavailable};
+use super::sql::{schema_version, sql_state_store, unavailable};
 
 /// The schema's migrations, in order: (version, SQL).
 pub const MIGRATIONS: &[(i64, &str)] = &[
@@ -92,26 +92,10 @@ async fn apply(conn: &mut sqlx::PgConnection, target: Option<i64>) -> Result<Vec
     Ok(applied)
 }
 
-/// The schema version the database has (0 for none).
-///
-/// # Errors
-/// [`StoreError::Unavailable`].
-pub async fn schema_version(pool: &PgPool) -> Result<i64, StoreError> {
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'saml_sp_migrations')",
-    )
-    .fetch_one(pool)
-    .await
-    .map_err(unavailable)?;
-    if !exists {
-        return Ok(0);
-    }
-    let v: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM saml_sp_migrations")
-        .fetch_one(pool)
-        .await
-        .map_err(unavailable)?;
-    Ok(v.unwrap_or(0))
-}
+schema_version!(
+    PgPool,
+    "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'saml_sp_migrations')"
+);
 
 /// How [`PgStore`] connects: pool size and the time limits that make a slow database a fast,
 /// fail-closed error instead of a hung login.

@@ -65,6 +65,32 @@ pub(crate) const CLEANUP: [&str; 3] = [
      WHERE expires_ms < $1 ORDER BY expires_ms LIMIT $2)",
 ];
 
+/// Defines `schema_version` for a pool type `$pool`, given the statement that says whether the
+/// migrations table exists.
+macro_rules! schema_version {
+    ($pool:ty, $exists:expr) => {
+        /// The schema version the database has (0 for none).
+        ///
+        /// # Errors
+        /// [`StoreError::Unavailable`].
+        pub async fn schema_version(pool: &$pool) -> Result<i64, StoreError> {
+            let exists: bool = sqlx::query_scalar($exists)
+                .fetch_one(pool)
+                .await
+                .map_err(unavailable)?;
+            if !exists {
+                return Ok(0);
+            }
+            let v: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM saml_sp_migrations")
+                .fetch_one(pool)
+                .await
+                .map_err(unavailable)?;
+            Ok(v.unwrap_or(0))
+        }
+    };
+}
+pub(crate) use schema_version;
+
 /// Implements the request store, the replay cache, the logout log and `cleanup` for `$store`,
 /// a struct with a `pool` field of an sqlx pool.
 macro_rules! sql_state_store {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use super::StoreError;
-use super::sql::{sql_state_store, unavailable};
+use super::sql::{schema_version, sql_state_store, unavailable};
 
 /// The schema's migrations, in order: (version, SQL).
 pub const MIGRATIONS: &[(i64, &str)] = &[
@@ -72,26 +72,10 @@ pub async fn migrate(pool: &SqlitePool, target: Option<i64>) -> Result<Vec<i64>,
     Ok(applied)
 }
 
-/// The schema version the database has (0 for none).
-///
-/// # Errors
-/// [`StoreError::Unavailable`].
-pub async fn schema_version(pool: &SqlitePool) -> Result<i64, StoreError> {
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'saml_sp_migrations')",
-    )
-    .fetch_one(pool)
-    .await
-    .map_err(unavailable)?;
-    if !exists {
-        return Ok(0);
-    }
-    let v: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM saml_sp_migrations")
-        .fetch_one(pool)
-        .await
-        .map_err(unavailable)?;
-    Ok(v.unwrap_or(0))
-}
+schema_version!(
+    SqlitePool,
+    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'saml_sp_migrations')"
+);
 
 /// A pool on the SQLite file at `path` (created when missing), in WAL mode with a 5-second busy
 /// timeout.
