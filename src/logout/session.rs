@@ -24,6 +24,13 @@ pub struct SessionRecord {
     pub session_index: Option<String>,
     /// The AuthnStatement's SessionNotOnOrAfter: end the app's session by then.
     pub session_not_on_or_after: Option<DateTime<Utc>>,
+    /// The AuthnStatement's `AuthnContextClassRef` (what a step-up requirement is checked
+    /// against).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub authn_context: Option<String>,
+    /// The AuthnStatement's `AuthnInstant`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub authn_instant: Option<DateTime<Utc>>,
 }
 
 fn escape(s: &str) -> String {
@@ -63,6 +70,8 @@ impl SessionRecord {
             name_id: a.name_id()?.clone(),
             session_index: a.session_index().map(str::to_owned),
             session_not_on_or_after: a.session_not_on_or_after(),
+            authn_context: a.authn_context_class_ref().map(str::to_owned),
+            authn_instant: a.authn_instant(),
         })
     }
 
@@ -74,7 +83,7 @@ impl SessionRecord {
             None => "-".to_owned(),
         };
         [
-            "saml-sp-session-1".to_owned(),
+            "saml-sp-session-2".to_owned(),
             escape(&self.issuer),
             escape(&self.name_id.value),
             opt(&self.name_id.format),
@@ -85,6 +94,8 @@ impl SessionRecord {
             opt(&self
                 .session_not_on_or_after
                 .map(crate::time::format_instant)),
+            opt(&self.authn_context),
+            opt(&self.authn_instant.map(crate::time::format_instant)),
         ]
         .join("\n")
     }
@@ -95,20 +106,39 @@ impl SessionRecord {
     /// [`Error::Config`] (`session_record`) for anything else.
     pub fn decode(text: &str) -> Result<SessionRecord, Error> {
         let lines: Vec<&str> = text.split('\n').collect();
-        let [
-            "saml-sp-session-1",
-            issuer,
-            value,
-            format,
-            nq,
-            spnq,
-            spid,
-            index,
-            noa,
-        ] = lines.as_slice()
-        else {
-            return Err(bad("a saml-sp-session-1 record of 9 lines"));
-        };
+        // Version 1 (before the authentication context was kept) is still read.
+        let (issuer, value, format, nq, spnq, spid, index, noa, context, instant) =
+            match lines.as_slice() {
+                [
+                    "saml-sp-session-1",
+                    issuer,
+                    value,
+                    format,
+                    nq,
+                    spnq,
+                    spid,
+                    index,
+                    noa,
+                ] => (
+                    issuer, value, format, nq, spnq, spid, index, noa, &"-", &"-",
+                ),
+                [
+                    "saml-sp-session-2",
+                    issuer,
+                    value,
+                    format,
+                    nq,
+                    spnq,
+                    spid,
+                    index,
+                    noa,
+                    context,
+                    instant,
+                ] => (
+                    issuer, value, format, nq, spnq, spid, index, noa, context, instant,
+                ),
+                _ => return Err(bad("a saml-sp-session record of 9 or 11 lines")),
+            };
         let opt = |v: &str| -> Result<Option<String>, Error> {
             match v.split_at_checked(1) {
                 Some(("+", rest)) => Ok(Some(unescape(rest)?)),
@@ -130,6 +160,10 @@ impl SessionRecord {
             },
             session_index: opt(index)?,
             session_not_on_or_after,
+            authn_context: opt(context)?,
+            authn_instant: opt(instant)?
+                .map(|t| crate::time::parse_instant(&t, "AuthnInstant"))
+                .transpose()?,
         })
     }
 
@@ -180,8 +214,21 @@ mod tests {
             session_not_on_or_after: Some(
                 crate::time::parse_instant("2030-01-01T00:00:00Z", "t").unwrap(),
             ),
+            authn_context: Some("https://refeds.org/profile/mfa".into()),
+            authn_instant: Some(crate::time::parse_instant("2029-12-31T23:00:00Z", "t").unwrap()),
         };
         assert_eq!(SessionRecord::decode(&r.encode()).unwrap(), r);
+        // A version-1 record (before the authentication context was kept) still reads.
+        let v1 = r
+            .encode()
+            .replace("saml-sp-session-2", "saml-sp-session-1")
+            .rsplitn(3, '\n')
+            .nth(2)
+            .unwrap()
+            .to_owned();
+        let old = SessionRecord::decode(&v1).unwrap();
+        assert_eq!((old.authn_context, old.authn_instant), (None, None));
+        assert_eq!(old.session_index, r.session_index);
         assert!(SessionRecord::decode("saml-sp-session-1\nx").is_err());
         assert!(SessionRecord::decode(&r.encode().replace("\n+urn:f", "\n?urn:f")).is_err());
     }

@@ -251,6 +251,8 @@ impl TestIdp {
                 }),
                 session_index: None,
                 session_not_on_or_after: None,
+                authn_context: None,
+                authn_instant: None,
             },
         };
         let mut token = [0u8; 12];
@@ -347,6 +349,8 @@ impl TestIdp {
             },
             session_index: None,
             session_not_on_or_after: None,
+            authn_context: None,
+            authn_instant: None,
         };
         let (_, url) = self.logout_request_redirect(&session, sp_slo_url, now)?;
         Ok(redirect_page(&url))

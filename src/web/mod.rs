@@ -84,6 +84,9 @@ pub struct WebSettings {
     /// Whether the cookies are `Secure`. `None` (the default) derives it when [`SamlWeb::new`]
     /// is called: `Secure` when the SP's ACS URL is https.
     pub secure_cookie: Option<bool>,
+    /// Named step-up requirements (`login?step_up=<name>` starts a login that must satisfy
+    /// it; [`SamlWeb::satisfies`] tells whether the current session already does).
+    pub step_ups: Vec<(String, crate::login::StepUp)>,
 }
 
 impl WebSettings {
@@ -98,7 +101,15 @@ impl WebSettings {
             cookie: "saml_session".into(),
             login_cookie: "saml_login".into(),
             secure_cookie: None,
+            step_ups: Vec::new(),
         }
+    }
+    /// A named step-up requirement: `{prefix}/login?step_up=<name>` (the route's `return_to`
+    /// as usual) starts a login that must come back satisfying it.
+    #[must_use]
+    pub fn step_up(mut self, name: impl Into<String>, requirement: crate::login::StepUp) -> Self {
+        self.step_ups.push((name.into(), requirement));
+        self
     }
     /// Settings for a multi-tenant app (the tenant in each route's path).
     pub fn multi_tenant() -> Self {
@@ -751,6 +762,24 @@ where
             Some(b) => b,
             None => BrowserBinding::generate()?,
         };
+        if let Some(name) = field(query.as_bytes(), "step_up") {
+            let requirement = self
+                .settings
+                .step_ups
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, s)| s)
+                .ok_or_else(|| Error::Binding("an unknown step_up requirement".into()))?;
+            let start = self
+                .acs
+                .start_login_with_step_up(tenant, Some(return_to), &browser, requirement)
+                .await?;
+            let mut reply = navigate(&start.navigation);
+            if let Ok(v) = http::HeaderValue::from_str(&self.login_cookie_header(&browser)) {
+                reply.headers_mut().append(header::SET_COOKIE, v);
+            }
+            return Ok(reply);
+        }
         // On a tenant's own route the tenant in the path decides; email discovery is for the
         // route that names no tenant (a single-tenant app's default route).
         let start = match email {
@@ -834,6 +863,43 @@ where
             )
             .await?;
         self.signed_in(req, done).await
+    }
+
+    /// Whether the request's session satisfies the named step-up requirement (its
+    /// authentication context and age, as the login recorded them). A route that needs it
+    /// sends the browser to `{prefix}/login?step_up=<name>&return_to=<the route>` when this is
+    /// `false`. `false` without a session, without its SAML record (a backend that keeps none),
+    /// or for an unknown name.
+    pub async fn satisfies(
+        &self,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+        step_up: &str,
+    ) -> bool {
+        let Some((_, requirement)) = self.settings.step_ups.iter().find(|(n, _)| n == step_up)
+        else {
+            return false;
+        };
+        let now = self.now();
+        let cx = SessionContext::new(headers, extensions, &self.settings, now);
+        let Some(record) = self.sessions.peek(cx).await else {
+            return false;
+        };
+        let skew = self
+            .acs
+            .registry()
+            .by_issuer(&record.issuer)
+            .map_or(chrono::Duration::minutes(3), |t| {
+                t.service_provider().policy().clock_skew_value()
+            });
+        requirement
+            .check(
+                record.authn_context.as_deref(),
+                record.authn_instant,
+                now,
+                skew,
+            )
+            .is_ok()
     }
 
     /// The chooser page, or a choice made on it.

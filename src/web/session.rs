@@ -617,6 +617,8 @@ mod tests {
             },
             session_index: index.map(str::to_owned),
             session_not_on_or_after: None,
+            authn_context: None,
+            authn_instant: None,
         }
     }
 

@@ -1927,3 +1927,147 @@ async fn the_built_in_chooser_lists_searches_and_starts_the_chosen_login() {
         refused.body()
     );
 }
+
+/// Issue 33, step-up through the web layer: a session from a password login does not satisfy
+/// the "mfa" requirement; `login?step_up=mfa` asks the IdP for MFA, a password-only answer is
+/// refused, an MFA answer gives a session that satisfies it.
+#[tokio::test]
+async fn a_route_requiring_mfa_steps_up_through_the_web_layer() {
+    use saml_sp::login::{OKTA_2FA, StepUp};
+    use saml_sp::tenant::IdpPreset;
+    let idp = idp();
+    let registry = saml_sp::IdpRegistry::new(
+        saml_sp::SpSettings::new(format!("{BASE}/saml/metadata"), format!("{BASE}/saml/acs"))
+            .unwrap(),
+    );
+    registry
+        .insert(
+            saml_sp::TenantConfig::from_idp_metadata(
+                "default",
+                idp.metadata_xml("https://idp.example.com/sso").as_bytes(),
+                chrono::Utc::now(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let acs = saml_sp::Acs::new(
+        Arc::new(registry),
+        Arc::new(saml_sp::store::MemoryRequestStore::default()),
+        Arc::new(saml_sp::store::MemoryReplayCache::default()),
+        saml_sp::login::ProvisionFn(users as Users),
+    );
+    let web: TestWeb = SamlWeb::new(
+        Arc::new(acs),
+        Arc::new(saml_sp::web::MemorySessions::default()),
+        WebSettings::single_tenant("default").step_up(
+            "mfa",
+            StepUp::mfa(Some(IdpPreset::Okta)).max_age(chrono::Duration::minutes(5)),
+        ),
+    );
+    let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    // One login through the web layer, answered with `class_ref`; the session cookie, or the
+    // refusal's code.
+    let sign_in = |login_uri: &'static str, class_ref: &'static str| {
+        let web = &web;
+        let idp = &idp;
+        async move {
+            let r = web
+                .handle(
+                    http::Request::get(login_uri).body(Vec::new()).unwrap(),
+                    peer,
+                )
+                .await;
+            assert_eq!(r.status(), 303);
+            let login = login_cookie(r.headers());
+            let url = r.headers()["location"].to_str().unwrap().to_owned();
+            let m = saml_sp::binding::decode_redirect(&url, &Default::default()).unwrap();
+            let request = String::from_utf8(m.xml).unwrap();
+            let doc = saml_sp::xml::Document::parse(request.as_bytes()).unwrap();
+            let response = idp
+                .response(
+                    &format!("{BASE}/saml/metadata"),
+                    &format!("{BASE}/saml/acs"),
+                )
+                .in_response_to(doc.root().attribute("ID").unwrap())
+                .user(TestUser::new("ada@example.com"))
+                .authn_context(class_ref)
+                .build_base64(chrono::Utc::now())
+                .unwrap();
+            let body = acs_body(&response, m.relay_state.as_deref().unwrap());
+            let r = web
+                .handle(
+                    http::Request::post("/saml/acs")
+                        .header("cookie", &login)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(body.into_bytes())
+                        .unwrap(),
+                    peer,
+                )
+                .await;
+            let result = match r.status().as_u16() {
+                303 => Ok(r.headers()["set-cookie"]
+                    .to_str()
+                    .unwrap()
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .to_owned()),
+                _ => Err(r
+                    .body()
+                    .split("id=\"code\">")
+                    .nth(1)
+                    .unwrap_or("")
+                    .split('<')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()),
+            };
+            (request, result)
+        }
+    };
+    let headers = |cookie: &str| {
+        let mut h = http::HeaderMap::new();
+        h.insert("cookie", cookie.parse().unwrap());
+        h
+    };
+    let ext = http::Extensions::new();
+    let (request, session) = sign_in(
+        "/saml/login",
+        "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+    )
+    .await;
+    assert!(!request.contains("RequestedAuthnContext"));
+    let session = session.unwrap();
+    assert!(
+        !web.satisfies(&headers(&session), &ext, "mfa").await,
+        "a password session is not MFA"
+    );
+    // Step up: the IdP is asked for MFA; a password-only answer is refused.
+    let (request, refused) = sign_in(
+        "/saml/login?step_up=mfa",
+        "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+    )
+    .await;
+    assert!(
+        request.contains("urn:okta:loa:2fa:any") && request.contains("ForceAuthn=\"true\""),
+        "{request}"
+    );
+    assert_eq!(refused.unwrap_err(), "authn_context_mismatch");
+    let (_, stepped) = sign_in("/saml/login?step_up=mfa", OKTA_2FA).await;
+    let stepped = stepped.unwrap();
+    assert!(web.satisfies(&headers(&stepped), &ext, "mfa").await);
+    assert!(
+        !web.satisfies(&headers(&stepped), &ext, "no-such-requirement")
+            .await
+    );
+    // An unknown requirement name is refused, not ignored.
+    let r = web
+        .handle(
+            http::Request::get("/saml/login?step_up=admin")
+                .body(Vec::new())
+                .unwrap(),
+            peer,
+        )
+        .await;
+    assert_ne!(r.status(), 303);
+}
