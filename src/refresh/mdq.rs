@@ -165,6 +165,13 @@ impl MdqClient {
     /// [`Error::Config`] for a response that is not the entity's valid signed metadata (not
     /// cached).
     pub async fn lookup(&self, entity_id: &str, now: DateTime<Utc>) -> Result<IdpMetadata, Error> {
+        // Nothing is fetched that could not be verified.
+        if self.pinned.is_empty() {
+            return Err(Error::Config {
+                field: "mdq",
+                reason: "no federation signing certificate configured".into(),
+            });
+        }
         match self.cached(entity_id, now) {
             Some(Cached::Found(md, _)) => return Ok(*md),
             Some(Cached::Missing(_)) => {
@@ -185,12 +192,6 @@ impl MdqClient {
             }
             Err(e) => return Err(e),
         };
-        if self.pinned.is_empty() {
-            return Err(Error::Config {
-                field: "mdq",
-                reason: "no federation signing certificate configured".into(),
-            });
-        }
         let md = IdpMetadata::parse_verified(&body, Some(entity_id), &self.pinned, now)?;
         md.check_valid_at(now)?;
         let mut until = now
