@@ -87,6 +87,17 @@ pub struct MetadataClientBuilder {
     max_redirects: usize,
     timeout: Duration,
     connect_timeout: Duration,
+    identity: Option<ClientIdentity>,
+}
+
+/// A client certificate and its private key (PEM), never printed.
+#[derive(Clone)]
+struct ClientIdentity(Vec<u8>);
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientIdentity([redacted])")
+    }
 }
 
 /// An https client for IdP metadata with the SSRF guard (see the module documentation).
@@ -114,6 +125,7 @@ impl MetadataClient {
             max_redirects: 3,
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            identity: None,
         }
     }
 }
@@ -185,6 +197,21 @@ impl MetadataClientBuilder {
         self
     }
 
+    /// Presents a TLS client certificate (mutual TLS, as some IdPs require of artifact
+    /// resolution): `pem` holds the certificate chain and its private key (PKCS#8, PKCS#1 or
+    /// SEC1).
+    ///
+    /// # Errors
+    /// [`Error::Config`] (`metadata_client`) when `pem` holds no certificate and key.
+    pub fn client_certificate_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        reqwest::Identity::from_pem(pem).map_err(|e| Error::Config {
+            field: "metadata_client",
+            reason: format!("the client certificate: {e}"),
+        })?;
+        self.identity = Some(ClientIdentity(pem.to_vec()));
+        Ok(self)
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -206,6 +233,9 @@ impl MetadataClientBuilder {
             .connect_timeout(self.connect_timeout)
             .user_agent(concat!("saml-sp/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(GuardedResolver { rules: self.rules }));
+        if let Some(ClientIdentity(pem)) = &self.identity {
+            b = b.identity(reqwest::Identity::from_pem(pem).map_err(|e| bad(&e))?);
+        }
         b = if self.only_roots {
             b.tls_certs_only(roots)
         } else if roots.is_empty() {

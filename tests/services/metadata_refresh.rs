@@ -44,6 +44,11 @@ struct Server {
 
 impl Server {
     async fn start() -> Server {
+        Server::start_with(None).await
+    }
+
+    /// A server that requires a TLS client certificate issued by `client_ca` (PEM).
+    async fn start_with(client_ca: Option<&str>) -> Server {
         let ca_key = rcgen::KeyPair::generate().unwrap();
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -57,10 +62,26 @@ impl Server {
             .signed_by(&leaf_key, &ca)
             .unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
+            .unwrap();
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(pem) => {
+                let mut roots = rustls::RootCertStore::empty();
+                let der =
+                    rustls::pki_types::pem::PemObject::from_pem_slice(pem.as_bytes()).unwrap();
+                roots.add(der).unwrap();
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let config = builder
             .with_single_cert(
                 vec![leaf.der().clone()],
                 rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
@@ -1133,4 +1154,56 @@ async fn mdq_fetches_verifies_and_caches_one_entity_at_a_time() {
         sha1.lookup(IDP, late).await.unwrap_err().code(),
         "metadata_expired"
     );
+}
+
+/// Issue 33: artifact resolution to an IdP that requires a TLS client certificate: the SOAP
+/// request goes through with `client_certificate_pem`, and fails without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soap_requests_can_present_a_client_certificate() {
+    use saml_sp::login::SoapClient;
+    // The client's CA and certificate.
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let client_key = rcgen::KeyPair::generate().unwrap();
+    let client = rcgen::CertificateParams::new(vec!["sp.example.com".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &ca)
+        .unwrap();
+    let server = Server::start_with(Some(&ca.pem())).await;
+    server.serve("/ars", "<soap:Envelope/>");
+    let identity = format!("{}{}", client.pem(), client_key.serialize_pem());
+    let with = MetadataClient::builder()
+        .add_root_certificates_pem(server.ca_pem.as_bytes())
+        .unwrap()
+        .only_added_roots()
+        .dangerous_allow_loopback()
+        .client_certificate_pem(identity.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let body = with
+        .post_soap(&server.url("/ars"), "<soap:Envelope/>")
+        .await
+        .unwrap();
+    assert_eq!(body, b"<soap:Envelope/>");
+    // Without the certificate the server refuses the handshake.
+    let e = server
+        .client()
+        .post_soap(&server.url("/ars"), "<soap:Envelope/>")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "metadata_fetch_failed", "{e}");
+    // A PEM without a key is refused when configured, not at the first request.
+    assert!(
+        MetadataClient::builder()
+            .client_certificate_pem(client.pem().as_bytes())
+            .is_err()
+    );
+    // The builder never prints the key.
+    let b = MetadataClient::builder()
+        .client_certificate_pem(identity.as_bytes())
+        .unwrap();
+    assert!(!format!("{b:?}").contains("PRIVATE KEY"));
 }
