@@ -145,6 +145,9 @@ pub async fn page(demo: &Demo, req: http::Request<Vec<u8>>, peer: IpAddr) -> Res
     // Operator endpoints. A real app mounts these behind its operator authentication; the demo
     // serves them on loopback to show what they say.
     if path == "/metrics" && req.method() == Method::GET {
+        // The gauges (certificate expiry, metadata age) are set when the health report is
+        // gathered: gather it for each scrape.
+        let _ = demo.web.health(&[]).await;
         let mut r = Response::new(
             demo.metrics
                 .as_ref()

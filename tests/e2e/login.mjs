@@ -115,6 +115,8 @@ try {
       if (value('saml_sp_acs_step_seconds_count', { step }) < 1) await fail(`no ${step} timing\n${text}`);
     }
     if (/ops-user|example\.com/.test(text)) await fail('a metric names a user');
+    // The certificate gauge is there at the first scrape.
+    if (!/saml_sp_idp_certificate_expiry_days\{tenant="default"\} \d/.test(text)) await fail(`no certificate gauge at the first scrape\n${text}`);
     const health = await page.request.get(`${base}/ops/health`);
     const h = await health.json();
     if (health.status() !== 200 || !h.healthy) await fail(`health ${health.status()} ${JSON.stringify(h)}`);
