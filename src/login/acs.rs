@@ -498,6 +498,33 @@ impl<P: Provisioner> Acs<P> {
         result
     }
 
+    /// [`Acs::finish_login_artifact`] at an ACS every tenant shares: the artifact's SourceID
+    /// picks the tenant (the one whose IdP entity ID hashes to it).
+    ///
+    /// # Errors
+    /// [`Error::Binding`] for a malformed artifact; [`Error::UnknownTenant`] when no tenant's
+    /// IdP issued it; as `finish_login_artifact`.
+    pub async fn finish_login_artifact_any_tenant(
+        &self,
+        samlart: &str,
+        relay_state: Option<&str>,
+        browser: Option<&BrowserBinding>,
+        context: &AuditContext,
+    ) -> Result<LoginSuccess<P::User>, Error> {
+        let artifact = crate::binding::Artifact::parse(samlart)?;
+        let tenant = self
+            .registry
+            .by_artifact(&artifact)
+            .ok_or_else(|| Error::UnknownTenant {
+                found: format!(
+                    "the IdP of SourceID {}",
+                    crate::crypto::hex(&artifact.source_id)
+                ),
+            })?;
+        self.finish_login_artifact(tenant.slug(), samlart, relay_state, browser, context)
+            .await
+    }
+
     /// Resolves `artifact` at the tenant's IdP; the Response it carries, as XML.
     async fn resolve_artifact(
         &self,

@@ -111,6 +111,8 @@ struct Snapshot {
     /// Tenants that could not be loaded (never also in `by_slug`).
     failed: HashMap<String, Arc<FailedTenant>>,
     by_issuer: HashMap<String, String>,
+    /// The SHA-1 of each IdP entity ID (an artifact's SourceID) -> slug.
+    by_source: HashMap<[u8; 20], String>,
     /// Every owned domain, of working and failed tenants alike.
     by_domain: HashMap<String, String>,
 }
@@ -193,6 +195,7 @@ impl IdpRegistry {
             by_slug,
             failed: current.failed.clone(),
             by_issuer: current.by_issuer.clone(),
+            by_source: current.by_source.clone(),
             by_domain: current.by_domain.clone(),
         }));
         Ok(true)
@@ -355,10 +358,15 @@ impl IdpRegistry {
                 });
             }
         }
+        let by_source = by_issuer
+            .iter()
+            .map(|(issuer, slug)| (crate::binding::source_id(issuer), slug.clone()))
+            .collect();
         self.snapshot.store(Arc::new(Snapshot {
             by_slug: tenants.working,
             failed: tenants.failed,
             by_issuer,
+            by_source,
             by_domain,
         }));
         Ok(())
@@ -543,6 +551,16 @@ impl IdpRegistry {
                 self.unknown(domain.unwrap_or_else(|| email.chars().take(80).collect()))
             })?;
         self.for_login(&slug)
+    }
+
+    /// The tenant whose IdP issued `artifact` (its SourceID is the SHA-1 of the IdP's entity
+    /// ID): for an ACS shared by every tenant, the artifact picks the IdP.
+    pub fn by_artifact(&self, artifact: &crate::binding::Artifact) -> Option<Arc<Tenant>> {
+        let snap = self.snapshot.load();
+        snap.by_source
+            .get(&artifact.source_id)
+            .and_then(|slug| snap.by_slug.get(slug))
+            .cloned()
     }
 
     /// The tenant whose IdP is `issuer`.

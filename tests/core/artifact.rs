@@ -218,6 +218,35 @@ fn an_artifact_is_resolved_over_soap_once_and_its_response_validated() {
     .unwrap_err();
     assert_eq!(e.code(), "binding");
     assert_eq!(fake.requests.lock().unwrap().len(), before);
+    // At an ACS every tenant shares, the SourceID picks the tenant: acme's IdP issued this one.
+    let start = block_on(acs.start_login("acme", None, &browser)).unwrap();
+    *fake.response.lock().unwrap() = Some(
+        idp.response(SP, ACS)
+            .in_response_to(&start.request_id)
+            .user(TestUser::new("bob@acme.example"))
+            .build(now())
+            .unwrap(),
+    );
+    *fake.answer.lock().unwrap() = Answer::Good;
+    let done = block_on(acs.finish_login_artifact_any_tenant(
+        &artifact_for(idp.entity_id(), 6),
+        Some(&start.relay_state),
+        Some(&browser),
+        &AuditContext::new(),
+    ))
+    .unwrap();
+    assert_eq!(
+        (done.tenant.as_str(), done.user.as_str()),
+        ("acme", "bob@acme.example")
+    );
+    let e = block_on(acs.finish_login_artifact_any_tenant(
+        &foreign,
+        None,
+        Some(&browser),
+        &AuditContext::new(),
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), "unknown_tenant");
     // Not an artifact at all.
     let e = block_on(acs.finish_login_artifact(
         "acme",
