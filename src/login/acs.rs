@@ -395,53 +395,14 @@ impl<P: Provisioner> Acs<P> {
         browser: Option<&BrowserBinding>,
         context: &AuditContext,
     ) -> Result<LoginSuccess<P::User>, Error> {
-        let mut event = AuditEvent::new(Action::Login, slug, context);
-        // One span per login, its fields filled in at the end; the steps are its children.
-        // Never a NameID, an email or message content in it.
-        let span = tracing::info_span!(
-            target: "saml_sp::login",
-            "saml_sp.login",
-            tenant = slug,
-            request_id = tracing::field::Empty,
-            assertion_id = tracing::field::Empty,
-            outcome = tracing::field::Empty,
-            code = tracing::field::Empty,
-        );
-        let started = std::time::Instant::now();
-        let result = tracing::Instrument::instrument(
-            self.finish_inner(
-                slug,
-                Incoming::Post(saml_response),
-                relay_state,
-                browser,
-                &mut event,
-            ),
-            span.clone(),
+        self.finish_audited(
+            slug,
+            Incoming::Post(saml_response),
+            relay_state,
+            browser,
+            context,
         )
-        .await;
-        crate::telemetry::step("total", started);
-        if let Some(r) = &event.request_id {
-            span.record("request_id", r.as_str());
-        }
-        if let Some(a) = &event.assertion_id {
-            span.record("assertion_id", a.as_str());
-        }
-        match &result {
-            Ok(_) => span.record("outcome", "success"),
-            Err(e) => span.record("outcome", "failure").record("code", e.code()),
-        };
-        match &result {
-            Ok(done) => {
-                event.outcome = Outcome::Success;
-                event.name_id = done.assertion.name_id().map(|n| n.value.clone());
-            }
-            Err(e) => {
-                event.error_code = Some(e.code());
-                event.error_detail = Some(e.to_string());
-            }
-        }
-        emit(&event, self.audit.as_deref());
-        result
+        .await
     }
 
     /// Consumes an artifact (`SAMLart`, the HTTP-Artifact binding) for tenant `slug`: after
@@ -462,26 +423,54 @@ impl<P: Provisioner> Acs<P> {
         browser: Option<&BrowserBinding>,
         context: &AuditContext,
     ) -> Result<LoginSuccess<P::User>, Error> {
+        self.finish_audited(
+            slug,
+            Incoming::Artifact(samlart),
+            relay_state,
+            browser,
+            context,
+        )
+        .await
+    }
+
+    /// One login, whichever binding brought it: a span with the tenant, binding, request and
+    /// assertion IDs, outcome and code (never a NameID, an email or message content; the steps
+    /// are its children), the total time, and the audit event.
+    async fn finish_audited(
+        &self,
+        slug: &str,
+        incoming: Incoming<'_>,
+        relay_state: Option<&str>,
+        browser: Option<&BrowserBinding>,
+        context: &AuditContext,
+    ) -> Result<LoginSuccess<P::User>, Error> {
         let mut event = AuditEvent::new(Action::Login, slug, context);
         let span = tracing::info_span!(
             target: "saml_sp::login",
             "saml_sp.login",
             tenant = slug,
-            binding = "artifact",
+            binding = match incoming {
+                Incoming::Post(_) => "post",
+                Incoming::Artifact(_) => "artifact",
+            },
+            request_id = tracing::field::Empty,
+            assertion_id = tracing::field::Empty,
             outcome = tracing::field::Empty,
             code = tracing::field::Empty,
         );
+        let started = std::time::Instant::now();
         let result = tracing::Instrument::instrument(
-            self.finish_inner(
-                slug,
-                Incoming::Artifact(samlart),
-                relay_state,
-                browser,
-                &mut event,
-            ),
+            self.finish_inner(slug, incoming, relay_state, browser, &mut event),
             span.clone(),
         )
         .await;
+        crate::telemetry::step("total", started);
+        if let Some(r) = &event.request_id {
+            span.record("request_id", r.as_str());
+        }
+        if let Some(a) = &event.assertion_id {
+            span.record("assertion_id", a.as_str());
+        }
         match &result {
             Ok(done) => {
                 span.record("outcome", "success");
